@@ -1,0 +1,99 @@
+/**
+ * `AgentApi` over the agent's unix socket (see rpc.ts for the wire form). Every method of
+ * the interface is a POST; streams arrive as NDJSON and are handed out as AsyncIterables.
+ */
+import { request, type IncomingMessage } from 'node:http';
+import { createInterface } from 'node:readline';
+
+import { TscError, type TscErrorCode } from '../../lib/errors.js';
+import { METHODS, PROGRESS_METHODS, STREAM_METHODS, type StreamLine, type WireError } from './rpc.js';
+import type { AgentApi } from './types.js';
+
+function fromWire(w: WireError): TscError {
+  return new TscError(w.code as TscErrorCode, w.message, w.hint === undefined ? {} : { hint: w.hint });
+}
+
+function post(socketPath: string, method: string, args: unknown[]): Promise<IncomingMessage> {
+  const body = JSON.stringify(args);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        socketPath,
+        path: `/v1/${method}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      resolve,
+    );
+    req.on('error', (cause: NodeJS.ErrnoException) => {
+      const down = cause.code === 'ENOENT' || cause.code === 'ECONNREFUSED';
+      reject(
+        new TscError('ERR_AGENT', down ? `no agent answers on ${socketPath}` : `agent request ${method} failed: ${cause.message}`, {
+          cause,
+          hint: down ? 'start it with `tsc-compose agent`' : undefined,
+        }),
+      );
+    });
+    req.end(body);
+  });
+}
+
+async function readAll(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function* lines(res: IncomingMessage): AsyncGenerator<StreamLine> {
+  const rl = createInterface({ input: res, crlfDelay: Infinity });
+  for await (const l of rl) {
+    if (l !== '') yield JSON.parse(l) as StreamLine;
+  }
+}
+
+async function call(socketPath: string, method: string, args: unknown[]): Promise<unknown> {
+  const res = await post(socketPath, method, args);
+  const text = await readAll(res);
+  const value: unknown = text === '' ? null : JSON.parse(text);
+  if ((res.statusCode ?? 500) >= 400) throw fromWire(value as WireError);
+  return value ?? undefined;
+}
+
+async function* stream(socketPath: string, method: string, args: unknown[]): AsyncGenerator<unknown> {
+  const res = await post(socketPath, method, args);
+  if ((res.statusCode ?? 500) >= 400) throw fromWire(JSON.parse(await readAll(res)) as WireError);
+  try {
+    for await (const line of lines(res)) {
+      if (line.kind === 'item') yield line.value;
+      else if (line.kind === 'error') throw fromWire(line.value);
+      else if (line.kind === 'result') return;
+    }
+  } finally {
+    res.destroy();
+  }
+}
+
+async function withProgress(socketPath: string, method: string, args: unknown[]): Promise<unknown> {
+  const last = args[args.length - 1];
+  const onProgress = typeof last === 'function' ? (last as (p: unknown) => void) : undefined;
+  const wireArgs = onProgress === undefined ? args : args.slice(0, -1);
+  const res = await post(socketPath, method, wireArgs);
+  if ((res.statusCode ?? 500) >= 400) throw fromWire(JSON.parse(await readAll(res)) as WireError);
+  for await (const line of lines(res)) {
+    if (line.kind === 'progress') onProgress?.(line.value);
+    else if (line.kind === 'error') throw fromWire(line.value);
+    else if (line.kind === 'result') return line.value ?? undefined;
+  }
+  throw new TscError('ERR_AGENT', `agent closed the ${method} stream without a result`);
+}
+
+/** An AgentApi whose every call goes to the agent listening on `socketPath`. */
+export function connectAgent(socketPath: string): AgentApi {
+  const api: Record<string, (...args: unknown[]) => unknown> = {};
+  for (const m of METHODS) {
+    if ((STREAM_METHODS as readonly string[]).includes(m)) api[m] = (...args) => stream(socketPath, m, args);
+    else if ((PROGRESS_METHODS as readonly string[]).includes(m)) api[m] = (...args) => withProgress(socketPath, m, args);
+    else api[m] = (...args) => call(socketPath, m, args);
+  }
+  return api as unknown as AgentApi;
+}

@@ -1,0 +1,294 @@
+/**
+ * The node agent's API, as types. The reconciler (one host) and the dispatcher (a cluster)
+ * drive a node only through `AgentApi`; the HTTP client over the agent's unix socket, the
+ * in-process agent and a Docker Engine backend all implement it, so nothing above `agent/`
+ * knows which one runs.
+ *
+ * The shapes follow the Docker Engine API where one exists (container create, inspect, list
+ * filters, events), in camelCase, so that a Docker backend maps onto it almost field by field
+ * and users meet familiar names in `inspect` output.
+ */
+
+/** Labels, environment and similar string maps. */
+export type StringMap = Record<string, string>;
+
+export interface PortBinding {
+  /** Port inside the container. */
+  target: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+  /** Host address; '' for all interfaces. */
+  hostIp: string;
+  /** Host port or range ("8080", "8080-8081"); '' for a random ephemeral port. */
+  published: string;
+}
+
+export type MountSpec =
+  | { type: 'bind'; source: string; target: string; readOnly: boolean; propagation?: string; createHostPath?: boolean; selinux?: 'z' | 'Z' }
+  | { type: 'volume'; source: string; target: string; readOnly: boolean; noCopy?: boolean; subpath?: string }
+  | { type: 'tmpfs'; target: string; sizeBytes?: number; mode?: number }
+  /** Secrets and configs: `content` is written by the agent into the container's own files. */
+  | { type: 'file'; target: string; content: string; mode?: number; uid?: number; gid?: number };
+
+export interface EndpointSpec {
+  /** The network's full name (`<project>_<key>`). */
+  network: string;
+  aliases: string[];
+  ipv4Address?: string;
+  ipv6Address?: string;
+  macAddress?: string;
+  priority?: number;
+}
+
+export interface HealthcheckSpec {
+  /** ['CMD', ...], ['CMD-SHELL', cmd] or ['NONE']. */
+  test: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  retries: number;
+  startPeriodMs: number;
+  startIntervalMs: number;
+}
+
+export type RestartPolicy =
+  | { name: 'no' }
+  | { name: 'always' }
+  | { name: 'unless-stopped' }
+  | { name: 'on-failure'; maximumRetryCount: number };
+
+export interface ResourceSpec {
+  memoryBytes?: number;
+  memorySwapBytes?: number;
+  memoryReservationBytes?: number;
+  /** CPUs as a fraction (`cpus: 1.5`), turned into quota/period by the runtime. */
+  nanoCpus?: number;
+  cpuShares?: number;
+  cpuQuota?: number;
+  cpuPeriod?: number;
+  cpusetCpus?: string;
+  cpusetMems?: string;
+  pidsLimit?: number;
+  blkioWeight?: number;
+  oomScoreAdj?: number;
+  oomKillDisable?: boolean;
+}
+
+export interface LogConfig {
+  driver: 'json-file' | 'none';
+  options: StringMap;
+}
+
+/** Everything needed to create one container. The agent fills image defaults in. */
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  labels: StringMap;
+  /** Overrides of the image's ENTRYPOINT / CMD; undefined keeps the image's. */
+  entrypoint?: string[];
+  command?: string[];
+  env: StringMap;
+  workingDir?: string;
+  user?: string;
+  groupAdd?: string[];
+  hostname?: string;
+  domainname?: string;
+  tty: boolean;
+  openStdin: boolean;
+  init: boolean;
+  readOnlyRootfs: boolean;
+  privileged: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  securityOpt: string[];
+  sysctls: StringMap;
+  ulimits: Array<{ name: string; soft: number; hard: number }>;
+  devices: Array<{ source: string; target: string; permissions: string }>;
+  shmSizeBytes?: number;
+  stopSignal?: string;
+  stopGracePeriodMs?: number;
+  mounts: MountSpec[];
+  /** 'bridge' networks by endpoint, or a mode: host, none, container:<id>. */
+  networkMode: 'default' | 'host' | 'none' | `container:${string}`;
+  endpoints: EndpointSpec[];
+  ports: PortBinding[];
+  exposedPorts: string[];
+  extraHosts: string[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  healthcheck?: HealthcheckSpec;
+  restartPolicy: RestartPolicy;
+  resources: ResourceSpec;
+  logConfig: LogConfig;
+}
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
+
+export interface ContainerState {
+  status: ContainerStatus;
+  running: boolean;
+  paused: boolean;
+  restarting: boolean;
+  oomKilled: boolean;
+  pid: number;
+  exitCode: number;
+  startedAt: string;
+  finishedAt: string;
+  error: string;
+  health?: { status: HealthStatus; failingStreak: number; log: Array<{ start: string; end: string; exitCode: number; output: string }> };
+}
+
+/** What `list` returns, as `docker ps` shows it. */
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  labels: StringMap;
+  state: ContainerStatus;
+  /** "Up 3 minutes (healthy)", "Exited (0) 2 seconds ago". */
+  status: string;
+  health: HealthStatus;
+  exitCode: number;
+  createdAt: string;
+  ports: Array<PortBinding & { hostPort: number }>;
+  networks: string[];
+}
+
+export interface ContainerInspect {
+  id: string;
+  name: string;
+  created: string;
+  spec: ContainerSpec;
+  state: ContainerState;
+  restartCount: number;
+  networkSettings: Record<string, { ipAddress: string; ipv6Address?: string; macAddress: string; gateway: string; aliases: string[] }>;
+  /** Host ports actually bound, random ones resolved. */
+  ports: Array<PortBinding & { hostPort: number }>;
+}
+
+export interface ListFilter {
+  /** `key` or `key=value`; all must match (Docker's `label` filter). */
+  label?: string[];
+  all?: boolean;
+}
+
+export interface LogLine {
+  stream: 'stdout' | 'stderr';
+  time: string;
+  line: string;
+}
+
+export interface LogsOptions {
+  follow?: boolean;
+  tail?: number;
+  since?: string;
+  until?: string;
+}
+
+export interface ExecOptions {
+  cmd: string[];
+  env?: StringMap;
+  user?: string;
+  workingDir?: string;
+  tty?: boolean;
+  privileged?: boolean;
+}
+
+export interface AgentEvent {
+  type: 'container' | 'image' | 'network' | 'volume';
+  /** Docker's action names: create, start, die, stop, kill, destroy, health_status: healthy, oom, ... */
+  action: string;
+  id: string;
+  attributes: StringMap;
+  time: string;
+}
+
+export interface NetworkSpec {
+  name: string;
+  driver: 'bridge' | 'overlay' | string;
+  driverOpts: StringMap;
+  labels: StringMap;
+  internal: boolean;
+  attachable: boolean;
+  enableIpv6: boolean;
+  ipam: { driver: string; config: Array<{ subnet?: string; ipRange?: string; gateway?: string }> };
+}
+
+export interface NetworkSummary {
+  id: string;
+  name: string;
+  driver: string;
+  labels: StringMap;
+  subnets: string[];
+  internal: boolean;
+}
+
+export interface VolumeSpec {
+  name: string;
+  driver: string;
+  driverOpts: StringMap;
+  labels: StringMap;
+}
+
+export interface VolumeSummary {
+  name: string;
+  driver: string;
+  labels: StringMap;
+  mountpoint: string;
+  createdAt: string;
+}
+
+export interface ImageSummary {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  size: number;
+  createdAt: string;
+  labels: StringMap;
+}
+
+/** Progress of a pull, one event per layer change: the CLI renders them. */
+export interface PullProgress {
+  image: string;
+  layer?: string;
+  status: 'resolving' | 'waiting' | 'downloading' | 'verifying' | 'extracting' | 'done' | 'exists';
+  current?: number;
+  total?: number;
+}
+
+/**
+ * The node agent, as every caller sees it. Methods throw TscError (ERR_NOT_FOUND,
+ * ERR_CONFLICT, ...) with the message a user reads.
+ */
+export interface AgentApi {
+  info(): Promise<{ id: string; hostname: string; version: string; runtime: string; cgroupVersion: 1 | 2 }>;
+
+  createContainer(spec: ContainerSpec): Promise<{ id: string; warnings: string[] }>;
+  startContainer(id: string): Promise<void>;
+  stopContainer(id: string, opts?: { timeoutMs?: number; signal?: string }): Promise<void>;
+  killContainer(id: string, signal?: string): Promise<void>;
+  restartContainer(id: string, opts?: { timeoutMs?: number }): Promise<void>;
+  pauseContainer(id: string): Promise<void>;
+  unpauseContainer(id: string): Promise<void>;
+  removeContainer(id: string, opts?: { force?: boolean; volumes?: boolean }): Promise<void>;
+  inspectContainer(id: string): Promise<ContainerInspect>;
+  listContainers(filter?: ListFilter): Promise<ContainerSummary[]>;
+  /** Resolves with the exit code when the container next stops (or at once if it is stopped). */
+  waitContainer(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<{ exitCode: number }>;
+  logs(id: string, opts?: LogsOptions): AsyncIterable<LogLine>;
+  exec(id: string, opts: ExecOptions): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+
+  pullImage(ref: string, onProgress?: (p: PullProgress) => void): Promise<ImageSummary>;
+  listImages(): Promise<ImageSummary[]>;
+  removeImage(ref: string, opts?: { force?: boolean }): Promise<void>;
+
+  createNetwork(spec: NetworkSpec): Promise<NetworkSummary>;
+  removeNetwork(name: string): Promise<void>;
+  listNetworks(filter?: ListFilter): Promise<NetworkSummary[]>;
+
+  createVolume(spec: VolumeSpec): Promise<VolumeSummary>;
+  removeVolume(name: string, opts?: { force?: boolean }): Promise<void>;
+  listVolumes(filter?: ListFilter): Promise<VolumeSummary[]>;
+
+  events(filter?: ListFilter): AsyncIterable<AgentEvent>;
+}
