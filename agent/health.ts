@@ -35,7 +35,7 @@ export function applyProbe(spec: HealthcheckSpec, state: HealthState, probe: Pro
   const log = [...state.log, entry].slice(-HEALTH_LOG_ENTRIES);
   if (probe.exitCode === 0) return { status: 'healthy', failingStreak: 0, log };
   const inStartPeriod = sinceStartMs < spec.startPeriodMs;
-  if (inStartPeriod && state.status === 'starting') return { status: 'starting', failingStreak: state.failingStreak, log };
+  if (inStartPeriod && state.status !== 'healthy') return { status: 'starting', failingStreak: state.failingStreak, log };
   const failingStreak = state.failingStreak + 1;
   const status = failingStreak >= Math.max(1, spec.retries) ? 'unhealthy' : state.status;
   return { status, failingStreak, log };

@@ -1,0 +1,125 @@
+/**
+ * Reading container logs in Docker's json-file format: one JSON object a line,
+ * `{"log":"text\n","stream":"stdout","time":"2026-11-23T09:00:00.000000000Z"}`, in `<file>`
+ * and its rotated predecessors `<file>.1` (newer) ... `<file>.N` (oldest), as the runtime's
+ * monitor writes them. `tail`, `since` and `until` as `docker logs` has them; `follow` keeps
+ * reading the live file, across rotations, until the signal aborts.
+ */
+import { open, readFile, stat } from 'node:fs/promises';
+
+import type { LogLine } from '../api/types.js';
+
+export interface ReadLogsOptions {
+  /** Last N lines; undefined or negative for all. */
+  tail?: number | undefined;
+  /** Only lines at or after this time (RFC 3339). */
+  since?: string | undefined;
+  /** Only lines before this time (RFC 3339). */
+  until?: string | undefined;
+  follow?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+  /** How often a followed file is checked for growth. */
+  pollMs?: number | undefined;
+}
+
+interface JsonLogEntry {
+  log: string;
+  stream: string;
+  time: string;
+}
+
+/** One JSON line to a LogLine, or undefined for a torn or foreign line. */
+export function parseJsonLogLine(text: string): LogLine | undefined {
+  if (text === '') return undefined;
+  try {
+    const e = JSON.parse(text) as Partial<JsonLogEntry>;
+    if (typeof e.log !== 'string' || typeof e.time !== 'string') return undefined;
+    return { stream: e.stream === 'stderr' ? 'stderr' : 'stdout', time: e.time, line: e.log.replace(/\n$/, '') };
+  } catch {
+    return undefined;
+  }
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** The rotated files that exist, oldest first, then the live one. */
+async function filesOldestFirst(file: string): Promise<string[]> {
+  const rotated: string[] = [];
+  for (let i = 1; ; i++) {
+    const p = `${file}.${i}`;
+    if ((await readIfExists(p)) === undefined) break;
+    rotated.push(p);
+  }
+  return [...rotated.reverse(), file];
+}
+
+/** RFC 3339 times with nanoseconds compare as numbers of nanoseconds since the epoch. */
+function timeKey(t: string): bigint {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(t);
+  if (!m) return BigInt(Date.parse(t)) * 1_000_000n;
+  const secs = BigInt(Date.parse(`${m[1]}${m[3]}`)) / 1000n;
+  const frac = BigInt((m[2] ?? '').padEnd(9, '0').slice(0, 9));
+  return secs * 1_000_000_000n + frac;
+}
+
+function inWindow(l: LogLine, since: bigint | undefined, until: bigint | undefined): boolean {
+  const k = timeKey(l.time);
+  return (since === undefined || k >= since) && (until === undefined || k < until);
+}
+
+export async function* readJsonLogs(file: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogLine> {
+  const since = opts.since === undefined ? undefined : timeKey(opts.since);
+  const until = opts.until === undefined ? undefined : timeKey(opts.until);
+  let lines: LogLine[] = [];
+  for (const f of await filesOldestFirst(file)) {
+    const text = (await readIfExists(f)) ?? '';
+    for (const raw of text.split('\n')) {
+      const l = parseJsonLogLine(raw);
+      if (l !== undefined && inWindow(l, since, until)) lines.push(l);
+    }
+  }
+  if (opts.tail !== undefined && opts.tail >= 0) lines = opts.tail === 0 ? [] : lines.slice(-opts.tail);
+  yield* lines;
+  if (opts.follow !== true) return;
+
+  // Follow: remember where the live file ended, read what is appended; a rotation shows up as
+  // a new inode (or a shorter file), and the new file is read from its start.
+  let st = await stat(file).catch(() => undefined);
+  let offset = st?.size ?? 0;
+  let ino = st?.ino;
+  let partial = '';
+  const pollMs = opts.pollMs ?? 100;
+  while (opts.signal?.aborted !== true) {
+    await new Promise((r) => setTimeout(r, pollMs));
+    st = await stat(file).catch(() => undefined);
+    if (st === undefined) continue;
+    if (st.ino !== ino || st.size < offset) {
+      ino = st.ino;
+      offset = 0;
+      partial = '';
+    }
+    if (st.size === offset) continue;
+    const fh = await open(file, 'r');
+    try {
+      const buf = Buffer.alloc(st.size - offset);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+      offset += bytesRead;
+      const chunk = partial + buf.subarray(0, bytesRead).toString('utf8');
+      const parts = chunk.split('\n');
+      partial = parts.pop() ?? '';
+      for (const raw of parts) {
+        const l = parseJsonLogLine(raw);
+        if (l !== undefined && inWindow(l, since, until)) yield l;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+}
