@@ -41,11 +41,12 @@ describe('json-file logs', () => {
   it('applies tail, since and until as docker logs does', async () => {
     expect(await collect(readJsonLogs(file, { tail: 2 }))).toEqual(['four', 'five']);
     expect(await collect(readJsonLogs(file, { tail: 0 }))).toEqual([]);
-    expect(await collect(readJsonLogs(file, { since: '2026-11-23T09:00:03Z' }))).toEqual(['four', 'five']);
+    expect(await collect(readJsonLogs(file, { since: '2026-11-23T09:00:04Z' }))).toEqual(['four', 'five']);
     expect(await collect(readJsonLogs(file, { since: '2026-11-23T09:00:03.000000001Z', until: '2026-11-23T09:00:05Z' }))).toEqual(['three', 'four']);
   });
 
   it('follows appended lines and a rotation until aborted', async () => {
+    file = join(dir, 'live-json.log');
     await writeFile(file, entry('start', 1));
     const ac = new AbortController();
     const seen: string[] = [];
