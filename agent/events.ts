@@ -5,7 +5,7 @@
  * behind buffer without bound: events are small and consumers are local.
  */
 import type { AgentEvent, ListFilter } from './api/types.js';
-import { matchesLabels } from './volumes.js';
+import { matchesLabels } from './label-filter.js';
 
 export interface EventBus {
   publish(e: Omit<AgentEvent, 'time'> & { time?: string }): void;

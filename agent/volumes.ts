@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 import { TscError } from '../lib/errors.js';
 import type { ListFilter, VolumeSpec, VolumeSummary } from './api/types.js';
+import { matchesLabels } from './label-filter.js';
 
 interface VolumeMeta {
   name: string;
@@ -27,13 +28,6 @@ export interface VolumeStore {
   inspect(name: string): Promise<VolumeSummary & { driverOpts: Record<string, string> }>;
   list(filter?: ListFilter): Promise<VolumeSummary[]>;
   remove(name: string, opts?: { inUse?: boolean }): Promise<void>;
-}
-
-export function matchesLabels(labels: Record<string, string>, filter: readonly string[] | undefined): boolean {
-  return (filter ?? []).every((f) => {
-    const eq = f.indexOf('=');
-    return eq < 0 ? f in labels : labels[f.slice(0, eq)] === f.slice(eq + 1);
-  });
 }
 
 export function createVolumeStore(root: string): VolumeStore {
