@@ -1,0 +1,99 @@
+/**
+ * The parts the node agent drives but does not implement, as interfaces (swarmkit's
+ * executor edge): the container runtime (our `tsc-runtime` or runc through the OCI command
+ * line), the image service (store, registry, rootfs), and the network service (bridges,
+ * nftables, DNS). The agent core (`node-agent.ts`) is written against these alone; adapters
+ * bind them to `agent/runtime/`, `agent/images/` and `overlay/`, and unit tests use fakes.
+ */
+import type { ContainerSpec, EndpointSpec, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress } from './api/types.js';
+
+/** An image's config as the container needs it (OCI image config, `config` part). */
+export interface ImageConfig {
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workingDir: string;
+  user: string;
+  exposedPorts: string[];
+  volumes: string[];
+  stopSignal: string;
+  labels: Record<string, string>;
+  healthcheck?: { test: string[]; intervalNs?: number; timeoutNs?: number; retries?: number; startPeriodNs?: number; startIntervalNs?: number };
+}
+
+export interface LocalImage {
+  id: string;
+  ref: string;
+  config: ImageConfig;
+}
+
+export interface ImageService {
+  /** The image if it is in the local store, else undefined. */
+  resolve(ref: string): Promise<LocalImage | undefined>;
+  pull(ref: string, onProgress?: (p: PullProgress) => void): Promise<LocalImage>;
+  list(): Promise<ImageSummary[]>;
+  remove(ref: string, opts?: { force?: boolean }): Promise<void>;
+  /** Mount the image's layers plus a writable layer for the container; returns the rootfs path. */
+  prepareRootfs(imageId: string, containerId: string): Promise<string>;
+  /** Unmount the container's rootfs; with `remove`, also delete its writable layer. */
+  releaseRootfs(containerId: string, opts: { remove: boolean }): Promise<void>;
+}
+
+export interface AttachedEndpoint {
+  network: string;
+  ipAddress: string;
+  ipv6Address?: string;
+  macAddress: string;
+  gateway: string;
+  aliases: string[];
+}
+
+export interface NetworkService {
+  create(spec: NetworkSpec): Promise<NetworkSummary>;
+  remove(name: string): Promise<void>;
+  list(filter?: ListFilter): Promise<NetworkSummary[]>;
+  /** A network namespace for the container (a path the runtime joins). */
+  createSandbox(containerId: string): Promise<string>;
+  removeSandbox(containerId: string): Promise<void>;
+  attach(containerId: string, sandbox: string, endpoints: readonly EndpointSpec[], names: { container: string; hostname: string }): Promise<AttachedEndpoint[]>;
+  detach(containerId: string): Promise<void>;
+  /** Publish ports to the container's first address; returns the host ports actually bound. */
+  publish(containerId: string, ports: readonly PortBinding[], target: AttachedEndpoint): Promise<Array<PortBinding & { hostPort: number }>>;
+  unpublish(containerId: string): Promise<void>;
+}
+
+export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+export interface ExitStatus {
+  exitCode: number;
+  oomKilled: boolean;
+  finishedAt: string;
+}
+
+export interface ContainerRuntime {
+  /** The binary's name for `info` (tsc-runtime, runc). */
+  readonly name: string;
+  create(id: string, bundle: string, opts: { logPath: string; logMaxSize?: number; logMaxFiles?: number }): Promise<{ pid: number }>;
+  start(id: string): Promise<void>;
+  state(id: string): Promise<{ status: RuntimeStatus; pid: number } | undefined>;
+  kill(id: string, signal: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  resume(id: string): Promise<void>;
+  delete(id: string, opts?: { force?: boolean }): Promise<void>;
+  exec(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** Resolves when the container's process has exited (from the monitor's exit file). */
+  waitExit(id: string): Promise<ExitStatus>;
+}
+
+/** Writes the OCI bundle (config.json, rootfs) of a container and returns its directory. */
+export interface BundleBuilder {
+  write(args: {
+    containerId: string;
+    spec: ContainerSpec;
+    image: LocalImage;
+    rootfs: string;
+    sandbox: string | undefined;
+    /** Files the agent made for the container: /etc/hosts, resolv.conf, secrets. */
+    files: Array<{ target: string; source: string; readOnly: boolean }>;
+  }): Promise<string>;
+}
