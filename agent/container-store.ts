@@ -52,12 +52,14 @@ export interface ContainerStore {
 
 export function createContainerStore(root: string): ContainerStore {
   const dir = (id: string) => join(root, id);
+  let seq = 0;
   return {
     dir,
     logPath: (id) => join(dir(id), `${id}-json.log`),
     async save(rec) {
       await mkdir(dir(rec.id), { recursive: true, mode: 0o700 });
-      const tmp = join(dir(rec.id), `.container.json.${process.pid}`);
+      // Saves may overlap (a stop and the exit it causes): each writes its own temp file.
+      const tmp = join(dir(rec.id), `.container.json.${process.pid}.${seq++}`);
       await writeFile(tmp, JSON.stringify(rec));
       await rename(tmp, join(dir(rec.id), 'container.json'));
     },

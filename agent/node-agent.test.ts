@@ -1,0 +1,240 @@
+/**
+ * The agent core against fakes at the executor edge (swarmkit's agent/testutils style): the
+ * fakes stand for the runtime, images and networks so that lifecycle rules can be checked one
+ * by one. The real parts are exercised by the privileged end-to-end tests.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import type { AgentEvent, ContainerSpec } from './api/types.js';
+import type { ContainerRuntime, ExitStatus, ImageService, NetworkService, RuntimeStatus } from './backends.js';
+import { createNodeAgent, type NodeAgent } from './node-agent.js';
+import { createVolumeStore } from './volumes.js';
+
+interface FakeProc {
+  status: RuntimeStatus;
+  exit: Promise<ExitStatus>;
+  finish: (code: number, oom?: boolean) => void;
+  signals: string[];
+}
+
+function fakeRuntime(behaviour: { onStart?: (id: string, p: FakeProc) => void; ignoreTerm?: boolean } = {}) {
+  const procs = new Map<string, FakeProc>();
+  const starts: string[] = [];
+  const rt: ContainerRuntime = {
+    name: 'fake',
+    async create(id) {
+      let finish!: FakeProc['finish'];
+      const exit = new Promise<ExitStatus>((resolve) => {
+        finish = (code, oom = false) => {
+          const p = procs.get(id);
+          if (p) p.status = 'stopped';
+          resolve({ exitCode: code, oomKilled: oom, finishedAt: new Date().toISOString() });
+        };
+      });
+      procs.set(id, { status: 'created', exit, finish, signals: [] });
+      return { pid: 1 };
+    },
+    async start(id) {
+      const p = procs.get(id);
+      if (!p) throw new Error('not created');
+      p.status = 'running';
+      starts.push(id);
+      behaviour.onStart?.(id, p);
+    },
+    async state(id) {
+      const p = procs.get(id);
+      return p && { status: p.status, pid: 1 };
+    },
+    async kill(id, signal) {
+      const p = procs.get(id);
+      if (!p) return;
+      p.signals.push(signal);
+      if (signal === 'SIGKILL') p.finish(137);
+      else if (!behaviour.ignoreTerm) p.finish(143);
+    },
+    async pause(id) {
+      const p = procs.get(id);
+      if (p) p.status = 'paused';
+    },
+    async resume(id) {
+      const p = procs.get(id);
+      if (p) p.status = 'running';
+    },
+    async delete(id) {
+      procs.delete(id);
+    },
+    async exec() {
+      return { exitCode: 0, stdout: 'ok\n', stderr: '' };
+    },
+    async waitExit(id) {
+      const p = procs.get(id);
+      if (!p) throw new Error(`no process ${id}`);
+      return p.exit;
+    },
+  };
+  return { rt, procs, starts };
+}
+
+const images: ImageService = {
+  resolve: async (ref) => (ref === 'missing' ? undefined : { id: 'sha256:img', ref, config: { entrypoint: [], cmd: ['sh'], env: [], workingDir: '', user: '', exposedPorts: [], volumes: [], stopSignal: '', labels: {} } }),
+  pull: async () => {
+    throw new Error('unused');
+  },
+  list: async () => [],
+  remove: async () => {},
+  prepareRootfs: async (_img, id) => `/rootfs/${id}`,
+  releaseRootfs: async () => {},
+};
+
+const networks: NetworkService = {
+  create: async (s) => ({ id: s.name, name: s.name, driver: 'bridge', labels: s.labels, subnets: [], internal: false }),
+  remove: async () => {},
+  list: async () => [],
+  createSandbox: async (id) => `/run/netns/${id}`,
+  removeSandbox: async () => {},
+  attach: async (_id, _sb, eps) => eps.map((ep, i) => ({ network: ep.network, ipAddress: `172.18.0.${i + 2}`, macAddress: '02:42:ac:12:00:02', gateway: '172.18.0.1', aliases: ep.aliases })),
+  detach: async () => {},
+  publish: async (_id, ports) => ports.map((p) => ({ ...p, hostPort: Number(p.published) })),
+  unpublish: async () => {},
+};
+
+function spec(name: string, extra: Partial<ContainerSpec> = {}): ContainerSpec {
+  return {
+    name,
+    image: 'busybox',
+    labels: { 'com.docker.compose.project': 'p' },
+    env: {},
+    tty: false,
+    openStdin: false,
+    init: false,
+    readOnlyRootfs: false,
+    privileged: false,
+    capAdd: [],
+    capDrop: [],
+    securityOpt: [],
+    sysctls: {},
+    ulimits: [],
+    devices: [],
+    mounts: [],
+    networkMode: 'default',
+    endpoints: [{ network: 'p_default', aliases: ['web'] }],
+    ports: [],
+    exposedPorts: [],
+    extraHosts: [],
+    dns: [],
+    dnsSearch: [],
+    dnsOptions: [],
+    restartPolicy: { name: 'no' },
+    resources: {},
+    logConfig: { driver: 'json-file', options: {} },
+    ...extra,
+  };
+}
+
+async function nextEvent(it: AsyncIterator<AgentEvent>, action: string): Promise<AgentEvent> {
+  for (;;) {
+    const r = await it.next();
+    if (r.done === true) throw new Error('event stream ended');
+    if (r.value.action === action) return r.value;
+  }
+}
+
+describe('node agent lifecycle', () => {
+  let dir: string;
+  let agents: NodeAgent[] = [];
+  const make = (rt: ContainerRuntime) => {
+    const a = createNodeAgent({ stateDir: dir, runtime: rt, images, networks, bundles: { write: async ({ containerId }) => `/bundles/${containerId}` }, volumes: createVolumeStore(join(dir, 'volumes')) });
+    agents.push(a);
+    return a;
+  };
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tsc-agent-'));
+    agents = [];
+  });
+  afterEach(async () => {
+    await Promise.all(agents.map((a) => a.close()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates, starts, reports and removes a container', async () => {
+    const { rt } = fakeRuntime();
+    const { api } = make(rt);
+    const { id } = await api.createContainer(spec('p-web-1', { ports: [{ target: 80, protocol: 'tcp', hostIp: '', published: '8080' }] }));
+    expect((await api.listContainers({ all: true }))[0]).toMatchObject({ name: 'p-web-1', state: 'created', status: 'Created' });
+    expect(await api.listContainers()).toEqual([]);
+    await api.startContainer('p-web-1');
+    const ins = await api.inspectContainer(id.slice(0, 12));
+    expect(ins.state.running).toBe(true);
+    expect(ins.networkSettings['p_default']?.ipAddress).toBe('172.18.0.2');
+    expect(ins.ports).toEqual([{ target: 80, protocol: 'tcp', hostIp: '', published: '8080', hostPort: 8080 }]);
+    await expect(api.removeContainer(id)).rejects.toThrow('cannot remove container "/p-web-1": container is running');
+    await api.stopContainer(id);
+    expect((await api.inspectContainer(id)).state).toMatchObject({ status: 'exited', exitCode: 143 });
+    await api.removeContainer(id);
+    await expect(api.inspectContainer(id)).rejects.toThrow(`No such container: ${id}`);
+  });
+
+  it('refuses a second container of the same name and an image it does not have', async () => {
+    const { api } = make(fakeRuntime().rt);
+    await api.createContainer(spec('p-web-1'));
+    await expect(api.createContainer(spec('p-web-1'))).rejects.toThrow('Conflict. The container name "/p-web-1" is already in use');
+    await expect(api.createContainer(spec('p-x-1', { image: 'missing' }))).rejects.toThrow('No such image: missing');
+  });
+
+  it('kills after the grace period when the stop signal is ignored', async () => {
+    const { rt, procs } = fakeRuntime({ ignoreTerm: true });
+    const { api } = make(rt);
+    const { id } = await api.createContainer(spec('p-web-1', { stopSignal: 'SIGQUIT' }));
+    await api.startContainer(id);
+    const proc = procs.get(id);
+    await api.stopContainer(id, { timeoutMs: 20 });
+    expect(proc?.signals).toEqual(['SIGQUIT', 'SIGKILL']);
+    expect((await api.inspectContainer(id)).state.exitCode).toBe(137);
+  });
+
+  it('restarts a crashing container under `restart: always`, but not after the user stops it', async () => {
+    const { rt, starts } = fakeRuntime({ onStart: (_id, p) => setTimeout(() => p.finish(1), 1) });
+    const { api } = make(rt);
+    const events = api.events()[Symbol.asyncIterator]();
+    const { id } = await api.createContainer(spec('p-crash-1', { restartPolicy: { name: 'always' } }));
+    await api.startContainer(id);
+    await nextEvent(events, 'die');
+    await nextEvent(events, 'start'); // after the 100 ms backoff
+    await nextEvent(events, 'die');
+    expect(starts.length).toBeGreaterThanOrEqual(2);
+    await api.stopContainer(id);
+    const count = starts.length;
+    expect((await api.inspectContainer(id)).state.restarting).toBe(false);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(starts.length).toBe(count);
+    expect((await api.inspectContainer(id)).restartCount).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reports OOM kills', async () => {
+    const { rt } = fakeRuntime({ onStart: (_id, p) => setTimeout(() => p.finish(137, true), 1) });
+    const { api } = make(rt);
+    const events = api.events()[Symbol.asyncIterator]();
+    const { id } = await api.createContainer(spec('p-oom-1'));
+    await api.startContainer(id);
+    await nextEvent(events, 'oom');
+    expect((await api.waitContainer(id)).exitCode).toBe(137);
+    expect((await api.inspectContainer(id)).state.oomKilled).toBe(true);
+  });
+
+  it('finds its containers again after a restart of the agent', async () => {
+    const fake = fakeRuntime();
+    const first = make(fake.rt);
+    const { id } = await first.api.createContainer(spec('p-web-1'));
+    await first.api.startContainer(id);
+    await first.close();
+    const second = make(fake.rt);
+    await second.recover();
+    expect((await second.api.listContainers()).map((c) => [c.name, c.state])).toEqual([['p-web-1', 'running']]);
+    fake.procs.get(id)?.finish(3);
+    expect((await second.api.waitContainer(id, 'next-exit')).exitCode).toBe(3);
+  });
+});

@@ -1,0 +1,575 @@
+/**
+ * The node agent: `AgentApi` over a container runtime, an image service and a network
+ * service (see backends.ts). It owns the lifecycle of each container on this host:
+ * create → start → (supervise: exit, restart policy, healthcheck) → stop → remove, and
+ * publishes every change on the event bus.
+ *
+ * Truth comes from what exists: at start `recover()` reads the container records back and
+ * asks the runtime what runs; a container that exited while the agent was away gets its exit
+ * status from the monitor's exit file, and its restart policy is applied then.
+ */
+import { hostname as osHostname } from 'node:os';
+
+import { TscError } from '../lib/errors.js';
+import type {
+  AgentApi,
+  ContainerInspect,
+  ContainerSpec,
+  ContainerStatus,
+  ContainerSummary,
+  HealthStatus,
+} from './api/types.js';
+import type { BundleBuilder, ContainerRuntime, ExitStatus, ImageService, NetworkService } from './backends.js';
+import { createContainerStore, newContainerId, type ContainerRecord, type ContainerStore } from './container-store.js';
+import { createEventBus, type EventBus } from './events.js';
+import { HEALTH_DEFAULTS, INITIAL_HEALTH, applyProbe, nextProbeDelay, probeCommand } from './health.js';
+import { matchesLabels } from './label-filter.js';
+import { readJsonLogs } from './logs/json-file.js';
+import { INITIAL_RESTART_STATE, decideRestart } from './restart-policy.js';
+import { statusText } from './status-text.js';
+import type { VolumeStore } from './volumes.js';
+
+export interface NodeAgentOptions {
+  /** `<stateDir>/containers/<id>/` holds each container's record, bundle and logs. */
+  stateDir: string;
+  runtime: ContainerRuntime;
+  images: ImageService;
+  networks: NetworkService;
+  bundles: BundleBuilder;
+  volumes: VolumeStore;
+  nodeId?: string;
+  version?: string;
+  cgroupVersion?: 1 | 2;
+  now?: () => Date;
+}
+
+interface Entry {
+  rec: ContainerRecord;
+  /** Whether a supervisor waits on the running process. */
+  running: boolean;
+  paused: boolean;
+  /** A restart is scheduled. */
+  restarting: boolean;
+  restartTimer?: NodeJS.Timeout;
+  healthTimer?: NodeJS.Timeout;
+  /** Resolved at each exit, then replaced. */
+  exited: { promise: Promise<ExitStatus>; resolve: (s: ExitStatus) => void };
+  /** One lifecycle operation at a time per container. */
+  lock: Promise<unknown>;
+}
+
+function deferred(): Entry['exited'] {
+  let resolve!: (s: ExitStatus) => void;
+  const promise = new Promise<ExitStatus>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const SIGNALS_STOPPING = new Set(['SIGKILL', 'KILL', '9', 'SIGTERM', 'TERM', '15', 'SIGINT', 'INT', '2', 'SIGQUIT', 'QUIT', '3']);
+
+export interface NodeAgent {
+  api: AgentApi;
+  /** Read records back and re-attach to what runs. */
+  recover(): Promise<void>;
+  /** Stop supervising (containers keep running: their monitors own them). */
+  close(): Promise<void>;
+}
+
+export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
+  const now = opts.now ?? (() => new Date());
+  const store: ContainerStore = createContainerStore(`${opts.stateDir}/containers`);
+  const bus: EventBus = createEventBus(now);
+  const entries = new Map<string, Entry>();
+  let closed = false;
+
+  const attrs = (rec: ContainerRecord, extra: Record<string, string> = {}) => ({ ...rec.spec.labels, name: rec.name, image: rec.spec.image, ...extra });
+  const publish = (rec: ContainerRecord, action: string, extra: Record<string, string> = {}) =>
+    bus.publish({ type: 'container', action, id: rec.id, attributes: attrs(rec, extra) });
+
+  function find(idOrName: string): Entry {
+    const direct = entries.get(idOrName);
+    if (direct) return direct;
+    const name = idOrName.replace(/^\//, '');
+    for (const e of entries.values()) if (e.rec.name === name) return e;
+    const byPrefix = [...entries.values()].filter((e) => e.rec.id.startsWith(idOrName));
+    if (byPrefix.length === 1 && byPrefix[0] !== undefined && idOrName.length >= 3) return byPrefix[0];
+    throw new TscError('ERR_NOT_FOUND', `No such container: ${idOrName}`);
+  }
+
+  /** Run `fn` after the container's previous lifecycle operation has finished. */
+  function serialized<T>(e: Entry, fn: () => Promise<T>): Promise<T> {
+    const run = e.lock.then(fn, fn);
+    e.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  function status(e: Entry): ContainerStatus {
+    if (e.restarting) return 'restarting';
+    if (e.running) return e.paused ? 'paused' : 'running';
+    return e.rec.startedAt === '' ? 'created' : 'exited';
+  }
+
+  function health(e: Entry): HealthStatus {
+    if (!e.running || e.rec.health === undefined) return 'none';
+    return e.rec.health.status;
+  }
+
+  async function doStart(e: Entry): Promise<void> {
+    const rec = e.rec;
+    const image = await opts.images.resolve(rec.imageId);
+    if (image === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${rec.spec.image}`);
+    let sandbox: string | undefined;
+    try {
+      if (rec.spec.networkMode === 'default') {
+        sandbox = await opts.networks.createSandbox(rec.id);
+        rec.endpoints = await opts.networks.attach(rec.id, sandbox, rec.spec.endpoints, {
+          container: rec.name,
+          hostname: rec.spec.hostname ?? rec.id.slice(0, 12),
+        });
+      }
+      const rootfs = await opts.images.prepareRootfs(rec.imageId, rec.id);
+      const bundle = await opts.bundles.write({ containerId: rec.id, spec: rec.spec, image, rootfs, sandbox, files: [] });
+      const logOpts = rec.spec.logConfig.options;
+      await opts.runtime.create(rec.id, bundle, {
+        logPath: store.logPath(rec.id),
+        ...(logOpts['max-size'] === undefined ? {} : { logMaxSize: parseSize(logOpts['max-size']) }),
+        ...(logOpts['max-file'] === undefined ? {} : { logMaxFiles: Number(logOpts['max-file']) }),
+      });
+      await opts.runtime.start(rec.id);
+      const first = rec.endpoints[0];
+      rec.ports = first !== undefined && rec.spec.ports.length > 0 ? await opts.networks.publish(rec.id, rec.spec.ports, first) : [];
+    } catch (err) {
+      // Nothing half-made: undo what this start did, keep the record (docker keeps a
+      // container whose start failed, in state "created" or "exited" with the error).
+      await opts.runtime.delete(rec.id, { force: true }).catch(() => undefined);
+      await opts.networks.unpublish(rec.id).catch(() => undefined);
+      await opts.networks.detach(rec.id).catch(() => undefined);
+      if (sandbox !== undefined) await opts.networks.removeSandbox(rec.id).catch(() => undefined);
+      rec.error = err instanceof Error ? err.message : String(err);
+      rec.exitCode = 128;
+      await store.save(rec);
+      throw err;
+    }
+    rec.startedAt = now().toISOString();
+    rec.error = '';
+    if (rec.spec.healthcheck !== undefined && probeCommand(rec.spec.healthcheck.test) !== undefined) rec.health = INITIAL_HEALTH;
+    else delete rec.health;
+    await store.save(rec);
+    e.running = true;
+    e.paused = false;
+    e.restarting = false;
+    e.exited = deferred();
+    publish(rec, 'start');
+    supervise(e);
+    scheduleProbe(e);
+  }
+
+  function supervise(e: Entry): void {
+    const id = e.rec.id;
+    opts.runtime.waitExit(id).then(
+      (s) => onExit(e, s),
+      (err: unknown) => onExit(e, { exitCode: 255, oomKilled: false, finishedAt: now().toISOString() }, err),
+    );
+  }
+
+  async function onExit(e: Entry, s: ExitStatus, err?: unknown): Promise<void> {
+    if (closed || entries.get(e.rec.id) !== e) return;
+    const rec = e.rec;
+    if (e.healthTimer) clearTimeout(e.healthTimer);
+    await opts.runtime.delete(rec.id, { force: true }).catch(() => undefined);
+    await opts.networks.unpublish(rec.id).catch(() => undefined);
+    await opts.networks.detach(rec.id).catch(() => undefined);
+    if (rec.spec.networkMode === 'default') await opts.networks.removeSandbox(rec.id).catch(() => undefined);
+    await opts.images.releaseRootfs(rec.id, { remove: false }).catch(() => undefined);
+    const ranForMs = Date.parse(s.finishedAt) - Date.parse(rec.startedAt);
+    rec.finishedAt = s.finishedAt;
+    rec.exitCode = s.exitCode;
+    rec.oomKilled = s.oomKilled;
+    if (err !== undefined) rec.error = err instanceof Error ? err.message : String(err);
+    e.running = false;
+    e.paused = false;
+    if (s.oomKilled) publish(rec, 'oom');
+    publish(rec, 'die', { exitCode: String(s.exitCode) });
+    const decision = decideRestart(rec.spec.restartPolicy, rec.restart, { exitCode: s.exitCode, ranForMs, stoppedByUser: rec.stoppedByUser });
+    if (decision.restart) {
+      rec.restart = decision.next;
+      e.restarting = true;
+      e.restartTimer = setTimeout(() => {
+        e.restartTimer = undefined;
+        void serialized(e, async () => {
+          if (!e.restarting || closed) return;
+          await doStart(e).catch(() => {
+            e.restarting = false;
+          });
+        });
+      }, decision.delayMs);
+    }
+    if (entries.get(rec.id) === e) await store.save(rec);
+    e.exited.resolve(s);
+  }
+
+  function scheduleProbe(e: Entry): void {
+    const spec = e.rec.spec.healthcheck;
+    const state = e.rec.health;
+    if (spec === undefined || state === undefined || !e.running) return;
+    const cmd = probeCommand(spec.test);
+    if (cmd === undefined) return;
+    const sinceStart = () => now().getTime() - Date.parse(e.rec.startedAt);
+    e.healthTimer = setTimeout(() => {
+      void (async () => {
+        if (!e.running || closed) return;
+        const start = now().toISOString();
+        let result: { exitCode: number; output: string };
+        try {
+          const r = await withTimeout(opts.runtime.exec(e.rec.id, { args: cmd }), spec.timeoutMs || HEALTH_DEFAULTS.timeoutMs);
+          result = r === undefined ? { exitCode: -1, output: `Health check exceeded timeout (${spec.timeoutMs}ms)` } : { exitCode: r.exitCode, output: r.stdout + r.stderr };
+        } catch (err) {
+          result = { exitCode: -1, output: err instanceof Error ? err.message : String(err) };
+        }
+        if (!e.running || e.rec.health === undefined) return;
+        const before = e.rec.health.status;
+        e.rec.health = applyProbe(spec, e.rec.health, { start, end: now().toISOString(), ...result }, Date.parse(start) - Date.parse(e.rec.startedAt));
+        await store.save(e.rec);
+        if (e.rec.health.status !== before) publish(e.rec, `health_status: ${e.rec.health.status}`);
+        scheduleProbe(e);
+      })();
+    }, nextProbeDelay(spec, state, sinceStart()));
+  }
+
+  async function doStop(e: Entry, timeoutMs: number | undefined, signal: string | undefined): Promise<void> {
+    e.rec.stoppedByUser = true;
+    if (e.restartTimer) clearTimeout(e.restartTimer);
+    e.restarting = false;
+    await store.save(e.rec);
+    if (!e.running) return;
+    const image = await opts.images.resolve(e.rec.imageId);
+    const sig = signal ?? e.rec.spec.stopSignal ?? (image?.config.stopSignal || 'SIGTERM');
+    const grace = timeoutMs ?? e.rec.spec.stopGracePeriodMs ?? 10_000;
+    const exited = e.exited.promise;
+    if (e.paused) await opts.runtime.resume(e.rec.id).catch(() => undefined);
+    await opts.runtime.kill(e.rec.id, sig).catch(() => undefined);
+    publish(e.rec, 'kill', { signal: sig });
+    if ((await withTimeout(exited, grace)) === undefined) {
+      await opts.runtime.kill(e.rec.id, 'SIGKILL').catch(() => undefined);
+      publish(e.rec, 'kill', { signal: 'SIGKILL' });
+      await exited;
+    }
+    publish(e.rec, 'stop');
+  }
+
+  function summary(e: Entry): ContainerSummary {
+    const state = status(e);
+    const h = health(e);
+    return {
+      id: e.rec.id,
+      name: e.rec.name,
+      image: e.rec.spec.image,
+      labels: e.rec.spec.labels,
+      state,
+      status: statusText({ state, health: h, exitCode: e.rec.exitCode, startedAt: e.rec.startedAt, finishedAt: e.rec.finishedAt, now: now().getTime() }),
+      health: h,
+      exitCode: e.rec.exitCode,
+      createdAt: e.rec.created,
+      ports: e.running ? e.rec.ports : [],
+      networks: e.rec.spec.endpoints.map((ep) => ep.network),
+    };
+  }
+
+  function inspect(e: Entry): ContainerInspect {
+    const state = status(e);
+    return {
+      id: e.rec.id,
+      name: e.rec.name,
+      created: e.rec.created,
+      spec: e.rec.spec,
+      restartCount: e.rec.restart.restartCount,
+      state: {
+        status: state,
+        running: e.running,
+        paused: e.paused,
+        restarting: e.restarting,
+        oomKilled: e.rec.oomKilled,
+        pid: 0,
+        exitCode: e.rec.exitCode,
+        startedAt: e.rec.startedAt,
+        finishedAt: e.rec.finishedAt,
+        error: e.rec.error,
+        ...(e.rec.health === undefined ? {} : { health: { status: e.rec.health.status, failingStreak: e.rec.health.failingStreak, log: e.rec.health.log } }),
+      },
+      networkSettings: Object.fromEntries(
+        (e.running ? e.rec.endpoints : []).map((ep) => [
+          ep.network,
+          { ipAddress: ep.ipAddress, macAddress: ep.macAddress, gateway: ep.gateway, aliases: ep.aliases, ...(ep.ipv6Address === undefined ? {} : { ipv6Address: ep.ipv6Address }) },
+        ]),
+      ),
+      ports: e.running ? e.rec.ports : [],
+    };
+  }
+
+  function volumeInUse(name: string): boolean {
+    return [...entries.values()].some((e) => e.rec.spec.mounts.some((m) => m.type === 'volume' && m.source === name));
+  }
+
+  const api: AgentApi = {
+    async info() {
+      return {
+        id: opts.nodeId ?? osHostname(),
+        hostname: osHostname(),
+        version: opts.version ?? '0.0.0',
+        runtime: opts.runtime.name,
+        cgroupVersion: opts.cgroupVersion ?? 1,
+      };
+    },
+
+    async createContainer(spec: ContainerSpec) {
+      for (const e of entries.values()) {
+        if (e.rec.name === spec.name) {
+          throw new TscError(
+            'ERR_CONFLICT',
+            `Conflict. The container name "/${spec.name}" is already in use by container "${e.rec.id}". You have to remove (or rename) that container to be able to reuse that name.`,
+          );
+        }
+      }
+      const image = await opts.images.resolve(spec.image);
+      if (image === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${spec.image}`);
+      const id = newContainerId();
+      const rec: ContainerRecord = {
+        id,
+        name: spec.name,
+        created: now().toISOString(),
+        spec,
+        imageId: image.id,
+        restart: INITIAL_RESTART_STATE,
+        stoppedByUser: false,
+        startedAt: '',
+        finishedAt: '',
+        exitCode: 0,
+        oomKilled: false,
+        error: '',
+        endpoints: [],
+        ports: [],
+      };
+      for (const m of spec.mounts) {
+        if (m.type === 'volume' && m.source !== '') {
+          await opts.volumes.create({ name: m.source, driver: 'local', driverOpts: {}, labels: {} });
+        }
+      }
+      await store.save(rec);
+      entries.set(id, { rec, running: false, paused: false, restarting: false, exited: deferred(), lock: Promise.resolve() });
+      publish(rec, 'create');
+      return { id, warnings: [] };
+    },
+
+    async startContainer(id) {
+      const e = find(id);
+      await serialized(e, async () => {
+        if (e.running) return;
+        if (e.restartTimer) clearTimeout(e.restartTimer);
+        e.rec.stoppedByUser = false;
+        await doStart(e);
+      });
+    },
+
+    async stopContainer(id, o = {}) {
+      const e = find(id);
+      await serialized(e, () => doStop(e, o.timeoutMs, o.signal));
+    },
+
+    async killContainer(id, signal = 'SIGKILL') {
+      const e = find(id);
+      if (!e.running) throw new TscError('ERR_CONFLICT', `Cannot kill container: ${e.rec.name}: container ${e.rec.id} is not running`);
+      if (SIGNALS_STOPPING.has(signal.toUpperCase())) {
+        e.rec.stoppedByUser = true;
+        await store.save(e.rec);
+      }
+      await opts.runtime.kill(e.rec.id, signal);
+      publish(e.rec, 'kill', { signal });
+    },
+
+    async restartContainer(id, o = {}) {
+      const e = find(id);
+      await serialized(e, async () => {
+        await doStop(e, o.timeoutMs, undefined);
+        e.rec.stoppedByUser = false;
+        await doStart(e);
+      });
+      publish(e.rec, 'restart');
+    },
+
+    async pauseContainer(id) {
+      const e = find(id);
+      if (!e.running) throw new TscError('ERR_CONFLICT', `Container ${e.rec.id} is not running`);
+      if (e.paused) throw new TscError('ERR_CONFLICT', `Container ${e.rec.id} is already paused`);
+      await opts.runtime.pause(e.rec.id);
+      e.paused = true;
+      publish(e.rec, 'pause');
+    },
+
+    async unpauseContainer(id) {
+      const e = find(id);
+      if (!e.paused) throw new TscError('ERR_CONFLICT', `Container ${e.rec.id} is not paused`);
+      await opts.runtime.resume(e.rec.id);
+      e.paused = false;
+      publish(e.rec, 'unpause');
+    },
+
+    async removeContainer(id, o = {}) {
+      const e = find(id);
+      await serialized(e, async () => {
+        if (e.running && o.force !== true) {
+          throw new TscError(
+            'ERR_CONFLICT',
+            `cannot remove container "/${e.rec.name}": container is running: stop the container before removing or force remove`,
+          );
+        }
+        if (e.running) {
+          e.rec.stoppedByUser = true;
+          const exited = e.exited.promise;
+          await opts.runtime.kill(e.rec.id, 'SIGKILL').catch(() => undefined);
+          await exited;
+        }
+        if (e.restartTimer) clearTimeout(e.restartTimer);
+        e.restarting = false;
+        entries.delete(e.rec.id);
+        await opts.images.releaseRootfs(e.rec.id, { remove: true });
+        await store.remove(e.rec.id);
+        publish(e.rec, 'destroy');
+      });
+    },
+
+    async inspectContainer(id) {
+      return inspect(find(id));
+    },
+
+    async listContainers(filter = {}) {
+      return [...entries.values()]
+        .filter((e) => (filter.all === true || e.running) && matchesLabels(e.rec.spec.labels, filter.label))
+        .sort((a, b) => b.rec.created.localeCompare(a.rec.created))
+        .map(summary);
+    },
+
+    async waitContainer(id, condition = 'not-running') {
+      const e = find(id);
+      if (condition === 'not-running' && !e.running && !e.restarting) return { exitCode: e.rec.exitCode };
+      const s = await e.exited.promise;
+      return { exitCode: s.exitCode };
+    },
+
+    logs(id, o = {}) {
+      const e = find(id);
+      return readJsonLogs(store.logPath(e.rec.id), o);
+    },
+
+    async exec(id, o) {
+      const e = find(id);
+      if (!e.running) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
+      return opts.runtime.exec(e.rec.id, {
+        args: o.cmd,
+        ...(o.env === undefined ? {} : { env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`) }),
+        ...(o.workingDir === undefined ? {} : { cwd: o.workingDir }),
+        ...(o.user === undefined ? {} : { user: o.user }),
+        ...(o.tty === undefined ? {} : { tty: o.tty }),
+      });
+    },
+
+    async pullImage(ref, onProgress) {
+      const img = await opts.images.pull(ref, onProgress);
+      bus.publish({ type: 'image', action: 'pull', id: ref, attributes: { name: ref } });
+      const all = await opts.images.list();
+      const found = all.find((i) => i.id === img.id);
+      return found ?? { id: img.id, repoTags: [ref], repoDigests: [], size: 0, createdAt: '', labels: img.config.labels };
+    },
+
+    listImages: () => opts.images.list(),
+
+    async removeImage(ref, o = {}) {
+      const img = await opts.images.resolve(ref);
+      if (img === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${ref}`);
+      const user = [...entries.values()].find((e) => e.rec.imageId === img.id);
+      if (user !== undefined && o.force !== true) {
+        throw new TscError('ERR_CONFLICT', `unable to remove image ${ref}: image is being used by container ${user.rec.id.slice(0, 12)}`);
+      }
+      await opts.images.remove(ref, o);
+      bus.publish({ type: 'image', action: 'delete', id: img.id, attributes: { name: ref } });
+    },
+
+    async createNetwork(spec) {
+      const n = await opts.networks.create(spec);
+      bus.publish({ type: 'network', action: 'create', id: n.id, attributes: { ...spec.labels, name: spec.name } });
+      return n;
+    },
+
+    async removeNetwork(name) {
+      const users = [...entries.values()].filter((e) => e.running && e.rec.spec.endpoints.some((ep) => ep.network === name));
+      if (users.length > 0) {
+        throw new TscError('ERR_CONFLICT', `error while removing network: network ${name} has active endpoints (${users.map((u) => u.rec.name).join(', ')})`);
+      }
+      await opts.networks.remove(name);
+      bus.publish({ type: 'network', action: 'destroy', id: name, attributes: { name } });
+    },
+
+    listNetworks: (filter) => opts.networks.list(filter),
+
+    async createVolume(spec) {
+      const v = await opts.volumes.create(spec, now());
+      bus.publish({ type: 'volume', action: 'create', id: v.name, attributes: { ...spec.labels, driver: v.driver } });
+      return v;
+    },
+
+    async removeVolume(name, o = {}) {
+      await opts.volumes.remove(name, { inUse: volumeInUse(name) && o.force !== true });
+      bus.publish({ type: 'volume', action: 'destroy', id: name, attributes: {} });
+    },
+
+    listVolumes: (filter) => opts.volumes.list(filter),
+
+    events(filter) {
+      return bus.subscribe(filter);
+    },
+  };
+
+  return {
+    api,
+    async recover() {
+      for (const rec of await store.loadAll()) {
+        const e: Entry = { rec, running: false, paused: false, restarting: false, exited: deferred(), lock: Promise.resolve() };
+        entries.set(rec.id, e);
+        const st = await opts.runtime.state(rec.id).catch(() => undefined);
+        if (st !== undefined && (st.status === 'running' || st.status === 'paused')) {
+          e.running = true;
+          e.paused = st.status === 'paused';
+          supervise(e);
+          scheduleProbe(e);
+        } else if (st !== undefined && st.status === 'stopped') {
+          // Exited while the agent was away: the monitor's exit file has the status.
+          e.running = true;
+          supervise(e);
+        }
+      }
+    },
+    async close() {
+      closed = true;
+      for (const e of entries.values()) {
+        if (e.restartTimer) clearTimeout(e.restartTimer);
+        if (e.healthTimer) clearTimeout(e.healthTimer);
+      }
+    },
+  };
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((r) => (t = setTimeout(() => r(undefined), ms)));
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/** json-file `max-size` values: `10m`, `100k`, `1g`, plain bytes. */
+function parseSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(v.trim());
+  if (!m) throw new TscError('ERR_USAGE', `invalid log max-size "${v}"`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.floor(Number(m[1]) * mult);
+}
