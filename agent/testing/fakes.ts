@@ -1,0 +1,158 @@
+/**
+ * Fakes at the executor edge (swarmkit's agent/testutils): a runtime whose processes are
+ * promises the test ends, an image service that knows every image but "missing", and a
+ * network service that hands out addresses. For unit tests of the agent core and of the
+ * reconciler only; the real parts are exercised by the privileged tests.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import type { ContainerSpec } from '../api/types.js';
+import type { ContainerRuntime, ExitStatus, ImageService, NetworkService, RuntimeStatus } from '../backends.js';
+import { createNodeAgent, type NodeAgent } from '../node-agent.js';
+import { createVolumeStore } from '../volumes.js';
+
+export interface FakeProc {
+  status: RuntimeStatus;
+  exit: Promise<ExitStatus>;
+  finish: (code: number, oom?: boolean) => void;
+  signals: string[];
+}
+
+export function fakeRuntime(behaviour: { onStart?: (id: string, p: FakeProc) => void; ignoreTerm?: boolean } = {}) {
+  const procs = new Map<string, FakeProc>();
+  const starts: string[] = [];
+  const rt: ContainerRuntime = {
+    name: 'fake',
+    async create(id) {
+      let finish!: FakeProc['finish'];
+      const exit = new Promise<ExitStatus>((resolve) => {
+        finish = (code, oom = false) => {
+          const p = procs.get(id);
+          if (p) p.status = 'stopped';
+          resolve({ exitCode: code, oomKilled: oom, finishedAt: new Date().toISOString() });
+        };
+      });
+      procs.set(id, { status: 'created', exit, finish, signals: [] });
+      return { pid: 1 };
+    },
+    async start(id) {
+      const p = procs.get(id);
+      if (!p) throw new Error('not created');
+      p.status = 'running';
+      starts.push(id);
+      behaviour.onStart?.(id, p);
+    },
+    async state(id) {
+      const p = procs.get(id);
+      return p && { status: p.status, pid: 1 };
+    },
+    async kill(id, signal) {
+      const p = procs.get(id);
+      if (!p) return;
+      p.signals.push(signal);
+      if (signal === 'SIGKILL') p.finish(137);
+      else if (!behaviour.ignoreTerm) p.finish(143);
+    },
+    async pause(id) {
+      const p = procs.get(id);
+      if (p) p.status = 'paused';
+    },
+    async resume(id) {
+      const p = procs.get(id);
+      if (p) p.status = 'running';
+    },
+    async delete(id) {
+      procs.delete(id);
+    },
+    async exec() {
+      return { exitCode: 0, stdout: 'ok\n', stderr: '' };
+    },
+    async waitExit(id) {
+      const p = procs.get(id);
+      if (!p) throw new Error(`no process ${id}`);
+      return p.exit;
+    },
+  };
+  return { rt, procs, starts };
+}
+
+export const fakeImages: ImageService = {
+  resolve: async (ref) => (ref === 'missing' ? undefined : { id: 'sha256:img', ref, config: { entrypoint: [], cmd: ['sh'], env: [], workingDir: '', user: '', exposedPorts: [], volumes: [], stopSignal: '', labels: {} } }),
+  pull: async () => {
+    throw new Error('unused');
+  },
+  list: async () => [],
+  remove: async () => {},
+  prepareRootfs: async (_img, id) => `/rootfs/${id}`,
+  releaseRootfs: async () => {},
+};
+
+export const fakeNetworks: NetworkService = {
+  create: async (s) => ({ id: s.name, name: s.name, driver: 'bridge', labels: s.labels, subnets: [], internal: false }),
+  remove: async () => {},
+  list: async () => [],
+  createSandbox: async (id) => `/run/netns/${id}`,
+  removeSandbox: async () => {},
+  attach: async (_id, _sb, eps) => eps.map((ep, i) => ({ network: ep.network, ipAddress: `172.18.0.${i + 2}`, macAddress: '02:42:ac:12:00:02', gateway: '172.18.0.1', aliases: ep.aliases })),
+  detach: async () => {},
+  publish: async (_id, ports) => ports.map((p) => ({ ...p, hostPort: Number(p.published) })),
+  unpublish: async () => {},
+};
+
+export function containerSpec(name: string, extra: Partial<ContainerSpec> = {}): ContainerSpec {
+  return {
+    name,
+    image: 'busybox',
+    labels: { 'com.docker.compose.project': 'p' },
+    env: {},
+    tty: false,
+    openStdin: false,
+    init: false,
+    readOnlyRootfs: false,
+    privileged: false,
+    capAdd: [],
+    capDrop: [],
+    securityOpt: [],
+    sysctls: {},
+    ulimits: [],
+    devices: [],
+    mounts: [],
+    networkMode: 'default',
+    endpoints: [{ network: 'p_default', aliases: ['web'] }],
+    ports: [],
+    exposedPorts: [],
+    extraHosts: [],
+    dns: [],
+    dnsSearch: [],
+    dnsOptions: [],
+    restartPolicy: { name: 'no' },
+    resources: {},
+    logConfig: { driver: 'json-file', options: {} },
+    ...extra,
+  };
+}
+
+
+
+/** A node agent over the fakes, in a temp state dir; `dispose` removes it. */
+export async function fakeNodeAgent(rt: ContainerRuntime = fakeRuntime().rt): Promise<NodeAgent & { dir: string; dispose(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsc-agent-'));
+  const agent = createNodeAgent({
+    stateDir: dir,
+    runtime: rt,
+    images: fakeImages,
+    networks: fakeNetworks,
+    bundles: { write: async ({ containerId }) => `/bundles/${containerId}` },
+    volumes: createVolumeStore(join(dir, 'volumes')),
+  });
+  return {
+    ...agent,
+    dir,
+    async dispose() {
+      await agent.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
