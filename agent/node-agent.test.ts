@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from './api/types.js';
 import type { ContainerRuntime } from './backends.js';
 import { createNodeAgent, type NodeAgent } from './node-agent.js';
-import { containerSpec as spec, fakeImages as images, fakeNetworks as networks, fakeRuntime } from './testing/fakes.js';
+import { containerSpec as spec, fakeImages as images, fakeNetworks, fakeRuntime } from './testing/fakes.js';
 import { createVolumeStore } from './volumes.js';
 
 async function nextEvent(it: AsyncIterator<AgentEvent>, action: string): Promise<AgentEvent> {
@@ -27,7 +27,7 @@ describe('node agent lifecycle', () => {
   let dir: string;
   let agents: NodeAgent[] = [];
   const make = (rt: ContainerRuntime) => {
-    const a = createNodeAgent({ stateDir: dir, runtime: rt, images, networks, bundles: { write: async ({ containerId }) => `/bundles/${containerId}` }, volumes: createVolumeStore(join(dir, 'volumes')) });
+    const a = createNodeAgent({ stateDir: dir, runtime: rt, images, networks: fakeNetworks(), bundles: { write: async ({ containerId }) => `/bundles/${containerId}` }, volumes: createVolumeStore(join(dir, 'volumes')) });
     agents.push(a);
     return a;
   };

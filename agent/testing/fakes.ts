@@ -10,6 +10,7 @@ import { join } from 'node:path';
 
 import type { ContainerSpec } from '../api/types.js';
 import type { ContainerRuntime, ExitStatus, ImageService, NetworkService, RuntimeStatus } from '../backends.js';
+import { matchesLabels } from '../label-filter.js';
 import { createNodeAgent, type NodeAgent } from '../node-agent.js';
 import { createVolumeStore } from '../volumes.js';
 
@@ -20,7 +21,9 @@ export interface FakeProc {
   signals: string[];
 }
 
-export function fakeRuntime(behaviour: { onStart?: (id: string, p: FakeProc) => void; ignoreTerm?: boolean } = {}) {
+export function fakeRuntime(
+  behaviour: { onStart?: (id: string, p: FakeProc) => void; ignoreTerm?: boolean; execExitCode?: (args: readonly string[]) => number } = {},
+) {
   const procs = new Map<string, FakeProc>();
   const starts: string[] = [];
   const rt: ContainerRuntime = {
@@ -66,8 +69,9 @@ export function fakeRuntime(behaviour: { onStart?: (id: string, p: FakeProc) => 
     async delete(id) {
       procs.delete(id);
     },
-    async exec() {
-      return { exitCode: 0, stdout: 'ok\n', stderr: '' };
+    async exec(_id, proc) {
+      const exitCode = behaviour.execExitCode?.(proc.args) ?? 0;
+      return { exitCode, stdout: exitCode === 0 ? 'ok\n' : '', stderr: exitCode === 0 ? '' : 'failed\n' };
     },
     async waitExit(id) {
       const p = procs.get(id);
@@ -89,17 +93,28 @@ export const fakeImages: ImageService = {
   releaseRootfs: async () => {},
 };
 
-export const fakeNetworks: NetworkService = {
-  create: async (s) => ({ id: s.name, name: s.name, driver: 'bridge', labels: s.labels, subnets: [], internal: false }),
-  remove: async () => {},
-  list: async () => [],
-  createSandbox: async (id) => `/run/netns/${id}`,
-  removeSandbox: async () => {},
-  attach: async (_id, _sb, eps) => eps.map((ep, i) => ({ network: ep.network, ipAddress: `172.18.0.${i + 2}`, macAddress: '02:42:ac:12:00:02', gateway: '172.18.0.1', aliases: ep.aliases })),
-  detach: async () => {},
-  publish: async (_id, ports) => ports.map((p) => ({ ...p, hostPort: Number(p.published) })),
-  unpublish: async () => {},
-};
+/** A network service that remembers networks and hands out addresses in order. */
+export function fakeNetworks(): NetworkService {
+  const nets = new Map<string, { id: string; name: string; driver: string; labels: Record<string, string>; subnets: string[]; internal: boolean }>();
+  return {
+    create: async (s) => {
+      const n = { id: s.name, name: s.name, driver: 'bridge', labels: s.labels, subnets: [], internal: s.internal };
+      nets.set(s.name, n);
+      return n;
+    },
+    remove: async (name) => {
+      nets.delete(name);
+    },
+    list: async (filter) => [...nets.values()].filter((n) => matchesLabels(n.labels, filter?.label)),
+    createSandbox: async (id) => `/run/netns/${id}`,
+    removeSandbox: async () => {},
+    attach: async (_id, _sb, eps) =>
+      eps.map((ep, i) => ({ network: ep.network, ipAddress: `172.18.0.${i + 2}`, macAddress: '02:42:ac:12:00:02', gateway: '172.18.0.1', aliases: ep.aliases })),
+    detach: async () => {},
+    publish: async (_id, ports) => ports.map((p) => ({ ...p, hostPort: Number(p.published) })),
+    unpublish: async () => {},
+  };
+}
 
 export function containerSpec(name: string, extra: Partial<ContainerSpec> = {}): ContainerSpec {
   return {
@@ -143,7 +158,7 @@ export async function fakeNodeAgent(rt: ContainerRuntime = fakeRuntime().rt): Pr
     stateDir: dir,
     runtime: rt,
     images: fakeImages,
-    networks: fakeNetworks,
+    networks: fakeNetworks(),
     bundles: { write: async ({ containerId }) => `/bundles/${containerId}` },
     volumes: createVolumeStore(join(dir, 'volumes')),
   });

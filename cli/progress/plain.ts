@@ -5,7 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 
-import type { ProgressEvent, Reporter } from './events.js';
+import type { ProgressEvent, Reporter } from '../../lib/progress.js';
 
 export function plainReporter(out: Writable): Reporter {
   return {

@@ -1,5 +1,5 @@
 /** Picks the reporter for `--progress` and the terminal, as docker compose does. */
-import type { ProgressMode, Reporter } from './events.js';
+import type { ProgressMode, Reporter } from '../../lib/progress.js';
 import { jsonReporter, plainReporter, quietReporter } from './plain.js';
 import { ttyReporter } from './tty-view.js';
 

@@ -3,7 +3,7 @@
  * each with its latest status and how long it has taken. Pure, so the view stays a function
  * of it and tests need no terminal.
  */
-import type { ProgressEvent, ProgressState } from './events.js';
+import type { ProgressEvent, ProgressState } from '../../lib/progress.js';
 
 export interface Line {
   id: string;

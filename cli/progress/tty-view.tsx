@@ -6,7 +6,7 @@ import { Box, Text, render } from 'ink';
 import { useEffect, useState } from 'react';
 import type { Writable } from 'node:stream';
 
-import type { ProgressEvent, Reporter } from './events.js';
+import type { ProgressEvent, Reporter } from '../../lib/progress.js';
 import { applyEvent, elapsed, emptyModel, formatBytes, heading, type Line, type ViewModel } from './tty-model.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -1,0 +1,123 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import type { AgentEvent, ContainerSpec } from '../agent/api/types.js';
+import { containerSpec, fakeNodeAgent, fakeRuntime } from '../agent/testing/fakes.js';
+import { quietReporter } from '../cli/progress/plain.js';
+import type { DesiredProject, DesiredServiceSpec } from './desired.js';
+import { down } from './down.js';
+import { LABEL } from './labels.js';
+import { DEFAULT_UP, up } from './up.js';
+
+type Agent = Awaited<ReturnType<typeof fakeNodeAgent>>;
+
+function service(name: string, extra: Partial<DesiredServiceSpec> = {}, spec: Partial<ContainerSpec> = {}): DesiredServiceSpec {
+  const s: DesiredServiceSpec = {
+    name,
+    scale: 1,
+    configHash: 'h1',
+    image: 'busybox',
+    pullPolicy: 'never',
+    dependsOn: [],
+    container: (n) =>
+      containerSpec(`p-${name}-${n}`, {
+        ...spec,
+        labels: { [LABEL.project]: 'p', [LABEL.service]: name, [LABEL.containerNumber]: String(n), [LABEL.oneoff]: 'False', [LABEL.configHash]: s.configHash },
+      }),
+    ...extra,
+  };
+  return s;
+}
+
+const fastHealth = { test: ['CMD', 'true'], intervalMs: 10, timeoutMs: 1000, retries: 3, startPeriodMs: 0, startIntervalMs: 10 };
+
+function threeTier(): DesiredProject {
+  return {
+    name: 'p',
+    networks: [
+      { key: 'frontend', external: false, spec: { name: 'p_frontend', driver: 'bridge', driverOpts: {}, labels: { [LABEL.project]: 'p' }, internal: false, attachable: false, enableIpv6: false, ipam: { driver: 'default', config: [] } } },
+    ],
+    volumes: [{ key: 'data', external: false, spec: { name: 'p_data', driver: 'local', driverOpts: {}, labels: { [LABEL.project]: 'p' } } }],
+    services: [
+      service('web', { dependsOn: [{ service: 'app', condition: 'service_started', required: true, restart: false }] }),
+      service('app', { dependsOn: [{ service: 'db', condition: 'service_healthy', required: true, restart: false }] }),
+      service('db', {}, { healthcheck: fastHealth }),
+    ],
+  };
+}
+
+describe('up and down', () => {
+  let agent: Agent;
+  beforeEach(async () => {
+    agent = await fakeNodeAgent();
+  });
+  afterEach(async () => {
+    await agent.dispose();
+  });
+
+  it('starts services in dependency order, waiting for a healthy database', async () => {
+    const starts: string[] = [];
+    const ac = new AbortController();
+    const seen = (async () => {
+      for await (const e of agent.api.events() as AsyncIterable<AgentEvent>) {
+        if (e.action === 'start') starts.push(e.attributes['name'] ?? '');
+        if (e.action.startsWith('health_status')) starts.push(`${e.attributes['name']} ${e.action}`);
+        if (starts.length === 4 || ac.signal.aborted) break;
+      }
+    })();
+    await up(agent.api, threeTier(), DEFAULT_UP, quietReporter());
+    await seen;
+    expect(starts).toEqual(['p-db-1', 'p-db-1 health_status: healthy', 'p-app-1', 'p-web-1']);
+    expect((await agent.api.listNetworks()).map((n) => n.name)).toEqual(['p_frontend']);
+    expect((await agent.api.listVolumes()).map((v) => v.name)).toEqual(['p_data']);
+  });
+
+  it('leaves an unchanged project alone and recreates a changed service', async () => {
+    const p = threeTier();
+    await up(agent.api, p, DEFAULT_UP, quietReporter());
+    const before = new Map((await agent.api.listContainers()).map((c) => [c.name, c.id]));
+    await up(agent.api, p, DEFAULT_UP, quietReporter());
+    const same = new Map((await agent.api.listContainers()).map((c) => [c.name, c.id]));
+    expect(same).toEqual(before);
+    const web = p.services.find((s) => s.name === 'web');
+    if (web) web.configHash = 'h2';
+    await up(agent.api, p, DEFAULT_UP, quietReporter());
+    const after = new Map((await agent.api.listContainers()).map((c) => [c.name, c.id]));
+    expect(after.get('p-web-1')).not.toBe(before.get('p-web-1'));
+    expect(after.get('p-db-1')).toBe(before.get('p-db-1'));
+  });
+
+  it('fails with docker compose\'s message when a dependency is unhealthy', async () => {
+    const failing = await fakeNodeAgent(fakeRuntime({ execExitCode: (args) => (args[0] === 'false' ? 1 : 0) }).rt);
+    try {
+      const p = threeTier();
+      const db = p.services.find((s) => s.name === 'db');
+      if (db) db.container = (n) => ({ ...containerSpec(`p-db-${n}`, { healthcheck: { ...fastHealth, test: ['CMD', 'false'], retries: 1 } }), labels: { [LABEL.project]: 'p', [LABEL.service]: 'db', [LABEL.containerNumber]: '1', [LABEL.oneoff]: 'False' } });
+      await expect(up(failing.api, p, DEFAULT_UP, quietReporter())).rejects.toThrow('dependency failed to start: container p-db-1 is unhealthy');
+      expect((await failing.api.listContainers({ all: true })).map((c) => c.name)).toEqual(['p-db-1']);
+    } finally {
+      await failing.dispose();
+    }
+  });
+
+  it('down removes containers, networks and, with -v, volumes', async () => {
+    const p = threeTier();
+    await up(agent.api, p, DEFAULT_UP, quietReporter());
+    await down(agent.api, p, { volumes: false, removeOrphans: false }, quietReporter());
+    expect(await agent.api.listContainers({ all: true })).toEqual([]);
+    expect(await agent.api.listNetworks()).toEqual([]);
+    expect((await agent.api.listVolumes()).map((v) => v.name)).toEqual(['p_data']);
+    await up(agent.api, p, DEFAULT_UP, quietReporter());
+    await down(agent.api, p, { volumes: true, removeOrphans: false }, quietReporter());
+    expect(await agent.api.listVolumes()).toEqual([]);
+  });
+
+  it('reports orphans and removes them only when asked', async () => {
+    const p = threeTier();
+    await up(agent.api, p, DEFAULT_UP, quietReporter());
+    const smaller = { ...p, services: p.services.filter((s) => s.name === 'db') };
+    const r = await down(agent.api, smaller, { volumes: false, removeOrphans: false }, quietReporter());
+    expect(r.orphans.sort()).toEqual(['p-app-1', 'p-web-1']);
+    await down(agent.api, smaller, { volumes: false, removeOrphans: true }, quietReporter());
+    expect(await agent.api.listContainers({ all: true })).toEqual([]);
+  });
+});

@@ -1,0 +1,267 @@
+/**
+ * `up`: networks and volumes first, then every service in dependency order, in parallel where
+ * the graph allows; each service waits for its dependencies' conditions, makes sure its image
+ * is there, and converges its containers (plan.ts). Progress is reported as docker compose
+ * shows it.
+ */
+import type { AgentApi, ContainerSummary } from '../agent/api/types.js';
+import { TscError, isTscError } from '../lib/errors.js';
+import { resource, type Reporter } from '../lib/progress.js';
+import type { Dependency, DesiredProject, DesiredServiceSpec } from './desired.js';
+import { LABEL, serviceFilter } from './labels.js';
+import { planService, type ActualContainer, type RecreatePolicy } from './plan.js';
+
+export interface UpOptions {
+  recreate: RecreatePolicy;
+  noStart: boolean;
+  /** `--pull always|missing|never`: overrides each service's pull_policy. */
+  pull?: 'always' | 'missing' | 'never';
+  /** `--no-deps`: do not wait for (or start) dependencies outside `services`. */
+  noDeps: boolean;
+  /** Services named on the command line; empty for all. */
+  services: string[];
+  /** `--wait`: return only when every container is running/healthy. */
+  wait: boolean;
+  waitTimeoutMs?: number;
+  timeoutMs?: number;
+  pollMs?: number;
+}
+
+export const DEFAULT_UP: UpOptions = { recreate: 'diverged', noStart: false, noDeps: false, services: [], wait: false };
+
+function actual(c: ContainerSummary): ActualContainer {
+  return {
+    id: c.id,
+    name: c.name,
+    number: Number(c.labels[LABEL.containerNumber] ?? '0'),
+    configHash: c.labels[LABEL.configHash] ?? '',
+    state: c.state,
+  };
+}
+
+async function ensureNetworks(agent: AgentApi, p: DesiredProject, report: Reporter): Promise<void> {
+  const existing = new Map((await agent.listNetworks()).map((n) => [n.name, n]));
+  for (const n of p.networks) {
+    const id = resource.network(n.spec.name);
+    const have = existing.get(n.spec.name);
+    if (n.external) {
+      if (have === undefined) {
+        throw new TscError('ERR_NOT_FOUND', `network ${n.spec.name} declared as external, but could not be found`, { path: `networks.${n.key}` });
+      }
+      continue;
+    }
+    if (have !== undefined) {
+      if (have.labels[LABEL.project] !== undefined && have.labels[LABEL.project] !== p.name) {
+        report.emit({ id, status: `network ${n.spec.name} was found but has incorrect label ${LABEL.project} set to "${have.labels[LABEL.project]}"`, state: 'warning' });
+      }
+      continue;
+    }
+    report.emit({ id, status: 'Creating', state: 'working' });
+    await agent.createNetwork(n.spec);
+    report.emit({ id, status: 'Created', state: 'done' });
+  }
+}
+
+async function ensureVolumes(agent: AgentApi, p: DesiredProject, report: Reporter): Promise<void> {
+  const existing = new Set((await agent.listVolumes()).map((v) => v.name));
+  for (const v of p.volumes) {
+    const id = resource.volume(`"${v.spec.name}"`);
+    if (v.external) {
+      if (!existing.has(v.spec.name)) {
+        throw new TscError('ERR_NOT_FOUND', `external volume "${v.spec.name}" not found`, { path: `volumes.${v.key}` });
+      }
+      continue;
+    }
+    if (existing.has(v.spec.name)) continue;
+    report.emit({ id, status: 'Creating', state: 'working' });
+    await agent.createVolume(v.spec);
+    report.emit({ id, status: 'Created', state: 'done' });
+  }
+}
+
+/** `nginx` and `nginx:latest` name the same image; a digest or tag is kept as it is. */
+function withTag(ref: string): string {
+  const last = ref.slice(ref.lastIndexOf('/') + 1);
+  return ref.includes('@') || last.includes(':') ? ref : `${ref}:latest`;
+}
+
+async function ensureImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptions, report: Reporter): Promise<void> {
+  const policy = opts.pull ?? s.pullPolicy;
+  if (policy === 'never' || policy === 'build') return;
+  if (policy !== 'always') {
+    const want = withTag(s.image);
+    const images = await agent.listImages();
+    if (images.some((i) => i.repoTags.some((t) => withTag(t) === want || t.endsWith(`/${want}`)) || i.repoDigests.includes(s.image))) return;
+  }
+  const id = resource.image(s.image);
+  report.emit({ id, status: 'Pulling', state: 'working' });
+  try {
+    await agent.pullImage(s.image, (pr) => {
+      if (pr.layer !== undefined) {
+        report.emit({ id: pr.layer.replace(/^sha256:/, '').slice(0, 12), parentId: id, status: pr.status, state: pr.status === 'done' || pr.status === 'exists' ? 'done' : 'working', ...(pr.current === undefined ? {} : { current: pr.current }), ...(pr.total === undefined ? {} : { total: pr.total }) });
+      }
+    });
+  } catch (e) {
+    report.emit({ id, status: 'Error', state: 'error', text: e instanceof Error ? e.message : String(e) });
+    throw e;
+  }
+  report.emit({ id, status: 'Pulled', state: 'done' });
+}
+
+async function converge(agent: AgentApi, project: string, s: DesiredServiceSpec, opts: UpOptions, report: Reporter): Promise<void> {
+  const have = (await agent.listContainers({ all: true, label: serviceFilter(project, s.name) })).map(actual);
+  const ops = planService({ name: s.name, configHash: s.configHash, scale: s.scale }, have, { recreate: opts.recreate, noStart: opts.noStart });
+  for (const op of ops) {
+    const name = op.op === 'create' || op.op === 'recreate' ? s.container(op.number).name : (have.find((c) => c.id === op.id)?.name ?? op.id);
+    const id = resource.container(name);
+    switch (op.op) {
+      case 'remove':
+        report.emit({ id, status: 'Stopping', state: 'working' });
+        await agent.stopContainer(op.id, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+        await agent.removeContainer(op.id, { force: true });
+        report.emit({ id, status: 'Removed', state: 'done' });
+        break;
+      case 'keep':
+        report.emit({ id, status: 'Running', state: 'done' });
+        break;
+      case 'start':
+        report.emit({ id, status: 'Starting', state: 'working' });
+        await agent.startContainer(op.id);
+        report.emit({ id, status: 'Started', state: 'done' });
+        break;
+      case 'recreate': {
+        report.emit({ id, status: 'Recreate', state: 'working' });
+        await agent.stopContainer(op.replaces, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+        await agent.removeContainer(op.replaces, { force: true });
+        const created = await agent.createContainer(s.container(op.number));
+        report.emit({ id, status: 'Recreated', state: op.start ? 'working' : 'done' });
+        if (op.start) {
+          report.emit({ id, status: 'Starting', state: 'working' });
+          await agent.startContainer(created.id);
+          report.emit({ id, status: 'Started', state: 'done' });
+        }
+        break;
+      }
+      case 'create': {
+        report.emit({ id, status: 'Creating', state: 'working' });
+        const created = await agent.createContainer(s.container(op.number));
+        report.emit({ id, status: 'Created', state: op.start ? 'working' : 'done' });
+        if (op.start) {
+          report.emit({ id, status: 'Starting', state: 'working' });
+          await agent.startContainer(created.id);
+          report.emit({ id, status: 'Started', state: 'done' });
+        }
+        break;
+      }
+    }
+  }
+}
+
+/** Wait until a dependency's containers meet `dep.condition`; throws the docker compose message if they cannot. */
+export async function waitForCondition(agent: AgentApi, project: string, dep: Dependency, report: Reporter, pollMs = 100): Promise<void> {
+  if (dep.condition === 'service_started') return;
+  const containers = await agent.listContainers({ all: true, label: serviceFilter(project, dep.service) });
+  for (const c of containers) {
+    const id = resource.container(c.name);
+    report.emit({ id, status: 'Waiting', state: 'working' });
+    for (;;) {
+      const ins = await agent.inspectContainer(c.id);
+      if (dep.condition === 'service_healthy') {
+        const h = ins.state.health?.status;
+        if (h === undefined) throw new TscError('ERR_COMPOSE_INVALID', `dependency failed to start: container ${c.name} has no healthcheck configured`);
+        if (h === 'healthy') {
+          report.emit({ id, status: 'Healthy', state: 'done' });
+          break;
+        }
+        if (h === 'unhealthy') {
+          report.emit({ id, status: 'Error', state: 'error', text: 'dependency failed to start' });
+          throw new TscError('ERR_RUNTIME', `dependency failed to start: container ${c.name} is unhealthy`);
+        }
+        if (!ins.state.running && !ins.state.restarting) {
+          throw new TscError('ERR_RUNTIME', `dependency failed to start: container ${c.name} exited (${ins.state.exitCode})`);
+        }
+      } else {
+        if (!ins.state.running && !ins.state.restarting && ins.state.startedAt !== '') {
+          if (ins.state.exitCode !== 0) {
+            report.emit({ id, status: 'Error', state: 'error' });
+            throw new TscError('ERR_RUNTIME', `service "${dep.service}" didn't complete successfully: exit ${ins.state.exitCode}`);
+          }
+          report.emit({ id, status: 'Exited', state: 'done' });
+          break;
+        }
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+}
+
+/** The services `up` works on: those named (with their dependencies unless --no-deps), else all. */
+export function selectServices(p: DesiredProject, names: readonly string[], noDeps: boolean): DesiredServiceSpec[] {
+  if (names.length === 0) return p.services;
+  const byName = new Map(p.services.map((s) => [s.name, s]));
+  const chosen = new Set<string>();
+  const visit = (n: string) => {
+    if (chosen.has(n)) return;
+    const s = byName.get(n);
+    if (s === undefined) throw new TscError('ERR_USAGE', `no such service: ${n}`);
+    chosen.add(n);
+    if (!noDeps) s.dependsOn.forEach((d) => byName.has(d.service) && visit(d.service));
+  };
+  names.forEach(visit);
+  return p.services.filter((s) => chosen.has(s.name));
+}
+
+export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, report: Reporter): Promise<void> {
+  await ensureNetworks(agent, p, report);
+  await ensureVolumes(agent, p, report);
+  const services = selectServices(p, opts.services, opts.noDeps);
+  const names = new Set(services.map((s) => s.name));
+  const done = new Map<string, Promise<void>>();
+  const run = (s: DesiredServiceSpec): Promise<void> => {
+    const existing = done.get(s.name);
+    if (existing) return existing;
+    const task = (async () => {
+      for (const dep of s.dependsOn) {
+        if (!names.has(dep.service)) continue;
+        const depSvc = services.find((x) => x.name === dep.service);
+        if (depSvc === undefined) continue;
+        await run(depSvc);
+        if (opts.noStart) continue;
+        try {
+          await waitForCondition(agent, p.name, dep, report, opts.pollMs);
+        } catch (e) {
+          if (dep.required || !isTscError(e)) throw e;
+          report.emit({ id: resource.container(dep.service), status: `optional dependency failed: ${e.message}`, state: 'warning' });
+        }
+      }
+      await ensureImage(agent, s, opts, report);
+      await converge(agent, p.name, s, opts, report);
+    })();
+    done.set(s.name, task);
+    return task;
+  };
+  await Promise.all(services.map(run));
+  if (opts.wait) await waitAll(agent, p.name, services, report, opts);
+}
+
+async function waitAll(agent: AgentApi, project: string, services: readonly DesiredServiceSpec[], report: Reporter, opts: UpOptions): Promise<void> {
+  const deadline = opts.waitTimeoutMs === undefined ? Infinity : Date.now() + opts.waitTimeoutMs;
+  for (const s of services) {
+    for (const c of await agent.listContainers({ all: true, label: serviceFilter(project, s.name) })) {
+      const id = resource.container(c.name);
+      for (;;) {
+        const ins = await agent.inspectContainer(c.id);
+        const h = ins.state.health?.status;
+        if (ins.state.running && (h === undefined || h === 'healthy')) {
+          report.emit({ id, status: h === undefined ? 'Running' : 'Healthy', state: 'done' });
+          break;
+        }
+        if (h === 'unhealthy' || (!ins.state.running && !ins.state.restarting)) {
+          throw new TscError('ERR_RUNTIME', `container ${c.name} is ${h === 'unhealthy' ? 'unhealthy' : `exited (${ins.state.exitCode})`}`);
+        }
+        if (Date.now() > deadline) throw new TscError('ERR_RUNTIME', `timeout waiting for ${c.name} to be running and healthy`);
+        await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
+      }
+    }
+  }
+}
