@@ -28,8 +28,8 @@ describe('ps output', () => {
     const row = psRow(c, 'nginx -g "daemon off;"', Date.parse('2026-01-01T00:03:00Z'));
     expect(row).toMatchObject({ Name: 'p-web-1', Service: 'web', Project: 'p', RunningFor: '3 minutes ago', State: 'running' });
     expect(psTable([row], [portsText(c)])).toBe(
-      'NAME      IMAGE          COMMAND                  SERVICE   CREATED         STATUS         PORTS\n' +
-        'p-web-1   nginx:alpine   "nginx -g "daemon of…"   web       3 minutes ago   Up 2 minutes   0.0.0.0:8080->80/tcp, :::8080->80/tcp\n',
+      'NAME      IMAGE          COMMAND                   SERVICE   CREATED         STATUS         PORTS\n' +
+        'p-web-1   nginx:alpine   "nginx -g \\"daemon of…"   web       3 minutes ago   Up 2 minutes   0.0.0.0:8080->80/tcp, :::8080->80/tcp\n',
     );
   });
 });

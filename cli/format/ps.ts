@@ -69,7 +69,8 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly s
 }
 
 export function psTable(rows: readonly PsRow[], ports: readonly string[]): string {
-  const quote = (s: string) => (s.length > 20 ? `"${s.slice(0, 19)}…"` : `"${s}"`);
+  // docker/cli: strconv.Quote(Ellipsis(command, 20)).
+  const quote = (s: string) => JSON.stringify(s.length > 20 ? `${s.slice(0, 19)}…` : s);
   return table(
     ['NAME', 'IMAGE', 'COMMAND', 'SERVICE', 'CREATED', 'STATUS', 'PORTS'],
     rows.map((r, i) => [r.Name, r.Image, quote(r.Command), r.Service, r.RunningFor, r.Status, ports[i] ?? '']),
