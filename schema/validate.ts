@@ -40,12 +40,6 @@ export function validateProject(tree: ComposeTree, ctx: PhaseContext): ComposeTr
     if (!isMapping(s)) continue;
     const at = (...keys: Array<string | number>): string => keys.reduce<string>((p, k) => next(p, k), `services.${name}`);
 
-    if (isMapping(s.depends_on)) {
-      for (const [dep, cfg] of Object.entries(s.depends_on)) {
-        const required = !(isMapping(cfg) && cfg.required === false);
-        if (!names.has(dep) && required) fail(`service "${name}" depends on undefined service "${dep}": ${INVALID}`, at('depends_on', dep));
-      }
-    }
     if (Array.isArray(s.links)) {
       s.links.forEach((l, i) => {
         const target = String(l).split(':')[0] as string;
@@ -65,6 +59,13 @@ export function validateProject(tree: ComposeTree, ctx: PhaseContext): ComposeTr
       if (typeof ref === 'string' && ref.startsWith('service:')) {
         const target = ref.slice('service:'.length);
         if (!names.has(target)) fail(`service "${target}" not found for ${ns} 'service:${target}'`, at(ns));
+      }
+    }
+    // after links, volumes_from and service: namespaces, which normalize turns into depends_on
+    if (isMapping(s.depends_on)) {
+      for (const [dep, cfg] of Object.entries(s.depends_on)) {
+        const required = !(isMapping(cfg) && cfg.required === false);
+        if (!names.has(dep) && required) fail(`service "${name}" depends on undefined service "${dep}": ${INVALID}`, at('depends_on', dep));
       }
     }
     if (s.network_mode !== undefined && isMapping(s.networks) && Object.keys(s.networks).length > 0) {
