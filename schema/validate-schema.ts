@@ -120,7 +120,8 @@ function schemaError(errors: ErrorObject[], tree: unknown, positions: PositionTa
       message = `Does not match pattern '${String((e.params as { pattern: string }).pattern)}'`;
       break;
     case 'uniqueItems': {
-      const { i } = e.params as { i: number; j: number };
+      const { i: a, j: b } = e.params as { i: number; j: number };
+      const i = Math.max(a, b); // the later copy is the duplicate
       message = `contains duplicate items: ${JSON.stringify(itemAt(tree, e.instancePath, i))}`;
       locate = next(path, i);
       break;
