@@ -61,6 +61,13 @@ export function validateProject(tree: ComposeTree, ctx: PhaseContext): ComposeTr
         if (!names.has(target)) fail(`service "${target}" not found for ${ns} 'service:${target}'`, at(ns));
       }
     }
+    if (s.image === undefined && s.build === undefined && s.provider === undefined) {
+      fail(`service "${name}" has neither an image nor a build context specified: ${INVALID}`, `services.${name}`);
+    }
+    const replicas = isMapping(s.deploy) ? s.deploy.replicas : undefined;
+    if (typeof s.scale === 'number' && typeof replicas === 'number' && s.scale !== replicas) {
+      fail(`can't set distinct values on 'scale' and 'deploy.replicas': ${INVALID}`, at('scale'));
+    }
     // after links, volumes_from and service: namespaces, which normalize turns into depends_on
     if (isMapping(s.depends_on)) {
       for (const [dep, cfg] of Object.entries(s.depends_on)) {

@@ -27,3 +27,12 @@ describe('labels', () => {
     expect((tree.deploy as { labels: unknown }).labels).toEqual({ x: 'y' });
   });
 });
+
+describe('extra_hosts', () => {
+  it('prints host=ip entries, sorted, from a list or a mapping', () => {
+    const list = 'services:\n  a:\n    image: a\n    extra_hosts:\n      - "somehost:162.242.195.82"\n      - "otherhost=50.31.209.229"\n      - "v6host:::1"\n';
+    expect(service(list, 'a').extra_hosts).toEqual(['otherhost=50.31.209.229', 'somehost=162.242.195.82', 'v6host=::1']);
+    const map = 'services:\n  a:\n    image: a\n    extra_hosts:\n      gw: host-gateway\n      multi: ["10.0.0.1", "10.0.0.2"]\n';
+    expect(service(map, 'a').extra_hosts).toEqual(['gw=host-gateway', 'multi=10.0.0.1', 'multi=10.0.0.2']);
+  });
+});

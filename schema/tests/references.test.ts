@@ -29,3 +29,17 @@ describe('cross-field rules', () => {
     ]);
   });
 });
+
+describe('service essentials', () => {
+  it('needs an image or a build', () => {
+    expect(loadError('services:\n  web:\n    restart: always\n')).toBe(
+      'compose.yaml:2:3 services.web: service "web" has neither an image nor a build context specified: invalid compose project',
+    );
+  });
+
+  it('rejects scale and deploy.replicas that disagree', () => {
+    expect(loadError('services:\n  web:\n    image: x\n    scale: 2\n    deploy: {replicas: 3}\n')).toBe(
+      "compose.yaml:4:5 services.web.scale: can't set distinct values on 'scale' and 'deploy.replicas': invalid compose project",
+    );
+  });
+});
