@@ -1,7 +1,8 @@
 /**
  * The final tree as `docker compose config --format json` (v2) prints it. docker compose
  * marshals compose-go's Go structs, so its output has traits the plain tree does not:
- * - keys in struct field order (services, networks and other maps sorted by key);
+ * - keys in struct field order; maps (the top level, services, networks, environment, ...)
+ *   sorted by key;
  * - `command` and `entrypoint` always present on a service (`null` when unset);
  * - nested structs never omitted: a network always has `ipam: {}`, a deploy block always has
  *   `resources: {}` and `placement: {}`;
@@ -31,7 +32,6 @@ const SERVICE_KEYS = [
 
 /** Struct field order by path pattern (`*` any map key, `[]` any list item). */
 const ORDER: Record<string, string[]> = {
-  '': ['name', 'services', 'networks', 'volumes', 'secrets', 'configs', 'models'],
   'services.*': SERVICE_KEYS,
   'services.*.build': [
     'context', 'dockerfile', 'dockerfile_inline', 'entitlements', 'args', 'ssh', 'labels', 'cache_from', 'cache_to',
@@ -81,6 +81,8 @@ const ORDER: Record<string, string[]> = {
 
 /** Maps whose keys are names (sorted, as Go prints maps), not struct fields. */
 const NAMED_MAPS = new Set([
+  // compose-go's Project.MarshalJSON builds a map, so even the top level comes out sorted
+  '',
   'services', 'networks', 'volumes', 'secrets', 'configs', 'services.*.environment', 'services.*.labels',
   'services.*.annotations', 'services.*.depends_on', 'services.*.networks', 'services.*.ulimits', 'services.*.sysctls',
   'services.*.build.args', 'services.*.build.labels', 'services.*.logging.options', 'services.*.deploy.labels',

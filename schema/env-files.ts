@@ -6,7 +6,8 @@
  *
  * Reading and parsing is the caller's (the pipeline owns the .env parser): `read(path, format)`
  * returns the variables, or undefined when the file does not exist. A missing file marked
- * `required: false` is skipped; a missing required one is an error at its entry. Runs after
+ * `required: false` is skipped; a missing required one is an error at its entry. With
+ * `discard`, `env_file` is dropped afterwards, as `docker compose config` prints it. Runs after
  * `resolvePaths` (paths are absolute) and `normalize`.
  */
 import type { ComposeTree, PhaseContext } from './phase.js';
@@ -14,7 +15,15 @@ import { isMapping } from './walk.js';
 
 export type EnvFileReader = (path: string, format: string | undefined) => Readonly<Record<string, string>> | undefined;
 
-export function resolveEnvFiles(tree: ComposeTree, ctx: PhaseContext, read: EnvFileReader): ComposeTree {
+export interface EnvFileOptions {
+  /**
+   * Drop `env_file` once its contents are in `environment`: `docker compose config` prints
+   * the project this way (compose-go's WithDiscardEnvFile).
+   */
+  discard?: boolean;
+}
+
+export function resolveEnvFiles(tree: ComposeTree, ctx: PhaseContext, read: EnvFileReader, opts: EnvFileOptions = {}): ComposeTree {
   if (!isMapping(tree.services)) return tree;
   const services: Record<string, unknown> = {};
   for (const [name, raw] of Object.entries(tree.services)) {
@@ -38,7 +47,9 @@ export function resolveEnvFiles(tree: ComposeTree, ctx: PhaseContext, read: EnvF
       if (v !== null) environment[k] = String(v);
       else if (!(k in environment)) environment[k] = null;
     }
-    services[name] = { ...raw, environment };
+    const s: Record<string, unknown> = { ...raw, environment };
+    if (opts.discard === true) delete s.env_file;
+    services[name] = s;
   }
   return { ...tree, services };
 }

@@ -24,6 +24,14 @@ describe('env_file contents', () => {
     ]);
   });
 
+  it('drops env_file when asked, as docker compose config does', () => {
+    const yaml = 'services:\n  app:\n    image: a\n    env_file: b.env\n';
+    const { tree } = loadModel(yaml);
+    const { positions } = parseYaml(yaml);
+    const out = resolveEnvFiles(tree, { positions, workingDir: WORKDIR, projectName: 'p', environment: {} }, read, { discard: true });
+    expect((out.services as Record<string, unknown>).app).toEqual({ image: 'a', environment: { SHARED: 'b' }, networks: { default: null } });
+  });
+
   it('skips a missing optional file and rejects a missing required one, at its entry', () => {
     const yaml = 'services:\n  app:\n    image: a\n    env_file:\n      - path: opt.env\n        required: false\n      - gone.env\n';
     const { tree } = loadModel(yaml);
