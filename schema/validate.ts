@@ -4,12 +4,14 @@
  * names the service and the key where the reference is written, with the messages compose-go
  * gives (`service "web" depends on undefined service "db": invalid compose project`).
  *
- * Works on the tree in long form (after canonicalize), with or without normalize having run:
- * the implicit `default` network is allowed either way. A dependency marked `required: false`
+ * Reads the long forms (it applies the idempotent canonical rules to a copy, so it can run
+ * before or after canonicalize), with or without normalize having run: the implicit `default`
+ * network is allowed either way. The tree is returned unchanged. A dependency marked `required: false`
  * may be missing (profiles can leave it out). Conflicting published ports are reported by
  * `findPortConflicts` for `up` to use: `docker compose config` does not reject them, so neither
  * does this phase.
  */
+import { canonicalize } from './canonical/index.js';
 import { cycleMessage, dependencyGraph, findCycle } from './graph.js';
 import type { ComposeTree, PhaseContext } from './phase.js';
 import { next } from './tree-path.js';
@@ -23,7 +25,9 @@ function keysOf(v: unknown): Set<string> {
   return new Set(isMapping(v) ? Object.keys(v) : []);
 }
 
-export function validateProject(tree: ComposeTree, ctx: PhaseContext): ComposeTree {
+export function validateProject(input: ComposeTree, ctx: PhaseContext): ComposeTree {
+  // the rules read long forms; canonical rules are idempotent, so this is safe whatever ran before
+  const tree = canonicalize(input, ctx);
   const fail = (message: string, path: string): never => {
     throw ctx.positions.error('ERR_COMPOSE_INVALID', message, path);
   };
@@ -114,7 +118,7 @@ export function validateProject(tree: ComposeTree, ctx: PhaseContext): ComposeTr
 
   const cycle = findCycle(dependencyGraph(services as Record<string, Dict>));
   if (cycle !== undefined) fail(cycleMessage(cycle), `services.${cycle[0] as string}.depends_on`);
-  return tree;
+  return input;
 }
 
 export interface PortConflict {

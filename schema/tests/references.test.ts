@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { findPortConflicts } from '../validate.js';
-import { loadError, loadModel } from './helpers.js';
+import { findPortConflicts, validateProject } from '../validate.js';
+import { loadError, loadModel, parseYaml } from './helpers.js';
 
 describe('cross-field rules', () => {
   it('rejects a duplicate container_name', () => {
@@ -41,5 +41,15 @@ describe('service essentials', () => {
     expect(loadError('services:\n  web:\n    image: x\n    scale: 2\n    deploy: {replicas: 3}\n')).toBe(
       "compose.yaml:4:5 services.web.scale: can't set distinct values on 'scale' and 'deploy.replicas': invalid compose project",
     );
+  });
+});
+
+describe('validateProject before canonicalize', () => {
+  it('reads short forms too, and returns the tree unchanged', () => {
+    const { tree, positions } = parseYaml('services:\n  web:\n    image: x\n    depends_on: [db]\n    networks: [front]\n');
+    const ctx = { positions, workingDir: '/w', projectName: 'p', environment: {} };
+    expect(() => validateProject(tree, ctx)).toThrow('service "web" depends on undefined service "db": invalid compose project');
+    const ok = parseYaml('services:\n  web:\n    image: x\n    depends_on: [db]\n  db:\n    image: y\n');
+    expect(validateProject(ok.tree, { ...ctx, positions: ok.positions })).toBe(ok.tree);
   });
 });
