@@ -1,0 +1,130 @@
+/**
+ * `services.*.ports`: short syntax to long, as compose-go's transformPorts with docker's
+ * nat.ParsePortSpecs: `[ip:][published:]target[/protocol]`, ranges on either side, IPv6 hosts in
+ * brackets. One short entry can become several long ones (`3000-3002` is three ports), and
+ * they come out in the order docker sorts them (by `port/proto` text). Long entries get
+ * `protocol: tcp` and `mode: ingress` when they have none, `target` as a number and `published`
+ * as a string, which is how `docker compose config` prints them.
+ */
+import { isIP } from 'node:net';
+
+import type { At } from '../walk.js';
+import { isMapping } from '../walk.js';
+import { orderKeys } from './order.js';
+
+export interface PortEntry {
+  mode: string;
+  host_ip?: string;
+  target: number;
+  published?: string;
+  protocol: string;
+}
+
+const PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
+
+/** The port range `a` or `a-b` as [start, end], or undefined when it is not one. */
+function parseRange(text: string): [number, number] | undefined {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+  if (m === null) return undefined;
+  const start = Number(m[1]);
+  const end = m[2] === undefined ? start : Number(m[2]);
+  if (start > 65535 || end > 65535 || end < start) return undefined;
+  return [start, end];
+}
+
+/** One short-syntax port, as docker parses it. Throws an Error with docker's wording. */
+export function parsePortSpec(spec: string): PortEntry[] {
+  const parts = spec.split(':');
+  const last = parts[parts.length - 1] as string;
+  let ip = '';
+  let host = '';
+  if (parts.length === 2) host = parts[0] as string;
+  else if (parts.length === 3) [ip, host] = [parts[0] as string, parts[1] as string];
+  else if (parts.length > 3) {
+    ip = parts.slice(0, -2).join(':');
+    host = parts[parts.length - 2] as string;
+  }
+  const slash = last.indexOf('/');
+  const containerPart = slash < 0 ? last : last.slice(0, slash);
+  const protocol = (slash < 0 ? 'tcp' : last.slice(slash + 1)).toLowerCase();
+  if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
+  if (ip !== '' && isIP(ip) === 0) throw new Error(`invalid IP address: ${ip}`);
+  if (!PROTOCOLS.has(protocol)) throw new Error(`invalid proto: ${protocol}`);
+  const container = parseRange(containerPart);
+  if (container === undefined) throw new Error(`invalid containerPort: ${containerPart}`);
+  let hostRange: [number, number] | undefined;
+  if (host !== '') {
+    hostRange = parseRange(host);
+    if (hostRange === undefined) throw new Error(`invalid hostPort: ${host}`);
+  }
+  const [start, end] = container;
+  if (hostRange !== undefined && end - start !== hostRange[1] - hostRange[0] && end !== start) {
+    throw new Error(`invalid ranges specified for container and host Ports: ${containerPart} and ${host}`);
+  }
+  const out: Array<{ key: string; entry: PortEntry }> = [];
+  for (let i = 0; i <= end - start; i++) {
+    const target = start + i;
+    let published: string | undefined;
+    if (hostRange !== undefined) {
+      published = String(hostRange[0] + i);
+      if (start === end && hostRange[0] !== hostRange[1]) published = `${published}-${hostRange[1]}`;
+    }
+    const entry: PortEntry = { mode: 'ingress', target, protocol };
+    if (ip !== '') entry.host_ip = ip;
+    if (published !== undefined) entry.published = published;
+    out.push({ key: `${target}/${protocol}`, entry: ordered(entry) });
+  }
+  // docker collects ports in a map and compose-go sorts its keys as text.
+  out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return out.map((o) => o.entry);
+}
+
+const PORT_KEYS = ['name', 'mode', 'host_ip', 'target', 'published', 'protocol', 'app_protocol'];
+
+/** Key order of compose-go's ServicePortConfig, so printed output reads the same. */
+function ordered(p: PortEntry): PortEntry {
+  return orderKeys(p as unknown as Record<string, unknown>, PORT_KEYS) as unknown as PortEntry;
+}
+
+/** `services.*.ports`: expand each short entry in place. */
+export function transformPorts(value: unknown, at: At): unknown {
+  if (!Array.isArray(value)) return value;
+  const out: unknown[] = [];
+  value.forEach((entry, i) => {
+    const itemPath = `${at.path}[${i}]`;
+    if (typeof entry === 'number') {
+      out.push({ target: entry });
+    } else if (typeof entry === 'string') {
+      let parsed: PortEntry[];
+      try {
+        parsed = parsePortSpec(entry);
+      } catch (e) {
+        throw at.positions.error('ERR_COMPOSE_INVALID', (e as Error).message, itemPath);
+      }
+      for (const p of parsed) {
+        at.alias(`${at.path}[${out.length}]`, itemPath);
+        out.push(p);
+      }
+      return;
+    } else {
+      out.push(entry);
+    }
+    at.alias(`${at.path}[${out.length - 1}]`, itemPath);
+  });
+  return out;
+}
+
+/** `services.*.ports[]`: one long entry with compose's defaults and printed types. */
+export function transformPortEntry(value: unknown, at: At): unknown {
+  if (!isMapping(value)) return value;
+  const p: Record<string, unknown> = { ...value };
+  if (p.protocol === undefined) p.protocol = 'tcp';
+  if (p.mode === undefined) p.mode = 'ingress';
+  if (typeof p.target === 'string' && /^\d+$/.test(p.target)) p.target = Number(p.target);
+  if (typeof p.published === 'number') p.published = String(p.published);
+  if (p.published === '') delete p.published;
+  if (typeof p.target !== 'number') {
+    throw at.positions.error('ERR_COMPOSE_INVALID', `invalid containerPort: ${String(p.target)}`, `${at.path}.target`);
+  }
+  return ordered(p as unknown as PortEntry);
+}
