@@ -11,6 +11,7 @@
 import { hostname as osHostname } from 'node:os';
 
 import { TscError } from '../lib/errors.js';
+import { parseBytes } from '../lib/units.js';
 import type {
   AgentApi,
   ContainerInspect,
@@ -131,7 +132,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       const logOpts = rec.spec.logConfig.options;
       await opts.runtime.create(rec.id, bundle, {
         logPath: store.logPath(rec.id),
-        ...(logOpts['max-size'] === undefined ? {} : { logMaxSize: parseSize(logOpts['max-size']) }),
+        ...(logOpts['max-size'] === undefined ? {} : { logMaxSize: parseBytes(logOpts['max-size']) }),
         ...(logOpts['max-file'] === undefined ? {} : { logMaxFiles: Number(logOpts['max-file']) }),
       });
       await opts.runtime.start(rec.id);
@@ -564,12 +565,4 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined>
   } finally {
     clearTimeout(t);
   }
-}
-
-/** json-file `max-size` values: `10m`, `100k`, `1g`, plain bytes. */
-function parseSize(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)b?$/i.exec(v.trim());
-  if (!m) throw new TscError('ERR_USAGE', `invalid log max-size "${v}"`);
-  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.floor(Number(m[1]) * mult);
 }

@@ -1,0 +1,319 @@
+/**
+ * The loader's Project as the reconciler's DesiredProject: each service's container spec per
+ * replica (labels, mounts, endpoints, ports, resources, healthcheck, restart policy), and the
+ * project's networks and volumes with their compose labels. Secret and config contents are
+ * read here, on the side that has the files, so that a remote agent needs none of them.
+ */
+import { readFileSync } from 'node:fs';
+
+import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec, PortBinding, ResourceSpec, RestartPolicy } from '../agent/api/types.js';
+import { HEALTH_DEFAULTS } from '../agent/health.js';
+import { parseRestartPolicy } from '../agent/restart-policy.js';
+import { TscError } from '../lib/errors.js';
+import { parseBytes, parseDuration } from '../lib/units.js';
+import { configHash, type FileObjectConfig, type Project, type ServiceConfig } from '../schema/project.js';
+import type { Dependency, DesiredProject, DesiredServiceSpec, PullPolicy } from './desired.js';
+import { LABEL, containerName } from './labels.js';
+
+/** The version written into `com.docker.compose.version`. */
+export const COMPOSE_VERSION = '2.40.0';
+
+export interface FromProjectOptions {
+  /** `--scale svc=N`. */
+  scale?: Record<string, number>;
+  configFiles?: string[];
+  environment?: Readonly<Record<string, string | undefined>>;
+}
+
+const ms = (d: string | undefined): number | undefined => (d === undefined ? undefined : Math.round(parseDuration(d) / 1e6));
+const bytes = (v: string | number | undefined): number | undefined => (v === undefined ? undefined : parseBytes(v));
+
+function healthcheck(s: ServiceConfig): HealthcheckSpec | undefined {
+  const h = s.healthcheck;
+  if (h === undefined) return undefined;
+  if (h.disable === true) return { test: ['NONE'], ...HEALTH_DEFAULTS };
+  if (h.test === undefined) return undefined;
+  return {
+    test: h.test,
+    intervalMs: ms(h.interval) ?? HEALTH_DEFAULTS.intervalMs,
+    timeoutMs: ms(h.timeout) ?? HEALTH_DEFAULTS.timeoutMs,
+    retries: h.retries ?? HEALTH_DEFAULTS.retries,
+    startPeriodMs: ms(h.start_period) ?? HEALTH_DEFAULTS.startPeriodMs,
+    startIntervalMs: ms(h.start_interval) ?? HEALTH_DEFAULTS.startIntervalMs,
+  };
+}
+
+/** `restart:`, else swarm's `deploy.restart_policy` read as docker compose reads it. */
+function restartPolicy(s: ServiceConfig): RestartPolicy {
+  if (s.restart !== undefined) {
+    const p = parseRestartPolicy(s.restart);
+    if (p === undefined) throw new TscError('ERR_COMPOSE_INVALID', `invalid restart policy "${s.restart}"`, { path: `services.${s.name}.restart` });
+    return p;
+  }
+  const rp = s.deploy?.restart_policy;
+  if (rp === undefined) return { name: 'no' };
+  switch (rp.condition ?? 'any') {
+    case 'none':
+      return { name: 'no' };
+    case 'on-failure':
+      return { name: 'on-failure', maximumRetryCount: rp.max_attempts ?? 0 };
+    default:
+      return { name: 'always' };
+  }
+}
+
+function resources(s: ServiceConfig): ResourceSpec {
+  const limits = s.deploy?.resources?.limits;
+  const reservations = s.deploy?.resources?.reservations;
+  const r: ResourceSpec = {};
+  const memory = bytes(s.mem_limit ?? limits?.memory);
+  if (memory !== undefined) r.memoryBytes = memory;
+  const swap = bytes(s.memswap_limit);
+  if (swap !== undefined) r.memorySwapBytes = swap;
+  const reservation = bytes(s.mem_reservation ?? reservations?.memory);
+  if (reservation !== undefined) r.memoryReservationBytes = reservation;
+  const cpus = s.cpus ?? limits?.cpus;
+  if (cpus !== undefined && Number(cpus) > 0) r.nanoCpus = Math.round(Number(cpus) * 1e9);
+  if (s.cpu_shares !== undefined) r.cpuShares = s.cpu_shares;
+  if (s.cpu_quota !== undefined) r.cpuQuota = s.cpu_quota;
+  if (s.cpu_period !== undefined) r.cpuPeriod = s.cpu_period;
+  if (s.cpuset !== undefined) r.cpusetCpus = s.cpuset;
+  const pids = s.pids_limit ?? limits?.pids;
+  if (pids !== undefined) r.pidsLimit = pids;
+  if (s.oom_score_adj !== undefined) r.oomScoreAdj = s.oom_score_adj;
+  const blkio = s['blkio_config'] as { weight?: number } | undefined;
+  if (blkio?.weight !== undefined) r.blkioWeight = blkio.weight;
+  return r;
+}
+
+function fileContent(kind: 'secrets' | 'configs', key: string, obj: FileObjectConfig | undefined, env: FromProjectOptions['environment']): string {
+  if (obj === undefined) throw new TscError('ERR_COMPOSE_INVALID', `${kind === 'secrets' ? 'secret' : 'config'} "${key}" is not defined`);
+  if (obj.content !== undefined) return obj.content;
+  if (obj.environment !== undefined) {
+    const v = env?.[obj.environment];
+    if (v === undefined) throw new TscError('ERR_COMPOSE_INVALID', `environment variable ${obj.environment} of ${kind}.${key} is not set`, { path: `${kind}.${key}.environment` });
+    return v;
+  }
+  if (obj.file !== undefined) {
+    try {
+      return readFileSync(obj.file, 'utf8');
+    } catch (cause) {
+      throw new TscError('ERR_COMPOSE_NOT_FOUND', `cannot read ${kind}.${key}.file ${obj.file}`, { cause, path: `${kind}.${key}.file` });
+    }
+  }
+  throw new TscError('ERR_UNSUPPORTED', `external ${kind} ("${key}") need a swarm; on one host use file, environment or content`, { path: `${kind}.${key}` });
+}
+
+function mounts(p: Project, s: ServiceConfig, env: FromProjectOptions['environment']): MountSpec[] {
+  const out: MountSpec[] = [];
+  for (const v of s.volumes ?? []) {
+    const readOnly = v.read_only === true;
+    if (v.type === 'bind') {
+      out.push({
+        type: 'bind',
+        source: v.source ?? '',
+        target: v.target,
+        readOnly,
+        ...(v.bind?.propagation === undefined ? {} : { propagation: v.bind.propagation }),
+        ...(v.bind?.create_host_path === undefined ? {} : { createHostPath: v.bind.create_host_path }),
+        ...(v.bind?.selinux === undefined ? {} : { selinux: v.bind.selinux }),
+      });
+    } else if (v.type === 'volume') {
+      const source = v.source === undefined || v.source === '' ? '' : (p.volumes[v.source]?.name ?? v.source);
+      out.push({ type: 'volume', source, target: v.target, readOnly, ...(v.volume?.nocopy === undefined ? {} : { noCopy: v.volume.nocopy }), ...(v.volume?.subpath === undefined ? {} : { subpath: v.volume.subpath }) });
+    } else if (v.type === 'tmpfs') {
+      const size = bytes(v.tmpfs?.size);
+      out.push({ type: 'tmpfs', target: v.target, ...(size === undefined ? {} : { sizeBytes: size }), ...(v.tmpfs?.mode === undefined ? {} : { mode: v.tmpfs.mode }) });
+    } else {
+      throw new TscError('ERR_UNSUPPORTED', `volume type "${v.type}" is not supported on this host`, { path: `services.${s.name}.volumes` });
+    }
+  }
+  for (const t of s.tmpfs ?? []) {
+    const [target = '', ...opts] = t.split(':').join(',').split(',');
+    const size = opts.find((o) => o.startsWith('size='))?.slice(5);
+    const mode = opts.find((o) => o.startsWith('mode='))?.slice(5);
+    out.push({ type: 'tmpfs', target, ...(size === undefined ? {} : { sizeBytes: parseBytes(size) }), ...(mode === undefined ? {} : { mode: parseInt(mode, 8) }) });
+  }
+  const files = (kind: 'secrets' | 'configs', refs: ServiceConfig['secrets']) => {
+    for (const ref of refs ?? []) {
+      const target = ref.target ?? (kind === 'secrets' ? `/run/secrets/${ref.source}` : `/${ref.source}`);
+      const mode = ref.mode === undefined ? undefined : typeof ref.mode === 'number' ? ref.mode : parseInt(ref.mode, 8);
+      out.push({
+        type: 'file',
+        target: kind === 'secrets' && !target.startsWith('/') ? `/run/secrets/${target}` : target,
+        content: fileContent(kind, ref.source, p[kind][ref.source], env),
+        ...(mode === undefined ? {} : { mode }),
+        ...(ref.uid === undefined ? {} : { uid: Number(ref.uid) }),
+        ...(ref.gid === undefined ? {} : { gid: Number(ref.gid) }),
+      });
+    }
+  };
+  files('secrets', s.secrets);
+  files('configs', s.configs);
+  return out;
+}
+
+function endpoints(p: Project, s: ServiceConfig): EndpointSpec[] {
+  const nets = Object.entries(s.networks ?? {}).map(([key, cfg]) => ({ key, cfg: cfg ?? {} }));
+  nets.sort((a, b) => (b.cfg.priority ?? 0) - (a.cfg.priority ?? 0) || a.key.localeCompare(b.key));
+  return nets.map(({ key, cfg }) => ({
+    network: p.networks[key]?.name ?? key,
+    aliases: [s.name, ...(cfg.aliases ?? [])],
+    ...(cfg.ipv4_address === undefined ? {} : { ipv4Address: cfg.ipv4_address }),
+    ...(cfg.ipv6_address === undefined ? {} : { ipv6Address: cfg.ipv6_address }),
+    ...(cfg.mac_address === undefined ? {} : { macAddress: cfg.mac_address }),
+    ...(cfg.priority === undefined ? {} : { priority: cfg.priority }),
+  }));
+}
+
+function networkMode(p: Project, s: ServiceConfig): ContainerSpec['networkMode'] {
+  const m = s.network_mode;
+  if (m === undefined || m === 'bridge' || m === 'default') return 'default';
+  if (m === 'host' || m === 'none') return m;
+  if (m.startsWith('service:')) {
+    const other = m.slice('service:'.length);
+    const o = p.services[other];
+    return `container:${o?.container_name ?? containerName(p.name, other, 1)}`;
+  }
+  if (m.startsWith('container:')) return m as `container:${string}`;
+  throw new TscError('ERR_UNSUPPORTED', `network_mode "${m}" is not supported`, { path: `services.${s.name}.network_mode` });
+}
+
+function ports(s: ServiceConfig): PortBinding[] {
+  return (s.ports ?? []).map((pt) => ({
+    target: pt.target,
+    protocol: (pt.protocol === 'udp' || pt.protocol === 'sctp' ? pt.protocol : 'tcp') as PortBinding['protocol'],
+    hostIp: pt.host_ip ?? '',
+    published: pt.published ?? '',
+  }));
+}
+
+function dependsOnLabel(s: ServiceConfig): string {
+  return Object.entries(s.depends_on ?? {})
+    .map(([name, d]) => `${name}:${d.condition}:${d.restart === true}`)
+    .join(',');
+}
+
+function imageOf(p: Project, s: ServiceConfig): string {
+  return s.image ?? `${p.name}-${s.name}`;
+}
+
+function pullPolicy(s: ServiceConfig): PullPolicy {
+  const v = s.pull_policy;
+  if (v === 'always' || v === 'never' || v === 'build' || v === 'missing' || v === 'daily' || v === 'weekly') return v;
+  if (v === 'if_not_present') return 'missing';
+  return s.image === undefined && s.build !== undefined ? 'build' : 'missing';
+}
+
+function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): DesiredServiceSpec {
+  const hash = configHash(p, s.name);
+  const scale = opts.scale?.[s.name] ?? s.deploy?.replicas ?? s.scale ?? 1;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(s.environment ?? {})) {
+    const value = v ?? opts.environment?.[k];
+    if (value !== undefined) env[k] = value;
+  }
+  const mountList = mounts(p, s, opts.environment);
+  const baseLabels: Record<string, string> = {
+    ...(s.labels ?? {}),
+    [LABEL.project]: p.name,
+    [LABEL.service]: s.name,
+    [LABEL.oneoff]: 'False',
+    [LABEL.configHash]: hash,
+    [LABEL.dependsOn]: dependsOnLabel(s),
+    [LABEL.image]: imageOf(p, s),
+    [LABEL.version]: COMPOSE_VERSION,
+    [LABEL.workingDir]: p.workingDir,
+    ...(opts.configFiles === undefined ? {} : { [LABEL.configFiles]: opts.configFiles.join(',') }),
+  };
+  const extraHosts = Array.isArray(s.extra_hosts) ? (s.extra_hosts as unknown[]).map((h) => String(h).replace('=', ':')) : [];
+  const stopGrace = ms(s.stop_grace_period);
+  const shm = bytes(s.shm_size);
+  const hc = healthcheck(s);
+  const logging = s.logging;
+  const container = (n: number): ContainerSpec => ({
+    name: s.container_name ?? containerName(p.name, s.name, n),
+    image: imageOf(p, s),
+    labels: { ...baseLabels, [LABEL.containerNumber]: String(n) },
+    ...(s.entrypoint === undefined || s.entrypoint === null ? {} : { entrypoint: s.entrypoint }),
+    ...(s.command === undefined || s.command === null ? {} : { command: s.command }),
+    env,
+    ...(s.working_dir === undefined ? {} : { workingDir: s.working_dir }),
+    ...(s.user === undefined ? {} : { user: s.user }),
+    ...(s['group_add'] === undefined ? {} : { groupAdd: (s['group_add'] as unknown[]).map(String) }),
+    ...(s.hostname === undefined ? {} : { hostname: s.hostname }),
+    ...(s.domainname === undefined ? {} : { domainname: s.domainname }),
+    tty: s.tty === true,
+    openStdin: s.stdin_open === true,
+    init: s.init === true,
+    readOnlyRootfs: s.read_only === true,
+    privileged: s.privileged === true,
+    capAdd: s.cap_add ?? [],
+    capDrop: s.cap_drop ?? [],
+    securityOpt: s.security_opt ?? [],
+    sysctls: s.sysctls ?? {},
+    ulimits: Object.entries(s.ulimits ?? {}).map(([name, u]) => ({ name, soft: u.soft, hard: u.hard })),
+    devices: s.devices ?? [],
+    ...(shm === undefined ? {} : { shmSizeBytes: shm }),
+    ...(s.stop_signal === undefined ? {} : { stopSignal: s.stop_signal }),
+    ...(stopGrace === undefined ? {} : { stopGracePeriodMs: stopGrace }),
+    mounts: mountList,
+    networkMode: networkMode(p, s),
+    endpoints: endpoints(p, s),
+    ports: ports(s),
+    exposedPorts: s.expose ?? [],
+    extraHosts,
+    dns: s.dns ?? [],
+    dnsSearch: s.dns_search ?? [],
+    dnsOptions: s.dns_opt ?? [],
+    ...(hc === undefined ? {} : { healthcheck: hc }),
+    restartPolicy: restartPolicy(s),
+    resources: resources(s),
+    logConfig: { driver: logging?.driver === 'none' ? 'none' : 'json-file', options: logging?.options ?? {} },
+  });
+  const dependsOn: Dependency[] = Object.entries(s.depends_on ?? {}).map(([service, d]) => ({
+    service,
+    condition: d.condition,
+    required: d.required,
+    restart: d.restart === true,
+  }));
+  return { name: s.name, scale, configHash: hash, image: imageOf(p, s), pullPolicy: pullPolicy(s), dependsOn, container };
+}
+
+export function desiredProject(p: Project, opts: FromProjectOptions = {}): DesiredProject {
+  return {
+    name: p.name,
+    services: Object.values(p.services).map((s) => serviceSpec(p, s, opts)),
+    networks: Object.entries(p.networks).map(([key, n]) => ({
+      key,
+      external: n.external === true,
+      spec: {
+        name: n.name,
+        driver: n.driver ?? 'bridge',
+        driverOpts: n.driver_opts ?? {},
+        labels: { ...(n.labels ?? {}), [LABEL.project]: p.name, [LABEL.network]: key, [LABEL.version]: COMPOSE_VERSION },
+        internal: n.internal === true,
+        attachable: n.attachable === true,
+        enableIpv6: n.enable_ipv6 === true,
+        ipam: {
+          driver: n.ipam?.driver ?? 'default',
+          config: (n.ipam?.config ?? []).map((c) => ({
+            ...(c.subnet === undefined ? {} : { subnet: c.subnet }),
+            ...(c.ip_range === undefined ? {} : { ipRange: c.ip_range }),
+            ...(c.gateway === undefined ? {} : { gateway: c.gateway }),
+          })),
+        },
+      },
+    })),
+    volumes: Object.entries(p.volumes).map(([key, v]) => ({
+      key,
+      external: v.external === true,
+      spec: {
+        name: v.name,
+        driver: v.driver ?? 'local',
+        driverOpts: v.driver_opts ?? {},
+        labels: { ...(v.labels ?? {}), [LABEL.project]: p.name, [LABEL.volume]: key, [LABEL.version]: COMPOSE_VERSION },
+      },
+    })),
+  };
+}
