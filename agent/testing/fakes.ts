@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { TscError } from '../../lib/errors.js';
 import type { ContainerSpec } from '../api/types.js';
 import type { ContainerRuntime, ExitStatus, ImageService, NetworkService, RuntimeStatus } from '../backends.js';
 import { matchesLabels } from '../label-filter.js';
@@ -84,8 +85,9 @@ export function fakeRuntime(
 
 export const fakeImages: ImageService = {
   resolve: async (ref) => (ref === 'missing' ? undefined : { id: 'sha256:img', ref, config: { entrypoint: [], cmd: ['sh'], env: [], workingDir: '', user: '', exposedPorts: [], volumes: [], stopSignal: '', labels: {} } }),
-  pull: async () => {
-    throw new Error('unused');
+  pull: async (ref) => {
+    if (ref === 'missing') throw new TscError('ERR_IMAGE', `pull access denied for ${ref}`);
+    return { id: 'sha256:img', ref, config: { entrypoint: [], cmd: ['sh'], env: [], workingDir: '', user: '', exposedPorts: [], volumes: [], stopSignal: '', labels: {} } };
   },
   list: async () => [],
   remove: async () => {},

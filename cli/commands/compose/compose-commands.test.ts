@@ -1,0 +1,99 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+
+import { Command } from 'commander';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { fakeNodeAgent } from '../../../agent/testing/fakes.js';
+import { quietReporter } from '../../progress/plain.js';
+import { loadModel } from '../../../schema/tests/helpers.js';
+import type { ComposeContext } from '../../compose-context.js';
+import { registerLifecycle } from './lifecycle.js';
+import { logsCommand, psCommand } from './ps.js';
+import { downCommand, upCommand } from './up.js';
+
+const yaml = `
+name: demo
+services:
+  web:
+    image: nginx:alpine
+    ports: ["8080:80"]
+    command: ["nginx", "-g", "daemon off;"]
+    depends_on: [db]
+  db:
+    image: postgres
+`;
+
+function read(s: PassThrough): string {
+  const chunk: unknown = s.read();
+  return chunk === null ? '' : String(chunk);
+}
+
+describe('compose commands against an agent', () => {
+  let agent: Awaited<ReturnType<typeof fakeNodeAgent>>;
+  let ctx: ComposeContext;
+  let out: PassThrough;
+  let err: PassThrough;
+  beforeEach(async () => {
+    agent = await fakeNodeAgent();
+    out = new PassThrough();
+    err = new PassThrough();
+    const { project } = loadModel(yaml, { projectName: 'demo' });
+    ctx = {
+      load: async () => ({ project, configFiles: ['/work/project/compose.yaml'], environment: {}, warnings: [] }),
+      projectName: async () => 'demo',
+      agent: async () => agent.api,
+      reporter: () => quietReporter(),
+      stdout: out,
+      stderr: err,
+      desiredOptions: () => ({}),
+    };
+  });
+  afterEach(async () => {
+    await agent.dispose();
+  });
+
+  it('up -d, ps, logs and down', async () => {
+    expect(await upCommand(ctx, [], { detach: true, scale: [] })).toBe(0);
+    expect(await psCommand(ctx, [], { status: [], format: 'json' })).toBe(0);
+    const rows = read(out).trim().split('\n').map((l) => JSON.parse(l) as { Name: string; Service: string; State: string; Command: string });
+    expect(rows.map((r) => [r.Name, r.Service, r.State])).toEqual([
+      ['demo-db-1', 'db', 'running'],
+      ['demo-web-1', 'web', 'running'],
+    ]);
+    expect(rows[1]?.Command).toBe('nginx -g daemon off;');
+
+    expect(await psCommand(ctx, [], { status: [], services: true })).toBe(0);
+    expect(read(out)).toBe('db\nweb\n');
+
+    const web = (await agent.api.listContainers()).find((c) => c.name === 'demo-web-1');
+    if (web === undefined) throw new Error('no web container');
+    await writeFile(join(agent.dir, 'containers', web.id, `${web.id}-json.log`), `${JSON.stringify({ log: 'GET /\n', stream: 'stdout', time: '2026-01-01T00:00:00Z' })}\n`);
+    expect(await logsCommand(ctx, ['web'], { color: false })).toBe(0);
+    expect(read(out)).toBe('demo-web-1  | GET /\n');
+
+    expect(await downCommand(ctx, {})).toBe(0);
+    expect(await agent.api.listContainers({ all: true })).toEqual([]);
+  });
+
+  it('stop and start act on the project\'s containers only', async () => {
+    await upCommand(ctx, [], { detach: true, scale: ['web=2'] });
+    const program = new Command().exitOverride();
+    let code = -1;
+    registerLifecycle(program, () => ctx, (c) => (code = c));
+    await program.parseAsync(['stop', 'web'], { from: 'user' });
+    expect(code).toBe(0);
+    const states = async () => (await agent.api.listContainers({ all: true })).map((c) => `${c.name}:${c.state}`).sort();
+    expect(await states()).toEqual(['demo-db-1:running', 'demo-web-1:exited', 'demo-web-2:exited']);
+    await program.parseAsync(['start'], { from: 'user' });
+    expect(await states()).toEqual(['demo-db-1:running', 'demo-web-1:running', 'demo-web-2:running']);
+    await program.parseAsync(['port', 'web', '80'], { from: 'user' });
+    expect(read(out)).toBe('0.0.0.0:8080\n');
+  });
+
+  it('rejects contradictory flags', async () => {
+    await expect(upCommand(ctx, [], { scale: [], forceRecreate: true, recreate: false })).rejects.toThrow('--force-recreate and --no-recreate are incompatible');
+    await expect(upCommand(ctx, [], { scale: ['web'] })).rejects.toThrow('invalid --scale value "web": expected SERVICE=NUM');
+  });
+});
