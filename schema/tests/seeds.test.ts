@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { formatComposeJson, toComposeJson } from '../compose-json.js';
+import { formatComposeJson, toComposeJson, toComposeYaml } from '../compose-json.js';
 import { loadModel } from './helpers.js';
 
 const SEEDS = '/work/shared/corpus/compose/seeds';
@@ -133,5 +133,17 @@ describe('seed projects', () => {
     ]);
     const w = (seed('resources-per-service').tree.services as Record<string, { deploy: unknown }>).worker?.deploy;
     expect(w).toEqual({ resources: { limits: { cpus: 0.5, memory: '268435456' } } });
+  });
+});
+
+describe('YAML view', () => {
+  it('follows the Project\'s top-level order and prints no empty Go structs', () => {
+    const { tree } = seed('x-logging-deploy');
+    const y = toComposeYaml(tree) as { services: Record<string, Record<string, unknown>> };
+    expect(Object.keys(y)).toEqual(['name', 'services', 'networks', 'x-common-deploy', 'x-common-logging']);
+    expect(y.services.web?.command).toBeUndefined();
+    expect(y.services.web?.deploy).toEqual({
+      resources: { limits: { cpus: 0.5, memory: '536870912' }, reservations: { cpus: 0.25, memory: '268435456' } },
+    });
   });
 });
