@@ -128,3 +128,14 @@ export function transformPortEntry(value: unknown, at: At): unknown {
   }
   return ordered(p as unknown as PortEntry);
 }
+
+/**
+ * The key merge uses to tell long-form ports apart (compose-go's portIndexer):
+ * `host_ip:published:target/protocol`, with `0.0.0.0` and `tcp` when absent.
+ */
+export function portKey(entry: Record<string, unknown>): string {
+  const host = typeof entry.host_ip === 'string' ? entry.host_ip : '0.0.0.0';
+  const published = entry.published === undefined ? '' : String(entry.published);
+  const protocol = typeof entry.protocol === 'string' ? entry.protocol : 'tcp';
+  return `${host}:${published}:${String(entry.target)}/${protocol}`;
+}

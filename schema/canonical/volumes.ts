@@ -117,3 +117,8 @@ export function transformVolume(value: unknown, at: At): unknown {
   }
   return orderKeys(v, VOLUME_KEYS);
 }
+
+/** The key merge uses to tell long-form mounts apart (compose-go's volumeIndexer): the target. */
+export function volumeKey(entry: Record<string, unknown>): string {
+  return String(entry.target);
+}

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
+import { portKey } from '../canonical/ports.js';
+import { volumeKey } from '../canonical/volumes.js';
 import { loadError, service } from './helpers.js';
 
 const ports = (...entries: string[]): unknown =>
@@ -63,5 +65,13 @@ describe('ports', () => {
     expect(loadError('services:\n  web:\n    image: nginx\n    ports:\n      - target: 80\n        foo: 1\n')).toBe(
       'compose.yaml:6:9 services.web.ports[0]: Additional property foo is not allowed',
     );
+  });
+});
+
+describe('merge keys', () => {
+  it('key ports by host_ip:published:target/protocol and mounts by target', () => {
+    expect(portKey({ mode: 'ingress', target: 80, published: '8080', protocol: 'tcp' })).toBe('0.0.0.0:8080:80/tcp');
+    expect(portKey({ target: 53, host_ip: '127.0.0.1', protocol: 'udp' })).toBe('127.0.0.1::53/udp');
+    expect(volumeKey({ type: 'bind', source: '/a', target: '/data' })).toBe('/data');
   });
 });
