@@ -8,6 +8,8 @@
  *   `resources: {}` and `placement: {}`;
  * - zero values omitted (`privileged: false`, `external: false`, empty strings), except
  *   `depends_on.*.required`, which is always printed;
+ * - `x-*` extensions only at the top level (nested ones are `json:"-"` in compose-go; the
+ *   YAML view keeps them);
  * - `<`, `>` and `&` escaped as `\u003c`, `\u003e`, `\u0026` (Go's HTML-safe JSON).
  * The `config` command prints `formatComposeJson(tree)` (or stringifies `toComposeYaml(tree)`
  * for YAML); the tree is not changed.
@@ -126,6 +128,8 @@ function view(value: unknown, steps: Array<string | number>, format: ComposeForm
     const v = src[k];
     const childPattern = pattern === '' ? k : `${pattern}.${NAMED_MAPS.has(pattern) ? '*' : k}`;
     if (!NAMED_MAPS.has(pattern) && (v === false || v === '') && !KEEP_FALSE.has(childPattern)) continue;
+    // compose-go's structs carry `x-*` as `json:"-"`: only the top level prints them in JSON
+    if (format === 'json' && pattern !== '' && !NAMED_MAPS.has(pattern) && k.startsWith('x-')) continue;
     // Go omits empty maps (omitempty) but prints empty structs
     if (childPattern !== 'services' && NAMED_MAPS.has(childPattern) && isMapping(v) && Object.keys(v).length === 0) continue;
     out[k] = view(v, [...steps, k], format);

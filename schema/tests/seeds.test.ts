@@ -147,3 +147,15 @@ describe('YAML view', () => {
     });
   });
 });
+
+describe('extensions in the printed views', () => {
+  it('JSON keeps only top-level x- keys, YAML keeps them all', () => {
+    const { tree } = loadModel('x-top: 1\nservices:\n  web:\n    image: nginx\n    x-meta: 2\nnetworks:\n  n:\n    x-net: 3\n');
+    const json = toComposeJson(tree) as { services: { web: Record<string, unknown> }; networks: { n: Record<string, unknown> } };
+    expect(json['x-top' as keyof typeof json]).toBe(1);
+    expect(json.services.web['x-meta']).toBeUndefined();
+    expect(json.networks.n['x-net']).toBeUndefined();
+    const yaml = toComposeYaml(tree) as { services: { web: Record<string, unknown> } };
+    expect(yaml.services.web['x-meta']).toBe(2);
+  });
+});
