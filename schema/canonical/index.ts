@@ -13,19 +13,17 @@ import { rewrite } from '../walk.js';
 import { transformCommand, transformHealthcheckTest } from './command.js';
 import { transformEnvironment, transformLabels } from './mapping.js';
 import { transformPortEntry, transformPorts } from './ports.js';
-import {
-  transformBuild,
-  transformDependsOn,
-  transformDevice,
-  transformEnvFile,
-  transformExtends,
-  transformExtraHosts,
-  transformFileMount,
-  transformMaybeExternal,
-  transformServiceNetworks,
-  transformUlimit,
-  transformWatch,
-} from './services.js';
+import { transformBuild } from './build.js';
+import { transformDependsOn } from './depends-on.js';
+import { transformDevice } from './devices.js';
+import { transformEnvFile } from './env-file.js';
+import { transformExtends } from './extends.js';
+import { transformMaybeExternal } from './external.js';
+import { transformExtraHosts } from './extra-hosts.js';
+import { transformFileMount } from './file-mounts.js';
+import { transformServiceNetworks } from './networks.js';
+import { transformUlimit } from './ulimits.js';
+import { transformWatch } from './watch.js';
 import { asBool, asBytes, asDuration, asInt, asNumber, asString, stringToList } from './values.js';
 import { transformVolume } from './volumes.js';
 
