@@ -25,7 +25,7 @@ import { transformServiceNetworks } from './networks.js';
 import { transformUlimit } from './ulimits.js';
 import { transformWatch } from './watch.js';
 import { asBool, asBytes, asDuration, asInt, asNumber, asString, stringToList } from './values.js';
-import { transformVolume } from './volumes.js';
+import { transformVolume, transformVolumes } from './volumes.js';
 
 const S = 'services.*';
 
@@ -33,6 +33,7 @@ const rows: Array<[string, Rule]> = [
   // shapes
   [`${S}.ports`, transformPorts],
   [`${S}.ports[]`, transformPortEntry],
+  [`${S}.volumes`, transformVolumes],
   [`${S}.volumes[]`, transformVolume],
   [`${S}.environment`, transformEnvironment],
   [`${S}.labels`, transformLabels],

@@ -75,3 +75,20 @@ describe('merge keys', () => {
     expect(volumeKey({ type: 'bind', source: '/a', target: '/data' })).toBe('/data');
   });
 });
+
+describe('unicity after canonicalization', () => {
+  it('keeps one entry per port key and one mount per target', () => {
+    expect(ports('"80:80"', '"0.0.0.0:80:80"', '"81:81"')).toEqual([
+      { mode: 'ingress', host_ip: '0.0.0.0', target: 80, published: '80', protocol: 'tcp' },
+      { mode: 'ingress', target: 81, published: '81', protocol: 'tcp' },
+    ]);
+    const v = service('services:\n  a:\n    image: x\n    volumes: ["./a:/data", "./b:/data:ro"]\n', 'a').volumes;
+    expect(v).toEqual([{ type: 'bind', source: '/work/project/b', target: '/data', read_only: true, bind: { create_host_path: true } }]);
+  });
+
+  it('names a long port without a target', () => {
+    expect(loadError('services:\n  web:\n    image: nginx\n    ports:\n      - published: 80\n')).toBe(
+      'compose.yaml:5:9 services.web.ports[0]: port is missing a target port',
+    );
+  });
+});
