@@ -159,3 +159,17 @@ describe('extensions in the printed views', () => {
     expect(yaml.services.web['x-meta']).toBe(2);
   });
 });
+
+describe('zero values in the JSON view', () => {
+  it('omits false and empty values as Go\'s omitempty does, keeps the fields compose-go always prints', () => {
+    const { tree } = loadModel(
+      'services:\n  a:\n    image: x\n    privileged: false\n    init: false\n    environment: {}\n    depends_on:\n      b: {condition: service_started, required: false}\n  b:\n    image: y\nvolumes:\n  v:\n    external: false\n',
+    );
+    const a = (toComposeJson(tree) as { services: Record<string, Record<string, unknown>> }).services.a as Record<string, unknown>;
+    expect(a.privileged).toBeUndefined();
+    expect(a.environment).toBeUndefined();
+    expect(a.init).toBe(false);
+    expect(a.depends_on).toEqual({ b: { condition: 'service_started', required: false } });
+    expect((toComposeJson(tree) as { volumes: unknown }).volumes).toEqual({ v: { name: 'proj_v' } });
+  });
+});
