@@ -8,8 +8,11 @@
  *   `resources: {}` and `placement: {}`;
  * - zero values omitted (`privileged: false`, `external: false`, empty strings), except
  *   `depends_on.*.required`, which is always printed;
+ * - `x-*` extensions only at the top level (nested ones are `json:"-"` in compose-go; the
+ *   YAML view keeps them);
  * - `<`, `>` and `&` escaped as `\u003c`, `\u003e`, `\u0026` (Go's HTML-safe JSON).
- * The `config` command prints `formatComposeJson(tree)`; the tree is not changed.
+ * The `config` command prints `formatComposeJson(tree)` (or stringifies `toComposeYaml(tree)`
+ * for YAML); the tree is not changed.
  */
 import { isMapping } from './walk.js';
 
@@ -105,26 +108,38 @@ const ALWAYS: Record<string, Array<[string, unknown]>> = {
 /** Keys printed even when false (no omitempty in compose-go). */
 const KEEP_FALSE = new Set(['services.*.depends_on.*.required', 'services.*.init', 'services.*.attach']);
 
-function view(value: unknown, steps: Array<string | number>): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => view(v, [...steps, i]));
+export type ComposeFormat = 'json' | 'yaml';
+
+/** Top-level order of compose-go's Project struct, which the YAML encoder follows. */
+const YAML_TOP = ['name', 'services', 'networks', 'volumes', 'secrets', 'configs', 'models'];
+
+function view(value: unknown, steps: Array<string | number>, format: ComposeFormat): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => view(v, [...steps, i], format));
   if (!isMapping(value)) return value;
   const pattern = steps.length === 0 ? '' : generalize(steps);
   const src: Dict = { ...value };
-  for (const [k, v] of ALWAYS[pattern] ?? []) if (src[k] === undefined) src[k] = v;
-  const order = ORDER[pattern];
-  const keys = NAMED_MAPS.has(pattern)
+  if (format === 'json') for (const [k, v] of ALWAYS[pattern] ?? []) if (src[k] === undefined) src[k] = v;
+  const order = format === 'yaml' && pattern === '' ? YAML_TOP : ORDER[pattern];
+  const keys = NAMED_MAPS.has(pattern) && !(format === 'yaml' && pattern === '')
     ? Object.keys(src).sort()
-    : [...(order ?? []).filter((k) => k in src), ...Object.keys(src).filter((k) => !(order ?? []).includes(k))];
+    : [...(order ?? []).filter((k) => k in src), ...rest(Object.keys(src).filter((k) => !(order ?? []).includes(k)), pattern)];
   const out: Dict = {};
   for (const k of keys) {
     const v = src[k];
     const childPattern = pattern === '' ? k : `${pattern}.${NAMED_MAPS.has(pattern) ? '*' : k}`;
     if (!NAMED_MAPS.has(pattern) && (v === false || v === '') && !KEEP_FALSE.has(childPattern)) continue;
+    // compose-go's structs carry `x-*` as `json:"-"`: only the top level prints them in JSON
+    if (format === 'json' && pattern !== '' && !NAMED_MAPS.has(pattern) && k.startsWith('x-')) continue;
     // Go omits empty maps (omitempty) but prints empty structs
     if (childPattern !== 'services' && NAMED_MAPS.has(childPattern) && isMapping(v) && Object.keys(v).length === 0) continue;
-    out[k] = view(v, [...steps, k]);
+    out[k] = view(v, [...steps, k], format);
   }
   return out;
+}
+
+/** Keys outside the struct's fields: the inlined `x-*` map of the top level comes out sorted. */
+function rest(keys: string[], pattern: string): string[] {
+  return pattern === '' ? keys.sort() : keys;
 }
 
 /** The pattern of a path: the name keys of named maps become `*`. */
@@ -139,7 +154,16 @@ function generalize(steps: ReadonlyArray<string | number>): string {
 
 /** The tree reshaped as docker compose's JSON: ordered, with Go's always-printed parts. */
 export function toComposeJson(tree: Record<string, unknown>): Dict {
-  return view(tree, []) as Dict;
+  return view(tree, [], 'json') as Dict;
+}
+
+/**
+ * The tree reshaped as docker compose's YAML (`config`, the default format): the same struct
+ * order and zero-value omission, the Project's own top-level order (name, services, networks,
+ * volumes, secrets, configs, then `x-*`), and none of JSON's always-printed empty parts.
+ */
+export function toComposeYaml(tree: Record<string, unknown>): Dict {
+  return view(tree, [], 'yaml') as Dict;
 }
 
 /** `docker compose config --format json` text for a final tree. */

@@ -35,8 +35,11 @@ export function resolvePaths(tree: ComposeTree, ctx: PhaseContext): ComposeTree 
   };
   const absString: Rule = (v) => (typeof v === 'string' ? abs(v) : v);
   const absContext: Rule = (v) => (typeof v === 'string' && !isRemoteReference(v) ? abs(v) : v);
-  const absVolume: Rule = (v) => {
-    if (!isMapping(v) || v.type !== 'bind' || typeof v.source !== 'string') return v;
+  const absVolume: Rule = (v, at) => {
+    if (!isMapping(v) || v.type !== 'bind') return v;
+    if (typeof v.source !== 'string' || v.source === '') {
+      throw at.positions.error('ERR_COMPOSE_INVALID', 'invalid mount config for type "bind": field Source must not be empty', at.path);
+    }
     return { ...v, source: abs(v.source) };
   };
   const absDevice: Rule = (v) => {

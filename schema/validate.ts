@@ -125,6 +125,8 @@ export interface PortConflict {
   /** `host_ip:published/protocol` as docker reports a taken port. */
   binding: string;
   services: [string, string];
+  /** docker's wording, with the two services: `Bind for 0.0.0.0:80 failed: port is already allocated (...)`. */
+  message: string;
 }
 
 /**
@@ -146,7 +148,12 @@ export function findPortConflicts(tree: ComposeTree): PortConflict[] {
       const proto = typeof p.protocol === 'string' ? p.protocol : 'tcp';
       const clash = seen.find((o) => o.port === p.published && o.proto === proto && (anyIp(o.ip) || anyIp(ip) || o.ip === ip));
       if (clash !== undefined) {
-        out.push({ binding: `${ip === '' ? '0.0.0.0' : ip}:${p.published}/${proto}`, services: [clash.owner, name] });
+        const binding = `${ip === '' ? '0.0.0.0' : ip}:${p.published}/${proto}`;
+        out.push({
+          binding,
+          services: [clash.owner, name],
+          message: `Bind for ${binding.replace(/\/.*$/, '')} failed: port is already allocated (services "${clash.owner}" and "${name}")`,
+        });
       }
       seen.push({ ip, port: p.published, proto, owner: name });
     }

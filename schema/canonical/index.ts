@@ -13,21 +13,19 @@ import { rewrite } from '../walk.js';
 import { transformCommand, transformHealthcheckTest } from './command.js';
 import { transformEnvironment, transformLabels } from './mapping.js';
 import { transformPortEntry, transformPorts } from './ports.js';
-import {
-  transformBuild,
-  transformDependsOn,
-  transformDevice,
-  transformEnvFile,
-  transformExtends,
-  transformExtraHosts,
-  transformFileMount,
-  transformMaybeExternal,
-  transformServiceNetworks,
-  transformUlimit,
-  transformWatch,
-} from './services.js';
+import { transformBuild } from './build.js';
+import { transformDependsOn } from './depends-on.js';
+import { transformDevice } from './devices.js';
+import { transformEnvFile } from './env-file.js';
+import { transformExtends } from './extends.js';
+import { transformMaybeExternal } from './external.js';
+import { transformExtraHosts } from './extra-hosts.js';
+import { transformFileMount } from './file-mounts.js';
+import { transformServiceNetworks } from './networks.js';
+import { transformUlimit } from './ulimits.js';
+import { transformWatch } from './watch.js';
 import { asBool, asBytes, asDuration, asInt, asNumber, asString, stringToList } from './values.js';
-import { transformVolume } from './volumes.js';
+import { transformVolume, transformVolumes } from './volumes.js';
 
 const S = 'services.*';
 
@@ -35,6 +33,7 @@ const rows: Array<[string, Rule]> = [
   // shapes
   [`${S}.ports`, transformPorts],
   [`${S}.ports[]`, transformPortEntry],
+  [`${S}.volumes`, transformVolumes],
   [`${S}.volumes[]`, transformVolume],
   [`${S}.environment`, transformEnvironment],
   [`${S}.labels`, transformLabels],
@@ -64,6 +63,11 @@ const rows: Array<[string, Rule]> = [
   [`${S}.dns_search`, stringToList],
   [`${S}.tmpfs`, stringToList],
   [`${S}.expose[]`, asString],
+  [`${S}.group_add[]`, asString],
+  [`${S}.secrets[].uid`, asString],
+  [`${S}.secrets[].gid`, asString],
+  [`${S}.configs[].uid`, asString],
+  [`${S}.configs[].gid`, asString],
   [`${S}.extra_hosts`, transformExtraHosts],
   [`${S}.build.extra_hosts`, transformExtraHosts],
   [`${S}.logging.options`, transformLabels],

@@ -111,7 +111,7 @@ export function transformPorts(value: unknown, at: At): unknown {
     }
     at.alias(`${at.path}[${out.length - 1}]`, itemPath);
   });
-  return out;
+  return uniquePorts(out.map((entry, i) => transformPortEntry(entry, { ...at, path: `${at.path}[${i}]` })));
 }
 
 /** `services.*.ports[]`: one long entry with compose's defaults and printed types. */
@@ -123,8 +123,50 @@ export function transformPortEntry(value: unknown, at: At): unknown {
   if (typeof p.target === 'string' && /^\d+$/.test(p.target)) p.target = Number(p.target);
   if (typeof p.published === 'number') p.published = String(p.published);
   if (p.published === '') delete p.published;
+  if (p.target === undefined) throw at.positions.error('ERR_COMPOSE_INVALID', 'port is missing a target port', at.path);
   if (typeof p.target !== 'number') {
     throw at.positions.error('ERR_COMPOSE_INVALID', `invalid containerPort: ${String(p.target)}`, `${at.path}.target`);
   }
   return ordered(p as unknown as PortEntry);
+}
+
+/**
+ * The key merge uses to tell long-form ports apart (compose-go's portIndexer):
+ * `host_ip:published:target/protocol`, with `0.0.0.0` and `tcp` when absent.
+ */
+export function portKey(entry: Record<string, unknown>): string {
+  const host = typeof entry.host_ip === 'string' ? entry.host_ip : '0.0.0.0';
+  const published = entry.published === undefined ? '' : String(entry.published);
+  const protocol = typeof entry.protocol === 'string' ? entry.protocol : 'tcp';
+  return `${host}:${published}:${String(entry.target)}/${protocol}`;
+}
+
+/**
+ * `services.*.ports` after each entry is long: entries with the same `portKey` are one port
+ * (`80:80` and `0.0.0.0:80:80`), the later merged into the first, as compose-go's unicity
+ * pass does after canonicalization.
+ */
+export function uniquePorts(value: unknown): unknown {
+  return uniqueBy(value, (e) => portKey(e));
+}
+
+export function uniqueBy(value: unknown, key: (entry: Record<string, unknown>) => string): unknown {
+  if (!Array.isArray(value)) return value;
+  const out: unknown[] = [];
+  const index = new Map<string, number>();
+  for (const entry of value) {
+    if (!isMapping(entry)) {
+      out.push(entry);
+      continue;
+    }
+    const k = key(entry);
+    const at = index.get(k);
+    if (at === undefined) {
+      index.set(k, out.length);
+      out.push(entry);
+    } else {
+      out[at] = { ...(out[at] as Record<string, unknown>), ...entry };
+    }
+  }
+  return out;
 }

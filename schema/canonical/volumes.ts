@@ -12,6 +12,7 @@ import { parseBytes } from '../../lib/units.js';
 import type { At } from '../walk.js';
 import { isMapping } from '../walk.js';
 import { orderKeys } from './order.js';
+import { uniqueBy } from './ports.js';
 
 const PROPAGATIONS = new Set(['rprivate', 'private', 'rshared', 'shared', 'rslave', 'slave']);
 const VOLUME_KEYS = ['type', 'source', 'target', 'read_only', 'consistency', 'bind', 'volume', 'tmpfs', 'image'];
@@ -116,4 +117,18 @@ export function transformVolume(value: unknown, at: At): unknown {
     }
   }
   return orderKeys(v, VOLUME_KEYS);
+}
+
+/** The key merge uses to tell long-form mounts apart (compose-go's volumeIndexer): the target. */
+export function volumeKey(entry: Record<string, unknown>): string {
+  return String(entry.target);
+}
+
+/** `services.*.volumes`: every entry long, then one mount per target (the later merged in). */
+export function transformVolumes(value: unknown, at: At): unknown {
+  if (!Array.isArray(value)) return value;
+  return uniqueBy(
+    value.map((v, i) => transformVolume(v, { ...at, path: `${at.path}[${i}]` })),
+    volumeKey,
+  );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { WORKDIR, loadModel, service } from './helpers.js';
+import { WORKDIR, loadError, loadModel, service } from './helpers.js';
 
 describe('resource names', () => {
   it('names volumes <project>_<key>, keeps a given name, external ones by key', () => {
@@ -72,5 +72,13 @@ describe('paths', () => {
       { type: 'bind', source: '/abs/dir/', target: '/a', bind: { create_host_path: true } },
       { type: 'bind', source: `${WORKDIR}/rel/y`, target: '/b', bind: { create_host_path: true } },
     ]);
+  });
+});
+
+describe('bind mounts', () => {
+  it('need a source', () => {
+    expect(loadError('services:\n  a:\n    image: x\n    volumes:\n      - type: bind\n        target: /data\n')).toBe(
+      'compose.yaml:5:9 services.a.volumes[0]: invalid mount config for type "bind": field Source must not be empty',
+    );
   });
 });

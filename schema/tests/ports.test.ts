@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
+import { portKey } from '../canonical/ports.js';
+import { volumeKey } from '../canonical/volumes.js';
 import { loadError, service } from './helpers.js';
 
 const ports = (...entries: string[]): unknown =>
@@ -62,6 +64,31 @@ describe('ports', () => {
     );
     expect(loadError('services:\n  web:\n    image: nginx\n    ports:\n      - target: 80\n        foo: 1\n')).toBe(
       'compose.yaml:6:9 services.web.ports[0]: Additional property foo is not allowed',
+    );
+  });
+});
+
+describe('merge keys', () => {
+  it('key ports by host_ip:published:target/protocol and mounts by target', () => {
+    expect(portKey({ mode: 'ingress', target: 80, published: '8080', protocol: 'tcp' })).toBe('0.0.0.0:8080:80/tcp');
+    expect(portKey({ target: 53, host_ip: '127.0.0.1', protocol: 'udp' })).toBe('127.0.0.1::53/udp');
+    expect(volumeKey({ type: 'bind', source: '/a', target: '/data' })).toBe('/data');
+  });
+});
+
+describe('unicity after canonicalization', () => {
+  it('keeps one entry per port key and one mount per target', () => {
+    expect(ports('"80:80"', '"0.0.0.0:80:80"', '"81:81"')).toEqual([
+      { mode: 'ingress', host_ip: '0.0.0.0', target: 80, published: '80', protocol: 'tcp' },
+      { mode: 'ingress', target: 81, published: '81', protocol: 'tcp' },
+    ]);
+    const v = service('services:\n  a:\n    image: x\n    volumes: ["./a:/data", "./b:/data:ro"]\n', 'a').volumes;
+    expect(v).toEqual([{ type: 'bind', source: '/work/project/b', target: '/data', read_only: true, bind: { create_host_path: true } }]);
+  });
+
+  it('names a long port without a target', () => {
+    expect(loadError('services:\n  web:\n    image: nginx\n    ports:\n      - published: 80\n')).toBe(
+      'compose.yaml:5:9 services.web.ports[0]: port is missing a target port',
     );
   });
 });

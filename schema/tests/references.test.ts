@@ -24,8 +24,16 @@ describe('cross-field rules', () => {
       'services:\n  a:\n    image: x\n    ports: ["80:80", "127.0.0.1:53:53/udp"]\n  b:\n    image: x\n    ports: ["8080:80", "0.0.0.0:80:8000", "127.0.0.2:53:53/udp"]\n  c:\n    image: x\n    ports: ["53:53/udp"]\n',
     );
     expect(findPortConflicts(tree)).toEqual([
-      { binding: '0.0.0.0:80/tcp', services: ['a', 'b'] },
-      { binding: '0.0.0.0:53/udp', services: ['a', 'c'] },
+      {
+        binding: '0.0.0.0:80/tcp',
+        services: ['a', 'b'],
+        message: 'Bind for 0.0.0.0:80 failed: port is already allocated (services "a" and "b")',
+      },
+      {
+        binding: '0.0.0.0:53/udp',
+        services: ['a', 'c'],
+        message: 'Bind for 0.0.0.0:53 failed: port is already allocated (services "a" and "c")',
+      },
     ]);
   });
 });

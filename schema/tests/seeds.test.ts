@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { formatComposeJson, toComposeJson } from '../compose-json.js';
+import { formatComposeJson, toComposeJson, toComposeYaml } from '../compose-json.js';
 import { loadModel } from './helpers.js';
 
 const SEEDS = '/work/shared/corpus/compose/seeds';
@@ -133,5 +133,43 @@ describe('seed projects', () => {
     ]);
     const w = (seed('resources-per-service').tree.services as Record<string, { deploy: unknown }>).worker?.deploy;
     expect(w).toEqual({ resources: { limits: { cpus: 0.5, memory: '268435456' } } });
+  });
+});
+
+describe('YAML view', () => {
+  it('follows the Project\'s top-level order and prints no empty Go structs', () => {
+    const { tree } = seed('x-logging-deploy');
+    const y = toComposeYaml(tree) as { services: Record<string, Record<string, unknown>> };
+    expect(Object.keys(y)).toEqual(['name', 'services', 'networks', 'x-common-deploy', 'x-common-logging']);
+    expect(y.services.web?.command).toBeUndefined();
+    expect(y.services.web?.deploy).toEqual({
+      resources: { limits: { cpus: 0.5, memory: '536870912' }, reservations: { cpus: 0.25, memory: '268435456' } },
+    });
+  });
+});
+
+describe('extensions in the printed views', () => {
+  it('JSON keeps only top-level x- keys, YAML keeps them all', () => {
+    const { tree } = loadModel('x-top: 1\nservices:\n  web:\n    image: nginx\n    x-meta: 2\nnetworks:\n  n:\n    x-net: 3\n');
+    const json = toComposeJson(tree) as { services: { web: Record<string, unknown> }; networks: { n: Record<string, unknown> } };
+    expect(json['x-top' as keyof typeof json]).toBe(1);
+    expect(json.services.web['x-meta']).toBeUndefined();
+    expect(json.networks.n['x-net']).toBeUndefined();
+    const yaml = toComposeYaml(tree) as { services: { web: Record<string, unknown> } };
+    expect(yaml.services.web['x-meta']).toBe(2);
+  });
+});
+
+describe('zero values in the JSON view', () => {
+  it('omits false and empty values as Go\'s omitempty does, keeps the fields compose-go always prints', () => {
+    const { tree } = loadModel(
+      'services:\n  a:\n    image: x\n    privileged: false\n    init: false\n    environment: {}\n    depends_on:\n      b: {condition: service_started, required: false}\n  b:\n    image: y\nvolumes:\n  v:\n    external: false\n',
+    );
+    const a = (toComposeJson(tree) as { services: Record<string, Record<string, unknown>> }).services.a as Record<string, unknown>;
+    expect(a.privileged).toBeUndefined();
+    expect(a.environment).toBeUndefined();
+    expect(a.init).toBe(false);
+    expect(a.depends_on).toEqual({ b: { condition: 'service_started', required: false } });
+    expect((toComposeJson(tree) as { volumes: unknown }).volumes).toEqual({ v: { name: 'proj_v' } });
   });
 });
