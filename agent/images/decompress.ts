@@ -36,11 +36,15 @@ export async function* decompress(source: AsyncIterable<Buffer>, what: string): 
     head = Buffer.concat([head, r.value]);
   }
   async function* rest(): AsyncGenerator<Buffer> {
-    yield* buffered;
-    for (;;) {
-      const r = await it.next();
-      if (r.done === true) return;
-      yield r.value;
+    try {
+      yield* buffered;
+      for (;;) {
+        const r = await it.next();
+        if (r.done === true) return;
+        yield r.value;
+      }
+    } finally {
+      await it.return?.();
     }
   }
   const kind = detectCompression(head);

@@ -153,23 +153,25 @@ export class RaftLog {
   }
 
   /**
-   * Term of entry i; 0 outside [firstIndex-1, lastIndex]. Throws StorageError('compacted') if
-   * storage compacted it meanwhile.
+   * Term of entry i, for i in [firstIndex-1, lastIndex] (the entry before the first is
+   * compacted but its term is kept for matching). Outside that range it throws
+   * StorageError 'compacted' or 'unavailable': a missing entry must never match a term, not
+   * even term 0.
    */
   term(i: number): number {
-    const dummy = this.firstIndex() - 1;
-    if (i < dummy || i > this.lastIndex()) return 0;
     const t = this.unstable.maybeTerm(i);
     if (t !== undefined) return t;
+    if (i + 1 < this.firstIndex()) throw new StorageError('compacted');
+    if (i > this.lastIndex()) throw new StorageError('unavailable');
     return this.storage.term(i);
   }
 
-  /** Like term() but compaction reads as 0 (no term can match a compacted entry). */
+  /** Like term() but a missing entry reads as 0 (no real term is 0, so nothing matches it). */
   termOrZero(i: number): number {
     try {
       return this.term(i);
     } catch (e) {
-      if (isStorageError(e, 'compacted')) return 0;
+      if (e instanceof StorageError) return 0;
       throw e;
     }
   }

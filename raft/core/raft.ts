@@ -418,6 +418,8 @@ export class Raft {
       if (this.state === 'leader' && this.leadTransferee !== NONE) this.abortLeaderTransfer();
     }
     if (this.state !== 'leader') return;
+    // A leader that is no longer a voter keeps trying to hand over.
+    if (this.leadTransferee === NONE && this.removedOrDemoted()) this.handOffLeadership();
     if (this.heartbeatElapsed >= this.heartbeatTimeout) {
       this.heartbeatElapsed = 0;
       this.step(message({ type: 'MsgBeat', from: this.id }));
@@ -881,12 +883,14 @@ export class Raft {
     const cs = confStateOf(this.trk.config);
     const pr = this.trk.progress.get(this.id);
     this.isLearner = pr !== undefined && pr.isLearner;
-    if ((pr === undefined || this.isLearner) && this.state === 'leader') {
-      // Removed or demoted while leading: step down (the rest of the cluster elects another).
-      this.becomeFollower(this.term, NONE);
-      return cs;
-    }
     if (this.state !== 'leader' || cs.voters.length === 0) return cs;
+    if (pr === undefined || this.isLearner) {
+      // Removed or demoted while leading. Stepping down at once could strand the remaining
+      // voters: they may not know yet that the change committed, and so still need our vote
+      // (or a learner's) under the old configuration. Keep leading, counting only the new
+      // voters, and hand leadership to the most caught-up voter.
+      this.handOffLeadership();
+    }
     if (this.maybeCommit()) {
       // The new quorum may already hold more entries.
       this.bcastAppend();
@@ -898,8 +902,36 @@ export class Raft {
     }
     if (this.leadTransferee !== NONE && !this.trk.voterIds().includes(this.leadTransferee)) {
       this.abortLeaderTransfer();
+      if (this.removedOrDemoted()) this.handOffLeadership();
     }
     return cs;
+  }
+
+  /** This node is no longer a voter (it may still lead until it hands over). */
+  removedOrDemoted(): boolean {
+    const pr = this.trk.progress.get(this.id);
+    return pr === undefined || pr.isLearner;
+  }
+
+  /** Starts a leadership transfer to the voter with the highest match index. */
+  private handOffLeadership(): void {
+    if (this.leadTransferee !== NONE) return;
+    let best = NONE;
+    let bestMatch = -1;
+    for (const id of this.trk.voterIds()) {
+      const pr = this.trk.progress.get(id);
+      if (id === this.id || pr === undefined || pr.isLearner) continue;
+      if (pr.match > bestMatch) {
+        best = id;
+        bestMatch = pr.match;
+      }
+    }
+    if (best === NONE) return;
+    this.logger.info(`${this.id} is no longer a voter; handing leadership to ${best}`);
+    this.electionElapsed = 0;
+    this.leadTransferee = best;
+    if (bestMatch === this.raftLog.lastIndex()) this.sendTimeoutNow(best);
+    else this.sendAppend(best);
   }
 
   // ---- leader helpers ---------------------------------------------------------------------
@@ -915,7 +947,7 @@ export class Raft {
     li = this.raftLog.append(stamped);
     // The leader's own entries are sent only after this Ready is persisted, so any follower
     // ack that follows implies our copy is durable too: count ourselves now.
-    (this.trk.progress.get(this.id) as Progress).maybeUpdate(li);
+    this.trk.progress.get(this.id)?.maybeUpdate(li);
     this.maybeCommit();
     return true;
   }

@@ -114,6 +114,34 @@ export class Network {
     }
   }
 
+  /** Ticks one node `n` times, delivering after each. */
+  tick(id: number, n = 1): void {
+    for (let i = 0; i < n; i++) {
+      this.core(id).tick();
+      this.send();
+    }
+  }
+
+  /**
+   * Restarts a node from its storage (a crash: all in-memory state is gone). Its state machine
+   * is kept as if persisted along with its applied index.
+   */
+  restart(id: number, opts: NodeOptions = {}): TestNode {
+    const old = this.node(id);
+    const applied = old.applied[old.applied.length - 1]?.index ?? 0;
+    const n = newTestNode(id, [], { applied: Math.max(applied, old.storage.snapshot().metadata.index), ...opts }, old.storage);
+    n.applied = old.applied;
+    this.nodes.set(id, n);
+    return n;
+  }
+
+  /** Removes a node from the network (it is down); messages to it are lost. */
+  stop(id: number): TestNode {
+    const n = this.node(id);
+    this.nodes.delete(id);
+    return n;
+  }
+
   private deliverable(m: Message): boolean {
     if (this.dropped.has(`${m.from}-${m.to}`)) return false;
     if (this.ignored.has(m.type)) return false;
