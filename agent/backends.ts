@@ -6,25 +6,16 @@
  * bind them to `agent/runtime/`, `agent/images/` and `overlay/`, and unit tests use fakes.
  */
 import type { ContainerSpec, EndpointSpec, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress } from './api/types.js';
-
-/** An image's config as the container needs it (OCI image config, `config` part). */
-export interface ImageConfig {
-  entrypoint: string[];
-  cmd: string[];
-  env: string[];
-  workingDir: string;
-  user: string;
-  exposedPorts: string[];
-  volumes: string[];
-  stopSignal: string;
-  labels: Record<string, string>;
-  healthcheck?: { test: string[]; intervalNs?: number; timeoutNs?: number; retries?: number; startPeriodNs?: number; startIntervalNs?: number };
-}
+import type { ContainerSettings } from './images/container-settings.js';
+import type { ImageRuntimeConfig } from './images/media-types.js';
 
 export interface LocalImage {
+  /** The image ID (its config digest). */
   id: string;
+  /** The name it was found by, normalized: `docker.io/library/busybox:latest`. */
   ref: string;
-  config: ImageConfig;
+  /** The `config` part of the OCI image config (Entrypoint, Cmd, Env, ...). */
+  config: ImageRuntimeConfig;
 }
 
 export interface ImageService {
@@ -90,7 +81,8 @@ export interface BundleBuilder {
   write(args: {
     containerId: string;
     spec: ContainerSpec;
-    image: LocalImage;
+    /** The image config and the spec's overrides, merged as Docker merges them. */
+    settings: ContainerSettings;
     rootfs: string;
     sandbox: string | undefined;
     /** Files the agent made for the container: /etc/hosts, resolv.conf, secrets. */

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 
 import type { ContainerSpec, PortBinding } from './api/types.js';
 import type { AttachedEndpoint } from './backends.js';
+import type { ContainerSettings } from './images/container-settings.js';
 import type { HealthState } from './health.js';
 import type { RestartState } from './restart-policy.js';
 
@@ -25,6 +26,8 @@ export interface ContainerRecord {
   created: string;
   spec: ContainerSpec;
   imageId: string;
+  /** The image's config merged with the spec at create time, as Docker does (args, env, ...). */
+  settings: ContainerSettings;
   restart: RestartState;
   /** Set by stop, kill and down: the restart policy leaves it alone until the next start. */
   stoppedByUser: boolean;

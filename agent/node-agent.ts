@@ -27,6 +27,7 @@ import { HEALTH_DEFAULTS, INITIAL_HEALTH, applyProbe, nextProbeDelay, probeComma
 import { matchesLabels } from './label-filter.js';
 import { readJsonLogs } from './logs/json-file.js';
 import { INITIAL_RESTART_STATE, decideRestart } from './restart-policy.js';
+import { healthSpecOf, settingsFor } from './settings.js';
 import { statusText } from './status-text.js';
 import type { VolumeStore } from './volumes.js';
 
@@ -128,7 +129,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         });
       }
       const rootfs = await opts.images.prepareRootfs(rec.imageId, rec.id);
-      const bundle = await opts.bundles.write({ containerId: rec.id, spec: rec.spec, image, rootfs, sandbox, files: [] });
+      const bundle = await opts.bundles.write({ containerId: rec.id, spec: rec.spec, settings: rec.settings, rootfs, sandbox, files: [] });
       const logOpts = rec.spec.logConfig.options;
       await opts.runtime.create(rec.id, bundle, {
         logPath: store.logPath(rec.id),
@@ -152,7 +153,8 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     }
     rec.startedAt = now().toISOString();
     rec.error = '';
-    if (rec.spec.healthcheck !== undefined && probeCommand(rec.spec.healthcheck.test) !== undefined) rec.health = INITIAL_HEALTH;
+    const hc = healthSpecOf(rec.settings);
+    if (hc !== undefined && probeCommand(hc.test) !== undefined) rec.health = INITIAL_HEALTH;
     else delete rec.health;
     await store.save(rec);
     e.running = true;
@@ -209,7 +211,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
   }
 
   function scheduleProbe(e: Entry): void {
-    const spec = e.rec.spec.healthcheck;
+    const spec = healthSpecOf(e.rec.settings);
     const state = e.rec.health;
     if (spec === undefined || state === undefined || !e.running) return;
     const cmd = probeCommand(spec.test);
@@ -242,8 +244,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     e.restarting = false;
     await store.save(e.rec);
     if (!e.running) return;
-    const image = await opts.images.resolve(e.rec.imageId);
-    const sig = signal ?? e.rec.spec.stopSignal ?? (image?.config.stopSignal || 'SIGTERM');
+    const sig = signal ?? (e.rec.settings.stopSignal || 'SIGTERM');
     const grace = timeoutMs ?? e.rec.spec.stopGracePeriodMs ?? 10_000;
     const exited = e.exited.promise;
     if (e.paused) await opts.runtime.resume(e.rec.id).catch(() => undefined);
@@ -332,6 +333,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       }
       const image = await opts.images.resolve(spec.image);
       if (image === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${spec.image}`);
+      const settings = settingsFor(spec, image);
       const id = newContainerId();
       const rec: ContainerRecord = {
         id,
@@ -339,6 +341,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         created: now().toISOString(),
         spec,
         imageId: image.id,
+        settings,
         restart: INITIAL_RESTART_STATE,
         stoppedByUser: false,
         startedAt: '',
@@ -477,7 +480,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       bus.publish({ type: 'image', action: 'pull', id: ref, attributes: { name: ref } });
       const all = await opts.images.list();
       const found = all.find((i) => i.id === img.id);
-      return found ?? { id: img.id, repoTags: [ref], repoDigests: [], size: 0, createdAt: '', labels: img.config.labels };
+      return found ?? { id: img.id, repoTags: [ref], repoDigests: [], size: 0, createdAt: '', labels: img.config.Labels ?? {} };
     },
 
     listImages: () => opts.images.list(),

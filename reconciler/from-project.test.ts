@@ -81,7 +81,7 @@ describe('desiredProject', () => {
     expect(spec?.resources).toMatchObject({ memoryBytes: 512 * 1024 * 1024, nanoCpus: 1_500_000_000 });
     expect(spec?.stopGracePeriodMs).toBe(90_000);
     expect(spec?.env).toEqual({ A: '1' });
-    expect(db?.container(1).healthcheck).toEqual({ test: ['CMD-SHELL', 'pg_isready'], intervalMs: 10_000, timeoutMs: 30_000, retries: 5, startPeriodMs: 0, startIntervalMs: 5_000 });
+    expect(db?.container(1).healthcheck).toEqual({ test: ['CMD-SHELL', 'pg_isready'], intervalMs: 10_000, timeoutMs: 0, retries: 5, startPeriodMs: 0, startIntervalMs: 0 });
     expect(db?.container(1).restartPolicy).toEqual({ name: 'always' });
     expect(web?.dependsOn).toEqual([{ service: 'db', condition: 'service_healthy', required: true, restart: false }]);
   });

@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 
 import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec, PortBinding, ResourceSpec, RestartPolicy } from '../agent/api/types.js';
-import { HEALTH_DEFAULTS } from '../agent/health.js';
 import { parseRestartPolicy } from '../agent/restart-policy.js';
 import { TscError } from '../lib/errors.js';
 import { parseBytes, parseDuration } from '../lib/units.js';
@@ -31,15 +30,15 @@ const bytes = (v: string | number | undefined): number | undefined => (v === und
 function healthcheck(s: ServiceConfig): HealthcheckSpec | undefined {
   const h = s.healthcheck;
   if (h === undefined) return undefined;
-  if (h.disable === true) return { test: ['NONE'], ...HEALTH_DEFAULTS };
-  if (h.test === undefined) return undefined;
+  if (h.disable === true) return { test: ['NONE'], intervalMs: 0, timeoutMs: 0, retries: 0, startPeriodMs: 0, startIntervalMs: 0 };
+  // 0 (and an empty test) mean "not set": the agent takes the image's value, else Docker's default.
   return {
-    test: h.test,
-    intervalMs: ms(h.interval) ?? HEALTH_DEFAULTS.intervalMs,
-    timeoutMs: ms(h.timeout) ?? HEALTH_DEFAULTS.timeoutMs,
-    retries: h.retries ?? HEALTH_DEFAULTS.retries,
-    startPeriodMs: ms(h.start_period) ?? HEALTH_DEFAULTS.startPeriodMs,
-    startIntervalMs: ms(h.start_interval) ?? HEALTH_DEFAULTS.startIntervalMs,
+    test: h.test ?? [],
+    intervalMs: ms(h.interval) ?? 0,
+    timeoutMs: ms(h.timeout) ?? 0,
+    retries: h.retries ?? 0,
+    startPeriodMs: ms(h.start_period) ?? 0,
+    startIntervalMs: ms(h.start_interval) ?? 0,
   };
 }
 

@@ -39,6 +39,7 @@ export interface EndpointSpec {
   priority?: number;
 }
 
+/** A healthcheck as the spec gives it: 0 (or an empty test) means "not set, use the image's". */
 export interface HealthcheckSpec {
   /** ['CMD', ...], ['CMD-SHELL', cmd] or ['NONE']. */
   test: string[];

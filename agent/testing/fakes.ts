@@ -84,10 +84,10 @@ export function fakeRuntime(
 }
 
 export const fakeImages: ImageService = {
-  resolve: async (ref) => (ref === 'missing' ? undefined : { id: 'sha256:img', ref, config: { entrypoint: [], cmd: ['sh'], env: [], workingDir: '', user: '', exposedPorts: [], volumes: [], stopSignal: '', labels: {} } }),
+  resolve: async (ref) => (ref === 'missing' ? undefined : { id: 'sha256:img', ref, config: { Cmd: ['sh'], Env: ['PATH=/usr/bin:/bin'] } }),
   pull: async (ref) => {
     if (ref === 'missing') throw new TscError('ERR_IMAGE', `pull access denied for ${ref}`);
-    return { id: 'sha256:img', ref, config: { entrypoint: [], cmd: ['sh'], env: [], workingDir: '', user: '', exposedPorts: [], volumes: [], stopSignal: '', labels: {} } };
+    return { id: 'sha256:img', ref, config: { Cmd: ['sh'], Env: ['PATH=/usr/bin:/bin'] } };
   },
   list: async () => [],
   remove: async () => {},
