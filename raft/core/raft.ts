@@ -581,7 +581,9 @@ export class Raft {
       case 'MsgProp':
         return this.stepLeaderPropose(m);
       case 'MsgReadIndex':
-        if (this.trk.isSingleton()) {
+        // The only voter is us: nobody else can lead, answer at once. (A leader that was removed
+        // and still leads while handing over sees a one-voter config that is not itself.)
+        if (this.trk.isSingleton() && this.trk.config.voters[0].has(this.id)) {
           this.respondToReadIndex(m, this.raftLog.committed);
           return true;
         }

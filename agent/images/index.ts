@@ -1,0 +1,30 @@
+/**
+ * The images library the agent calls: references, the store, pull, load/save, layer
+ * snapshots and container root filesystems, image config -> container settings, GC.
+ */
+export type { ImageReference } from './reference.js';
+export { familiarReference, formatReference, normalizeReference, parseReference, repositoryName } from './reference.js';
+export type { BlobWriter, ImageRecord, ImageStore } from './image-store.js';
+export { openImageStore } from './image-store.js';
+export type { ImageLayer, ResolvedImage } from './image-resolve.js';
+export { findImage, getImage, resolveTarget } from './image-resolve.js';
+export type { PullOptions, PullProgress, PullResult } from './pull.js';
+export { pullImage } from './pull.js';
+export type { RegistryClient, RegistryOptions } from './registry/registry-client.js';
+export { createRegistryClient } from './registry/registry-client.js';
+export type { Credentials } from './registry/auth.js';
+export { defaultAuthFile, loadCredentials } from './registry/auth.js';
+export { loadImageArchive, saveImages } from './archive.js';
+export type { ImportedImage } from './import-layout.js';
+export { importOciDir } from './import-layout.js';
+export { ensureSnapshot, hasSnapshot, snapshotPath } from './snapshots.js';
+export type { PreparedRootfs, RootfsRecord } from './rootfs.js';
+export { isMounted, listRootfs, prepareRootfs, removeRootfs } from './rootfs.js';
+export type { ContainerSettings, Healthcheck, HealthcheckOverride, ServiceOverrides } from './container-settings.js';
+export { containerSettings } from './container-settings.js';
+export type { GcResult } from './gc.js';
+export { garbageCollect } from './gc.js';
+export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, ImageRuntimeConfig, Platform } from './media-types.js';
+export { formatPlatform, hostPlatform, parsePlatform } from './media-types.js';
+export { extractLayer } from './extract-layer.js';
+export { readTar } from './tar-reader.js';

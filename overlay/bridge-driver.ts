@@ -1,0 +1,80 @@
+/**
+ * The `bridge` driver: one Linux bridge per network and a veth pair per container, planned by
+ * link-plan.ts against what `ip -json` reads back, so each call is idempotent.
+ */
+import type { EndpointRecord, NetworkDriver, NetworkRecord } from './network-driver.js';
+import { bridgeMacFor } from './link-names.js';
+import { planAttach, planBridge, planBridgeRemoval, planDetach } from './link-plan.js';
+
+function gatewayCidrs(net: NetworkRecord): string[] {
+  return net.subnets.map((s) => `${s.gateway}/${s.subnet.split('/')[1]}`);
+}
+
+function endpointCidrs(ep: EndpointRecord): string[] {
+  const out: string[] = [];
+  if (ep.ipv4 !== undefined) out.push(`${ep.ipv4}/${ep.prefix4 ?? 32}`);
+  if (ep.ipv6 !== undefined) out.push(`${ep.ipv6}/${ep.prefix6 ?? 128}`);
+  return out;
+}
+
+export const bridgeDriver: NetworkDriver = {
+  name: 'bridge',
+  async create(ctx, net) {
+    const links = await ctx.readLinks();
+    const actual = links.find((l) => l.ifname === net.bridge);
+    await ctx.applyLinkOps(
+      planBridge(
+        { bridge: net.bridge, altname: net.altname, mtu: net.mtu, mac: bridgeMacFor(net.bridge), addresses: gatewayCidrs(net), ipv6: net.subnets.some((s) => s.family === 6) },
+        actual,
+      ),
+    );
+  },
+  async remove(ctx, net) {
+    if (net.external) return;
+    const links = await ctx.readLinks();
+    await ctx.applyLinkOps(planBridgeRemoval(net.bridge, links.find((l) => l.ifname === net.bridge)));
+  },
+  async attach(ctx, net, ep) {
+    const [host, inside] = await Promise.all([ctx.readLinks(), ctx.readLinks(ep.netns)]);
+    const gateways = ep.gatewayRoute && !net.internal ? net.subnets.filter((s) => (s.family === 4 ? ep.ipv4 : ep.ipv6) !== undefined).map((s) => s.gateway) : [];
+    await ctx.applyLinkOps(
+      planAttach(
+        {
+          netns: ep.netns,
+          bridge: net.bridge,
+          hostVeth: ep.hostVeth,
+          ifname: ep.ifname,
+          mtu: net.mtu,
+          mac: ep.mac,
+          addresses: endpointCidrs(ep),
+          gateways,
+        },
+        host.find((l) => l.ifname === ep.hostVeth),
+        inside,
+      ),
+    );
+  },
+  async detach(ctx, _net, ep) {
+    const links = await ctx.readLinks();
+    await ctx.applyLinkOps(planDetach(ep.hostVeth, links.find((l) => l.ifname === ep.hostVeth)));
+  },
+};
+
+/** `host` and `none`: nothing to create; `none` only brings loopback up. */
+export const hostDriver: NetworkDriver = {
+  name: 'host',
+  async create() {},
+  async remove() {},
+  async attach() {},
+  async detach() {},
+};
+
+export const noneDriver: NetworkDriver = {
+  name: 'none',
+  async create() {},
+  async remove() {},
+  async attach(ctx, _net, ep) {
+    await ctx.applyLinkOps([{ kind: 'ip', netns: ep.netns, args: ['link', 'set', 'lo', 'up'] }]);
+  },
+  async detach() {},
+};

@@ -1,0 +1,240 @@
+/**
+ * The network manager of one host: the API the agent calls. Each call plans purely
+ * (networking-state.ts), lets the network's driver make links, then re-renders the whole
+ * nftables table in one transaction and hands the DNS server its new table. Calls are
+ * serialised; a call that fails undoes what it made, so nothing is left half-made.
+ *
+ * DNS reachability: the one DNS server listens on every bridge's IPv4 gateway (port 53 by
+ * default); inside each container a tiny nft table DNATs 127.0.0.11:53 to the gateway of the
+ * container's primary network and SNATs the loopback source to the container's address, so
+ * the server knows who asks (see README.md).
+ */
+import { readFile } from 'node:fs/promises';
+
+import { TscError } from '../lib/errors.js';
+import { bridgeDriver, hostDriver, noneDriver } from './bridge-driver.js';
+import type { DnsServer } from './dns-server.js';
+import { createDnsServer } from './dns-server.js';
+import { parseResolvConf } from './etc-files.js';
+import { applyLinkOps, readLinks, readRouteDestinations } from './link-shell.js';
+import type { DriverContext, DriverName, NetworkDriver, NetworkRecord } from './network-driver.js';
+import type { ConnectRequest, ContainerRecord, NetworkSpec, NetworkingState } from './networking-state.js';
+import {
+  dnsTableOf,
+  emptyNetworkingState,
+  planConnect,
+  planDisconnect,
+  planNetwork,
+  planNetworkRemoval,
+  rulesetOf,
+} from './networking-state.js';
+import { renderResolverScript, renderRulesetScript } from './nft-ruleset.js';
+import type { BoundSocket } from './published-ports.js';
+import { parseProcNet } from './published-ports.js';
+import { runCommand } from './run-command.js';
+
+export interface HostNetworkingOptions {
+  /** nftables table of ours on the host (`inet` and, when needed, `bridge`). */
+  table?: string | undefined;
+  /** nftables table inside each container for the 127.0.0.11 redirect. */
+  resolverTable?: string | undefined;
+  dnsPort?: number | undefined;
+  /** Upstream resolvers; default: the host's /etc/resolv.conf (at most 3). */
+  upstreams?: string[] | undefined;
+  dnsTimeoutMs?: number | undefined;
+  state?: NetworkingState | undefined;
+  drivers?: Partial<Record<DriverName, NetworkDriver>> | undefined;
+  seed?: (() => number) | undefined;
+}
+
+export interface HostNetworking {
+  createNetwork(spec: NetworkSpec): Promise<NetworkRecord>;
+  removeNetwork(name: string): Promise<void>;
+  connect(req: ConnectRequest): Promise<ContainerRecord>;
+  disconnect(container: string, network?: string): Promise<void>;
+  state(): NetworkingState;
+  dns: DnsServer;
+  /** Our host table as `nft -j list table` reads it back (undefined when absent). */
+  readRuleset(): Promise<unknown>;
+  /** Remove every container endpoint and network of ours, the tables, and stop DNS. */
+  down(): Promise<void>;
+  /** Stop the DNS server, leaving links and rules (the agent restarting). */
+  close(): Promise<void>;
+}
+
+const ctx: DriverContext = { applyLinkOps, readLinks };
+
+async function readBound(): Promise<BoundSocket[]> {
+  const out: BoundSocket[] = [];
+  for (const [file, proto] of [['tcp', 'tcp'], ['tcp6', 'tcp'], ['udp', 'udp'], ['udp6', 'udp']] as const) {
+    const text = await readFile(`/proc/net/${file}`, 'utf8').catch(() => '');
+    out.push(...parseProcNet(text, proto));
+  }
+  return out;
+}
+
+async function readEphemeral(): Promise<[number, number]> {
+  const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '32768 60999');
+  const [lo, hi] = text.trim().split(/\s+/).map(Number);
+  return [lo ?? 32768, hi ?? 60999];
+}
+
+export async function createHostNetworking(opts: HostNetworkingOptions = {}): Promise<HostNetworking> {
+  const table = opts.table ?? 'tsc_compose';
+  const resolverTable = opts.resolverTable ?? 'tsc_dns';
+  const dnsPort = opts.dnsPort ?? 53;
+  const seed = opts.seed ?? (() => Math.floor(Math.random() * 2 ** 32));
+  const upstreams = opts.upstreams ?? parseResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => '')).nameservers.slice(0, 3);
+  const drivers: Record<DriverName, NetworkDriver | undefined> = {
+    bridge: bridgeDriver,
+    host: hostDriver,
+    none: noneDriver,
+    overlay: undefined,
+    ...opts.drivers,
+  };
+  let state = opts.state ?? emptyNetworkingState();
+  const dns = createDnsServer({ table: dnsTableOf(state, upstreams), timeoutMs: opts.dnsTimeoutMs });
+  let queue: Promise<unknown> = Promise.resolve();
+
+  function serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  }
+
+  function driverFor(net: NetworkRecord): NetworkDriver {
+    const d = drivers[net.driver];
+    if (d === undefined) throw new TscError('ERR_UNSUPPORTED', `network ${net.name}: the ${net.driver} driver is not available on this host`);
+    return d;
+  }
+
+  async function sync(): Promise<void> {
+    await runCommand(['nft', '-f', '-'], { input: renderRulesetScript(rulesetOf(state, table)) });
+    dns.setTable(dnsTableOf(state, upstreams));
+  }
+
+  function dnsAddress(net: NetworkRecord): string | undefined {
+    return net.driver === 'bridge' ? net.subnets.find((s) => s.family === 4)?.gateway : undefined;
+  }
+
+  async function syncResolver(c: ContainerRecord | undefined, netns: string): Promise<void> {
+    const primary = c?.endpoints.find((e) => e.ipv4 !== undefined && state.networks[e.network]?.driver === 'bridge');
+    const server = primary === undefined ? undefined : dnsAddress(state.networks[primary.network] as NetworkRecord);
+    const script =
+      primary?.ipv4 === undefined || server === undefined
+        ? `table ip ${resolverTable}\ndelete table ip ${resolverTable}\n`
+        : renderResolverScript({ table: resolverTable, server, serverPort: dnsPort, source: primary.ipv4 });
+    await runCommand(['nft', '-f', '-'], { input: script, netns });
+  }
+
+  async function createNetwork(spec: NetworkSpec): Promise<NetworkRecord> {
+    if (spec.external === true) {
+      const r = state.networks[spec.name];
+      if (r === undefined) {
+        throw new TscError('ERR_NOT_FOUND', `network ${spec.name} declared as external, but could not be found`, {
+          path: `networks.${spec.name}`,
+          hint: `create it first: tsc-compose network create ${spec.name}`,
+        });
+      }
+      return r;
+    }
+    if (state.networks[spec.name] !== undefined) return state.networks[spec.name] as NetworkRecord;
+    const planned = planNetwork(state, spec, await readRouteDestinations());
+    const net = planned.record;
+    const driver = driverFor(net);
+    try {
+      await driver.create(ctx, net);
+      state = planned.state;
+      const addr = dnsAddress(net);
+      if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
+      await sync();
+    } catch (e) {
+      state = planNetworkRemoval(state, net.name).state;
+      await driver.remove(ctx, net).catch(() => undefined);
+      const addr = dnsAddress(net);
+      if (addr !== undefined) await dns.unlisten({ address: addr, port: dnsPort });
+      await sync().catch(() => undefined);
+      throw e;
+    }
+    return net;
+  }
+
+  async function removeNetwork(name: string): Promise<void> {
+    const r = planNetworkRemoval(state, name);
+    const addr = dnsAddress(r.record);
+    if (addr !== undefined) await dns.unlisten({ address: addr, port: dnsPort });
+    await driverFor(r.record).remove(ctx, r.record);
+    state = r.state;
+    await sync();
+  }
+
+  async function connect(req: ConnectRequest): Promise<ContainerRecord> {
+    const [bound, ephemeral, inside] = await Promise.all([readBound(), readEphemeral(), readLinks(req.netns)]);
+    const before = state;
+    const planned = planConnect(state, req, { bound, ephemeral, seed: seed(), existingIfnames: inside.map((l) => l.ifname) });
+    const made: typeof planned.added = [];
+    try {
+      for (const ep of planned.added) {
+        const net = planned.state.networks[ep.network] as NetworkRecord;
+        made.push(ep);
+        await driverFor(net).attach(ctx, net, ep);
+      }
+      state = planned.state;
+      await syncResolver(planned.container, req.netns);
+      await sync();
+    } catch (e) {
+      for (const ep of made.reverse()) {
+        const net = planned.state.networks[ep.network] as NetworkRecord;
+        await driverFor(net).detach(ctx, net, ep).catch(() => undefined);
+      }
+      state = before;
+      await syncResolver(state.containers[req.container], req.netns).catch(() => undefined);
+      await sync().catch(() => undefined);
+      throw e;
+    }
+    return planned.container;
+  }
+
+  async function disconnect(container: string, network?: string): Promise<void> {
+    const c = state.containers[container];
+    if (c === undefined) return;
+    if (network !== undefined && !c.endpoints.some((e) => e.network === network)) {
+      throw new TscError('ERR_NOT_FOUND', `container ${container} is not connected to network ${network}`);
+    }
+    const r = planDisconnect(state, container, network);
+    for (const ep of r.removed) {
+      const net = state.networks[ep.network] as NetworkRecord;
+      await driverFor(net).detach(ctx, net, ep);
+    }
+    state = r.state;
+    // The namespace may already be gone with its container: then so is the redirect table.
+    await syncResolver(r.container, c.netns).catch(() => undefined);
+    await sync();
+  }
+
+  async function down(): Promise<void> {
+    for (const c of Object.keys(state.containers)) await disconnect(c);
+    for (const n of Object.keys(state.networks)) await removeNetwork(n);
+    await sync();
+    await dns.close();
+  }
+
+  return {
+    createNetwork: (spec) => serial(() => createNetwork(spec)),
+    removeNetwork: (name) => serial(() => removeNetwork(name)),
+    connect: (req) => serial(() => connect(req)),
+    disconnect: (c, n) => serial(() => disconnect(c, n)),
+    state: () => state,
+    dns,
+    readRuleset: async () => {
+      try {
+        const { stdout } = await runCommand(['nft', '-j', 'list', 'table', 'inet', table]);
+        return JSON.parse(stdout) as unknown;
+      } catch {
+        return undefined;
+      }
+    },
+    down: () => serial(down),
+    close: () => dns.close(),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The contract between the network manager and the drivers that make networks real. The
+ * manager does every decision that spans networks (IPAM, the nftables table, the DNS table);
+ * a driver only makes one network's links and plugs one container in or out. `bridge` is the
+ * one-host driver; `overlay` (VXLAN across hosts) implements the same four calls later, and
+ * `host`/`none` exist so that every network_mode goes through one API.
+ */
+import type { LinkInfo, LinkOp } from './link-plan.js';
+
+export type DriverName = 'bridge' | 'overlay' | 'host' | 'none';
+
+/** A network as the manager decided it: names, addresses and options resolved. */
+export interface NetworkRecord {
+  /** Full name (`<project>_<name>` for compose networks). */
+  name: string;
+  driver: DriverName;
+  /** Kernel name of the bridge (at most 15 bytes). */
+  bridge: string;
+  /** The compose name as the bridge's altname, when it is too long to be the name. */
+  altname?: string | undefined;
+  mtu?: number | undefined;
+  internal: boolean;
+  icc: boolean;
+  masquerade: boolean;
+  attachable: boolean;
+  labels: Record<string, string>;
+  /** `com.docker.network.bridge.host_binding_ipv4`: default host_ip of published ports. */
+  hostBindingIpv4?: string | undefined;
+  subnets: { family: 4 | 6; subnet: string; gateway: string }[];
+  /** True when we did not create it (external) and must not remove it. */
+  external: boolean;
+}
+
+/** One container's interface on one network. */
+export interface EndpointRecord {
+  container: string;
+  network: string;
+  netns: string;
+  /** Name inside the container (eth0, eth1, ... in priority order). */
+  ifname: string;
+  hostVeth: string;
+  mac?: string | undefined;
+  ipv4?: string | undefined;
+  ipv6?: string | undefined;
+  /** Prefix lengths of the addresses, in the order ipv4, ipv6. */
+  prefix4?: number | undefined;
+  prefix6?: number | undefined;
+  aliases: string[];
+  priority: number;
+  /** Whether this interface carries the default route. */
+  gatewayRoute: boolean;
+}
+
+/** What a driver may do: read links and apply plans. Given, so tests and the swarm can wrap it. */
+export interface DriverContext {
+  applyLinkOps(ops: readonly LinkOp[]): Promise<void>;
+  readLinks(netns?: string): Promise<LinkInfo[]>;
+}
+
+export interface NetworkDriver {
+  readonly name: DriverName;
+  create(ctx: DriverContext, net: NetworkRecord): Promise<void>;
+  remove(ctx: DriverContext, net: NetworkRecord): Promise<void>;
+  attach(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord): Promise<void>;
+  detach(ctx: DriverContext, net: NetworkRecord, ep: EndpointRecord): Promise<void>;
+}

@@ -1,0 +1,161 @@
+/**
+ * The host's nftables ruleset for all our networks, rendered as `nft -f` text by a pure
+ * function. The whole table is replaced in one transaction (create-if-missing, delete,
+ * re-create), so every change is atomic and `down` is the same call with nothing in it.
+ * Conntrack keeps existing flows across reloads.
+ *
+ * One `inet` table carries both families: forward filtering (isolation, internal networks),
+ * DNAT for published ports (prerouting for traffic from other machines and from containers,
+ * output for the host itself) and masquerading (egress, hairpin, localhost). A `bridge` table
+ * of the same name is added only when some network turns inter-container traffic off
+ * (`enable_icc: false`), because traffic between two ports of one bridge never reaches the
+ * inet forward hook without br_netfilter.
+ */
+import type { Family } from './ip-addr.js';
+
+export interface RulesetNetwork {
+  bridge: string;
+  /** CIDRs of the network (IPv4 and IPv6). */
+  subnets: string[];
+  internal: boolean;
+  /** enable_ip_masquerade (default true). */
+  masquerade: boolean;
+  /** enable_icc (default true). */
+  icc: boolean;
+}
+
+/** One published port, already resolved to one host port and one container address. */
+export interface RulesetPort {
+  family: Family;
+  protocol: 'tcp' | 'udp';
+  /** Restricts the mapping to one host address; all local addresses when absent. */
+  hostIp?: string | undefined;
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+  /** For the rule comment, so `nft list` says whose port it is. */
+  owner: string;
+}
+
+export interface Ruleset {
+  /** Table name, e.g. `tsc_compose` (tests use unique ones). */
+  table: string;
+  networks: RulesetNetwork[];
+  ports: RulesetPort[];
+}
+
+function q(name: string): string {
+  return JSON.stringify(name);
+}
+
+function saddrMatch(cidr: string): string {
+  return `${cidr.includes(':') ? 'ip6' : 'ip'} saddr ${cidr}`;
+}
+
+function portRule(p: RulesetPort): string {
+  const ipk = p.family === 4 ? 'ip' : 'ip6';
+  const host = p.hostIp === undefined ? '' : `${p.hostIp.includes(':') ? 'ip6' : 'ip'} daddr ${p.hostIp} `;
+  const target = p.family === 4 ? `${p.containerIp}:${p.containerPort}` : `[${p.containerIp}]:${p.containerPort}`;
+  return `meta nfproto ${p.family === 4 ? 'ipv4' : 'ipv6'} ${host}${p.protocol} dport ${p.hostPort} dnat ${ipk} to ${target} comment ${q(p.owner)}`;
+}
+
+/** The `table inet NAME { ... }` body for the given state (no delete prefix). */
+export function renderInetTable(rs: Ruleset): string {
+  const lines: string[] = [];
+  const bridges = rs.networks.map((n) => n.bridge);
+  lines.push(`table inet ${rs.table} {`);
+  if (bridges.length > 0) {
+    lines.push(`  set bridges {`, `    type ifname`, `    elements = { ${bridges.map(q).join(', ')} }`, `  }`);
+  }
+  lines.push(`  chain forward {`, `    type filter hook forward priority 0; policy accept;`);
+  for (const n of rs.networks.filter((x) => x.internal)) {
+    lines.push(`    iifname ${q(n.bridge)} oifname != ${q(n.bridge)} drop comment "internal network"`);
+    lines.push(`    oifname ${q(n.bridge)} iifname != ${q(n.bridge)} drop comment "internal network"`);
+  }
+  if (bridges.length > 0) {
+    lines.push(`    ct state established,related accept`);
+    // Published ports are public: a container may reach another network's published port.
+    lines.push(`    iifname @bridges oifname @bridges ct status dnat accept`);
+    for (const b of bridges) {
+      lines.push(`    iifname ${q(b)} oifname != ${q(b)} oifname @bridges drop comment "isolation"`);
+    }
+  }
+  lines.push(`  }`);
+  lines.push(`  chain ports {`);
+  for (const p of rs.ports) lines.push(`    ${portRule(p)}`);
+  lines.push(`  }`);
+  lines.push(`  chain prerouting {`, `    type nat hook prerouting priority -100; policy accept;`);
+  lines.push(`    fib daddr type local jump ports`, `  }`);
+  lines.push(`  chain output {`, `    type nat hook output priority -100; policy accept;`);
+  lines.push(`    fib daddr type local jump ports`, `  }`);
+  lines.push(`  chain postrouting {`, `    type nat hook postrouting priority 100; policy accept;`);
+  for (const n of rs.networks) {
+    // The host reaching a published port through 127.0.0.1 (route_localnet on the bridge).
+    lines.push(`    oifname ${q(n.bridge)} ip saddr 127.0.0.0/8 masquerade comment "localhost to published port"`);
+    for (const s of n.subnets) {
+      // Hairpin: a container reaching a published port on its own bridge.
+      lines.push(`    oifname ${q(n.bridge)} ${saddrMatch(s)} ct status dnat masquerade comment "hairpin"`);
+      if (!n.internal && n.masquerade) {
+        lines.push(`    ${saddrMatch(s)} oifname != ${q(n.bridge)} masquerade comment "egress"`);
+      }
+    }
+  }
+  lines.push(`  }`);
+  lines.push(`}`);
+  return lines.join('\n');
+}
+
+function renderBridgeTable(rs: Ruleset): string | undefined {
+  const closed = rs.networks.filter((n) => !n.icc);
+  if (closed.length === 0) return undefined;
+  const lines = [`table bridge ${rs.table} {`, `  chain forward {`, `    type filter hook forward priority 0; policy accept;`];
+  for (const n of closed) lines.push(`    meta ibrname ${q(n.bridge)} drop comment "enable_icc: false"`);
+  lines.push(`  }`, `}`);
+  return lines.join('\n');
+}
+
+/**
+ * The `nft -f` script that replaces our tables with the given state in one transaction.
+ * With no networks and no ports it only deletes: that is teardown.
+ */
+export function renderRulesetScript(rs: Ruleset): string {
+  const parts = [`table inet ${rs.table}`, `delete table inet ${rs.table}`, `table bridge ${rs.table}`, `delete table bridge ${rs.table}`];
+  if (rs.networks.length > 0 || rs.ports.length > 0) {
+    parts.push(renderInetTable(rs));
+    const br = renderBridgeTable(rs);
+    if (br !== undefined) parts.push(br);
+  }
+  return `${parts.join('\n')}\n`;
+}
+
+/**
+ * The per-container table that makes 127.0.0.11:53 reach the host's DNS server: DNAT in the
+ * container's own output hook to the server's address, and SNAT to the container's address
+ * so the server knows who asks (route_localnet must be on for the interface).
+ */
+export function renderResolverScript(opts: {
+  table: string;
+  /** Where the host's DNS server listens (an address reachable from the container). */
+  server: string;
+  serverPort: number;
+  /** The container's address on the network the server address is on. */
+  source: string;
+}): string {
+  const t = opts.table;
+  return [
+    `table ip ${t}`,
+    `delete table ip ${t}`,
+    `table ip ${t} {`,
+    `  chain output {`,
+    `    type nat hook output priority -100; policy accept;`,
+    `    ip daddr 127.0.0.11 udp dport 53 dnat to ${opts.server}:${opts.serverPort}`,
+    `    ip daddr 127.0.0.11 tcp dport 53 dnat to ${opts.server}:${opts.serverPort}`,
+    `  }`,
+    `  chain postrouting {`,
+    `    type nat hook postrouting priority 100; policy accept;`,
+    `    ip saddr 127.0.0.0/8 ip daddr ${opts.server} snat to ${opts.source}`,
+    `  }`,
+    `}`,
+    '',
+  ].join('\n');
+}
