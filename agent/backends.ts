@@ -39,6 +39,18 @@ export interface AttachedEndpoint {
   aliases: string[];
 }
 
+export interface ConnectArgs {
+  /** Container name: what DNS answers for, with the aliases. */
+  name: string;
+  service?: string;
+  hostname: string;
+  endpoints: readonly EndpointSpec[];
+  ports: readonly PortBinding[];
+  expose: readonly string[];
+  /** The container's `dns:` servers (the embedded DNS forwards to them). */
+  dns: readonly string[];
+}
+
 export interface NetworkService {
   create(spec: NetworkSpec): Promise<NetworkSummary>;
   remove(name: string): Promise<void>;
@@ -46,11 +58,10 @@ export interface NetworkService {
   /** A network namespace for the container (a path the runtime joins). */
   createSandbox(containerId: string): Promise<string>;
   removeSandbox(containerId: string): Promise<void>;
-  attach(containerId: string, sandbox: string, endpoints: readonly EndpointSpec[], names: { container: string; hostname: string }): Promise<AttachedEndpoint[]>;
-  detach(containerId: string): Promise<void>;
-  /** Publish ports to the container's first address; returns the host ports actually bound. */
-  publish(containerId: string, ports: readonly PortBinding[], target: AttachedEndpoint): Promise<Array<PortBinding & { hostPort: number }>>;
-  unpublish(containerId: string): Promise<void>;
+  /** Plug the container into its networks and publish its ports, in one step that undoes itself on failure. */
+  connect(containerId: string, sandbox: string, args: ConnectArgs): Promise<{ endpoints: AttachedEndpoint[]; ports: Array<PortBinding & { hostPort: number }> }>;
+  /** Unplug it from every network and withdraw its ports (`name` as given to connect). */
+  disconnect(containerId: string, name: string): Promise<void>;
 }
 
 export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';

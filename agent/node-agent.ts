@@ -123,10 +123,17 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     try {
       if (rec.spec.networkMode === 'default') {
         sandbox = await opts.networks.createSandbox(rec.id);
-        rec.endpoints = await opts.networks.attach(rec.id, sandbox, rec.spec.endpoints, {
-          container: rec.name,
+        const connected = await opts.networks.connect(rec.id, sandbox, {
+          name: rec.name,
+          ...(rec.spec.labels['com.docker.compose.service'] === undefined ? {} : { service: rec.spec.labels['com.docker.compose.service'] }),
           hostname: rec.spec.hostname ?? rec.id.slice(0, 12),
+          endpoints: rec.spec.endpoints,
+          ports: rec.spec.ports,
+          expose: rec.settings.exposedPorts,
+          dns: rec.spec.dns,
         });
+        rec.endpoints = connected.endpoints;
+        rec.ports = connected.ports;
       }
       const rootfs = await opts.images.prepareRootfs(rec.imageId, rec.id);
       const bundle = await opts.bundles.write({ containerId: rec.id, spec: rec.spec, settings: rec.settings, rootfs, sandbox, files: [] });
@@ -137,14 +144,11 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         ...(logOpts['max-file'] === undefined ? {} : { logMaxFiles: Number(logOpts['max-file']) }),
       });
       await opts.runtime.start(rec.id);
-      const first = rec.endpoints[0];
-      rec.ports = first !== undefined && rec.spec.ports.length > 0 ? await opts.networks.publish(rec.id, rec.spec.ports, first) : [];
     } catch (err) {
       // Nothing half-made: undo what this start did, keep the record (docker keeps a
       // container whose start failed, in state "created" or "exited" with the error).
       await opts.runtime.delete(rec.id, { force: true }).catch(() => undefined);
-      await opts.networks.unpublish(rec.id).catch(() => undefined);
-      await opts.networks.detach(rec.id).catch(() => undefined);
+      await opts.networks.disconnect(rec.id, rec.name).catch(() => undefined);
       if (sandbox !== undefined) await opts.networks.removeSandbox(rec.id).catch(() => undefined);
       rec.error = err instanceof Error ? err.message : String(err);
       rec.exitCode = 128;
@@ -179,8 +183,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     const rec = e.rec;
     if (e.healthTimer) clearTimeout(e.healthTimer);
     await opts.runtime.delete(rec.id, { force: true }).catch(() => undefined);
-    await opts.networks.unpublish(rec.id).catch(() => undefined);
-    await opts.networks.detach(rec.id).catch(() => undefined);
+    await opts.networks.disconnect(rec.id, rec.name).catch(() => undefined);
     if (rec.spec.networkMode === 'default') await opts.networks.removeSandbox(rec.id).catch(() => undefined);
     await opts.images.releaseRootfs(rec.id, { remove: false }).catch(() => undefined);
     const ranForMs = Date.parse(s.finishedAt) - Date.parse(rec.startedAt);

@@ -110,11 +110,11 @@ export function fakeNetworks(): NetworkService {
     list: async (filter) => [...nets.values()].filter((n) => matchesLabels(n.labels, filter?.label)),
     createSandbox: async (id) => `/run/netns/${id}`,
     removeSandbox: async () => {},
-    attach: async (_id, _sb, eps) =>
-      eps.map((ep, i) => ({ network: ep.network, ipAddress: `172.18.0.${i + 2}`, macAddress: '02:42:ac:12:00:02', gateway: '172.18.0.1', aliases: ep.aliases })),
-    detach: async () => {},
-    publish: async (_id, ports) => ports.map((p) => ({ ...p, hostPort: Number(p.published) })),
-    unpublish: async () => {},
+    connect: async (_id, _sb, args) => ({
+      endpoints: args.endpoints.map((ep, i) => ({ network: ep.network, ipAddress: `172.18.0.${i + 2}`, macAddress: '02:42:ac:12:00:02', gateway: '172.18.0.1', aliases: ep.aliases })),
+      ports: args.ports.map((p) => ({ ...p, hostPort: Number(p.published) })),
+    }),
+    disconnect: async () => {},
   };
 }
 

@@ -1,0 +1,150 @@
+/**
+ * `NetworkService` (backends.ts) over the host's network manager (`overlay/host-networking.ts`):
+ * bridges, nftables and the embedded DNS. Each container gets a network namespace of its own
+ * (`ip netns add tsc-<id>`), which the runtime joins. The manager's state (IPAM, networks,
+ * endpoints) is saved after every change, so a restarted agent knows what it made.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+import { TscError } from '../../lib/errors.js';
+import { createHostNetworking, type HostNetworking, type HostNetworkingOptions } from '../../overlay/host-networking.js';
+import type { NetworkingState } from '../../overlay/networking-state.js';
+import { runCommand } from '../../overlay/run-command.js';
+import type { NetworkSummary } from '../api/types.js';
+import type { NetworkService } from '../backends.js';
+import { matchesLabels } from '../label-filter.js';
+
+export interface LocalNetworkServiceOptions extends Omit<HostNetworkingOptions, 'state'> {
+  /** Where the manager's state is kept between runs of the agent. */
+  stateFile: string;
+  /** Prefix of the per-container namespaces under /run/netns. */
+  netnsPrefix?: string;
+}
+
+export interface LocalNetworkService extends NetworkService {
+  networking: HostNetworking;
+  /** Stop the DNS server; links and rules stay (the agent restarting). */
+  close(): Promise<void>;
+}
+
+async function readState(file: string): Promise<NetworkingState | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as NetworkingState;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export async function createLocalNetworkService(opts: LocalNetworkServiceOptions): Promise<LocalNetworkService> {
+  const prefix = opts.netnsPrefix ?? 'tsc-';
+  const networking = await createHostNetworking({ ...opts, state: await readState(opts.stateFile) });
+  let seq = 0;
+  const save = async () => {
+    await mkdir(dirname(opts.stateFile), { recursive: true });
+    const tmp = `${opts.stateFile}.${process.pid}.${seq++}`;
+    await writeFile(tmp, JSON.stringify(networking.state()));
+    await rename(tmp, opts.stateFile);
+  };
+  const netnsName = (id: string) => `${prefix}${id.slice(0, 12)}`;
+  const summary = (name: string): NetworkSummary | undefined => {
+    const n = networking.state().networks[name];
+    return n === undefined ? undefined : { id: n.name, name: n.name, driver: n.driver, labels: n.labels, subnets: n.subnets.map((s) => s.subnet), internal: n.internal };
+  };
+
+  return {
+    networking,
+    async create(spec) {
+      await networking.createNetwork({
+        name: spec.name,
+        driver: spec.driver,
+        driver_opts: spec.driverOpts,
+        internal: spec.internal,
+        attachable: spec.attachable,
+        enable_ipv6: spec.enableIpv6,
+        labels: spec.labels,
+        ipam: {
+          driver: spec.ipam.driver,
+          config: spec.ipam.config.map((c) => ({
+            ...(c.subnet === undefined ? {} : { subnet: c.subnet }),
+            ...(c.ipRange === undefined ? {} : { ip_range: c.ipRange }),
+            ...(c.gateway === undefined ? {} : { gateway: c.gateway }),
+          })),
+        },
+      });
+      await save();
+      const s = summary(spec.name);
+      if (s === undefined) throw new Error(`network ${spec.name} was created but is not in the state`);
+      return s;
+    },
+    async remove(name) {
+      if (networking.state().networks[name] === undefined) throw new TscError('ERR_NOT_FOUND', `network ${name} not found`);
+      await networking.removeNetwork(name);
+      await save();
+    },
+    async list(filter) {
+      return Object.keys(networking.state().networks)
+        .map(summary)
+        .filter((n): n is NetworkSummary => n !== undefined && matchesLabels(n.labels, filter?.label))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async createSandbox(containerId) {
+      const name = netnsName(containerId);
+      await runCommand(['ip', 'netns', 'add', name]).catch((e: unknown) => {
+        if (!(e instanceof Error && /exists/i.test(e.message))) throw e;
+      });
+      await runCommand(['ip', 'link', 'set', 'lo', 'up'], { netns: `/run/netns/${name}` });
+      return `/run/netns/${name}`;
+    },
+    async removeSandbox(containerId) {
+      const name = netnsName(containerId);
+      await runCommand(['ip', 'netns', 'del', name]).catch((e: unknown) => {
+        if (!(e instanceof Error && /No such file/i.test(e.message))) throw e;
+      });
+    },
+    async connect(_containerId, sandbox, args) {
+      const rec = await networking.connect({
+        container: args.name,
+        netns: sandbox,
+        service: args.service,
+        hostname: args.hostname,
+        networks: args.endpoints.map((e) => ({
+          network: e.network,
+          aliases: e.aliases,
+          ipv4_address: e.ipv4Address,
+          ipv6_address: e.ipv6Address,
+          mac_address: e.macAddress,
+          priority: e.priority,
+        })),
+        ports: args.ports.map((p) => ({ target: p.target, published: p.published, host_ip: p.hostIp === '' ? undefined : p.hostIp, protocol: p.protocol })),
+        expose: [...args.expose],
+        dns: args.dns.length === 0 ? undefined : [...args.dns],
+      });
+      await save();
+      const state = networking.state();
+      return {
+        endpoints: rec.endpoints.map((e) => {
+          const net = state.networks[e.network];
+          return {
+            network: e.network,
+            ipAddress: e.ipv4 ?? '',
+            ...(e.ipv6 === undefined ? {} : { ipv6Address: e.ipv6 }),
+            macAddress: e.mac ?? '',
+            gateway: net?.subnets.find((s) => s.family === 4)?.gateway ?? '',
+            aliases: e.aliases,
+          };
+        }),
+        ports: rec.ports
+          .filter((p) => p.family === 4)
+          .map((p) => ({ target: p.containerPort, protocol: p.protocol, hostIp: p.hostIp ?? '', published: String(p.hostPort), hostPort: p.hostPort })),
+      };
+    },
+    async disconnect(_containerId, name) {
+      if (networking.state().containers[name] === undefined) return;
+      await networking.disconnect(name);
+      await save();
+    },
+    close: () => networking.close(),
+  };
+}
