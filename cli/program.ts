@@ -5,6 +5,7 @@
  */
 import { Command, Option } from 'commander';
 
+import { registerConfig } from './commands/config.js';
 import { registerVersion } from './commands/version.js';
 
 /** The options every compose command shares (`docker compose --help`, "Options"). */
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
     .option('--verbose', 'Print stack traces of errors', false)
     .showHelpAfterError()
     .exitOverride();
+  registerConfig(program);
   registerVersion(program);
   return program;
 }

@@ -1,0 +1,131 @@
+/**
+ * What `config` prints, in the shape `docker compose config` (v2) prints it: `name` first, then
+ * services, networks, volumes, secrets, configs and the `x-*` extensions; resources sorted by
+ * name; a service's attributes in compose-go's struct order (what its YAML and JSON encoders
+ * follow). Pure functions: the CLI writes the strings.
+ */
+import { createHash } from 'node:crypto';
+
+import { stringify } from 'yaml';
+
+import type { ComposeTree } from './phase.js';
+
+type Mapping = Record<string, unknown>;
+
+const TOP_LEVEL = ['name', 'services', 'networks', 'volumes', 'secrets', 'configs', 'models'];
+const RESOURCE_SECTIONS = new Set(['services', 'networks', 'volumes', 'secrets', 'configs', 'models']);
+
+/** compose-go `types.ServiceConfig` field order. */
+const SERVICE_FIELDS = [
+  'profiles', 'annotations', 'attach', 'build', 'develop', 'blkio_config', 'cap_add', 'cap_drop', 'cgroup_parent',
+  'cgroup', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpus',
+  'cpu_shares', 'cpuset', 'credential_spec', 'depends_on', 'deploy', 'device_cgroup_rules', 'devices', 'dns',
+  'dns_opt', 'dns_search', 'dockerfile', 'domainname', 'entrypoint', 'provider', 'environment', 'env_file', 'expose',
+  'extends', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'hostname', 'healthcheck', 'image', 'init', 'ipc',
+  'isolation', 'labels', 'label_file', 'links', 'logging', 'log_driver', 'log_opt', 'mac_address', 'mem_limit',
+  'mem_reservation', 'mem_swappiness', 'memswap_limit', 'network_mode', 'networks', 'oom_kill_disable',
+  'oom_score_adj', 'pid', 'pids_limit', 'platform', 'ports', 'privileged', 'pull_policy', 'read_only', 'restart',
+  'runtime', 'scale', 'secrets', 'security_opt', 'shm_size', 'stdin_open', 'stop_grace_period', 'stop_signal',
+  'storage_opt', 'sysctls', 'tmpfs', 'tty', 'ulimits', 'use_api_socket', 'user', 'userns_mode', 'uts', 'volumes',
+  'volume_driver', 'volumes_from', 'working_dir', 'post_start', 'pre_stop',
+];
+const SERVICE_RANK = new Map(SERVICE_FIELDS.map((f, i) => [f, i]));
+
+function isMapping(v: unknown): v is Mapping {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function byName(m: Mapping): Mapping {
+  const out: Mapping = {};
+  for (const k of Object.keys(m).sort()) out[k] = m[k];
+  return out;
+}
+
+function orderService(s: unknown): unknown {
+  if (!isMapping(s)) return s;
+  const rank = (k: string): number => SERVICE_RANK.get(k) ?? (k.startsWith('x-') ? 10_000 : 5_000);
+  const keys = Object.keys(s).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
+  const out: Mapping = {};
+  for (const k of keys) out[k] = s[k];
+  return out;
+}
+
+/** The tree in print order. */
+export function orderForOutput(tree: ComposeTree): Mapping {
+  const out: Mapping = {};
+  const keys = [
+    ...TOP_LEVEL.filter((k) => Object.hasOwn(tree, k)),
+    ...Object.keys(tree)
+      .filter((k) => !TOP_LEVEL.includes(k))
+      .sort(),
+  ];
+  for (const k of keys) {
+    const v = tree[k];
+    if (k === 'services' && isMapping(v)) {
+      const services = byName(v);
+      for (const name of Object.keys(services)) services[name] = orderService(services[name]);
+      out[k] = services;
+    } else if (RESOURCE_SECTIONS.has(k) && isMapping(v)) out[k] = byName(v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function renderConfig(tree: ComposeTree, format: 'yaml' | 'json'): string {
+  const ordered = orderForOutput(tree);
+  if (format === 'json') return `${JSON.stringify(ordered, null, 2)}\n`;
+  return stringify(ordered, { lineWidth: 0, indentSeq: true, aliasDuplicateObjects: false, nullStr: 'null' });
+}
+
+/** Service names, dependencies before their dependents (as `config --services` lists them). */
+export function serviceNamesInDependencyOrder(tree: ComposeTree): string[] {
+  const services = isMapping(tree.services) ? tree.services : {};
+  const names = Object.keys(services).sort();
+  const done = new Set<string>();
+  const out: string[] = [];
+  const visit = (name: string, stack: Set<string>): void => {
+    if (done.has(name) || stack.has(name) || !Object.hasOwn(services, name)) return;
+    stack.add(name);
+    const s = services[name];
+    const deps = isMapping(s) ? s.depends_on : undefined;
+    const depNames = Array.isArray(deps) ? deps.map(String) : isMapping(deps) ? Object.keys(deps) : [];
+    for (const d of depNames.sort()) visit(d, stack);
+    stack.delete(name);
+    done.add(name);
+    out.push(name);
+  };
+  for (const n of names) visit(n, new Set());
+  return out;
+}
+
+/** The image each service runs: its `image`, or `<project>-<service>` when it is built. */
+export function serviceImages(tree: ComposeTree): Array<{ service: string; image: string }> {
+  const services = isMapping(tree.services) ? tree.services : {};
+  const project = typeof tree.name === 'string' ? tree.name : '';
+  return Object.keys(services)
+    .sort()
+    .map((name) => {
+      const s = services[name];
+      const image = isMapping(s) && typeof s.image === 'string' ? s.image : `${project}-${name}`;
+      return { service: name, image };
+    });
+}
+
+/**
+ * A deterministic hash of a service's configuration: SHA-256 of its JSON with keys sorted.
+ * Interim: the Project model's own config hash replaces this when it lands.
+ */
+export function serviceConfigHash(service: unknown): string {
+  return createHash('sha256').update(stableJson(service)).digest('hex');
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (isMapping(v)) {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}

@@ -1,0 +1,188 @@
+/**
+ * Parse one compose file: YAML 1.2 text → plain trees, one per document, with a position for
+ * every key and sequence item. We walk the `yaml` package's nodes ourselves rather than call
+ * `toJS()` because positions must be read before nodes become plain values, and because the
+ * Compose dialect differs from plain YAML 1.2 in three ways: `<<` merge keys are honoured,
+ * keys are always strings, and `!reset` / `!override` tags are recorded for the merge phase.
+ */
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
+
+import { TscError } from '../lib/errors.js';
+import type { ComposeTree } from './phase.js';
+import { PositionTable } from './positions.js';
+import { next } from './tree-path.js';
+
+/** `!reset` drops a value inherited from an earlier file; `!override` replaces it whole. */
+export type MergeTag = 'reset' | 'override';
+
+export interface ParsedDocument {
+  tree: ComposeTree;
+  positions: PositionTable;
+  /** Paths carrying a `!reset` or `!override` tag (resolved by `merge.ts`). */
+  tags: Map<string, MergeTag>;
+}
+
+/**
+ * Nodes visited through aliases, per document. An alias re-walks its anchor, so nested
+ * aliases grow exponentially ("billion laughs"); plain nodes are bounded by the file's size.
+ * compose-go caps node visits at the same figure.
+ */
+export const MAX_ALIAS_NODE_VISITS = 100_000;
+
+interface WalkState {
+  file: string;
+  doc: Document;
+  lines: LineCounter;
+  positions: PositionTable;
+  tags: Map<string, MergeTag>;
+  aliasVisits: number;
+}
+
+/** Parse `text` (the content of `file`, used in positions and errors) into its documents. */
+export function parseCompose(text: string, file: string): ParsedDocument[] {
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter: lines, version: '1.2', uniqueKeys: false, merge: false });
+  if (!Array.isArray(docs)) return [emptyDocument(file)]; // an empty stream
+  const out: ParsedDocument[] = [];
+  for (const doc of docs) {
+    const err = doc.errors[0];
+    if (err !== undefined) {
+      const pos = err.linePos?.[0];
+      const msg = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
+      throw new TscError('ERR_COMPOSE_YAML', `invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
+    }
+    const positions = new PositionTable(file);
+    const state: WalkState = { file, doc, lines, positions, tags: new Map(), aliasVisits: 0 };
+    const root = doc.contents;
+    if (root === null || (isScalar(root) && root.value === null)) {
+      out.push({ tree: {}, positions, tags: state.tags });
+      continue;
+    }
+    if (!isMap(root)) {
+      const pos = locate(state, root);
+      throw new TscError('ERR_COMPOSE_YAML', 'top-level object must be a mapping', { file, line: pos.line, col: pos.col });
+    }
+    positions.set('', locate(state, root));
+    out.push({ tree: toValue(state, root, '', false) as ComposeTree, positions, tags: state.tags });
+  }
+  return out.length === 0 ? [emptyDocument(file)] : out;
+}
+
+function emptyDocument(file: string): ParsedDocument {
+  return { tree: {}, positions: new PositionTable(file), tags: new Map() };
+}
+
+function locate(state: WalkState, node: Node | null | undefined): { file: string; line: number; col: number } {
+  const offset = node?.range?.[0] ?? 0;
+  const { line, col } = state.lines.linePos(offset);
+  return { file: state.file, line, col };
+}
+
+function fail(state: WalkState, node: Node | null | undefined, path: string, message: string): TscError {
+  const pos = locate(state, node);
+  return new TscError('ERR_COMPOSE_YAML', message, { file: state.file, line: pos.line, col: pos.col, path });
+}
+
+/** The plain value of `node` at `path`; `viaAlias` counts visits against the alias budget. */
+function toValue(state: WalkState, node: unknown, path: string, viaAlias: boolean): unknown {
+  if (viaAlias && ++state.aliasVisits > MAX_ALIAS_NODE_VISITS) {
+    throw fail(state, node as Node, path, `document too complex: aliases expand to more than ${MAX_ALIAS_NODE_VISITS} nodes`);
+  }
+  if (node === null || node === undefined) return null;
+  if (isAlias(node)) {
+    const target = node.resolve(state.doc);
+    if (target === undefined) throw fail(state, node, path, `unknown anchor "${node.source}"`);
+    return toValue(state, target, path, true);
+  }
+  const tag = (node as Node).tag;
+  if (tag === '!reset' || tag === '!override') {
+    state.tags.set(path, tag === '!reset' ? 'reset' : 'override');
+    if (tag === '!reset') return null;
+  }
+  if (isScalar(node)) return scalarValue(node.value);
+  if (isSeq(node)) {
+    return node.items.map((item, i) => {
+      const p = next(path, i);
+      state.positions.set(p, locate(state, item as Node));
+      return toValue(state, item, p, viaAlias);
+    });
+  }
+  if (isMap(node)) return mappingValue(state, node, path, viaAlias);
+  throw fail(state, node as Node, path, 'unsupported YAML node');
+}
+
+function scalarValue(v: unknown): unknown {
+  if (typeof v === 'bigint') return Number(v);
+  return v === undefined ? null : v;
+}
+
+/**
+ * A mapping's plain value. Keys written in the mapping win over keys brought in by `<<`;
+ * among several merged mappings the first one listed wins (YAML merge key semantics).
+ */
+function mappingValue(state: WalkState, node: Node, path: string, viaAlias: boolean): Record<string, unknown> {
+  if (!isMap(node)) throw new Error('mappingValue called on a non-mapping');
+  // Merged mappings are walked first so that the positions of keys written here win.
+  const merged: Record<string, unknown> = {};
+  for (const pair of node.items) {
+    const keyNode = pair.key as Node | null;
+    if (!isMergeKey(keyNode)) continue;
+    for (const source of mergeList(state, pair.value, path)) {
+      const value = toValue(state, source, path, true);
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw fail(state, keyNode, path, 'merge key "<<" expects a mapping or a sequence of mappings');
+      }
+      for (const [k, v] of Object.entries(value)) if (!Object.hasOwn(merged, k)) setKey(merged, k, v);
+    }
+  }
+  const out: Record<string, unknown> = {};
+  const definedAt = new Map<string, number>();
+  for (const pair of node.items) {
+    const keyNode = pair.key as Node | null;
+    if (isMergeKey(keyNode)) continue;
+    const key = stringKey(state, keyNode, path);
+    const keyPos = locate(state, keyNode);
+    const first = definedAt.get(key);
+    if (first !== undefined) {
+      throw fail(state, keyNode, next(path, key), `mapping key "${key}" already defined at line ${first}`);
+    }
+    definedAt.set(key, keyPos.line);
+    const p = next(path, key);
+    state.positions.set(p, keyPos);
+    setKey(out, key, toValue(state, pair.value, p, viaAlias));
+  }
+  for (const [k, v] of Object.entries(merged)) if (!Object.hasOwn(out, k)) setKey(out, k, v);
+  return out;
+}
+
+function isMergeKey(keyNode: Node | null): boolean {
+  return isScalar(keyNode) && keyNode.value === '<<' && keyNode.type === 'PLAIN';
+}
+
+/** What a `<<` key merges: one mapping (often an alias) or a sequence of them. */
+function mergeList(state: WalkState, value: unknown, path: string): unknown[] {
+  if (isSeq(value)) return value.items;
+  if (isAlias(value)) {
+    const target = value.resolve(state.doc);
+    if (isSeq(target)) return target.items;
+  }
+  if (value === null || value === undefined) throw fail(state, null, path, 'merge key "<<" expects a mapping');
+  return [value];
+}
+
+/** Keys are always strings in a compose tree: `80: x` has the key "80". */
+function stringKey(state: WalkState, keyNode: Node | null, path: string): string {
+  if (keyNode === null) return 'null';
+  let node: unknown = keyNode;
+  if (isAlias(node)) node = node.resolve(state.doc);
+  if (isScalar(node)) {
+    const v = node.value;
+    return v === null || v === undefined ? 'null' : String(v);
+  }
+  throw fail(state, keyNode, path, 'mapping keys must be scalars (strings, numbers or booleans)');
+}
+
+/** Set a key as an own property, so that a key named `__proto__` stays a plain key. */
+export function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
