@@ -6,7 +6,6 @@
  * `nocopy`, SELinux `z`/`Z`, propagation (`rshared`, ...); unknown options are ignored, as
  * compose-go does. Long entries with a `bind` block get `create_host_path: true` by default.
  */
-import { posix } from 'node:path';
 
 import { parseBytes } from '../../lib/units.js';
 import type { At } from '../walk.js';
@@ -88,7 +87,8 @@ export function parseVolumeSpec(spec: string): Record<string, unknown> {
     vol.volume = vol.volume ?? {};
   }
   if (vol.source !== undefined) out.source = vol.source;
-  if (vol.target !== undefined) out.target = vol.target === '' ? '' : posix.normalize(vol.target).replace(/(.)\/$/, '$1');
+  // compose-go's ParseVolume keeps the target as written (`/media/` stays `/media/`).
+  if (vol.target !== undefined) out.target = vol.target;
   if (vol.read_only === true) out.read_only = true;
   if (vol.bind !== undefined) out.bind = orderKeys(vol.bind, BIND_KEYS);
   if (vol.volume !== undefined) out.volume = vol.volume;

@@ -26,9 +26,9 @@ describe('volumes', () => {
     ]);
   });
 
-  it('names volumes, keeps anonymous ones, reads nocopy and cleans the target', () => {
+  it('names volumes, keeps anonymous ones, reads nocopy and keeps the target as written (compose-go ParseVolume)', () => {
     expect(volumes('data:/var/lib/postgresql/data/', '/scratch', 'data:/cache:nocopy')).toEqual([
-      { type: 'volume', source: 'data', target: '/var/lib/postgresql/data', volume: {} },
+      { type: 'volume', source: 'data', target: '/var/lib/postgresql/data/', volume: {} },
       { type: 'volume', target: '/scratch', volume: {} },
       { type: 'volume', source: 'data', target: '/cache', volume: { nocopy: true } },
     ]);
