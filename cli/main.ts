@@ -8,8 +8,8 @@ import { buildProgram } from './program.js';
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
-    await program.parseAsync(argv as string[], { from: 'user' });
-    return 0;
+    await program.command.parseAsync(argv as string[], { from: 'user' });
+    return program.exitCode();
   } catch (e) {
     if (e instanceof CommanderError) {
       // commander has printed its own message (help, usage errors); keep its exit code.

@@ -6,24 +6,31 @@
 import { Command, Option } from 'commander';
 
 import { registerConfig } from './commands/config.js';
+import { registerExecRun } from './commands/compose/exec-run.js';
+import { registerLifecycle } from './commands/compose/lifecycle.js';
+import { registerPsLogs } from './commands/compose/ps.js';
+import { registerUpDown } from './commands/compose/up.js';
 import { registerVersion } from './commands/version.js';
+import { composeContext } from './context.js';
 
-/** The options every compose command shares (`docker compose --help`, "Options"). */
-export interface GlobalOptions {
-  file: string[];
-  projectName?: string;
-  projectDirectory?: string;
-  profile: string[];
-  envFile: string[];
-  progress?: 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
-  verbose: boolean;
-}
+export type { GlobalOptions } from './global-options.js';
+export { globalOptions } from './global-options.js';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-export function buildProgram(): Command {
+/** The program, and the exit status its command chose (docker compose's codes). */
+export interface Program {
+  command: Command;
+  exitCode(): number;
+}
+
+export function buildProgram(): Program {
+  let exitCode = 0;
+  const setExit = (code: number) => {
+    exitCode = code;
+  };
   const program = new Command('tsc-compose')
     .description('Docker Compose on one host, a lite Docker Swarm across many; no Docker daemon needed.')
     .option('-f, --file <FILE>', 'Compose configuration files (repeatable, - for stdin)', collect, [])
@@ -35,16 +42,14 @@ export function buildProgram(): Command {
       new Option('--progress <TYPE>', 'Type of progress output').choices(['auto', 'tty', 'plain', 'json', 'quiet']),
     )
     .option('--verbose', 'Print stack traces of errors', false)
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   registerConfig(program);
+  registerUpDown(program, composeContext, setExit);
+  registerPsLogs(program, composeContext, setExit);
+  registerLifecycle(program, composeContext, setExit);
+  registerExecRun(program, composeContext, setExit);
   registerVersion(program);
-  return program;
-}
-
-/** The global options as typed values, read from any subcommand. */
-export function globalOptions(cmd: Command): GlobalOptions {
-  let root = cmd;
-  while (root.parent) root = root.parent;
-  return root.opts<GlobalOptions>();
+  return { command: program, exitCode: () => exitCode };
 }

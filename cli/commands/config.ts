@@ -14,7 +14,7 @@ import {
   serviceNamesInDependencyOrder,
 } from '../../schema/config-output.js';
 import { loadProject } from '../../schema/load.js';
-import { globalOptions } from '../program.js';
+import { globalOptions } from '../global-options.js';
 
 export interface ConfigOptions {
   format: 'yaml' | 'json';

@@ -1,0 +1,20 @@
+/** The global options of the command line, read from any subcommand. */
+import type { Command } from 'commander';
+
+/** The options every compose command shares (`docker compose --help`, "Options"). */
+export interface GlobalOptions {
+  file: string[];
+  projectName?: string;
+  projectDirectory?: string;
+  profile: string[];
+  envFile: string[];
+  progress?: 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
+  verbose: boolean;
+}
+
+/** The global options as typed values, read from any subcommand. */
+export function globalOptions(cmd: Command): GlobalOptions {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  return root.opts<GlobalOptions>();
+}
