@@ -3,7 +3,7 @@
  * tsc-runtime: the same states are seen, signals arrive, and delete leaves no process, cgroup,
  * mount or state behind.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -28,8 +28,11 @@ function pidAlive(pid: number): boolean {
 
 describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), command('make')], () => {
   let h: Harness;
+  let outDir: string;
   beforeAll(async () => {
     h = await setupHarness();
+    outDir = join(h.dir, 'out');
+    await mkdir(outDir, { recursive: true });
   });
   afterAll(async () => {
     await h?.cleanup();
@@ -97,6 +100,32 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         expect(st.status).toBe('running');
         await rt().client.delete(id, { force: true });
         await expectGone(rt(), id, st.pid, bundle);
+      });
+
+      it('execs a process that joins the container and keeps its security settings', async () => {
+        const { id, bundle } = await created(rt(), ['sleep', '1000'], (s) => {
+          s.mounts?.push({ destination: '/out', type: 'bind', source: outDir, options: ['rbind', 'rw'] });
+        });
+        await rt().client.start(id);
+        const file = join(outDir, `${id}.txt`);
+        const fd = openSync(file, 'w');
+        try {
+          const code = await rt().client.exec(id, ['sh', '-c', 'id; hostname; grep -E "^Cap(Eff|Bnd)" /proc/self/status; cat /proc/1/comm; echo "$GREETING"; pwd; exit 4'], {
+            env: ['GREETING=hello'],
+            cwd: '/tmp',
+            user: '1000:1000',
+            stdout: fd,
+            stderr: fd,
+          });
+          expect(code).toBe(4);
+        } finally {
+          closeSync(fd);
+        }
+        expect(readFileSync(file, 'utf8')).toBe('uid=1000(app) gid=1000(app)\nbox\nCapEff:\t0000000000000000\nCapBnd:\t00000000a80425fb\nsleep\nhello\n/tmp\n');
+        await expect(rt().client.exec(id, ['nosuchcommand'])).rejects.toThrow('exec: "nosuchcommand": executable file not found in $PATH');
+        const pid = (await rt().client.state(id)).pid;
+        await rt().client.delete(id, { force: true });
+        await expectGone(rt(), id, pid, bundle);
       });
 
       it('deletes a created container that never started', async () => {

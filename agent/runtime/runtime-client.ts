@@ -39,6 +39,17 @@ export interface CreateOptions {
   stderr?: Stdio;
 }
 
+export interface ExecOptions {
+  env?: string[];
+  cwd?: string;
+  /** `uid[:gid]` */
+  user?: string;
+  detach?: boolean;
+  stdin?: Stdio;
+  stdout?: Stdio;
+  stderr?: Stdio;
+}
+
 export interface RuntimeClientOptions {
   /** Path of the runtime binary. */
   binary: string;
@@ -53,6 +64,8 @@ export interface RuntimeClient {
   /** `run` in the foreground: resolves with the container's exit code. */
   run(id: string, opts: CreateOptions): Promise<number>;
   state(id: string): Promise<ContainerState>;
+  /** A new process in a running container; resolves with its exit code (0 when detached). */
+  exec(id: string, args: string[], opts?: ExecOptions): Promise<number>;
   kill(id: string, signal?: string, opts?: { all?: boolean }): Promise<void>;
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
   pause(id: string): Promise<void>;
@@ -153,6 +166,16 @@ export function createRuntimeClient(opts: RuntimeClientOptions): RuntimeClient {
       } catch (cause) {
         throw new TscError('ERR_RUNTIME', `state container ${id}: ${binary} printed no JSON: ${out.stdout.slice(0, 200)}`, { cause });
       }
+    },
+    async exec(id, args, eo = {}) {
+      const flags: string[] = [];
+      for (const e of eo.env ?? []) flags.push('--env', e);
+      if (eo.cwd !== undefined) flags.push('--cwd', eo.cwd);
+      if (eo.user !== undefined) flags.push('--user', eo.user);
+      if (eo.detach === true) flags.push('--detach');
+      const out = await exec(['exec', ...flags, id, ...args], [eo.stdin ?? 'ignore', eo.stdout ?? 'ignore', eo.stderr ?? 'ignore']);
+      if (out.code !== 0 && out.message !== '') throw fail('exec in', id, out);
+      return out.code;
     },
     async kill(id, signal = 'SIGTERM', ko = {}) {
       await simple('kill', id, ['kill', ...(ko.all === true ? ['--all'] : []), id, signal]);
