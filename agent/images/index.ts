@@ -10,6 +10,8 @@ export type { ImageLayer, ResolvedImage } from './image-resolve.js';
 export { findImage, getImage, resolveTarget } from './image-resolve.js';
 export type { PullOptions, PullProgress, PullResult } from './pull.js';
 export { pullImage } from './pull.js';
+export type { PushOptions, PushResult } from './push.js';
+export { pushImage } from './push.js';
 export type { RegistryClient, RegistryOptions } from './registry/registry-client.js';
 export { createRegistryClient } from './registry/registry-client.js';
 export type { Credentials } from './registry/auth.js';

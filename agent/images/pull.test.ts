@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,9 @@ import { getImage } from './image-resolve.js';
 import { openImageStore } from './image-store.js';
 import type { ImageStore } from './image-store.js';
 import type { ImageConfig } from './media-types.js';
+import { importOciDir } from './import-layout.js';
 import { pullImage } from './pull.js';
+import { pushImage } from './push.js';
 import type { PullProgress } from './pull.js';
 import { snapshotPath } from './snapshots.js';
 import { registryBlobPath, skopeoPush, startProxy, startRegistry } from './testing/registry-harness.js';
@@ -185,6 +188,22 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     await pullImage(store, `${registry.host}/fixture:v1`, { ...fast, mirrors: { [registry.host]: ['http://127.0.0.1:1', `http://${mirror.host}`] } });
     expect(seen.some((u) => u.includes('/blobs/'))).toBe(true);
     expect(await store.hasBlob(image.layers[0]?.digest ?? '')).toBe(true);
+  });
+
+  it('pushes an image from the store that skopeo and a pull then read', async () => {
+    const store = await newStore();
+    await importOciDir(store, image.dir, { repository: 'localhost/local' });
+    const pushed: string[] = [];
+    const r = await pushImage(store, 'localhost/local:v1', `${registry.host}/pushed:v2`, { ...fast, onProgress: (e) => pushed.push(e.status) });
+    expect(r).toEqual({ name: `${registry.host}/pushed:v2`, digest: image.manifest.digest });
+    const info = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/pushed:v2`], { encoding: 'utf8' })) as { Digest: string };
+    expect(info.Digest).toBe(image.manifest.digest);
+    const back = await newStore();
+    expect((await pullImage(back, `${registry.host}/pushed:v2`, fast)).manifestDigest).toBe(image.manifest.digest);
+    // The registry has every blob now: a second push sends none.
+    pushed.length = 0;
+    await pushImage(store, 'localhost/local:v1', `${registry.host}/pushed:v3`, { ...fast, onProgress: (e) => pushed.push(e.status) });
+    expect(pushed).toEqual(['exists', 'exists', 'exists']);
   });
 
   it('rejects a corrupted blob (digest mismatch) and stores nothing', async () => {
