@@ -206,6 +206,23 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     expect(pushed).toEqual(['exists', 'exists', 'exists']);
   });
 
+  it('downloads each blob once when two pulls of one image run at the same time', async () => {
+    const gets = new Map<string, number>();
+    const counting = await startProxy(registry.port, {
+      handle: (req) => {
+        const m = /\/blobs\/(sha256:[a-f0-9]+)/.exec(req.url ?? '');
+        if (m !== null && req.method === 'GET') gets.set(m[1] as string, (gets.get(m[1] as string) ?? 0) + 1);
+        return false;
+      },
+    });
+    cleanups.push(counting.close);
+    const store = await newStore();
+    const [a, b] = await Promise.all([pullImage(store, `${counting.host}/fixture:v1`, fast), pullImage(store, `${counting.host}/fixture:v1`, fast)]);
+    expect(a.manifestDigest).toBe(b.manifestDigest);
+    for (const l of image.layers) expect(gets.get(l.digest)).toBe(1);
+    expect(gets.get(image.configDigest)).toBe(1);
+  });
+
   it('rejects a corrupted blob (digest mismatch) and stores nothing', async () => {
     const own = await startRegistry();
     cleanups.push(own.stop);
@@ -227,8 +244,10 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
 
   it('resumes a download cut in the middle', async () => {
     let cuts = 0;
+    const ranges: string[] = [];
     const flaky = await startProxy(registry.port, {
       onResponse: (req, upstream, res) => {
+        if (req.headers.range !== undefined) ranges.push(`${req.headers.range} -> ${upstream.statusCode}`);
         if (!(req.url ?? '').includes(`/blobs/${image.layers[0]?.digest}`) || req.headers.range !== undefined || cuts > 0) return false;
         cuts++;
         res.writeHead(upstream.statusCode ?? 200, upstream.headers);
@@ -249,6 +268,9 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     const store = await newStore();
     const r = await pullImage(store, `${flaky.host}/fixture:v1`, fast);
     expect(cuts).toBe(1);
+    // The retry asked only for the rest, and the registry served it.
+    expect(ranges).toHaveLength(1);
+    expect(ranges[0]).toMatch(/^bytes=[1-9]\d*- -> 206$/);
     expect(r.manifestDigest).toBe(image.manifest.digest);
     expect(await store.hasBlob(image.layers[0]?.digest ?? '')).toBe(true);
   });
