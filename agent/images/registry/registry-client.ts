@@ -33,7 +33,7 @@ export interface RegistryOptions {
   timeoutMs?: number;
 }
 
-interface Endpoint {
+export interface Endpoint {
   /** The registry domain the reference names (credentials are looked up by it). */
   domain: string;
   /** Fixed base URL (mirrors), or undefined to discover https/http by ping. */
@@ -54,13 +54,33 @@ class Retryable extends Error {}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const h = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.split(':').length > 2 ? host : host.replace(/:\d+$/, '');
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 /** The host to contact for a domain: Docker Hub's API lives at registry-1.docker.io. */
 export function registryHost(domain: string): string {
   return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
+}
+
+/**
+ * Where to send requests for a registry domain, in order: its mirrors, then the registry
+ * itself. `insecure` allows http (after https fails) and unverified TLS.
+ */
+export function registryEndpoints(domain: string, opts: Pick<RegistryOptions, 'mirrors' | 'insecureRegistries'> = {}): Endpoint[] {
+  const host = registryHost(domain);
+  const mirrors = (opts.mirrors?.[domain] ?? []).map((m): Endpoint => {
+    let u: URL;
+    try {
+      u = new URL(m);
+    } catch (cause) {
+      throw new TscError('ERR_USAGE', `invalid registry mirror "${m}" for ${domain}: expected a URL like http://host:port`, { cause });
+    }
+    return { domain, base: `${u.protocol}//${u.host}`, host: u.host, insecure: true, mirror: true };
+  });
+  const listed = opts.insecureRegistries ?? [];
+  const insecure = isLoopbackHost(host) || listed.includes(host) || listed.includes(domain);
+  return [...mirrors, { domain, host, insecure, mirror: false }];
 }
 
 export interface ManifestResponse {
@@ -105,13 +125,7 @@ export function createRegistryClient(opts: RegistryOptions = {}): RegistryClient
   }
 
   function endpointsFor(domain: string): Endpoint[] {
-    const host = registryHost(domain);
-    const mirrors = (opts.mirrors?.[domain] ?? []).map((m): Endpoint => {
-      const u = new URL(m);
-      return { domain, base: `${u.protocol}//${u.host}`, host: u.host, insecure: true, mirror: true };
-    });
-    const insecure = isLoopbackHost(host) || (opts.insecureRegistries ?? []).includes(host) || (opts.insecureRegistries ?? []).includes(domain);
-    return [...mirrors, { domain, host, insecure, mirror: false }];
+    return registryEndpoints(domain, opts);
   }
 
   async function ping(ep: Endpoint, st: EndpointState): Promise<string> {
