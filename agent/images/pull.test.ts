@@ -174,6 +174,25 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     await expectNothingStored(wrong);
   });
 
+  it('uses basic auth when the registry asks for it, with credentials given directly (login)', async () => {
+    const expected = `Basic ${Buffer.from('bob:pw').toString('base64')}`;
+    const basic = await startProxy(registry.port, {
+      handle: (req, res) => {
+        if (req.headers.authorization === expected) return false;
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="tsc-test"' });
+        res.end();
+        return true;
+      },
+    });
+    cleanups.push(basic.close);
+    const store = await newStore();
+    const r = await pullImage(store, `${basic.host}/fixture:v1`, { ...fast, credentials: { [basic.host]: { username: 'bob', password: 'pw' } } });
+    expect(r.manifestDigest).toBe(image.manifest.digest);
+    const denied = await caught(pullImage(await newStore(), `${basic.host}/fixture:v1`, fast));
+    expect(isTscError(denied, 'ERR_IMAGE')).toBe(true);
+    expect(denied.message).toContain(`pull access denied for ${basic.host}/fixture`);
+  });
+
   it('falls back from a dead mirror to the registry, and uses a live mirror first', async () => {
     const seen: string[] = [];
     const mirror = await startProxy(registry.port, {
