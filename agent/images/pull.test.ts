@@ -252,9 +252,11 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     data[data.length >> 1] = (data[data.length >> 1] ?? 0) ^ 0xff; // same size, different content
     await writeFile(path, data);
     const store = await newStore();
-    const err = await caught(pullImage(store, `${own.host}/fixture:v1`, fast));
+    const err = await caught(pullImage(store, `${own.host}/fixture:v1`, { ...fast, unpack: true }));
     expect(isTscError(err, 'ERR_IMAGE')).toBe(true);
     expect(err.message).toContain(`layer ${layer?.digest}`);
+    expect(await readdir(join(store.root, 'snapshots'))).not.toContain(layer?.diffId.slice(7));
+    expect((await readdir(join(store.root, 'snapshots'))).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
     expect(err.message).toContain('digest mismatch');
     expect(await store.hasBlob(layer?.digest ?? '')).toBe(false);
     await expectNothingStored(store);
@@ -285,13 +287,15 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     });
     cleanups.push(flaky.close);
     const store = await newStore();
-    const r = await pullImage(store, `${flaky.host}/fixture:v1`, fast);
+    const r = await pullImage(store, `${flaky.host}/fixture:v1`, { ...fast, unpack: true });
     expect(cuts).toBe(1);
     // The retry asked only for the rest, and the registry served it.
     expect(ranges).toHaveLength(1);
     expect(ranges[0]).toMatch(/^bytes=[1-9]\d*- -> 206$/);
     expect(r.manifestDigest).toBe(image.manifest.digest);
     expect(await store.hasBlob(image.layers[0]?.digest ?? '')).toBe(true);
+    // Extracted while downloading, across the cut.
+    expect((await stat(join(snapshotPath(store, image.layers[0]?.diffId ?? ''), 'bin/busybox'))).isFile()).toBe(true);
   });
 
   it('gives a clean error when the registry dies mid-download, after retrying', async () => {
