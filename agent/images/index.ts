@@ -15,7 +15,7 @@ export { pushImage } from './push.js';
 export type { RegistryClient, RegistryOptions } from './registry/registry-client.js';
 export { createRegistryClient } from './registry/registry-client.js';
 export type { Credentials } from './registry/auth.js';
-export { defaultAuthFile, loadCredentials } from './registry/auth.js';
+export { defaultAuthFile, loadCredentials, removeCredentials, saveCredentials } from './registry/auth.js';
 export { loadImageArchive, saveImages } from './archive.js';
 export type { ImportedImage } from './import-layout.js';
 export { importOciDir } from './import-layout.js';
