@@ -242,6 +242,30 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     expect(gets.get(image.configDigest)).toBe(1);
   });
 
+  it('retries 503 and 429 answers with backoff, then gives up with a clean error', async () => {
+    let failures = 0;
+    let budget = 3;
+    const busy = await startProxy(registry.port, {
+      handle: (req, res) => {
+        if (!(req.url ?? '').includes('/blobs/') || budget <= 0) return false;
+        budget--;
+        failures++;
+        res.writeHead(failures % 2 === 0 ? 429 : 503);
+        res.end();
+        return true;
+      },
+    });
+    cleanups.push(busy.close);
+    const store = await newStore();
+    await pullImage(store, `${busy.host}/fixture:v1`, { ...fast, retries: 3 });
+    expect(failures).toBe(3);
+    budget = 100;
+    const other = await newStore();
+    const err = await caught(pullImage(other, `${busy.host}/fixture:v1`, { ...fast, retries: 2 }));
+    expect(err.message).toMatch(new RegExp(`from ${busy.host} failed after 3 attempts: ${busy.host} answered (503|429)`));
+    await expectNothingStored(other);
+  });
+
   it('rejects a corrupted blob (digest mismatch) and stores nothing', async () => {
     const own = await startRegistry();
     cleanups.push(own.stop);
