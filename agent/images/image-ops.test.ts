@@ -9,7 +9,7 @@ import type { BuiltImage } from '../../fixtures/oci-image.js';
 import { isTscError } from '../../lib/errors.js';
 import { command, describePrivileged, root } from '../../test/support/privileged.js';
 import { getImage } from './image-resolve.js';
-import { listImageSummaries, removeImage } from './image-ops.js';
+import { inspectImage, listImageSummaries, removeImage } from './image-ops.js';
 import { openImageStore } from './image-store.js';
 import type { ImageStore } from './image-store.js';
 import { importOciDir } from './import-layout.js';
@@ -52,6 +52,16 @@ describePrivileged('image ls and rm', [root, command('busybox'), command('tar'),
     const configSize = (await store.readBlob(built.configDigest)).length;
     expect(list[0]?.size).toBe(configSize + built.layers.reduce((n, l) => n + l.size, 0));
     expect(list[0]?.platform).toBe('linux/amd64');
+  });
+
+  it('inspects as docker image inspect does', async () => {
+    const i = await inspectImage(store, 'app:v1');
+    expect(i.Id).toBe(built.configDigest);
+    expect(i.RepoTags).toEqual(['app:v1', 'localhost:5000/team/app:v1']);
+    expect(i.RepoDigests).toEqual([`app@${built.manifest.digest}`, `localhost:5000/team/app@${built.manifest.digest}`]);
+    expect([i.Architecture, i.Os]).toEqual(['amd64', 'linux']);
+    expect(i.Config.Cmd).toEqual(['/bin/sh']);
+    expect(i.RootFS).toEqual({ Type: 'layers', Layers: built.layers.map((l) => l.diffId) });
   });
 
   it('removes by name, refuses an ambiguous ID and an image in use, then deletes the content', async () => {

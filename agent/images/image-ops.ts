@@ -7,11 +7,11 @@
 import { TscError } from '../../lib/errors.js';
 import type { GcResult } from './gc.js';
 import { garbageCollect } from './gc.js';
-import { findImage, resolveTarget } from './image-resolve.js';
+import { findImage, getImage, resolveTarget } from './image-resolve.js';
 import type { ImageStore } from './image-store.js';
-import type { Platform } from './media-types.js';
+import type { ImageRuntimeConfig, Platform } from './media-types.js';
 import { formatPlatform } from './media-types.js';
-import { parseReference, repositoryName } from './reference.js';
+import { familiarReference, parseReference, repositoryName } from './reference.js';
 import { listRootfs } from './rootfs.js';
 
 export interface ImageSummary {
@@ -77,4 +77,44 @@ export async function removeImage(store: ImageStore, nameOrId: string, opts: { f
   }
   for (const n of names) await store.deleteImage(n);
   return { untagged: names, gc: await garbageCollect(store) };
+}
+
+/** `image inspect`, in the shape `docker image inspect` prints. */
+export interface ImageInspect {
+  Id: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Created: string | undefined;
+  Architecture: string;
+  Os: string;
+  Variant?: string | undefined;
+  Config: ImageRuntimeConfig;
+  RootFS: { Type: string; Layers: string[] };
+  Size: number;
+  Metadata: { ManifestDigest: string; Target: string };
+}
+
+export async function inspectImage(store: ImageStore, nameOrId: string, platform?: Platform): Promise<ImageInspect> {
+  const img = await getImage(store, nameOrId, platform);
+  const same = (await store.listImages()).filter((r) => r.target.digest === img.target.digest);
+  const tags = new Set<string>();
+  const digests = new Set<string>();
+  for (const r of same) {
+    const ref = parseReference(r.name);
+    if (ref.tag !== undefined) tags.add(familiarReference({ ...ref, digest: undefined }));
+    digests.add(familiarReference({ domain: ref.domain, path: ref.path, digest: img.target.digest }));
+  }
+  return {
+    Id: img.configDigest,
+    RepoTags: [...tags].sort(),
+    RepoDigests: [...digests].sort(),
+    Created: img.config.created,
+    Architecture: img.config.architecture,
+    Os: img.config.os,
+    ...(img.config.variant === undefined ? {} : { Variant: img.config.variant }),
+    Config: img.config.config ?? {},
+    RootFS: { Type: img.config.rootfs.type, Layers: img.config.rootfs.diff_ids },
+    Size: img.manifest.config.size + img.layers.reduce((n, l) => n + l.blob.size, 0),
+    Metadata: { ManifestDigest: img.manifestDigest, Target: img.target.digest },
+  };
 }

@@ -26,8 +26,8 @@ export type { ContainerSettings, Healthcheck, HealthcheckOverride, ServiceOverri
 export { containerSettings } from './container-settings.js';
 export type { GcResult } from './gc.js';
 export { garbageCollect } from './gc.js';
-export type { ImageSummary, RemoveResult } from './image-ops.js';
-export { listImageSummaries, removeImage } from './image-ops.js';
+export type { ImageInspect, ImageSummary, RemoveResult } from './image-ops.js';
+export { inspectImage, listImageSummaries, removeImage } from './image-ops.js';
 export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, ImageRuntimeConfig, Platform } from './media-types.js';
 export { formatPlatform, hostPlatform, parsePlatform } from './media-types.js';
 export { extractLayer } from './extract-layer.js';
