@@ -12,6 +12,8 @@ export type { PullOptions, PullProgress, PullResult } from './pull.js';
 export { pullImage } from './pull.js';
 export type { PushOptions, PushResult } from './push.js';
 export { pushImage } from './push.js';
+export type { PullPolicy, ServiceImage, ServicePullOutcome } from './pull-services.js';
+export { pullDecision, pullServices } from './pull-services.js';
 export type { RegistryClient, RegistryOptions } from './registry/registry-client.js';
 export { createRegistryClient } from './registry/registry-client.js';
 export type { Credentials } from './registry/auth.js';

@@ -17,6 +17,7 @@ import type { ImageConfig } from './media-types.js';
 import { importOciDir } from './import-layout.js';
 import { pullImage } from './pull.js';
 import { pushImage } from './push.js';
+import { pullServices } from './pull-services.js';
 import type { PullProgress } from './pull.js';
 import { snapshotPath } from './snapshots.js';
 import { registryBlobPath, skopeoPush, startProxy, startRegistry } from './testing/registry-harness.js';
@@ -264,6 +265,30 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     const err = await caught(pullImage(other, `${busy.host}/fixture:v1`, { ...fast, retries: 2 }));
     expect(err.message).toMatch(new RegExp(`from ${busy.host} failed after 3 attempts: ${busy.host} answered (503|429)`));
     await expectNothingStored(other);
+  });
+
+  it('pulls compose services by pull_policy, each image once, ignoring failures when asked', async () => {
+    const store = await newStore();
+    const fixture = `${registry.host}/fixture:v1`;
+    const services = [
+      { service: 'web', image: fixture },
+      { service: 'worker', image: fixture, pull_policy: 'missing' as const },
+      { service: 'local', image: 'localhost/never-pulled:1', pull_policy: 'never' as const },
+      { service: 'built', image: 'localhost/built:1', pull_policy: 'build' as const },
+      { service: 'gone', image: `${registry.host}/does-not-exist:1` },
+    ];
+    const failed = await caught(pullServices(store, services, fast));
+    expect(failed.message).toContain('service "gone" failed to pull image');
+    const out = await pullServices(store, services, { ...fast, ignorePullFailures: true });
+    expect(out.map((o) => [o.service, o.status, 'reason' in o ? o.reason : ''])).toEqual([
+      ['web', 'skipped', 'present'], // pulled by the first, failed call already
+      ['worker', 'skipped', 'present'],
+      ['local', 'skipped', 'never'],
+      ['built', 'skipped', 'build'],
+      ['gone', 'failed', ''],
+    ]);
+    const again = await pullServices(store, [{ service: 'web', image: fixture, pull_policy: 'always' }, { service: 'api', image: fixture }], fast);
+    expect(again.map((o) => o.status)).toEqual(['pulled', 'pulled']);
   });
 
   it('rejects a corrupted blob (digest mismatch) and stores nothing', async () => {
