@@ -46,6 +46,7 @@ export const bridgeDriver: NetworkDriver = {
           ifname: ep.ifname,
           mtu: net.mtu,
           mac: ep.mac,
+          isolated: !net.icc,
           addresses: endpointCidrs(ep),
           gateways,
         },

@@ -106,6 +106,9 @@ export function answerQuery(q: DnsQuery, table: DnsTable, asker: string, seed: n
   const question = q.questions[0];
   if (q.questions.length !== 1 || question === undefined) return reply(q, RCODE.FORMERR);
   const { visible, mine } = scopeFor(table, asker);
+  // The server listens on bridge gateways, which other machines may route to: it serves
+  // containers only, never as an open resolver.
+  if (mine.length === 0) return reply(q, RCODE.REFUSED);
   const qname = norm(question.name);
   const own = mine.find((e) => e.upstreams !== undefined && e.upstreams.length > 0)?.upstreams;
   const forward: DnsDecision = { kind: 'forward', upstreams: own ?? table.upstreams };

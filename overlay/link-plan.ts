@@ -85,6 +85,8 @@ export interface AttachDesired {
   mac?: string | undefined;
   /** Container addresses with prefix. */
   addresses: string[];
+  /** enable_icc=false: an isolated port talks only to the bridge (the host), not to other isolated ports. */
+  isolated?: boolean | undefined;
   /** Default routes via these gateways (only on the primary non-internal network). */
   gateways: string[];
 }
@@ -110,7 +112,10 @@ export function planAttach(want: AttachDesired, hostActual: LinkInfo | undefined
   }
   if (hostActual?.master !== want.bridge) ops.push({ kind: 'ip', args: ['link', 'set', want.hostVeth, 'master', want.bridge] });
   // Hairpin lets a container reach its own published port through the host's address.
-  ops.push({ kind: 'ip', args: ['link', 'set', 'dev', want.hostVeth, 'type', 'bridge_slave', 'hairpin', 'on'] });
+  ops.push({
+    kind: 'ip',
+    args: ['link', 'set', 'dev', want.hostVeth, 'type', 'bridge_slave', 'hairpin', 'on', ...(want.isolated ? ['isolated', 'on'] : [])],
+  });
   ops.push({ kind: 'ip', args: ['link', 'set', want.hostVeth, 'up'] });
   const lo = nsActual.find((l) => l.ifname === 'lo');
   if (lo === undefined || !(lo.flags ?? []).includes('UP')) ops.push({ kind: 'ip', netns: ns, args: ['link', 'set', 'lo', 'up'] });

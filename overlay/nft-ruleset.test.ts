@@ -21,7 +21,7 @@ describe('renderRulesetScript', () => {
   const lines = script.split('\n').map((l) => l.trim());
 
   it('replaces our tables in one transaction (create, delete, re-create)', () => {
-    expect(lines.slice(0, 4)).toEqual(['table inet tsc_compose', 'delete table inet tsc_compose', 'table bridge tsc_compose', 'delete table bridge tsc_compose']);
+    expect(lines.slice(0, 2)).toEqual(['table inet tsc_compose', 'delete table inet tsc_compose']);
     expect(lines).toContain('table inet tsc_compose {');
   });
 
@@ -52,14 +52,9 @@ describe('renderRulesetScript', () => {
     expect(lines).toContain('oifname "tsc-db" ip6 saddr fd00:1::/64 ct status dnat masquerade comment "hairpin"');
   });
 
-  it('adds a bridge-family table only for enable_icc: false', () => {
-    expect(lines).toContain('meta ibrname "tsc-db" drop comment "enable_icc: false"');
-    expect(renderRulesetScript({ ...rs, networks: rs.networks.map((n) => ({ ...n, icc: true })) })).not.toContain('table bridge tsc_compose {');
-  });
-
   it('renders teardown as deletes only', () => {
     expect(renderRulesetScript({ table: 't', networks: [], ports: [] })).toBe(
-      'table inet t\ndelete table inet t\ntable bridge t\ndelete table bridge t\n',
+      'table inet t\ndelete table inet t\n',
     );
   });
 });
