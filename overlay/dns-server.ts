@@ -163,7 +163,11 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
 
   async function listen(at: DnsListenAddress): Promise<void> {
     if (listeners.has(key(at))) return;
-    const udp = dgram.createSocket({ type: at.address.includes(':') ? 'udp6' : 'udp4' });
+    // Replies go to IP literals: skip dgram's per-send dns.lookup round trip.
+    const udp = dgram.createSocket({
+      type: at.address.includes(':') ? 'udp6' : 'udp4',
+      lookup: (host, _opts, cb) => cb(null, host, at.address.includes(':') ? 6 : 4),
+    });
     const conns = new Set<net.Socket>();
     const tcp = net.createServer((s) => serveTcp(s, conns));
     const bindUdp = new Promise<void>((resolve, reject) => {

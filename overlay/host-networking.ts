@@ -53,6 +53,12 @@ export interface HostNetworking {
   connect(req: ConnectRequest): Promise<ContainerRecord>;
   disconnect(container: string, network?: string): Promise<void>;
   state(): NetworkingState;
+  /** `network ls`: every network we know, by name. */
+  networks(): NetworkRecord[];
+  /** `network inspect`: the network and the containers on it (ERR_NOT_FOUND when unknown). */
+  inspectNetwork(name: string): { network: NetworkRecord; containers: { container: string; ipv4?: string | undefined; ipv6?: string | undefined; mac?: string | undefined }[] };
+  /** `network prune`: remove networks without containers; returns their names. */
+  pruneNetworks(filter?: (n: NetworkRecord) => boolean): Promise<string[]>;
   dns: DnsServer;
   /** Our host table as `nft -j list table` reads it back (undefined when absent). */
   readRuleset(): Promise<unknown>;
@@ -94,6 +100,11 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
   };
   let state = opts.state ?? emptyNetworkingState();
   const dns = createDnsServer({ table: dnsTableOf(state, upstreams), timeoutMs: opts.dnsTimeoutMs });
+  // A restored state (agent restart): links and rules are still there; answer DNS again.
+  for (const net of Object.values(state.networks)) {
+    const addr = net.driver === 'bridge' ? net.subnets.find((s) => s.family === 4)?.gateway : undefined;
+    if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
+  }
   let queue: Promise<unknown> = Promise.resolve();
 
   function serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -225,6 +236,22 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     connect: (req) => serial(() => connect(req)),
     disconnect: (c, n) => serial(() => disconnect(c, n)),
     state: () => state,
+    networks: () => Object.values(state.networks),
+    inspectNetwork(name) {
+      const network = state.networks[name];
+      if (network === undefined) throw new TscError('ERR_NOT_FOUND', `network ${name} not found`);
+      const containers = Object.values(state.containers).flatMap((c) =>
+        c.endpoints.filter((e) => e.network === name).map((e) => ({ container: c.container, ipv4: e.ipv4, ipv6: e.ipv6, mac: e.mac })),
+      );
+      return { network, containers };
+    },
+    pruneNetworks: (filter) =>
+      serial(async () => {
+        const used = new Set(Object.values(state.containers).flatMap((c) => c.endpoints.map((e) => e.network)));
+        const gone = Object.values(state.networks).filter((n) => !used.has(n.name) && !n.external && (filter === undefined || filter(n)));
+        for (const n of gone) await removeNetwork(n.name);
+        return gone.map((n) => n.name);
+      }),
     dns,
     readRuleset: async () => {
       try {
