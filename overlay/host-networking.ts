@@ -18,7 +18,7 @@ import { createDnsServer } from './dns-server.js';
 import { parseResolvConf } from './etc-files.js';
 import { applyLinkOps, readLinks, readRouteDestinations } from './link-shell.js';
 import type { DriverContext, DriverName, NetworkDriver, NetworkRecord } from './network-driver.js';
-import type { ConnectRequest, ContainerRecord, NetworkSpec, NetworkingState } from './networking-state.js';
+import type { ConnectRequest, ContainerRecord, NetworkSpec, NetworkingState, VipRecord, VipRequest } from './networking-state.js';
 import {
   dnsTableOf,
   emptyNetworkingState,
@@ -26,6 +26,8 @@ import {
   planDisconnect,
   planNetwork,
   planNetworkRemoval,
+  planVip,
+  planVipRemoval,
   rulesetOf,
 } from './networking-state.js';
 import { renderResolverScript, renderRulesetScript } from './nft-ruleset.js';
@@ -59,6 +61,9 @@ export interface HostNetworking {
   inspectNetwork(name: string): { network: NetworkRecord; containers: { container: string; ipv4?: string | undefined; ipv6?: string | undefined; mac?: string | undefined }[] };
   /** `network prune`: remove networks without containers; returns their names. */
   pruneNetworks(filter?: (n: NetworkRecord) => boolean): Promise<string[]>;
+  /** A service VIP on a network, load-balanced by nftables over its backends (swarm's vip mode). */
+  setServiceVip(req: VipRequest): Promise<VipRecord>;
+  removeServiceVip(network: string, service: string): Promise<void>;
   dns: DnsServer;
   /** Our host table as `nft -j list table` reads it back (undefined when absent). */
   readRuleset(): Promise<unknown>;
@@ -69,6 +74,12 @@ export interface HostNetworking {
 }
 
 const ctx: DriverContext = { applyLinkOps, readLinks };
+
+/** Rules of the `ports` chain in `nft -j list table` output. */
+function countPortRules(json: unknown): number {
+  const items = (json as { nftables?: { rule?: { chain?: string } }[] }).nftables ?? [];
+  return items.filter((i) => i.rule?.chain === 'ports').length;
+}
 
 async function readBound(): Promise<BoundSocket[]> {
   const out: BoundSocket[] = [];
@@ -120,8 +131,26 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
   }
 
   async function sync(): Promise<void> {
-    await runCommand(['nft', '-f', '-'], { input: renderRulesetScript(rulesetOf(state, table)) });
+    const rs = rulesetOf(state, table);
+    await runCommand(['nft', '-f', '-'], { input: renderRulesetScript(rs) });
     dns.setTable(dnsTableOf(state, upstreams));
+    // Read back: the table holds one DNAT rule per published port (or is gone when empty).
+    const back = await readTable();
+    const empty = rs.networks.length === 0 && rs.ports.length === 0 && rs.vips.length === 0;
+    const want = rs.ports.length + rs.vips.filter((v) => v.backends.length > 0).length;
+    const dnats = back === undefined ? -1 : countPortRules(back);
+    if (empty ? back !== undefined : dnats !== want) {
+      throw new Error(`nftables table ${table} read back with ${dnats} DNAT rules, expected ${empty ? 'no table' : want}`);
+    }
+  }
+
+  async function readTable(): Promise<unknown> {
+    try {
+      const { stdout } = await runCommand(['nft', '-j', 'list', 'table', 'inet', table]);
+      return JSON.parse(stdout) as unknown;
+    } catch {
+      return undefined;
+    }
   }
 
   function dnsAddress(net: NetworkRecord): string | undefined {
@@ -223,7 +252,34 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     await sync();
   }
 
+  async function setServiceVip(req: VipRequest): Promise<VipRecord> {
+    const planned = planVip(state, req);
+    const net = planned.state.networks[req.network] as NetworkRecord;
+    const v = planned.vip;
+    // The host owns the VIP (on the bridge), so containers reach it and the nat hooks see it.
+    const links = await readLinks();
+    const bridge = links.find((l) => l.ifname === net.bridge);
+    if (!(bridge?.addr_info ?? []).some((a) => a.local === v.vip)) {
+      await applyLinkOps([{ kind: 'ip', args: ['addr', 'add', `${v.vip}/32`, 'dev', net.bridge] }]);
+    }
+    state = planned.state;
+    await sync();
+    return v;
+  }
+
+  async function removeServiceVip(network: string, service: string): Promise<void> {
+    const r = planVipRemoval(state, network, service);
+    if (r.vip === undefined) return;
+    const net = state.networks[network];
+    if (net !== undefined) {
+      await applyLinkOps([{ kind: 'ip', args: ['addr', 'del', `${r.vip.vip}/32`, 'dev', net.bridge] }]).catch(() => undefined);
+    }
+    state = r.state;
+    await sync();
+  }
+
   async function down(): Promise<void> {
+    for (const v of Object.values(state.vips ?? {})) await removeServiceVip(v.network, v.service);
     for (const c of Object.keys(state.containers)) await disconnect(c);
     for (const n of Object.keys(state.networks)) await removeNetwork(n);
     await sync();
@@ -252,15 +308,10 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
         for (const n of gone) await removeNetwork(n.name);
         return gone.map((n) => n.name);
       }),
+    setServiceVip: (req) => serial(() => setServiceVip(req)),
+    removeServiceVip: (n, svc) => serial(() => removeServiceVip(n, svc)),
     dns,
-    readRuleset: async () => {
-      try {
-        const { stdout } = await runCommand(['nft', '-j', 'list', 'table', 'inet', table]);
-        return JSON.parse(stdout) as unknown;
-      } catch {
-        return undefined;
-      }
-    },
+    readRuleset: readTable,
     down: () => serial(down),
     close: () => dns.close(),
   };

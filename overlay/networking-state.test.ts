@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { bridgeNameFor } from './link-names.js';
 import type { ConnectContext, NetworkingState } from './networking-state.js';
-import { dnsTableOf, emptyNetworkingState, planConnect, planDisconnect, planNetwork, planNetworkRemoval, rulesetOf } from './networking-state.js';
+import { dnsTableOf, emptyNetworkingState, planConnect, planDisconnect, planNetwork, planNetworkRemoval, planVip, planVipRemoval, rulesetOf } from './networking-state.js';
 
 const ctx: ConnectContext = { bound: [], ephemeral: [32768, 60999], seed: 1, existingIfnames: ['lo'] };
 
@@ -93,5 +93,31 @@ describe('planConnect', () => {
     expect(() => planConnect(twoNetworks(), { container: 'c', netns: '/x', service: 'api', networks: [{ network: 'nope' }] }, ctx)).toThrow(
       'service api: network nope not found',
     );
+  });
+});
+
+describe('planVip', () => {
+  it('gives a service a VIP whose ports balance over its containers, and moves the name to it', () => {
+    let s = twoNetworks();
+    s = planConnect(s, { container: 'w1', netns: '/a', service: 'web', networks: [{ network: 'p_front' }] }, ctx).state;
+    s = planConnect(s, { container: 'w2', netns: '/b', service: 'web', networks: [{ network: 'p_front' }] }, ctx).state;
+    const r = planVip(s, { network: 'p_front', service: 'web', ports: [{ port: 80, target: 8080 }], backends: ['w1', 'w2'] });
+    expect(r.vip.vip).toBe('172.17.0.4');
+    expect(rulesetOf(r.state, 't').vips).toEqual([
+      { vip: '172.17.0.4', protocol: 'tcp', port: 80, backends: [{ ip: '172.17.0.2', port: 8080 }, { ip: '172.17.0.3', port: 8080 }], owner: 'vip web' },
+    ]);
+    const names = dnsTableOf(r.state, []).endpoints.map((e) => [e.ipv4, e.names.join(' ')]);
+    expect(names).toEqual([
+      ['172.17.0.4', 'web'],
+      ['172.17.0.2', 'w1 tasks.web'],
+      ['172.17.0.3', 'w2 tasks.web'],
+    ]);
+    // the same VIP on update; removal releases it
+    expect(planVip(r.state, { network: 'p_front', service: 'web', ports: [], backends: [] }).vip.vip).toBe('172.17.0.4');
+    expect(() => planNetworkRemoval(planDisconnect(planDisconnect(r.state, 'w1').state, 'w2').state, 'p_front')).toThrow(
+      'network p_front still has service VIPs (web)',
+    );
+    const gone = planVipRemoval(r.state, 'p_front', 'web').state;
+    expect(gone.ipam.networks['p_front']?.subnets[0]?.addresses).toEqual({ w1: '172.17.0.2', w2: '172.17.0.3' });
   });
 });

@@ -14,6 +14,11 @@ const rs: Ruleset = {
     { family: 4, protocol: 'udp', hostIp: '192.0.2.2', hostPort: 5353, containerIp: '172.18.0.3', containerPort: 53, owner: 'p-dns-1' },
     { family: 6, protocol: 'tcp', hostPort: 8080, containerIp: 'fd00:1::2', containerPort: 80, owner: 'p-web-1' },
   ],
+  vips: [
+    { vip: '172.18.0.100', protocol: 'tcp', port: 80, backends: [{ ip: '172.18.0.2', port: 8080 }, { ip: '172.18.0.3', port: 8080 }], owner: 'vip web' },
+    { vip: '172.18.0.101', protocol: 'udp', port: 53, backends: [{ ip: '172.18.0.4', port: 53 }], owner: 'vip dns' },
+    { vip: '172.18.0.102', protocol: 'tcp', port: 80, backends: [], owner: 'vip idle' },
+  ],
 };
 
 describe('renderRulesetScript', () => {
@@ -52,8 +57,16 @@ describe('renderRulesetScript', () => {
     expect(lines).toContain('oifname "tsc-db" ip6 saddr fd00:1::/64 ct status dnat masquerade comment "hairpin"');
   });
 
+  it('balances VIP ports round-robin over the backends with numgen (no IPVS)', () => {
+    expect(lines).toContain(
+      'ip daddr 172.18.0.100 tcp dport 80 dnat ip to numgen inc mod 2 map { 0 : 172.18.0.2 . 8080, 1 : 172.18.0.3 . 8080 } comment "vip web"',
+    );
+    expect(lines).toContain('ip daddr 172.18.0.101 udp dport 53 dnat ip to 172.18.0.4:53 comment "vip dns"');
+    expect(script).not.toContain('172.18.0.102');
+  });
+
   it('renders teardown as deletes only', () => {
-    expect(renderRulesetScript({ table: 't', networks: [], ports: [] })).toBe(
+    expect(renderRulesetScript({ table: 't', networks: [], ports: [], vips: [] })).toBe(
       'table inet t\ndelete table inet t\n',
     );
   });

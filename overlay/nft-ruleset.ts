@@ -36,11 +36,24 @@ export interface RulesetPort {
   owner: string;
 }
 
+/**
+ * A service's virtual IP (swarm's endpoint_mode: vip): connections to vip:port are spread
+ * over the backends round-robin by nftables (`numgen inc`), since there is no IPVS here.
+ */
+export interface RulesetVip {
+  vip: string;
+  protocol: 'tcp' | 'udp';
+  port: number;
+  backends: { ip: string; port: number }[];
+  owner: string;
+}
+
 export interface Ruleset {
   /** Table name, e.g. `tsc_compose` (tests use unique ones). */
   table: string;
   networks: RulesetNetwork[];
   ports: RulesetPort[];
+  vips: RulesetVip[];
 }
 
 function q(name: string): string {
@@ -49,6 +62,16 @@ function q(name: string): string {
 
 function saddrMatch(cidr: string): string {
   return `${cidr.includes(':') ? 'ip6' : 'ip'} saddr ${cidr}`;
+}
+
+/** One DNAT rule for a VIP port; none without backends (nothing to balance to). */
+export function vipRule(v: RulesetVip): string | undefined {
+  if (v.backends.length === 0) return undefined;
+  const head = `ip daddr ${v.vip} ${v.protocol} dport ${v.port} dnat ip to`;
+  const first = v.backends[0] as RulesetVip['backends'][number];
+  if (v.backends.length === 1) return `${head} ${first.ip}:${first.port} comment ${q(v.owner)}`;
+  const map = v.backends.map((b, i) => `${i} : ${b.ip} . ${b.port}`).join(', ');
+  return `${head} numgen inc mod ${v.backends.length} map { ${map} } comment ${q(v.owner)}`;
 }
 
 function portRule(p: RulesetPort): string {
@@ -82,6 +105,10 @@ export function renderInetTable(rs: Ruleset): string {
   lines.push(`  }`);
   lines.push(`  chain ports {`);
   for (const p of rs.ports) lines.push(`    ${portRule(p)}`);
+  for (const v of rs.vips) {
+    const r = vipRule(v);
+    if (r !== undefined) lines.push(`    ${r}`);
+  }
   lines.push(`  }`);
   lines.push(`  chain prerouting {`, `    type nat hook prerouting priority -100; policy accept;`);
   lines.push(`    fib daddr type local jump ports`, `  }`);
@@ -110,7 +137,7 @@ export function renderInetTable(rs: Ruleset): string {
  */
 export function renderRulesetScript(rs: Ruleset): string {
   const parts = [`table inet ${rs.table}`, `delete table inet ${rs.table}`];
-  if (rs.networks.length > 0 || rs.ports.length > 0) parts.push(renderInetTable(rs));
+  if (rs.networks.length > 0 || rs.ports.length > 0 || rs.vips.length > 0) parts.push(renderInetTable(rs));
   return `${parts.join('\n')}\n`;
 }
 
