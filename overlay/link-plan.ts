@@ -6,7 +6,7 @@
 
 /** One step. `netns` is a namespace path (/run/netns/X, /proc/PID/ns/net); absent = host. */
 export type LinkOp =
-  | { kind: 'ip'; netns?: string | undefined; args: string[] }
+  | { kind: 'ip'; netns?: string | undefined; args: string[]; /** A nicety whose failure is ignored. */ optional?: boolean }
   | { kind: 'sysctl'; netns?: string | undefined; key: string; value: string }
   | { kind: 'nft'; netns?: string | undefined; script: string };
 
@@ -53,7 +53,8 @@ export function planBridge(want: BridgeDesired, actual: LinkInfo | undefined): L
       kind: 'ip',
       args: ['link', 'add', dev, ...(want.mtu ? ['mtu', String(want.mtu)] : []), ...(want.mac ? ['address', want.mac] : []), 'type', 'bridge'],
     });
-    if (want.altname !== undefined) ops.push({ kind: 'ip', args: ['link', 'property', 'add', 'dev', dev, 'altname', want.altname] });
+    // Best effort: the name may be taken by another link (a network called `eth0`).
+    if (want.altname !== undefined) ops.push({ kind: 'ip', args: ['link', 'property', 'add', 'dev', dev, 'altname', want.altname], optional: true });
   } else if (want.mtu !== undefined && actual.mtu !== want.mtu) {
     ops.push({ kind: 'ip', args: ['link', 'set', dev, 'mtu', String(want.mtu)] });
   }

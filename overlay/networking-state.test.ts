@@ -14,7 +14,7 @@ function twoNetworks(): NetworkingState {
 }
 
 describe('planNetwork', () => {
-  it('names the bridge from the network and keeps the compose name as altname when long', () => {
+  it('names the bridge from the network and keeps the compose name as its altname', () => {
     const { record } = planNetwork(emptyNetworkingState(), { name: 'myproject_frontend' }, []);
     expect(record.bridge).toBe(bridgeNameFor('myproject_frontend'));
     expect(record.bridge.length).toBeLessThanOrEqual(15);
