@@ -28,6 +28,12 @@ export const bridgeDriver: NetworkDriver = {
         actual,
       ),
     );
+    // Read back: the bridge must now be up with every gateway address.
+    const made = (await ctx.readLinks()).find((l) => l.ifname === net.bridge);
+    const missing = gatewayCidrs(net).filter((c) => !(made?.addr_info ?? []).some((a) => `${a.local}/${a.prefixlen}` === c));
+    if (made === undefined || missing.length > 0) {
+      throw new Error(`bridge ${net.bridge} of network ${net.name} is ${made === undefined ? 'missing' : `without ${missing.join(', ')}`} after creation`);
+    }
   },
   async remove(ctx, net) {
     if (net.external) return;
@@ -46,6 +52,7 @@ export const bridgeDriver: NetworkDriver = {
           ifname: ep.ifname,
           mtu: net.mtu,
           mac: ep.mac,
+          isolated: !net.icc,
           addresses: endpointCidrs(ep),
           gateways,
         },
@@ -53,6 +60,12 @@ export const bridgeDriver: NetworkDriver = {
         inside,
       ),
     );
+    // Read back: the container's interface carries its addresses.
+    const iface = (await ctx.readLinks(ep.netns)).find((l) => l.ifname === ep.ifname);
+    const missing = endpointCidrs(ep).filter((c) => !(iface?.addr_info ?? []).some((a) => `${a.local}/${a.prefixlen}` === c));
+    if (iface === undefined || missing.length > 0) {
+      throw new Error(`interface ${ep.ifname} of ${ep.container} in ${ep.netns} is ${iface === undefined ? 'missing' : `without ${missing.join(', ')}`} after attach`);
+    }
   },
   async detach(ctx, _net, ep) {
     const links = await ctx.readLinks();

@@ -45,8 +45,9 @@ describe('answerQuery', () => {
     // app is on both networks, whichever address it asks from
     expect(addresses('db', '172.18.0.4')).toEqual(['172.19.0.2']);
     expect(addresses('db', '::ffff:172.18.0.4')).toEqual(['172.19.0.2']);
-    // an unknown source sees nothing of ours
-    expect(addresses('web', '10.9.9.9')).toBe('forward');
+    // an unknown source (another machine routing to a gateway) is refused, not forwarded
+    const d = answerQuery(query('web'), table, '10.9.9.9', 1);
+    expect(d.kind === 'reply' && d.reply.rcode).toBe(RCODE.REFUSED);
   });
 
   it('returns every address of a service, shuffled by the seed', () => {

@@ -79,16 +79,61 @@ function reply(q: DnsQuery, rcode: number, answers: DnsRecord[] = [], additional
   return { kind: 'reply', reply: { id: q.id, rd: q.rd, rcode, questions: q.questions, answers, additionals } };
 }
 
+interface Scope {
+  mine: DnsEndpoint[];
+  visible: DnsEndpoint[];
+  /** lower-case name -> visible endpoints answering to it. */
+  names: Map<string, DnsEndpoint[]>;
+}
+
+interface TableIndex {
+  byAddress: Map<string, DnsEndpoint[]>;
+  scopes: Map<string, Scope>;
+}
+
+// Lookups are indexed once per table (tables are replaced, never mutated): memoisation that
+// keeps answerQuery a function of its arguments while the server answers in O(1).
+const indexes = new WeakMap<DnsTable, TableIndex>();
+
+function indexOf(table: DnsTable): TableIndex {
+  let ix = indexes.get(table);
+  if (ix === undefined) {
+    const byAddress = new Map<string, DnsEndpoint[]>();
+    for (const e of table.endpoints) {
+      for (const a of [e.ipv4, e.ipv6]) {
+        if (a !== undefined) byAddress.set(a, [...(byAddress.get(a) ?? []), e]);
+      }
+    }
+    ix = { byAddress, scopes: new Map() };
+    indexes.set(table, ix);
+  }
+  return ix;
+}
+
 /** The endpoints the asker may see: those on the networks its source address is on. */
-export function scopeFor(table: DnsTable, asker: string): { visible: DnsEndpoint[]; mine: DnsEndpoint[] } {
-  const src = isIp(asker) ? canonicalIp(asker.replace(/^::ffff:(?=\d+\.)/, '')) : asker;
-  const mine = table.endpoints.filter((e) => e.ipv4 === src || e.ipv6 === src);
-  const nets = new Set(mine.flatMap((e) => {
-    // The asker is a container: it sees every network that container is on, not only the
-    // one its query came from.
-    return table.endpoints.filter((x) => x.container === e.container).map((x) => x.network);
-  }));
-  return { visible: table.endpoints.filter((e) => nets.has(e.network)), mine };
+export function scopeFor(table: DnsTable, asker: string): Scope {
+  const ix = indexOf(table);
+  const cached = ix.scopes.get(asker);
+  if (cached !== undefined) return cached;
+  let mine = ix.byAddress.get(asker);
+  if (mine === undefined && isIp(asker.replace(/^::ffff:(?=\d+\.)/, ''))) {
+    mine = ix.byAddress.get(canonicalIp(asker.replace(/^::ffff:(?=\d+\.)/, '')));
+  }
+  const containers = new Set((mine ?? []).map((e) => e.container));
+  // The asker is a container: it sees every network that container is on, not only the one
+  // its query came from.
+  const nets = new Set(table.endpoints.filter((x) => containers.has(x.container)).map((x) => x.network));
+  const visible = table.endpoints.filter((e) => nets.has(e.network));
+  const names = new Map<string, DnsEndpoint[]>();
+  for (const e of visible) {
+    for (const n of e.names) {
+      const k = norm(n);
+      names.set(k, [...(names.get(k) ?? []), e]);
+    }
+  }
+  const scope: Scope = { mine: mine ?? [], visible, names };
+  if (ix.scopes.size < 10_000) ix.scopes.set(asker, scope);
+  return scope;
 }
 
 function addressRecords(name: string, type: number, eps: DnsEndpoint[], seed: number): DnsRecord[] {
@@ -105,7 +150,10 @@ export function answerQuery(q: DnsQuery, table: DnsTable, asker: string, seed: n
   if (q.opcode !== 0) return reply(q, RCODE.NOTIMP);
   const question = q.questions[0];
   if (q.questions.length !== 1 || question === undefined) return reply(q, RCODE.FORMERR);
-  const { visible, mine } = scopeFor(table, asker);
+  const { visible, mine, names } = scopeFor(table, asker);
+  // The server listens on bridge gateways, which other machines may route to: it serves
+  // containers only, never as an open resolver.
+  if (mine.length === 0) return reply(q, RCODE.REFUSED);
   const qname = norm(question.name);
   const own = mine.find((e) => e.upstreams !== undefined && e.upstreams.length > 0)?.upstreams;
   const forward: DnsDecision = { kind: 'forward', upstreams: own ?? table.upstreams };
@@ -122,7 +170,7 @@ export function answerQuery(q: DnsQuery, table: DnsTable, asker: string, seed: n
     const m = /^_([^.]+)\._(tcp|udp)\.(.+)$/.exec(qname);
     if (m === null) return forward;
     const [, svc, proto, host] = m as unknown as [string, string, string, string];
-    const eps = visible.filter((e) => e.names.some((n) => norm(n) === host));
+    const eps = names.get(host) ?? [];
     if (eps.length === 0) return forward;
     const answers: DnsRecord[] = [];
     const additionals: DnsRecord[] = [];
@@ -136,7 +184,7 @@ export function answerQuery(q: DnsQuery, table: DnsTable, asker: string, seed: n
     return reply(q, RCODE.NOERROR, answers, additionals);
   }
 
-  const eps = visible.filter((e) => e.names.some((n) => norm(n) === qname));
+  const eps = names.get(qname) ?? [];
   if (eps.length === 0) return forward;
   if (question.type === QTYPE.A || question.type === QTYPE.AAAA) {
     return reply(q, RCODE.NOERROR, addressRecords(question.name, question.type, eps, seed));

@@ -124,13 +124,20 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
   const seed = opts.seed ?? (() => Math.floor(Math.random() * 2 ** 32));
   const listeners = new Map<string, Listener>();
 
-  async function handle(msg: Buffer, asker: string, overTcp: boolean): Promise<Buffer | undefined> {
+  /** Answer one message through `send`: at once when the answer is ours, later when forwarded. */
+  function handle(msg: Buffer, asker: string, overTcp: boolean, send: (reply: Buffer) => void): void {
     const q = decodeQuery(msg);
-    if (q === undefined) return undefined;
+    if (q === undefined) return;
     const d = answerQuery(q, table, asker, seed());
-    if (d.kind === 'reply') return encodeReply(d.reply);
-    const r = d.upstreams.length === 0 ? undefined : await forwardQuery(msg, d.upstreams, { overTcp, timeoutMs });
-    return r ?? servfailFor(msg);
+    if (d.kind === 'reply') {
+      send(encodeReply(d.reply));
+      return;
+    }
+    const asked = d.upstreams.length === 0 ? Promise.resolve(undefined) : forwardQuery(msg, d.upstreams, { overTcp, timeoutMs });
+    void asked.then((r) => {
+      const out = r ?? servfailFor(msg);
+      if (out !== undefined) send(out);
+    });
   }
 
   function serveTcp(sock: net.Socket, conns: Set<net.Socket>): void {
@@ -144,8 +151,8 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
         const len = buf.readUInt16BE(0);
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
-        void handle(msg, sock.remoteAddress ?? '', true).then((r) => {
-          if (r === undefined || sock.destroyed) return;
+        handle(msg, sock.remoteAddress ?? '', true, (r) => {
+          if (sock.destroyed) return;
           const head = Buffer.alloc(2);
           head.writeUInt16BE(r.length);
           sock.write(Buffer.concat([head, r]));
@@ -156,7 +163,11 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
 
   async function listen(at: DnsListenAddress): Promise<void> {
     if (listeners.has(key(at))) return;
-    const udp = dgram.createSocket({ type: at.address.includes(':') ? 'udp6' : 'udp4' });
+    // Replies go to IP literals: skip dgram's per-send dns.lookup round trip.
+    const udp = dgram.createSocket({
+      type: at.address.includes(':') ? 'udp6' : 'udp4',
+      lookup: (host, _opts, cb) => cb(null, host, at.address.includes(':') ? 6 : 4),
+    });
     const conns = new Set<net.Socket>();
     const tcp = net.createServer((s) => serveTcp(s, conns));
     const bindUdp = new Promise<void>((resolve, reject) => {
@@ -182,9 +193,7 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
     }
     udp.on('error', () => undefined);
     udp.on('message', (msg, rinfo) => {
-      void handle(msg, rinfo.address, false).then((r) => {
-        if (r !== undefined) udp.send(r, rinfo.port, rinfo.address);
-      });
+      handle(msg, rinfo.address, false, (r) => udp.send(r, rinfo.port, rinfo.address));
     });
     listeners.set(key(at), { udp, tcp, conns });
   }

@@ -18,7 +18,7 @@ import { createDnsServer } from './dns-server.js';
 import { parseResolvConf } from './etc-files.js';
 import { applyLinkOps, readLinks, readRouteDestinations } from './link-shell.js';
 import type { DriverContext, DriverName, NetworkDriver, NetworkRecord } from './network-driver.js';
-import type { ConnectRequest, ContainerRecord, NetworkSpec, NetworkingState } from './networking-state.js';
+import type { ConnectRequest, ContainerRecord, NetworkSpec, NetworkingState, VipRecord, VipRequest } from './networking-state.js';
 import {
   dnsTableOf,
   emptyNetworkingState,
@@ -26,6 +26,8 @@ import {
   planDisconnect,
   planNetwork,
   planNetworkRemoval,
+  planVip,
+  planVipRemoval,
   rulesetOf,
 } from './networking-state.js';
 import { renderResolverScript, renderRulesetScript } from './nft-ruleset.js';
@@ -53,6 +55,15 @@ export interface HostNetworking {
   connect(req: ConnectRequest): Promise<ContainerRecord>;
   disconnect(container: string, network?: string): Promise<void>;
   state(): NetworkingState;
+  /** `network ls`: every network we know, by name. */
+  networks(): NetworkRecord[];
+  /** `network inspect`: the network and the containers on it (ERR_NOT_FOUND when unknown). */
+  inspectNetwork(name: string): { network: NetworkRecord; containers: { container: string; ipv4?: string | undefined; ipv6?: string | undefined; mac?: string | undefined }[] };
+  /** `network prune`: remove networks without containers; returns their names. */
+  pruneNetworks(filter?: (n: NetworkRecord) => boolean): Promise<string[]>;
+  /** A service VIP on a network, load-balanced by nftables over its backends (swarm's vip mode). */
+  setServiceVip(req: VipRequest): Promise<VipRecord>;
+  removeServiceVip(network: string, service: string): Promise<void>;
   dns: DnsServer;
   /** Our host table as `nft -j list table` reads it back (undefined when absent). */
   readRuleset(): Promise<unknown>;
@@ -63,6 +74,12 @@ export interface HostNetworking {
 }
 
 const ctx: DriverContext = { applyLinkOps, readLinks };
+
+/** Rules of the `ports` chain in `nft -j list table` output. */
+function countPortRules(json: unknown): number {
+  const items = (json as { nftables?: { rule?: { chain?: string } }[] }).nftables ?? [];
+  return items.filter((i) => i.rule?.chain === 'ports').length;
+}
 
 async function readBound(): Promise<BoundSocket[]> {
   const out: BoundSocket[] = [];
@@ -94,6 +111,11 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
   };
   let state = opts.state ?? emptyNetworkingState();
   const dns = createDnsServer({ table: dnsTableOf(state, upstreams), timeoutMs: opts.dnsTimeoutMs });
+  // A restored state (agent restart): links and rules are still there; answer DNS again.
+  for (const net of Object.values(state.networks)) {
+    const addr = net.driver === 'bridge' ? net.subnets.find((s) => s.family === 4)?.gateway : undefined;
+    if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
+  }
   let queue: Promise<unknown> = Promise.resolve();
 
   function serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -109,8 +131,26 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
   }
 
   async function sync(): Promise<void> {
-    await runCommand(['nft', '-f', '-'], { input: renderRulesetScript(rulesetOf(state, table)) });
+    const rs = rulesetOf(state, table);
+    await runCommand(['nft', '-f', '-'], { input: renderRulesetScript(rs) });
     dns.setTable(dnsTableOf(state, upstreams));
+    // Read back: the table holds one DNAT rule per published port (or is gone when empty).
+    const back = await readTable();
+    const empty = rs.networks.length === 0 && rs.ports.length === 0 && rs.vips.length === 0;
+    const want = rs.ports.length + rs.vips.filter((v) => v.backends.length > 0).length;
+    const dnats = back === undefined ? -1 : countPortRules(back);
+    if (empty ? back !== undefined : dnats !== want) {
+      throw new Error(`nftables table ${table} read back with ${dnats} DNAT rules, expected ${empty ? 'no table' : want}`);
+    }
+  }
+
+  async function readTable(): Promise<unknown> {
+    try {
+      const { stdout } = await runCommand(['nft', '-j', 'list', 'table', 'inet', table]);
+      return JSON.parse(stdout) as unknown;
+    } catch {
+      return undefined;
+    }
   }
 
   function dnsAddress(net: NetworkRecord): string | undefined {
@@ -212,7 +252,34 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     await sync();
   }
 
+  async function setServiceVip(req: VipRequest): Promise<VipRecord> {
+    const planned = planVip(state, req);
+    const net = planned.state.networks[req.network] as NetworkRecord;
+    const v = planned.vip;
+    // The host owns the VIP (on the bridge), so containers reach it and the nat hooks see it.
+    const links = await readLinks();
+    const bridge = links.find((l) => l.ifname === net.bridge);
+    if (!(bridge?.addr_info ?? []).some((a) => a.local === v.vip)) {
+      await applyLinkOps([{ kind: 'ip', args: ['addr', 'add', `${v.vip}/32`, 'dev', net.bridge] }]);
+    }
+    state = planned.state;
+    await sync();
+    return v;
+  }
+
+  async function removeServiceVip(network: string, service: string): Promise<void> {
+    const r = planVipRemoval(state, network, service);
+    if (r.vip === undefined) return;
+    const net = state.networks[network];
+    if (net !== undefined) {
+      await applyLinkOps([{ kind: 'ip', args: ['addr', 'del', `${r.vip.vip}/32`, 'dev', net.bridge] }]).catch(() => undefined);
+    }
+    state = r.state;
+    await sync();
+  }
+
   async function down(): Promise<void> {
+    for (const v of Object.values(state.vips ?? {})) await removeServiceVip(v.network, v.service);
     for (const c of Object.keys(state.containers)) await disconnect(c);
     for (const n of Object.keys(state.networks)) await removeNetwork(n);
     await sync();
@@ -225,15 +292,26 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     connect: (req) => serial(() => connect(req)),
     disconnect: (c, n) => serial(() => disconnect(c, n)),
     state: () => state,
-    dns,
-    readRuleset: async () => {
-      try {
-        const { stdout } = await runCommand(['nft', '-j', 'list', 'table', 'inet', table]);
-        return JSON.parse(stdout) as unknown;
-      } catch {
-        return undefined;
-      }
+    networks: () => Object.values(state.networks),
+    inspectNetwork(name) {
+      const network = state.networks[name];
+      if (network === undefined) throw new TscError('ERR_NOT_FOUND', `network ${name} not found`);
+      const containers = Object.values(state.containers).flatMap((c) =>
+        c.endpoints.filter((e) => e.network === name).map((e) => ({ container: c.container, ipv4: e.ipv4, ipv6: e.ipv6, mac: e.mac })),
+      );
+      return { network, containers };
     },
+    pruneNetworks: (filter) =>
+      serial(async () => {
+        const used = new Set(Object.values(state.containers).flatMap((c) => c.endpoints.map((e) => e.network)));
+        const gone = Object.values(state.networks).filter((n) => !used.has(n.name) && !n.external && (filter === undefined || filter(n)));
+        for (const n of gone) await removeNetwork(n.name);
+        return gone.map((n) => n.name);
+      }),
+    setServiceVip: (req) => serial(() => setServiceVip(req)),
+    removeServiceVip: (n, svc) => serial(() => removeServiceVip(n, svc)),
+    dns,
+    readRuleset: readTable,
     down: () => serial(down),
     close: () => dns.close(),
   };

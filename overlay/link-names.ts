@@ -23,7 +23,7 @@ export function vethNameFor(container: string, network: string): string {
 
 /** An altname must be a valid interface name of at most 127 bytes without `/` or spaces. */
 export function altnameFor(network: string): string | undefined {
-  return /^[A-Za-z0-9_.-]{1,127}$/.test(network) && network.length > IFNAMSIZ ? network : undefined;
+  return /^[A-Za-z0-9_.-]{1,127}$/.test(network) && network !== '.' && network !== '..' ? network : undefined;
 }
 
 export function isValidIfname(name: string): boolean {

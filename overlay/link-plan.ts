@@ -6,7 +6,7 @@
 
 /** One step. `netns` is a namespace path (/run/netns/X, /proc/PID/ns/net); absent = host. */
 export type LinkOp =
-  | { kind: 'ip'; netns?: string | undefined; args: string[] }
+  | { kind: 'ip'; netns?: string | undefined; args: string[]; /** A nicety whose failure is ignored. */ optional?: boolean }
   | { kind: 'sysctl'; netns?: string | undefined; key: string; value: string }
   | { kind: 'nft'; netns?: string | undefined; script: string };
 
@@ -53,7 +53,8 @@ export function planBridge(want: BridgeDesired, actual: LinkInfo | undefined): L
       kind: 'ip',
       args: ['link', 'add', dev, ...(want.mtu ? ['mtu', String(want.mtu)] : []), ...(want.mac ? ['address', want.mac] : []), 'type', 'bridge'],
     });
-    if (want.altname !== undefined) ops.push({ kind: 'ip', args: ['link', 'property', 'add', 'dev', dev, 'altname', want.altname] });
+    // Best effort: the name may be taken by another link (a network called `eth0`).
+    if (want.altname !== undefined) ops.push({ kind: 'ip', args: ['link', 'property', 'add', 'dev', dev, 'altname', want.altname], optional: true });
   } else if (want.mtu !== undefined && actual.mtu !== want.mtu) {
     ops.push({ kind: 'ip', args: ['link', 'set', dev, 'mtu', String(want.mtu)] });
   }
@@ -85,6 +86,8 @@ export interface AttachDesired {
   mac?: string | undefined;
   /** Container addresses with prefix. */
   addresses: string[];
+  /** enable_icc=false: an isolated port talks only to the bridge (the host), not to other isolated ports. */
+  isolated?: boolean | undefined;
   /** Default routes via these gateways (only on the primary non-internal network). */
   gateways: string[];
 }
@@ -110,7 +113,10 @@ export function planAttach(want: AttachDesired, hostActual: LinkInfo | undefined
   }
   if (hostActual?.master !== want.bridge) ops.push({ kind: 'ip', args: ['link', 'set', want.hostVeth, 'master', want.bridge] });
   // Hairpin lets a container reach its own published port through the host's address.
-  ops.push({ kind: 'ip', args: ['link', 'set', 'dev', want.hostVeth, 'type', 'bridge_slave', 'hairpin', 'on'] });
+  ops.push({
+    kind: 'ip',
+    args: ['link', 'set', 'dev', want.hostVeth, 'type', 'bridge_slave', 'hairpin', 'on', ...(want.isolated ? ['isolated', 'on'] : [])],
+  });
   ops.push({ kind: 'ip', args: ['link', 'set', want.hostVeth, 'up'] });
   const lo = nsActual.find((l) => l.ifname === 'lo');
   if (lo === undefined || !(lo.flags ?? []).includes('UP')) ops.push({ kind: 'ip', netns: ns, args: ['link', 'set', 'lo', 'up'] });

@@ -29,13 +29,16 @@ export async function readRouteDestinations(): Promise<string[]> {
 }
 
 function sameTarget(a: LinkOp, b: LinkOp): boolean {
-  return a.kind === b.kind && a.netns === b.netns;
+  return a.kind === b.kind && a.netns === b.netns && !(a.kind === 'ip' && a.optional) && !(b.kind === 'ip' && b.optional);
 }
 
 export async function applyLinkOps(ops: readonly LinkOp[]): Promise<void> {
   for (let i = 0; i < ops.length; ) {
     const op = ops[i] as LinkOp;
-    if (op.kind === 'ip') {
+    if (op.kind === 'ip' && op.optional === true) {
+      await runCommand(['ip', ...op.args], { netns: op.netns }).catch(() => undefined);
+      i++;
+    } else if (op.kind === 'ip') {
       const lines: string[] = [];
       let j = i;
       while (j < ops.length && sameTarget(op, ops[j] as LinkOp)) {
@@ -47,7 +50,11 @@ export async function applyLinkOps(ops: readonly LinkOp[]): Promise<void> {
       i = j;
     } else if (op.kind === 'sysctl') {
       if (op.netns === undefined) await writeFile(`/proc/sys/${op.key.replaceAll('.', '/')}`, op.value);
-      else await runCommand(['sysctl', '-qw', `${op.key}=${op.value}`], { netns: op.netns });
+      // /proc/sys/net shows the namespace of whoever opens it; sh is there where procps may not be.
+      else {
+        const path = `/proc/sys/${op.key.replaceAll('.', '/')}`;
+        await runCommand(['sh', '-c', 'printf %s "$1" > "$2"', 'sysctl', op.value, path], { netns: op.netns });
+      }
       i++;
     } else {
       await runCommand(['nft', '-f', '-'], { input: op.script, netns: op.netns });

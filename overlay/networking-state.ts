@@ -40,14 +40,70 @@ export interface ContainerRecord {
   endpoints: EndpointRecord[];
 }
 
+/** A service's virtual IP on one network (swarm endpoint_mode: vip). */
+export interface VipRecord {
+  service: string;
+  network: string;
+  vip: string;
+  prefix: number;
+  ports: { protocol: 'tcp' | 'udp'; port: number; target: number }[];
+  /** Container names behind it; their addresses on `network` are the backends. */
+  backends: string[];
+}
+
 export interface NetworkingState {
   ipam: IpamState;
   networks: Record<string, NetworkRecord>;
   containers: Record<string, ContainerRecord>;
+  /** `<network>/<service>` -> VIP (absent in states saved before VIPs existed). */
+  vips?: Record<string, VipRecord> | undefined;
 }
 
 export function emptyNetworkingState(): NetworkingState {
-  return { ipam: emptyIpamState(), networks: {}, containers: {} };
+  return { ipam: emptyIpamState(), networks: {}, containers: {}, vips: {} };
+}
+
+export interface VipRequest {
+  network: string;
+  service: string;
+  ports: { protocol?: 'tcp' | 'udp' | undefined; port: number; target?: number | undefined }[];
+  backends: string[];
+}
+
+/** Give a service a VIP on a network (kept across updates) with these ports and backends. */
+export function planVip(state: NetworkingState, req: VipRequest): { state: NetworkingState; vip: VipRecord } {
+  const net = state.networks[req.network];
+  if (net === undefined) throw new TscError('ERR_NOT_FOUND', `service ${req.service}: network ${req.network} not found`);
+  const key = `${req.network}/${req.service}`;
+  const prev = state.vips?.[key];
+  let ipam = state.ipam;
+  let vip = prev?.vip;
+  let prefix = prev?.prefix ?? 32;
+  if (vip === undefined) {
+    const r = allocateAddresses(ipam, { network: req.network, owner: `vip:${req.service}`, service: req.service });
+    ipam = r.state;
+    vip = r.grant.ipv4?.address;
+    prefix = r.grant.ipv4?.prefix ?? 32;
+    if (vip === undefined) throw new TscError('ERR_NETWORK', `service ${req.service}: network ${req.network} has no IPv4 subnet for a VIP`);
+  }
+  const record: VipRecord = {
+    service: req.service,
+    network: req.network,
+    vip,
+    prefix,
+    ports: req.ports.map((p) => ({ protocol: p.protocol ?? 'tcp', port: p.port, target: p.target ?? p.port })),
+    backends: [...req.backends],
+  };
+  return { state: { ...state, ipam, vips: { ...(state.vips ?? {}), [key]: record } }, vip: record };
+}
+
+export function planVipRemoval(state: NetworkingState, network: string, service: string): { state: NetworkingState; vip: VipRecord | undefined } {
+  const key = `${network}/${service}`;
+  const vip = state.vips?.[key];
+  if (vip === undefined) return { state, vip };
+  const vips = { ...(state.vips ?? {}) };
+  delete vips[key];
+  return { state: { ...state, ipam: releaseAddresses(state.ipam, { network, owner: `vip:${service}` }), vips }, vip };
 }
 
 const DRIVERS: readonly DriverName[] = ['bridge', 'overlay', 'host', 'none'];
@@ -122,6 +178,10 @@ export function planNetworkRemoval(state: NetworkingState, name: string): { stat
   const users = Object.values(state.containers).filter((c) => c.endpoints.some((e) => e.network === name));
   if (users.length > 0) {
     throw new TscError('ERR_CONFLICT', `network ${name} has active endpoints (${users.map((u) => u.container).join(', ')})`);
+  }
+  const vips = Object.values(state.vips ?? {}).filter((v) => v.network === name);
+  if (vips.length > 0) {
+    throw new TscError('ERR_CONFLICT', `network ${name} still has service VIPs (${vips.map((v) => v.service).join(', ')})`);
   }
   const networks = { ...state.networks };
   delete networks[name];
@@ -289,15 +349,35 @@ export function rulesetOf(state: NetworkingState, table: string): Ruleset {
   const ports = Object.values(state.containers)
     .sort((a, b) => a.container.localeCompare(b.container))
     .flatMap((c) => c.ports);
-  return { table, networks, ports };
+  const vips = Object.values(state.vips ?? {})
+    .sort((a, b) => a.vip.localeCompare(b.vip))
+    .flatMap((v) =>
+      v.ports.map((p) => ({
+        vip: v.vip,
+        protocol: p.protocol,
+        port: p.port,
+        backends: v.backends.flatMap((c) => {
+          const ip = state.containers[c]?.endpoints.find((e) => e.network === v.network)?.ipv4;
+          return ip === undefined ? [] : [{ ip, port: p.target }];
+        }),
+        owner: `vip ${v.service}`,
+      })),
+    );
+  return { table, networks, ports, vips };
 }
 
 /** The embedded DNS table for the whole state. */
 export function dnsTableOf(state: NetworkingState, upstreams: readonly string[]): DnsTable {
   const endpoints: DnsEndpoint[] = [];
+  const vipped = new Set(Object.values(state.vips ?? {}).map((v) => `${v.network}/${v.service}`));
+  for (const v of Object.values(state.vips ?? {})) {
+    endpoints.push({ container: v.service, network: v.network, ipv4: v.vip, names: [v.service.toLowerCase()] });
+  }
   for (const c of Object.values(state.containers)) {
     for (const e of c.endpoints) {
-      const names = [c.container, ...(c.service ? [c.service] : []), ...(c.hostname ? [c.hostname] : []), ...e.aliases];
+      // With a VIP the service name is the VIP's; the containers answer to tasks.<service>.
+      const service = c.service === undefined ? [] : vipped.has(`${e.network}/${c.service}`) ? [`tasks.${c.service}`] : [c.service];
+      const names = [c.container, ...service, ...(c.hostname ? [c.hostname] : []), ...e.aliases];
       endpoints.push({
         container: c.container,
         network: e.network,

@@ -6,10 +6,9 @@
  *
  * One `inet` table carries both families: forward filtering (isolation, internal networks),
  * DNAT for published ports (prerouting for traffic from other machines and from containers,
- * output for the host itself) and masquerading (egress, hairpin, localhost). A `bridge` table
- * of the same name is added only when some network turns inter-container traffic off
- * (`enable_icc: false`), because traffic between two ports of one bridge never reaches the
- * inet forward hook without br_netfilter.
+ * output for the host itself) and masquerading (egress, hairpin, localhost). Traffic between
+ * two ports of one bridge never reaches these hooks (no br_netfilter): `enable_icc: false` is
+ * carried out by isolated bridge ports instead (link-plan.ts).
  */
 import type { Family } from './ip-addr.js';
 
@@ -20,7 +19,7 @@ export interface RulesetNetwork {
   internal: boolean;
   /** enable_ip_masquerade (default true). */
   masquerade: boolean;
-  /** enable_icc (default true). */
+  /** enable_icc (default true); informational here, carried out by isolated bridge ports. */
   icc: boolean;
 }
 
@@ -37,11 +36,24 @@ export interface RulesetPort {
   owner: string;
 }
 
+/**
+ * A service's virtual IP (swarm's endpoint_mode: vip): connections to vip:port are spread
+ * over the backends round-robin by nftables (`numgen inc`), since there is no IPVS here.
+ */
+export interface RulesetVip {
+  vip: string;
+  protocol: 'tcp' | 'udp';
+  port: number;
+  backends: { ip: string; port: number }[];
+  owner: string;
+}
+
 export interface Ruleset {
   /** Table name, e.g. `tsc_compose` (tests use unique ones). */
   table: string;
   networks: RulesetNetwork[];
   ports: RulesetPort[];
+  vips: RulesetVip[];
 }
 
 function q(name: string): string {
@@ -50,6 +62,16 @@ function q(name: string): string {
 
 function saddrMatch(cidr: string): string {
   return `${cidr.includes(':') ? 'ip6' : 'ip'} saddr ${cidr}`;
+}
+
+/** One DNAT rule for a VIP port; none without backends (nothing to balance to). */
+export function vipRule(v: RulesetVip): string | undefined {
+  if (v.backends.length === 0) return undefined;
+  const head = `ip daddr ${v.vip} ${v.protocol} dport ${v.port} dnat ip to`;
+  const first = v.backends[0] as RulesetVip['backends'][number];
+  if (v.backends.length === 1) return `${head} ${first.ip}:${first.port} comment ${q(v.owner)}`;
+  const map = v.backends.map((b, i) => `${i} : ${b.ip} . ${b.port}`).join(', ');
+  return `${head} numgen inc mod ${v.backends.length} map { ${map} } comment ${q(v.owner)}`;
 }
 
 function portRule(p: RulesetPort): string {
@@ -83,6 +105,10 @@ export function renderInetTable(rs: Ruleset): string {
   lines.push(`  }`);
   lines.push(`  chain ports {`);
   for (const p of rs.ports) lines.push(`    ${portRule(p)}`);
+  for (const v of rs.vips) {
+    const r = vipRule(v);
+    if (r !== undefined) lines.push(`    ${r}`);
+  }
   lines.push(`  }`);
   lines.push(`  chain prerouting {`, `    type nat hook prerouting priority -100; policy accept;`);
   lines.push(`    fib daddr type local jump ports`, `  }`);
@@ -105,26 +131,13 @@ export function renderInetTable(rs: Ruleset): string {
   return lines.join('\n');
 }
 
-function renderBridgeTable(rs: Ruleset): string | undefined {
-  const closed = rs.networks.filter((n) => !n.icc);
-  if (closed.length === 0) return undefined;
-  const lines = [`table bridge ${rs.table} {`, `  chain forward {`, `    type filter hook forward priority 0; policy accept;`];
-  for (const n of closed) lines.push(`    meta ibrname ${q(n.bridge)} drop comment "enable_icc: false"`);
-  lines.push(`  }`, `}`);
-  return lines.join('\n');
-}
-
 /**
  * The `nft -f` script that replaces our tables with the given state in one transaction.
  * With no networks and no ports it only deletes: that is teardown.
  */
 export function renderRulesetScript(rs: Ruleset): string {
-  const parts = [`table inet ${rs.table}`, `delete table inet ${rs.table}`, `table bridge ${rs.table}`, `delete table bridge ${rs.table}`];
-  if (rs.networks.length > 0 || rs.ports.length > 0) {
-    parts.push(renderInetTable(rs));
-    const br = renderBridgeTable(rs);
-    if (br !== undefined) parts.push(br);
-  }
+  const parts = [`table inet ${rs.table}`, `delete table inet ${rs.table}`];
+  if (rs.networks.length > 0 || rs.ports.length > 0 || rs.vips.length > 0) parts.push(renderInetTable(rs));
   return `${parts.join('\n')}\n`;
 }
 

@@ -48,13 +48,17 @@ export function applyInclude(tree: ComposeTree, ctx: PhaseContext, opts: Include
   includes.forEach((entry, i) => {
     const path = next('include', i);
     const spec: Mapping = isMapping(entry) ? entry : { path: entry };
+    if (typeof spec.project_directory !== 'string' && spec.project_directory !== undefined) {
+      throw ctx.positions.error('ERR_COMPOSE_SCHEMA', 'include project_directory must be a string', next(path, 'project_directory'));
+    }
     const paths = (Array.isArray(spec.path) ? spec.path : [spec.path]).map((p) => {
       if (typeof p !== 'string' || p === '') {
         throw ctx.positions.error('ERR_COMPOSE_SCHEMA', 'include path must be a string or a list of strings', path);
       }
       return resolve(ctx.workingDir, p);
     });
-    const first = paths[0] as string;
+    const first = paths[0];
+    if (first === undefined) throw ctx.positions.error('ERR_COMPOSE_SCHEMA', 'include path must not be empty', path);
     const workingDir =
       typeof spec.project_directory === 'string' ? resolve(ctx.workingDir, spec.project_directory) : dirname(first);
     const shown = opts.display(first);

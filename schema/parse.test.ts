@@ -115,6 +115,12 @@ describe('parseCompose', () => {
     );
   });
 
+  it('rejects an alias inside the node it names', () => {
+    expect(errorOf(() => parseCompose('x-a: &a\n  b: *a\n', 'compose.yaml'))).toBe(
+      'compose.yaml:2:6 x-a.b: alias *a refers to a node that contains it',
+    );
+  });
+
   it('stops a billion-laughs document', () => {
     const lines = ['x-0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
     for (let i = 1; i < 9; i++) lines.push(`x-${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);

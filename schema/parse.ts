@@ -36,6 +36,8 @@ interface WalkState {
   positions: PositionTable;
   tags: Map<string, MergeTag>;
   aliasVisits: number;
+  /** Anchored nodes being expanded right now: an alias to one of them would never end. */
+  expanding: Set<unknown>;
 }
 
 /** Parse `text` (the content of `file`, used in positions and errors) into its documents. */
@@ -52,7 +54,7 @@ export function parseCompose(text: string, file: string): ParsedDocument[] {
       throw new TscError('ERR_COMPOSE_YAML', `invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
     }
     const positions = new PositionTable(file);
-    const state: WalkState = { file, doc, lines, positions, tags: new Map(), aliasVisits: 0 };
+    const state: WalkState = { file, doc, lines, positions, tags: new Map(), aliasVisits: 0, expanding: new Set() };
     const root = doc.contents;
     if (root === null || (isScalar(root) && root.value === null)) {
       out.push({ tree: {}, positions, tags: state.tags });
@@ -92,7 +94,13 @@ function toValue(state: WalkState, node: unknown, path: string, viaAlias: boolea
   if (isAlias(node)) {
     const target = node.resolve(state.doc);
     if (target === undefined) throw fail(state, node, path, `unknown anchor "${node.source}"`);
-    return toValue(state, target, path, true);
+    if (state.expanding.has(target)) throw fail(state, node, path, `alias *${node.source} refers to a node that contains it`);
+    state.expanding.add(target);
+    try {
+      return toValue(state, target, path, true);
+    } finally {
+      state.expanding.delete(target);
+    }
   }
   const tag = (node as Node).tag;
   if (tag === '!reset' || tag === '!override') {
@@ -100,6 +108,17 @@ function toValue(state: WalkState, node: unknown, path: string, viaAlias: boolea
     if (tag === '!reset') return null;
   }
   if (isScalar(node)) return scalarValue(node.value);
+  const anchored = (isSeq(node) || isMap(node)) && node.anchor !== undefined && !state.expanding.has(node);
+  if (!anchored) return collectionValue(state, node, path, viaAlias);
+  state.expanding.add(node);
+  try {
+    return collectionValue(state, node, path, viaAlias);
+  } finally {
+    state.expanding.delete(node);
+  }
+}
+
+function collectionValue(state: WalkState, node: unknown, path: string, viaAlias: boolean): unknown {
   if (isSeq(node)) {
     return node.items.map((item, i) => {
       const p = next(path, i);

@@ -12,7 +12,7 @@
  * cannot write anywhere. Every blob is verified as it enters the store.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 
@@ -85,7 +85,8 @@ async function peek(path: string): Promise<Buffer> {
  */
 export async function loadImageArchive(store: ImageStore, file: string, opts: { repository?: string } = {}): Promise<ImportedImage[]> {
   const what = `image archive ${file}`;
-  const tmp = await mkdtemp(join(store.root, 'ingest', 'load-'));
+  const scratch = await store.tempDir('load-');
+  const tmp = scratch.path;
   try {
     const files = await spool(file, tmp);
     const blobSource = (digest: string): AsyncIterable<Buffer> => {
@@ -108,7 +109,7 @@ export async function loadImageArchive(store: ImageStore, file: string, opts: { 
     }
     return loaded;
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await scratch.done();
   }
 }
 

@@ -72,5 +72,6 @@ export async function* decompress(source: AsyncIterable<Buffer>, what: string): 
     throw new TscError('ERR_IMAGE', `${what}: ${kind} data is corrupt: ${(cause as Error).message}`, { cause });
   } finally {
     input.destroy();
+    transform.destroy();
   }
 }

@@ -128,7 +128,11 @@ export async function extractLayer(source: AsyncIterable<Buffer>, dir: string, o
     }
   }
 
-  function forgetUnder(rel: string): void {
+  function forgetUnder(rel: string, wasDir: boolean): void {
+    if (!wasDir) {
+      for (const m of [kinds, dirMeta, xattrs, pending] as Map<string, unknown>[]) m.delete(rel);
+      return;
+    }
     const p = `${rel}/`;
     for (const m of [kinds, dirMeta, xattrs, pending] as Map<string, unknown>[]) {
       for (const k of [...m.keys()]) if (k === rel || k.startsWith(p)) m.delete(k);
@@ -147,7 +151,7 @@ export async function extractLayer(source: AsyncIterable<Buffer>, dir: string, o
     } else {
       await unlink(abs(rel));
     }
-    forgetUnder(rel);
+    forgetUnder(rel, k === 'dir');
   }
 
   async function flushSpecials(): Promise<void> {

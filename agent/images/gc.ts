@@ -89,8 +89,10 @@ export async function garbageCollect(store: ImageStore): Promise<GcResult> {
       await rm(join(snapDir, name), { recursive: true, force: true });
       result.removedSnapshots.push(diffId);
     }
-    if (store.ingesting() === 0) {
-      for (const name of await readdir(join(store.root, 'ingest'))) await rm(join(store.root, 'ingest', name), { force: true });
+    // Leftovers of writes that a crash interrupted; what is being written now stays.
+    const active = store.activeTemps();
+    for (const name of await readdir(join(store.root, 'ingest'))) {
+      if (!active.has(name)) await rm(join(store.root, 'ingest', name), { recursive: true, force: true });
     }
     return result;
   });

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -6,6 +6,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { isTscError } from '../../lib/errors.js';
 import { sha256Digest } from './digest.js';
+import { garbageCollect } from './gc.js';
 import { openImageStore } from './image-store.js';
 import type { ImageStore } from './image-store.js';
 
@@ -107,5 +108,31 @@ describe('image store', () => {
     expect(await store.deleteImage('localhost:5000/app:v1')).toBe(false);
     const reopened = await openImageStore(store.root);
     expect((await reopened.getImage('docker.io/library/busybox:latest'))?.target.digest).toBe(m.digest);
+  });
+
+  it('garbage-collects unnamed blobs and crash leftovers, keeping names, leases and writes in progress', async () => {
+    const config = await store.putBlob(Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [digest] } })), 'application/vnd.oci.image.config.v1+json');
+    await store.putBlob(data, 'application/vnd.oci.image.layer.v1.tar');
+    const manifest = await store.putBlob(
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest, size: data.length }] })),
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    await store.setImage('localhost/kept:1', manifest);
+    const orphan = await store.putBlob(Buffer.from('orphan'), 'application/octet-stream');
+    const leased = await store.putBlob(Buffer.from('leased'), 'application/octet-stream');
+    await writeFile(join(store.root, 'ingest', 'stale.partial'), 'x');
+    await mkdir(join(store.root, 'snapshots', '.tmp-stale'));
+    await mkdir(join(store.root, 'snapshots', 'a'.repeat(64)));
+    await mkdir(join(store.root, 'snapshots', digest.slice(7)));
+    const scratch = await store.tempDir('load-');
+    const r = await store.withLease([leased.digest], () => garbageCollect(store));
+    expect(r.removedBlobs).toEqual([orphan.digest]);
+    expect(r.removedSnapshots).toEqual(['sha256:' + 'a'.repeat(64)]);
+    expect((await readdir(join(store.root, 'blobs/sha256'))).sort()).toEqual([config.digest, digest, manifest.digest, leased.digest].map((d) => d.slice(7)).sort());
+    expect(await readdir(join(store.root, 'snapshots'))).toEqual([digest.slice(7)]);
+    expect(await readdir(join(store.root, 'ingest'))).toEqual([scratch.path.split('/').pop()]);
+    await scratch.done();
+    expect((await garbageCollect(store)).removedBlobs).toEqual([leased.digest]);
+    expect(await readdir(join(store.root, 'ingest'))).toEqual([]);
   });
 });

@@ -17,9 +17,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 
 import { TscError } from '../../lib/errors.js';
@@ -68,8 +68,12 @@ export interface ImageStore {
   /** Keep digests from garbage collection while `fn` runs (a pull in progress). */
   withLease<T>(digests: Iterable<string>, fn: () => Promise<T>): Promise<T>;
   leased(): Set<string>;
-  /** How many blob writes are running (GC clears `ingest/` only when none are). */
+  /** How many blob writes are running. */
   ingesting(): number;
+  /** A scratch directory under `ingest/` that GC leaves alone until `done`. */
+  tempDir(prefix: string): Promise<{ path: string; done(): Promise<void> }>;
+  /** Names in `ingest/` in use now (GC removes the others). */
+  activeTemps(): Set<string>;
   /** Serialize index changes and GC: one at a time. */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
 }
@@ -90,6 +94,7 @@ export async function openImageStore(root: string): Promise<ImageStore> {
   const indexFile = join(root, 'index.json');
   const inflight = new Map<string, Promise<void>>();
   const leases = new Map<string, number>();
+  const temps = new Set<string>();
   let chain: Promise<unknown> = Promise.resolve();
 
   function blobPath(digest: string): string {
@@ -109,7 +114,9 @@ export async function openImageStore(root: string): Promise<ImageStore> {
   async function createWriter(digest: string, size: number, what: string): Promise<BlobWriter> {
     const { hex, algorithm } = parseDigest(digest);
     await mkdir(join(root, 'blobs', algorithm), { recursive: true, mode: DIR_MODE });
-    const tmp = join(root, 'ingest', `${hex}.${randomBytes(6).toString('hex')}`);
+    const tmpName = `${hex}.${randomBytes(6).toString('hex')}`;
+    const tmp = join(root, 'ingest', tmpName);
+    temps.add(tmpName);
     const fh: FileHandle = await open(tmp, 'wx', 0o644);
     let hash: Hash = digestHasher(digest);
     let offset = 0;
@@ -141,6 +148,7 @@ export async function openImageStore(root: string): Promise<ImageStore> {
         await fh.close();
         closed = true;
         await rename(tmp, blobPath(digest));
+        temps.delete(tmpName);
       },
       async abort() {
         if (!closed) {
@@ -148,6 +156,7 @@ export async function openImageStore(root: string): Promise<ImageStore> {
           await fh.close().catch(() => {});
         }
         await rm(tmp, { force: true });
+        temps.delete(tmpName);
       },
     };
     return w;
@@ -290,6 +299,19 @@ export async function openImageStore(root: string): Promise<ImageStore> {
     },
     leased: () => new Set(leases.keys()),
     ingesting: () => inflight.size,
+    async tempDir(prefix) {
+      const path = await mkdtemp(join(root, 'ingest', prefix));
+      const name = basename(path);
+      temps.add(name);
+      return {
+        path,
+        async done() {
+          await rm(path, { recursive: true, force: true });
+          temps.delete(name);
+        },
+      };
+    },
+    activeTemps: () => new Set(temps),
     exclusive,
   };
 }

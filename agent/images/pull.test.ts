@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,10 @@ import { getImage } from './image-resolve.js';
 import { openImageStore } from './image-store.js';
 import type { ImageStore } from './image-store.js';
 import type { ImageConfig } from './media-types.js';
+import { importOciDir } from './import-layout.js';
 import { pullImage } from './pull.js';
+import { pushImage } from './push.js';
+import { pullServices } from './pull-services.js';
 import type { PullProgress } from './pull.js';
 import { snapshotPath } from './snapshots.js';
 import { registryBlobPath, skopeoPush, startProxy, startRegistry } from './testing/registry-harness.js';
@@ -171,6 +175,25 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     await expectNothingStored(wrong);
   });
 
+  it('uses basic auth when the registry asks for it, with credentials given directly (login)', async () => {
+    const expected = `Basic ${Buffer.from('bob:pw').toString('base64')}`;
+    const basic = await startProxy(registry.port, {
+      handle: (req, res) => {
+        if (req.headers.authorization === expected) return false;
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="tsc-test"' });
+        res.end();
+        return true;
+      },
+    });
+    cleanups.push(basic.close);
+    const store = await newStore();
+    const r = await pullImage(store, `${basic.host}/fixture:v1`, { ...fast, credentials: { [basic.host]: { username: 'bob', password: 'pw' } } });
+    expect(r.manifestDigest).toBe(image.manifest.digest);
+    const denied = await caught(pullImage(await newStore(), `${basic.host}/fixture:v1`, fast));
+    expect(isTscError(denied, 'ERR_IMAGE')).toBe(true);
+    expect(denied.message).toContain(`pull access denied for ${basic.host}/fixture`);
+  });
+
   it('falls back from a dead mirror to the registry, and uses a live mirror first', async () => {
     const seen: string[] = [];
     const mirror = await startProxy(registry.port, {
@@ -187,6 +210,87 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     expect(await store.hasBlob(image.layers[0]?.digest ?? '')).toBe(true);
   });
 
+  it('pushes an image from the store that skopeo and a pull then read', async () => {
+    const store = await newStore();
+    await importOciDir(store, image.dir, { repository: 'localhost/local' });
+    const pushed: string[] = [];
+    const r = await pushImage(store, 'localhost/local:v1', `${registry.host}/pushed:v2`, { ...fast, onProgress: (e) => pushed.push(e.status) });
+    expect(r).toEqual({ name: `${registry.host}/pushed:v2`, digest: image.manifest.digest });
+    const info = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/pushed:v2`], { encoding: 'utf8' })) as { Digest: string };
+    expect(info.Digest).toBe(image.manifest.digest);
+    const back = await newStore();
+    expect((await pullImage(back, `${registry.host}/pushed:v2`, fast)).manifestDigest).toBe(image.manifest.digest);
+    // The registry has every blob now: a second push sends none.
+    pushed.length = 0;
+    await pushImage(store, 'localhost/local:v1', `${registry.host}/pushed:v3`, { ...fast, onProgress: (e) => pushed.push(e.status) });
+    expect(pushed).toEqual(['exists', 'exists', 'exists']);
+  });
+
+  it('downloads each blob once when two pulls of one image run at the same time', async () => {
+    const gets = new Map<string, number>();
+    const counting = await startProxy(registry.port, {
+      handle: (req) => {
+        const m = /\/blobs\/(sha256:[a-f0-9]+)/.exec(req.url ?? '');
+        if (m !== null && req.method === 'GET') gets.set(m[1] as string, (gets.get(m[1] as string) ?? 0) + 1);
+        return false;
+      },
+    });
+    cleanups.push(counting.close);
+    const store = await newStore();
+    const [a, b] = await Promise.all([pullImage(store, `${counting.host}/fixture:v1`, fast), pullImage(store, `${counting.host}/fixture:v1`, fast)]);
+    expect(a.manifestDigest).toBe(b.manifestDigest);
+    for (const l of image.layers) expect(gets.get(l.digest)).toBe(1);
+    expect(gets.get(image.configDigest)).toBe(1);
+  });
+
+  it('retries 503 and 429 answers with backoff, then gives up with a clean error', async () => {
+    let failures = 0;
+    let budget = 3;
+    const busy = await startProxy(registry.port, {
+      handle: (req, res) => {
+        if (!(req.url ?? '').includes('/blobs/') || budget <= 0) return false;
+        budget--;
+        failures++;
+        res.writeHead(failures % 2 === 0 ? 429 : 503);
+        res.end();
+        return true;
+      },
+    });
+    cleanups.push(busy.close);
+    const store = await newStore();
+    await pullImage(store, `${busy.host}/fixture:v1`, { ...fast, retries: 3 });
+    expect(failures).toBe(3);
+    budget = 100;
+    const other = await newStore();
+    const err = await caught(pullImage(other, `${busy.host}/fixture:v1`, { ...fast, retries: 2 }));
+    expect(err.message).toMatch(new RegExp(`from ${busy.host} failed after 3 attempts: ${busy.host} answered (503|429)`));
+    await expectNothingStored(other);
+  });
+
+  it('pulls compose services by pull_policy, each image once, ignoring failures when asked', async () => {
+    const store = await newStore();
+    const fixture = `${registry.host}/fixture:v1`;
+    const services = [
+      { service: 'web', image: fixture },
+      { service: 'worker', image: fixture, pull_policy: 'missing' as const },
+      { service: 'local', image: 'localhost/never-pulled:1', pull_policy: 'never' as const },
+      { service: 'built', image: 'localhost/built:1', pull_policy: 'build' as const },
+      { service: 'gone', image: `${registry.host}/does-not-exist:1` },
+    ];
+    const failed = await caught(pullServices(store, services, fast));
+    expect(failed.message).toContain('service "gone" failed to pull image');
+    const out = await pullServices(store, services, { ...fast, ignorePullFailures: true });
+    expect(out.map((o) => [o.service, o.status, 'reason' in o ? o.reason : ''])).toEqual([
+      ['web', 'skipped', 'present'], // pulled by the first, failed call already
+      ['worker', 'skipped', 'present'],
+      ['local', 'skipped', 'never'],
+      ['built', 'skipped', 'build'],
+      ['gone', 'failed', ''],
+    ]);
+    const again = await pullServices(store, [{ service: 'web', image: fixture, pull_policy: 'always' }, { service: 'api', image: fixture }], fast);
+    expect(again.map((o) => o.status)).toEqual(['pulled', 'pulled']);
+  });
+
   it('rejects a corrupted blob (digest mismatch) and stores nothing', async () => {
     const own = await startRegistry();
     cleanups.push(own.stop);
@@ -197,9 +301,11 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     data[data.length >> 1] = (data[data.length >> 1] ?? 0) ^ 0xff; // same size, different content
     await writeFile(path, data);
     const store = await newStore();
-    const err = await caught(pullImage(store, `${own.host}/fixture:v1`, fast));
+    const err = await caught(pullImage(store, `${own.host}/fixture:v1`, { ...fast, unpack: true }));
     expect(isTscError(err, 'ERR_IMAGE')).toBe(true);
     expect(err.message).toContain(`layer ${layer?.digest}`);
+    expect(await readdir(join(store.root, 'snapshots'))).not.toContain(layer?.diffId.slice(7));
+    expect((await readdir(join(store.root, 'snapshots'))).filter((n) => n.startsWith('.tmp-'))).toEqual([]);
     expect(err.message).toContain('digest mismatch');
     expect(await store.hasBlob(layer?.digest ?? '')).toBe(false);
     await expectNothingStored(store);
@@ -208,8 +314,10 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
 
   it('resumes a download cut in the middle', async () => {
     let cuts = 0;
+    const ranges: string[] = [];
     const flaky = await startProxy(registry.port, {
       onResponse: (req, upstream, res) => {
+        if (req.headers.range !== undefined) ranges.push(`${req.headers.range} -> ${upstream.statusCode}`);
         if (!(req.url ?? '').includes(`/blobs/${image.layers[0]?.digest}`) || req.headers.range !== undefined || cuts > 0) return false;
         cuts++;
         res.writeHead(upstream.statusCode ?? 200, upstream.headers);
@@ -228,10 +336,15 @@ describePrivileged('pull from a real registry', [root, command('docker-registry'
     });
     cleanups.push(flaky.close);
     const store = await newStore();
-    const r = await pullImage(store, `${flaky.host}/fixture:v1`, fast);
+    const r = await pullImage(store, `${flaky.host}/fixture:v1`, { ...fast, unpack: true });
     expect(cuts).toBe(1);
+    // The retry asked only for the rest, and the registry served it.
+    expect(ranges).toHaveLength(1);
+    expect(ranges[0]).toMatch(/^bytes=[1-9]\d*- -> 206$/);
     expect(r.manifestDigest).toBe(image.manifest.digest);
     expect(await store.hasBlob(image.layers[0]?.digest ?? '')).toBe(true);
+    // Extracted while downloading, across the cut.
+    expect((await stat(join(snapshotPath(store, image.layers[0]?.diffId ?? ''), 'bin/busybox'))).isFile()).toBe(true);
   });
 
   it('gives a clean error when the registry dies mid-download, after retrying', async () => {

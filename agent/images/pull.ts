@@ -12,7 +12,33 @@ import { formatPlatform, hostPlatform, layerCompression, manifestKind, parsePlat
 import { formatReference, parseReference } from './reference.js';
 import type { RegistryClient, RegistryOptions } from './registry/registry-client.js';
 import { createRegistryClient } from './registry/registry-client.js';
+import type { ChunkQueue } from './chunk-queue.js';
+import { createChunkQueue } from './chunk-queue.js';
+import type { BlobWriter } from './image-store.js';
 import { ensureSnapshot } from './snapshots.js';
+
+/** A BlobWriter that also feeds the extraction queue; a restart cuts the queue off. */
+function teeWriter(w: BlobWriter, queue: ChunkQueue): BlobWriter {
+  let broken = false;
+  return {
+    digest: w.digest,
+    size: w.size,
+    get offset() {
+      return w.offset;
+    },
+    async write(chunk) {
+      await w.write(chunk);
+      if (!broken) await queue.push(chunk);
+    },
+    async reset() {
+      broken = true;
+      queue.fail(new Error('download restarted'));
+      await w.reset();
+    },
+    commit: () => w.commit(),
+    abort: () => w.abort(),
+  };
+}
 
 export type PullProgress =
   | { kind: 'resolved'; ref: string; digest: string }
@@ -108,19 +134,36 @@ export async function pullImage(store: ImageStore, refText: string, opts: PullOp
         throw new TscError('ERR_IMAGE', `${name}: ${manifest.layers.length} layers in the manifest but ${diffIds.length} diff IDs in the config`);
       }
       await forEachLimit(manifest.layers, opts.concurrency ?? 3, async (layer) => {
+        const snap = { diffId: diffIds[manifest.layers.indexOf(layer)] as string, blobDigest: layer.digest };
+        let streamed: Promise<string> | undefined;
         if (await store.hasBlob(layer.digest)) {
           progress({ kind: 'layer', digest: layer.digest, status: 'exists', current: layer.size, total: layer.size });
         } else {
           let current = 0;
-          await store.ingest(layer, (w) =>
-            session.fetchBlob(layer, w, (n) => {
-              current += n;
-              progress({ kind: 'layer', digest: layer.digest, status: 'downloading', current, total: layer.size });
-            }), `layer ${layer.digest} of ${name}`);
+          // With unpack, the layer is extracted as it downloads (Docker does the same).
+          const queue = opts.unpack === true ? createChunkQueue() : undefined;
+          if (queue !== undefined) {
+            streamed = ensureSnapshot(store, snap, { stream: queue.iterable, unused: queue.detach });
+            streamed.catch(() => {});
+          }
+          try {
+            await store.ingest(layer, (w) =>
+              session.fetchBlob(layer, queue === undefined ? w : teeWriter(w, queue), (n) => {
+                current += n;
+                progress({ kind: 'layer', digest: layer.digest, status: 'downloading', current, total: layer.size });
+              }), `layer ${layer.digest} of ${name}`);
+          } catch (e) {
+            queue?.fail(e as Error);
+            await streamed?.catch(() => {});
+            throw e;
+          }
+          queue?.end();
           progress({ kind: 'layer', digest: layer.digest, status: 'verified', current: layer.size, total: layer.size });
         }
         if (opts.unpack === true) {
-          await ensureSnapshot(store, { diffId: diffIds[manifest.layers.indexOf(layer)] as string, blobDigest: layer.digest });
+          // A streamed extraction that could not finish (a restarted download, a blob another
+          // pull fetched) is done again from the verified blob; a bad layer fails there too.
+          await (streamed ?? Promise.reject(new Error('not streamed'))).catch(() => ensureSnapshot(store, snap));
           progress({ kind: 'extracted', digest: layer.digest });
         }
       });

@@ -32,7 +32,7 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-describePrivileged('a container runs from a pulled image (runc)', [root, command('runc'), command('docker-registry'), command('skopeo'), command('setfattr')], () => {
+describePrivileged('a container runs from a pulled image (runc)', [root, command('runc'), command('docker-registry'), command('skopeo'), command('setfattr'), command('busybox'), command('tar')], () => {
   it('pulls, mounts, configures and runs', async () => {
     const work = await mkdtemp(join(tmpdir(), 'tsc-e2e-'));
     dirs.push(work);

@@ -45,16 +45,29 @@ export function extracting(store: ImageStore): number {
   return inflight.get(store)?.size ?? 0;
 }
 
-/** The snapshot directory of a layer, extracting the layer blob if needed. */
-export async function ensureSnapshot(store: ImageStore, layer: { diffId: string; blobDigest: string }): Promise<string> {
+export interface SnapshotSource {
+  /** The compressed layer bytes as they download, instead of the stored blob. */
+  stream: AsyncIterable<Buffer>;
+  /** Called when the stream will not be read (the snapshot exists or is being made). */
+  unused: () => void;
+}
+
+/**
+ * The snapshot directory of a layer, extracting the layer blob if needed (or `source`, the
+ * layer as it downloads: the diff ID check still decides whether it becomes a snapshot).
+ */
+export async function ensureSnapshot(store: ImageStore, layer: { diffId: string; blobDigest: string }, source?: SnapshotSource): Promise<string> {
   let running = inflight.get(store);
   if (running === undefined) {
     running = new Map();
     inflight.set(store, running);
   }
   const existing = running.get(layer.diffId);
-  if (existing !== undefined) return existing;
-  const p = unpack(store, layer);
+  if (existing !== undefined) {
+    source?.unused();
+    return existing;
+  }
+  const p = unpack(store, layer, source);
   running.set(layer.diffId, p);
   try {
     return await p;
@@ -63,14 +76,17 @@ export async function ensureSnapshot(store: ImageStore, layer: { diffId: string;
   }
 }
 
-async function unpack(store: ImageStore, layer: { diffId: string; blobDigest: string }): Promise<string> {
+async function unpack(store: ImageStore, layer: { diffId: string; blobDigest: string }, source?: SnapshotSource): Promise<string> {
   const final = snapshotPath(store, layer.diffId);
-  if (await hasSnapshot(store, layer.diffId)) return final;
+  if (await hasSnapshot(store, layer.diffId)) {
+    source?.unused();
+    return final;
+  }
   const { algorithm } = parseDigest(layer.diffId);
   const what = `layer ${layer.blobDigest}`;
   const tmp = await mkdtemp(join(snapshotsDir(store), '.tmp-'));
   const hash = createHash(algorithm);
-  const tar = hashing(decompress(store.openBlob(layer.blobDigest), what), (c) => hash.update(c));
+  const tar = hashing(decompress(source?.stream ?? store.openBlob(layer.blobDigest), what), (c) => hash.update(c));
   try {
     await extractLayer(tar, tmp, { what });
     // Trailing bytes after the tar end (padding) belong to the diff ID too.
@@ -88,6 +104,7 @@ async function unpack(store: ImageStore, layer: { diffId: string; blobDigest: st
     }
     return final;
   } catch (e) {
+    source?.unused(); // never leave a download waiting on an extraction that stopped
     await tar.return(undefined).catch(() => {});
     await rm(tmp, { recursive: true, force: true });
     throw e;

@@ -33,7 +33,7 @@ export interface Fixture {
   exec(ns: string | undefined, argv: string[], timeoutMs?: number): Promise<{ ok: boolean; stdout: string; stderr: string }>;
   background(ns: string | undefined, argv: string[]): ChildProcess;
   /** A veth from the host to a namespace acting as another machine. */
-  machine(name: string, hostIfname: string, hostCidr: string, peerCidr: string, gateway: string): Promise<string>;
+  machine(name: string, hostIfname: string, hostCidr: string, peerCidr: string, gateway?: string): Promise<string>;
   cleanup(): Promise<void>;
   netnsNames(): string[];
 }
@@ -71,7 +71,9 @@ export function createFixture(): Fixture {
       links.push(hostIfname);
       await run('ip', ['addr', 'add', hostCidr, 'dev', hostIfname]);
       await run('ip', ['link', 'set', hostIfname, 'up']);
-      for (const c of [['link', 'set', 'lo', 'up'], ['addr', 'add', peerCidr, 'dev', 'eth0'], ['link', 'set', 'eth0', 'up'], ['route', 'add', 'default', 'via', gateway]]) {
+      const steps = [['link', 'set', 'lo', 'up'], ['addr', 'add', peerCidr, 'dev', 'eth0'], ['link', 'set', 'eth0', 'up']];
+      if (gateway !== undefined) steps.push(['route', 'add', 'default', 'via', gateway]);
+      for (const c of steps) {
         await run('ip', ['-n', name, ...c]);
       }
       return path;

@@ -1,11 +1,11 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { isTscError } from '../../../lib/errors.js';
-import { loadCredentials, parseChallenges } from './auth.js';
+import { loadCredentials, parseChallenges, removeCredentials, saveCredentials } from './auth.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -53,5 +53,24 @@ describe('loadCredentials', () => {
     }
     expect(isTscError(err, 'ERR_IMAGE')).toBe(true);
     expect((err as Error).message).toContain(file);
+  });
+});
+
+describe('saveCredentials / removeCredentials (login, logout)', () => {
+  it('writes auths as Docker does, keeping the rest of the file, and forgets them', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'tsc-login-'));
+    dirs.push(d);
+    const file = join(d, 'sub', 'config.json');
+    await saveCredentials('127.0.0.1:5000', { username: 'alice', password: 'pw' }, file);
+    await saveCredentials('docker.io', { username: 'hub', password: 'x' }, file);
+    const cfg = JSON.parse(await readFile(file, 'utf8')) as { auths: Record<string, { auth: string }> };
+    expect(Object.keys(cfg.auths).sort()).toEqual(['127.0.0.1:5000', 'https://index.docker.io/v1/']);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(loadCredentials('127.0.0.1:5000', file)).toEqual({ username: 'alice', password: 'pw' });
+    await writeFile(file, JSON.stringify({ ...cfg, credsStore: 'desktop', proxies: { default: {} } }));
+    expect(await removeCredentials('docker.io', file)).toBe(true);
+    expect(await removeCredentials('docker.io', file)).toBe(false);
+    const after = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    expect(after).toEqual({ auths: { '127.0.0.1:5000': { auth: cfg.auths['127.0.0.1:5000']?.auth } }, credsStore: 'desktop', proxies: { default: {} } });
   });
 });

@@ -3,8 +3,9 @@
  * distribution token spec uses it) and credentials from Docker's config.json `auths`.
  */
 import { readFileSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { TscError } from '../../../lib/errors.js';
 
@@ -97,4 +98,52 @@ export function loadCredentials(host: string, authFile: string = defaultAuthFile
 
 export function basicAuth(c: Credentials): string {
   return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+}
+
+function readConfigObject(authFile: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(authFile, 'utf8');
+  } catch {
+    return {};
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (cause) {
+    throw new TscError('ERR_IMAGE', `${authFile} is not valid JSON`, { file: authFile, cause });
+  }
+}
+
+async function writeConfigObject(authFile: string, cfg: Record<string, unknown>): Promise<void> {
+  await mkdir(dirname(authFile), { recursive: true, mode: 0o700 });
+  const tmp = `${authFile}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(cfg, null, '\t') + '\n', { mode: 0o600 });
+  await rename(tmp, authFile);
+}
+
+/** The key `login` stores a host under, as Docker does (Docker Hub under its v1 URL). */
+function storeKey(host: string): string {
+  return authKeyCandidates(host)[0] as string;
+}
+
+/**
+ * `login`: store credentials for `host` in config.json `auths` (mode 0600), keeping every
+ * other key of the file as it was.
+ */
+export async function saveCredentials(host: string, creds: Credentials, authFile: string = defaultAuthFile()): Promise<void> {
+  const cfg = readConfigObject(authFile);
+  const auths = (cfg['auths'] ?? {}) as Record<string, unknown>;
+  auths[storeKey(host)] = { auth: Buffer.from(`${creds.username}:${creds.password}`).toString('base64') };
+  await writeConfigObject(authFile, { ...cfg, auths });
+}
+
+/** `logout`: forget the credentials of `host`. Returns whether there were any. */
+export async function removeCredentials(host: string, authFile: string = defaultAuthFile()): Promise<boolean> {
+  const cfg = readConfigObject(authFile);
+  const auths = { ...((cfg['auths'] ?? {}) as Record<string, unknown>) };
+  const keys = Object.keys(auths).filter((k) => authKeyCandidates(host).includes(k) || authKeyCandidates(host).includes(k.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '')));
+  if (keys.length === 0) return false;
+  for (const k of keys) delete auths[k];
+  await writeConfigObject(authFile, { ...cfg, auths });
+  return true;
 }

@@ -19,6 +19,8 @@ export interface HttpRequest {
   insecure?: boolean;
   timeoutMs?: number;
   body?: Buffer;
+  /** A streamed body (blob uploads); a function so that a retry can open it again. */
+  bodyStream?: () => NodeJS.ReadableStream;
 }
 
 export interface HttpResponse {
@@ -47,7 +49,11 @@ function once(req: HttpRequest): Promise<IncomingMessage> {
     );
     r.setTimeout(req.timeoutMs ?? 30_000, () => r.destroy(new Error(`no response from ${u.host} in ${req.timeoutMs ?? 30_000} ms`)));
     r.on('error', reject);
-    r.end(req.body);
+    if (req.bodyStream !== undefined) {
+      const src = req.bodyStream();
+      src.on('error', (e: Error) => r.destroy(e));
+      src.pipe(r);
+    } else r.end(req.body);
   });
 }
 

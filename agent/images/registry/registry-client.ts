@@ -33,7 +33,7 @@ export interface RegistryOptions {
   timeoutMs?: number;
 }
 
-interface Endpoint {
+export interface Endpoint {
   /** The registry domain the reference names (credentials are looked up by it). */
   domain: string;
   /** Fixed base URL (mirrors), or undefined to discover https/http by ping. */
@@ -54,13 +54,33 @@ class Retryable extends Error {}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const h = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.split(':').length > 2 ? host : host.replace(/:\d+$/, '');
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
 /** The host to contact for a domain: Docker Hub's API lives at registry-1.docker.io. */
 export function registryHost(domain: string): string {
   return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
+}
+
+/**
+ * Where to send requests for a registry domain, in order: its mirrors, then the registry
+ * itself. `insecure` allows http (after https fails) and unverified TLS.
+ */
+export function registryEndpoints(domain: string, opts: Pick<RegistryOptions, 'mirrors' | 'insecureRegistries'> = {}): Endpoint[] {
+  const host = registryHost(domain);
+  const mirrors = (opts.mirrors?.[domain] ?? []).map((m): Endpoint => {
+    let u: URL;
+    try {
+      u = new URL(m);
+    } catch (cause) {
+      throw new TscError('ERR_USAGE', `invalid registry mirror "${m}" for ${domain}: expected a URL like http://host:port`, { cause });
+    }
+    return { domain, base: `${u.protocol}//${u.host}`, host: u.host, insecure: true, mirror: true };
+  });
+  const listed = opts.insecureRegistries ?? [];
+  const insecure = isLoopbackHost(host) || listed.includes(host) || listed.includes(domain);
+  return [...mirrors, { domain, host, insecure, mirror: false }];
 }
 
 export interface ManifestResponse {
@@ -74,6 +94,10 @@ export interface RepositorySession {
   readonly endpoint: string;
   getManifest(reference: string): Promise<ManifestResponse>;
   fetchBlob(desc: Descriptor, writer: BlobWriter, onBytes?: (n: number) => void): Promise<void>;
+  /** Push side (to the registry itself, never a mirror). */
+  blobExists(digest: string): Promise<boolean>;
+  pushBlob(desc: Descriptor, open: () => NodeJS.ReadableStream): Promise<void>;
+  putManifest(reference: string, data: Buffer, mediaType: string): Promise<void>;
 }
 
 export interface RegistryClient {
@@ -101,13 +125,7 @@ export function createRegistryClient(opts: RegistryOptions = {}): RegistryClient
   }
 
   function endpointsFor(domain: string): Endpoint[] {
-    const host = registryHost(domain);
-    const mirrors = (opts.mirrors?.[domain] ?? []).map((m): Endpoint => {
-      const u = new URL(m);
-      return { domain, base: `${u.protocol}//${u.host}`, host: u.host, insecure: true, mirror: true };
-    });
-    const insecure = isLoopbackHost(host) || (opts.insecureRegistries ?? []).includes(host) || (opts.insecureRegistries ?? []).includes(domain);
-    return [...mirrors, { domain, host, insecure, mirror: false }];
+    return registryEndpoints(domain, opts);
   }
 
   async function ping(ep: Endpoint, st: EndpointState): Promise<string> {
@@ -172,15 +190,31 @@ export function createRegistryClient(opts: RegistryOptions = {}): RegistryClient
   }
 
   /** One request with auth and retries; returns a response whose status is < 500. */
-  async function call(ep: Endpoint, repo: string, path: string, headers: OutgoingHttpHeaders, what: string): Promise<HttpResponse> {
+  async function call(
+    ep: Endpoint,
+    repo: string,
+    path: string,
+    headers: OutgoingHttpHeaders,
+    what: string,
+    extra: { method?: string; body?: Buffer; bodyStream?: () => NodeJS.ReadableStream; push?: boolean } = {},
+  ): Promise<HttpResponse> {
     const st = stateOf(ep);
-    const scope = `repository:${repo}:pull`;
+    const scope = `repository:${repo}:${extra.push === true ? 'pull,push' : 'pull'}`;
     let reauthed = false;
     for (let attempt = 0; ; attempt++) {
       try {
         const base = await ping(ep, st);
         const auth = await token(ep, st, scope);
-        const res = await httpRequest({ url: `${base}${path}`, headers: auth === undefined ? headers : { ...headers, authorization: auth }, insecure: ep.insecure, timeoutMs });
+        const url = /^https?:\/\//.test(path) ? path : `${base}${path}`;
+        const res = await httpRequest({
+          url,
+          method: extra.method,
+          body: extra.body,
+          bodyStream: extra.bodyStream,
+          headers: auth === undefined ? headers : { ...headers, authorization: auth },
+          insecure: ep.insecure,
+          timeoutMs,
+        });
         if (res.status === 401 && !reauthed) {
           res.stream.resume();
           reauthed = true;
@@ -206,6 +240,12 @@ export function createRegistryClient(opts: RegistryOptions = {}): RegistryClient
 
   function denied(ep: Endpoint, repo: string, status: number): TscError {
     return new TscError('ERR_IMAGE', `pull access denied for ${ep.domain}/${repo} (${ep.host} answered ${status}): the repository does not exist or may require 'docker login'`, {
+      hint: `log in first: tsc-compose login ${ep.domain}`,
+    });
+  }
+
+  function pushDenied(ep: Endpoint, repo: string, status: number): TscError {
+    return new TscError('ERR_IMAGE', `denied: requested access to ${ep.domain}/${repo} is denied (${ep.host} answered ${status})`, {
       hint: `log in first: tsc-compose login ${ep.domain}`,
     });
   }
@@ -268,6 +308,43 @@ export function createRegistryClient(opts: RegistryOptions = {}): RegistryClient
           }
         }
         throw first;
+      },
+      async blobExists(digest) {
+        const ep = candidates[candidates.length - 1] as Endpoint;
+        const res = await call(ep, repo, `/v2/${repo}/blobs/${digest}`, {}, `checking blob ${digest}`, { method: 'HEAD', push: true });
+        res.stream.resume();
+        if (res.status === 401 || res.status === 403) throw pushDenied(ep, repo, res.status);
+        return res.status === 200;
+      },
+      async pushBlob(desc, open) {
+        const ep = candidates[candidates.length - 1] as Endpoint;
+        const what = `pushing blob ${desc.digest} to ${ref.domain}/${repo}`;
+        const start = await call(ep, repo, `/v2/${repo}/blobs/uploads/`, { 'content-length': '0' }, what, { method: 'POST', push: true });
+        start.stream.resume();
+        if (start.status === 401 || start.status === 403) throw pushDenied(ep, repo, start.status);
+        const location = start.headers.location;
+        if (start.status !== 202 || location === undefined) throw new TscError('ERR_IMAGE', `${what}: ${ep.host} answered ${start.status} to the upload request`);
+        const url = new URL(location, start.url);
+        url.searchParams.set('digest', desc.digest);
+        const put = await call(ep, repo, url.toString(), { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) }, what, {
+          method: 'PUT',
+          bodyStream: open,
+          push: true,
+        });
+        const body = await readBody(put, 1 << 20);
+        if (put.status !== 201) throw new TscError('ERR_IMAGE', `${what}: ${ep.host} answered ${put.status}: ${body.toString('utf8').slice(0, 200)}`);
+      },
+      async putManifest(reference, data, mediaType) {
+        const ep = candidates[candidates.length - 1] as Endpoint;
+        const what = `pushing manifest ${ref.domain}/${repo}:${reference}`;
+        const res = await call(ep, repo, `/v2/${repo}/manifests/${reference}`, { 'content-type': mediaType, 'content-length': String(data.length) }, what, {
+          method: 'PUT',
+          body: data,
+          push: true,
+        });
+        const body = await readBody(res, 1 << 20);
+        if (res.status === 401 || res.status === 403) throw pushDenied(ep, repo, res.status);
+        if (res.status !== 201) throw new TscError('ERR_IMAGE', `${what}: ${ep.host} answered ${res.status}: ${body.toString('utf8').slice(0, 200)}`);
       },
       async fetchBlob(desc, writer, onBytes) {
         const ep = bound ?? (candidates[candidates.length - 1] as Endpoint);

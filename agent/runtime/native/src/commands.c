@@ -75,7 +75,7 @@ int cmd_kill(const char *root, const char *id, const char *signame, int all) {
 static void wait_stopped(container *c, int ms) {
   long long deadline = monotonic_ms() + ms;
   while (monotonic_ms() < deadline) {
-    int monitor_alive = c->monitor_pid > 0 && kill(c->monitor_pid, 0) == 0;
+    int monitor_alive = c->monitor_pid > 0 && proc_starttime(c->monitor_pid) != 0; /* a zombie has finished */
     if (access(xprintf("%s/exit.json", c->statedir), F_OK) == 0 && !monitor_alive) return;
     if (!monitor_alive && !pid_alive(c->pid, c->starttime)) return;
     sleep_ms(1);

@@ -20,6 +20,7 @@ static void usage(void) {
           "  create [--bundle DIR] [--pid-file FILE] [--console-socket SOCK] [--preserve-fds N] ID\n"
           "  run [--bundle DIR] [--detach] [--pid-file FILE] [--console-socket SOCK] ID\n"
           "  start ID | state ID | kill [--all] ID [SIGNAL] | delete [--force] ID\n"
+          "  exec [--detach] [--process FILE] [--env K=V] [--cwd DIR] [--user UID[:GID]] [--pid-file FILE] ID CMD...\n"
           "  pause ID | resume ID | ps [--format table|json] ID | list | update --resources FILE|- ID\n",
           RT_NAME);
 }
@@ -176,6 +177,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "run")) return do_create(root, &a, 1);
   if (!strcmp(cmd, "__cgroup-apply")) return do_cgroup_apply(&a);
   if (!strcmp(cmd, "list")) return cmd_list(root);
+  if (!strcmp(cmd, "exec")) return cmd_exec(root, argc - a.i - 1, argv + a.i + 1);
   int force = 0, all = 0, json = 0;
   const char *resources = NULL;
   for (a.i++; a.i < argc && argv[a.i][0] == '-'; a.i++) {

@@ -56,6 +56,20 @@ int create_container(container *c, int foreground, int start_now);
 /* init.c: runs in the container's first process; never returns. */
 _Noreturn void init_main(container *c, int sock, int log_out, int log_err, int console_fd);
 
+/* process.c: what the container's processes share, from limits to execve */
+typedef struct {
+  char *exe;
+  char **argv, **envp;
+  int nnp;
+  const char *sc_prog;
+  size_t sc_len;
+} execplan;
+extern int g_fail_fd; /* where fail() sends "E<message>" (stderr when -1) */
+_Noreturn void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void process_prepare(const jval *proc, const char *sc_prog, size_t sc_len, execplan *ep);
+_Noreturn void process_exec(execplan *ep);
+int cmd_exec(const char *root, int argc, char **argv);
+
 /* mounts.c: everything from the root filesystem to pivot_root, then masked/readonly paths. */
 int rootfs_setup(container *c, char *err, size_t n);
 int rootfs_finalize(container *c, char *err, size_t n);

@@ -100,7 +100,14 @@ jval *state_exit(container *c) {
 
 const char *state_status(container *c) {
   if (access(xprintf("%s/exit.json", c->statedir), F_OK) == 0) return "stopped";
-  if (!pid_alive(c->pid, c->starttime)) return "stopped";
+  if (!pid_alive(c->pid, c->starttime)) {
+    /* exited: give the monitor a moment to record how, so stopped always comes with its exit */
+    long long deadline = monotonic_ms() + 2000;
+    while (c->monitor_pid > 0 && proc_starttime(c->monitor_pid) != 0 && monotonic_ms() < deadline &&
+           access(xprintf("%s/exit.json", c->statedir), F_OK) != 0)
+      sleep_ms(1);
+    return "stopped";
+  }
   if (access(xprintf("%s/started", c->statedir), F_OK) != 0) return "created";
   return cgroups_frozen(&c->cg) ? "paused" : "running";
 }

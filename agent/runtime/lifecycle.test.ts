@@ -1,0 +1,160 @@
+/**
+ * create / start / state / kill / pause / resume / delete, detached, under runc and under
+ * tsc-runtime: the same states are seen, signals arrive, and delete leaves no process, cgroup,
+ * mount or state behind.
+ */
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { isTscError } from '../../lib/errors.js';
+import { command, describePrivileged, root } from '../../test/support/privileged.js';
+import { leftoverCgroups, leftoverMounts, RUNC, setupHarness, testSpec, uniqueId } from './testing/harness.js';
+import type { Harness, Runtime } from './testing/harness.js';
+import type { Spec } from './spec.js';
+import { writeBundle } from './write-bundle.js';
+
+/** Running, or at least not yet a zombie (runc leaves its exited init to whoever reaps orphans). */
+function pidAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^\d+ \(.*\) [ZX]/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), command('make')], () => {
+  let h: Harness;
+  let outDir: string;
+  beforeAll(async () => {
+    h = await setupHarness();
+    outDir = join(h.dir, 'out');
+    await mkdir(outDir, { recursive: true });
+  });
+  afterAll(async () => {
+    await h?.cleanup();
+  });
+
+  async function created(rt: Runtime, args: string[], edit: (s: Spec) => void = () => {}): Promise<{ id: string; bundle: string }> {
+    const id = uniqueId(rt.name === 'runc' ? 'r' : 't');
+    const bundle = join(h.dir, 'bundles', id);
+    await mkdir(bundle, { recursive: true });
+    const spec = testSpec(h, id, args);
+    edit(spec);
+    await writeBundle(bundle, spec);
+    await rt.client.create(id, { bundle });
+    return { id, bundle };
+  }
+
+  async function expectGone(rt: Runtime, id: string, pid: number, bundle: string): Promise<void> {
+    await expect(rt.client.state(id)).rejects.toSatisfy((e: unknown) => isTscError(e, 'ERR_NOT_FOUND'));
+    expect(pidAlive(pid)).toBe(false);
+    expect(leftoverCgroups(id)).toEqual([]);
+    expect(await leftoverMounts(bundle)).toEqual([]);
+    expect(existsSync(join(rt.root, id))).toBe(false);
+    await rm(bundle, { recursive: true, force: true });
+  }
+
+  for (const name of ['runc', 'tsc-runtime'] as const) {
+    describe(name, () => {
+      const rt = (): Runtime => (name === 'runc' ? h.runc : h.ours);
+
+      it('goes created → running → stopped by SIGKILL, and delete leaves nothing', async () => {
+        const { id, bundle } = await created(rt(), ['sleep', '1000']);
+        const st = await rt().client.state(id);
+        expect(st).toMatchObject({ id, status: 'created', bundle });
+        expect(st.pid).toBeGreaterThan(0);
+        expect(pidAlive(st.pid)).toBe(true);
+        await rt().client.start(id);
+        expect((await rt().client.state(id)).status).toBe('running');
+        await expect(rt().client.delete(id)).rejects.toThrow(/not stopped/);
+        await rt().client.kill(id, 'KILL');
+        const stopped = await rt().client.waitStopped(id);
+        expect(stopped.status).toBe('stopped');
+        if (name === 'tsc-runtime') expect(stopped.exitStatus).toBe(137);
+        await rt().client.delete(id);
+        await expectGone(rt(), id, st.pid, bundle);
+      });
+
+      it('delivers SIGTERM to a process that handles it', async () => {
+        const { id, bundle } = await created(rt(), ['sh', '-c', 'trap "exit 42" TERM; while :; do sleep 0.05; done']);
+        await rt().client.start(id);
+        const pid = (await rt().client.state(id)).pid;
+        await rt().client.kill(id, 'SIGTERM');
+        const stopped = await rt().client.waitStopped(id);
+        if (name === 'tsc-runtime') expect(stopped.exitStatus).toBe(42);
+        await rt().client.delete(id);
+        await expectGone(rt(), id, pid, bundle);
+      });
+
+      it('pauses and resumes', async () => {
+        const { id, bundle } = await created(rt(), ['sleep', '1000']);
+        await rt().client.start(id);
+        await rt().client.pause(id);
+        expect((await rt().client.state(id)).status).toBe('paused');
+        await rt().client.resume(id);
+        const st = await rt().client.state(id);
+        expect(st.status).toBe('running');
+        await rt().client.delete(id, { force: true });
+        await expectGone(rt(), id, st.pid, bundle);
+      });
+
+      it('execs a process that joins the container and keeps its security settings', async () => {
+        const { id, bundle } = await created(rt(), ['sleep', '1000'], (s) => {
+          s.mounts?.push({ destination: '/out', type: 'bind', source: outDir, options: ['rbind', 'rw'] });
+        });
+        await rt().client.start(id);
+        const file = join(outDir, `${id}.txt`);
+        const fd = openSync(file, 'w');
+        try {
+          const code = await rt().client.exec(id, ['sh', '-c', 'id; hostname; grep -E "^Cap(Eff|Bnd)" /proc/self/status; cat /proc/1/comm; echo "$GREETING"; pwd; exit 4'], {
+            env: ['GREETING=hello'],
+            cwd: '/tmp',
+            user: '1000:1000',
+            stdout: fd,
+            stderr: fd,
+          });
+          expect(code).toBe(4);
+        } finally {
+          closeSync(fd);
+        }
+        expect(readFileSync(file, 'utf8')).toBe('uid=1000(app) gid=1000(app)\nbox\nCapEff:\t0000000000000000\nCapBnd:\t00000000a80425fb\nsleep\nhello\n/tmp\n');
+        await expect(rt().client.exec(id, ['nosuchcommand'])).rejects.toThrow('exec: "nosuchcommand": executable file not found in $PATH');
+        const pid = (await rt().client.state(id)).pid;
+        await rt().client.delete(id, { force: true });
+        await expectGone(rt(), id, pid, bundle);
+      });
+
+      it('deletes a created container that never started', async () => {
+        const { id, bundle } = await created(rt(), ['sleep', '1000']);
+        const pid = (await rt().client.state(id)).pid;
+        await rt().client.delete(id);
+        await expectGone(rt(), id, pid, bundle);
+      });
+
+      it('reports a missing executable at create, with the same words, and leaves nothing', async () => {
+        const id = uniqueId('x');
+        const bundle = join(h.dir, 'bundles', id);
+        await writeBundle(bundle, testSpec(h, id, ['nosuchcommand']));
+        const err: unknown = await rt().client.create(id, { bundle }).catch((e: unknown) => e);
+        expect(isTscError(err, 'ERR_RUNTIME')).toBe(true);
+        expect((err as Error).message).toContain('exec: "nosuchcommand": executable file not found in $PATH');
+        await expect(rt().client.state(id)).rejects.toSatisfy((e: unknown) => isTscError(e, 'ERR_NOT_FOUND'));
+        expect(leftoverCgroups(id)).toEqual([]);
+        expect(await leftoverMounts(bundle)).toEqual([]);
+      });
+
+      it('rejects a bundle whose config.json is not JSON, naming the file', async () => {
+        const id = uniqueId('b');
+        const bundle = join(h.dir, 'bundles', id);
+        await mkdir(bundle, { recursive: true });
+        await writeFile(join(bundle, 'config.json'), '{"ociVersion": "1.0.2", process: }');
+        await expect(rt().client.create(id, { bundle })).rejects.toThrow(/config\.json|invalid character/);
+        expect(existsSync(join(rt().root, id))).toBe(false);
+      });
+    });
+  }
+});

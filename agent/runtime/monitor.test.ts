@@ -1,0 +1,111 @@
+/**
+ * The monitor of tsc-runtime: JSON-lines logs with rotation, exit code and OOM flag in state,
+ * and a container that outlives whatever created it (an agent restart loses nothing).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { command, describePrivileged, root } from '../../test/support/privileged.js';
+import { createRuntimeClient } from './runtime-client.js';
+import { ANNOTATIONS } from './spec.js';
+import type { Spec } from './spec.js';
+import { leftoverCgroups, setupHarness, testSpec, uniqueId } from './testing/harness.js';
+import type { Harness } from './testing/harness.js';
+import { writeBundle } from './write-bundle.js';
+
+interface LogLine {
+  log: string;
+  stream: string;
+  time: string;
+}
+
+describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')], () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await setupHarness();
+  });
+  afterAll(async () => {
+    await h?.cleanup();
+  });
+
+  async function runDetached(args: string[], edit: (s: Spec, bundle: string) => void = () => {}): Promise<{ id: string; bundle: string }> {
+    const id = uniqueId('m');
+    const bundle = join(h.dir, 'bundles', id);
+    await mkdir(bundle, { recursive: true });
+    const spec = testSpec(h, id, args);
+    edit(spec, bundle);
+    await writeBundle(bundle, spec);
+    await h.ours.client.create(id, { bundle });
+    await h.ours.client.start(id);
+    return { id, bundle };
+  }
+
+  it('writes stdout and stderr as Docker json-file lines', async () => {
+    const { id, bundle } = await runDetached(['sh', '-c', 'echo out1; echo err1 >&2; echo "quote \\" tab\t"; printf partial'], (s, b) => {
+      s.annotations = { [ANNOTATIONS.logPath]: join(b, 'ctr.log') };
+    });
+    const st = await h.ours.client.waitStopped(id);
+    expect(st.exitStatus).toBe(0);
+    const lines = (await readFile(join(bundle, 'ctr.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as LogLine);
+    const byStream = (s: string): string[] => lines.filter((l) => l.stream === s).map((l) => l.log);
+    expect(byStream('stdout')).toEqual(['out1\n', 'quote " tab\t\n', 'partial']);
+    expect(byStream('stderr')).toEqual(['err1\n']);
+    for (const l of lines) expect(l.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    await h.ours.client.delete(id);
+  });
+
+  it('rotates the log at max-size, keeping max-file files', async () => {
+    const { id, bundle } = await runDetached(['sh', '-c', 'for i in $(seq 1 200); do echo "line $i of the rotation test"; done'], (s, b) => {
+      s.annotations = { [ANNOTATIONS.logPath]: join(b, 'ctr.log'), [ANNOTATIONS.logMaxSize]: '2k', [ANNOTATIONS.logMaxFile]: '3' };
+    });
+    await h.ours.client.waitStopped(id);
+    const files = (await readdir(bundle)).filter((f) => f.startsWith('ctr.log')).sort();
+    expect(files).toEqual(['ctr.log', 'ctr.log.1', 'ctr.log.2']);
+    for (const f of files) expect(readFileSync(join(bundle, f)).length).toBeLessThanOrEqual(2048);
+    const last = readFileSync(join(bundle, 'ctr.log'), 'utf8').trim().split('\n').pop() ?? '';
+    expect((JSON.parse(last) as LogLine).log).toBe('line 200 of the rotation test\n');
+    await h.ours.client.delete(id);
+  });
+
+  it('records the exit code and an OOM kill in state', async () => {
+    const { id } = await runDetached(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=64M', 'count=1'], (s) => {
+      if (s.linux?.resources) s.linux.resources.memory = { limit: 16 * 1024 * 1024 };
+    });
+    const st = await h.ours.client.waitStopped(id);
+    expect(st).toMatchObject({ status: 'stopped', exitStatus: 137, oomKilled: true });
+    await h.ours.client.delete(id);
+    expect(leftoverCgroups(id)).toEqual([]);
+    const ok = await runDetached(['sh', '-c', 'exit 3']);
+    expect(await h.ours.client.waitStopped(ok.id)).toMatchObject({ exitStatus: 3, oomKilled: false });
+    await h.ours.client.delete(ok.id);
+  });
+
+  it('keeps the container when its creator exits, and a new client finds it and its exit code', async () => {
+    const id = uniqueId('m');
+    const bundle = join(h.dir, 'bundles', id);
+    const spec = testSpec(h, id, ['sh', '-c', 'trap "exit 9" TERM; while :; do sleep 0.05; done']);
+    spec.annotations = { [ANNOTATIONS.logPath]: join(bundle, 'ctr.log') };
+    await writeBundle(bundle, spec);
+    // the creator is a separate process that exits at once, like an agent that restarts
+    const made = spawnSync('sh', ['-c', `"$0" --root "$1" create --bundle "$2" "$3" && "$0" --root "$1" start "$3"`, h.ours.client.binary, h.ours.root, bundle, id]);
+    expect(made.status).toBe(0);
+    const again = createRuntimeClient({ binary: h.ours.client.binary, root: h.ours.root });
+    const st = await again.state(id);
+    expect(st.status).toBe('running');
+    const monitorPid = (JSON.parse(readFileSync(join(h.ours.root, id, 'state.json'), 'utf8')) as { monitorPid: number }).monitorPid;
+    const status = readFileSync(`/proc/${monitorPid}/status`, 'utf8');
+    expect(status).toMatch(/PPid:\s+\d+/);
+    expect(Number(/PPid:\s+(\d+)/.exec(status)?.[1])).not.toBe(made.pid);
+    await again.kill(id, 'TERM');
+    expect(await again.waitStopped(id)).toMatchObject({ exitStatus: 9 });
+    await again.delete(id);
+    expect(existsSync(`/proc/${st.pid}`) && !/\) [ZX] /.test(readFileSync(`/proc/${st.pid}/stat`, 'utf8'))).toBe(false);
+  });
+});

@@ -1,0 +1,172 @@
+/**
+ * DNS benchmark: dnsperf from inside a container's network namespace against 127.0.0.11, for
+ * service names, first against our embedded DNS, then (with --docker) against Docker's embedded
+ * DNS on a user network, in the same run. Prints queries per second and latency percentiles
+ * for both and the ratios. Not a test: run it by hand as root.
+ *
+ *   npx tsx bench/dns/run.ts [--seconds 5] [--clients 4] [--outstanding 100] [--docker]
+ *
+ * Docker is started here (dockerd with its own data and exec roots, --iptables=false and
+ * --bridge=none so the host's firewall and docker0 stay untouched) and stopped at the end.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { buildBusyboxRootfs } from '../../fixtures/busybox-rootfs.js';
+import { createHostNetworking } from '../../overlay/host-networking.js';
+import { createFixture, freeSubnet24, uniqueTag, waitFor } from '../../overlay/testing/netns-fixture.js';
+
+interface Result {
+  qps: number;
+  p50: number;
+  p99: number;
+  avg: number;
+  lost: number;
+  answered: number;
+}
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+const SECONDS = arg('seconds', 5);
+const CLIENTS = arg('clients', 4);
+const OUTSTANDING = arg('outstanding', 100);
+const WITH_DOCKER = process.argv.includes('--docker');
+
+function sh(argv: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const [cmd, ...args] = argv;
+    const p = spawn(cmd as string, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on('data', (b: Buffer) => out.push(b));
+    p.stderr.on('data', (b: Buffer) => err.push(b));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+    p.stdin.end(input ?? '');
+  });
+}
+
+async function must(argv: string[], input?: string): Promise<string> {
+  const r = await sh(argv, input);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+/** Run dnsperf in a namespace (`nsenter --net=PATH`) and read throughput and per-query latency. */
+async function dnsperf(netnsPath: string, datafile: string): Promise<Result> {
+  const r = await sh(['nsenter', `--net=${netnsPath}`, 'dnsperf', '-s', '127.0.0.11', '-d', datafile, '-l', String(SECONDS), '-c', String(CLIENTS), '-q', String(OUTSTANDING), '-v']);
+  const qps = Number(/Queries per second:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
+  const lost = Number(/Queries lost:\s+(\d+)/.exec(r.stdout)?.[1] ?? NaN);
+  const lat: number[] = [];
+  let noerror = 0;
+  for (const line of r.stdout.split('\n')) {
+    // "> NOERROR web A 0.000123"
+    const m = /^> (\S+) .* ([\d.]+)$/.exec(line);
+    if (m) {
+      lat.push(Number(m[2]) * 1000);
+      if (m[1] === 'NOERROR') noerror++;
+    }
+  }
+  lat.sort((a, b) => a - b);
+  const avg = lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length);
+  if (Number.isNaN(qps)) throw new Error(`dnsperf gave no figures:\n${r.stdout}\n${r.stderr}`);
+  return { qps, p50: percentile(lat, 50), p99: percentile(lat, 99), avg, lost, answered: noerror };
+}
+
+async function benchOurs(datafile: string, names: string[]): Promise<Result> {
+  const tag = uniqueTag();
+  const fx = createFixture();
+  const hn = await createHostNetworking({ table: `tsc_bench_${tag}`, upstreams: [] });
+  try {
+    const net = `b${tag}_net`;
+    await hn.createNetwork({ name: net, ipam: { config: [{ subnet: await freeSubnet24() }] } });
+    for (const n of names) {
+      const ns = await fx.netns(`tscb-${tag}-${n}`);
+      await hn.connect({ container: n, netns: ns, service: 'web', networks: [{ network: net }] });
+    }
+    const client = await fx.netns(`tscb-${tag}-client`);
+    await hn.connect({ container: 'client', netns: client, service: 'client', networks: [{ network: net }] });
+    return await dnsperf(client, datafile);
+  } finally {
+    await hn.down();
+    await fx.cleanup();
+  }
+}
+
+async function benchDocker(dir: string, datafile: string, names: string[]): Promise<Result> {
+  const sock = join(dir, 'docker.sock');
+  const docker = (...a: string[]): Promise<string> => must(['docker', '-H', `unix://${sock}`, ...a]);
+  const daemon: ChildProcess = spawn(
+    'dockerd',
+    ['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'dockerd.pid'), '-H', `unix://${sock}`,
+      '--iptables=false', '--ip6tables=false', '--bridge=none', '--userland-proxy=false'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  daemon.stderr?.on('data', (b: Buffer) => (log += b.toString()));
+  const net = `tscbench${uniqueTag()}`;
+  try {
+    if (!(await waitFor(async () => (await sh(['docker', '-H', `unix://${sock}`, 'version'])).code === 0, 60_000, 250))) {
+      throw new Error(`dockerd did not come up:\n${log.slice(-2000)}`);
+    }
+    const rootfs = await buildBusyboxRootfs(join(dir, 'rootfs'));
+    const tar = await new Promise<Buffer>((resolve) => {
+      const p = spawn('tar', ['-C', rootfs, '-c', '.']);
+      const parts: Buffer[] = [];
+      p.stdout.on('data', (b: Buffer) => parts.push(b));
+      p.on('close', () => resolve(Buffer.concat(parts)));
+    });
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn('docker', ['-H', `unix://${sock}`, 'import', '-', 'tsc-bench-busybox:latest'], { stdio: ['pipe', 'ignore', 'inherit'] });
+      p.on('close', (c) => (c === 0 ? resolve() : reject(new Error('docker import failed'))));
+      p.stdin.end(tar);
+    });
+    await docker('network', 'create', '--subnet', await freeSubnet24(), net);
+    for (const n of names) await docker('run', '-d', '--name', n, '--network', net, '--network-alias', 'web', 'tsc-bench-busybox', 'sleep', '3600');
+    await docker('run', '-d', '--name', 'client', '--network', net, 'tsc-bench-busybox', 'sleep', '3600');
+    const pid = (await docker('inspect', '-f', '{{.State.Pid}}', 'client')).trim();
+    return await dnsperf(`/proc/${pid}/ns/net`, datafile);
+  } finally {
+    await sh(['docker', '-H', `unix://${sock}`, 'rm', '-f', ...names, 'client']);
+    await sh(['docker', '-H', `unix://${sock}`, 'network', 'rm', net]);
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon.once('close', r));
+  }
+}
+
+function show(label: string, r: Result): string {
+  return `${label.padEnd(8)} ${r.qps.toFixed(0).padStart(8)} q/s   p50 ${r.p50.toFixed(3)} ms   p99 ${r.p99.toFixed(3)} ms   avg ${r.avg.toFixed(3)} ms   lost ${r.lost}`;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsc-bench-dns-'));
+  const names = ['bench-web-1', 'bench-web-2', 'bench-web-3'];
+  const datafile = join(dir, 'queries.txt');
+  await writeFile(datafile, ['web A', ...names.map((n) => `${n} A`), 'web A'].join('\n') + '\n');
+  try {
+    console.log(`dnsperf ${SECONDS}s, ${CLIENTS} clients, ${OUTSTANDING} outstanding; service names from inside a container at 127.0.0.11`);
+    const ours = await benchOurs(datafile, names);
+    console.log(show('ours', ours));
+    if (WITH_DOCKER) {
+      const theirs = await benchDocker(dir, datafile, names);
+      console.log(show('docker', theirs));
+      console.log(`ratio    throughput ${(ours.qps / theirs.qps).toFixed(2)}x   p99 ${(ours.p99 / theirs.p99).toFixed(2)}x (ours / docker)`);
+    } else {
+      console.log('docker   not run (pass --docker to start dockerd and compare)');
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,124 @@
+/**
+ * Network options on the real kernel: internal networks, enable_icc=false, a custom bridge
+ * name and MTU, mac_address, egress masquerading, dual-stack IPv6.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { command, describePrivileged, root } from '../test/support/privileged.js';
+import type { HostNetworking } from './host-networking.js';
+import { createHostNetworking } from './host-networking.js';
+import type { Fixture } from './testing/netns-fixture.js';
+import { createFixture, freeSubnet24, uniqueTag, waitFor } from './testing/netns-fixture.js';
+
+const run = promisify(execFile);
+
+describePrivileged('bridge network options on the kernel', [root, command('nft'), command('ip'), command('busybox')], () => {
+  const tag = uniqueTag();
+  const table = `tsc_o_${tag}`;
+  const nets = { internal: `o${tag}_int`, closed: `o${tag}_closed`, dual: `o${tag}_dual` };
+  const customBridge = `tsb${tag}`;
+  const mac = `02:${randomBytes(5).toString('hex').match(/../g)?.join(':')}`;
+  const v6net = `fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::`;
+  let fx: Fixture;
+  let hn: HostNetworking;
+  let tmp: string;
+  const nsName = (c: string): string => `tsco-${tag}-${c}`;
+  const addr: Record<string, string> = {};
+  let machineAddr = '';
+
+  const wget = (from: string, url: string) => fx.exec(nsName(from), ['busybox', 'wget', '-q', '-O', '-', url], 3000);
+
+  beforeAll(async () => {
+    fx = createFixture();
+    tmp = await mkdtemp(join(tmpdir(), 'tsc-overlay-opts-'));
+    const avoid = new Set<string>();
+    const subs = [await freeSubnet24(avoid), await freeSubnet24(avoid), await freeSubnet24(avoid), await freeSubnet24(avoid)];
+    hn = await createHostNetworking({ table, upstreams: [] });
+    await hn.createNetwork({ name: nets.internal, internal: true, ipam: { config: [{ subnet: subs[0] }] } });
+    await hn.createNetwork({
+      name: nets.closed,
+      ipam: { config: [{ subnet: subs[1] }] },
+      driver_opts: { 'com.docker.network.bridge.name': customBridge, 'com.docker.network.driver.mtu': '1400', 'com.docker.network.bridge.enable_icc': 'false' },
+    });
+    await hn.createNetwork({ name: nets.dual, enable_ipv6: true, ipam: { config: [{ subnet: subs[2] }, { subnet: `${v6net}/64` }] } });
+    const plan: [string, string, Record<string, string>?][] = [
+      ['i1', nets.internal], ['i2', nets.internal], ['c1', nets.closed, { mac_address: mac }], ['c2', nets.closed], ['v1', nets.dual], ['v2', nets.dual],
+    ];
+    for (const [c, network, extra] of plan) {
+      const ns = await fx.netns(nsName(c));
+      const rec = await hn.connect({ container: `${tag}-${c}`, netns: ns, service: c, networks: [{ network, ...extra }] });
+      addr[c] = rec.endpoints[0]?.ipv4 as string;
+      if (rec.endpoints[0]?.ipv6) addr[`${c}6`] = rec.endpoints[0].ipv6;
+      const dir = join(tmp, c);
+      await mkdir(dir);
+      await writeFile(join(dir, 'index.html'), `hello from ${c}\n`);
+      fx.background(nsName(c), ['busybox', 'httpd', '-f', '-p', '80', '-h', dir]);
+    }
+    // Another machine with no route back to any container subnet: only masquerading reaches it.
+    const m = (subs[3] as string).replace(/\.0\/24$/, '');
+    machineAddr = `${m}.2`;
+    await fx.machine(nsName('x'), `tsy${tag}`, `${m}.1/24`, `${m}.2/24`);
+    await mkdir(join(tmp, 'x'));
+    await writeFile(join(tmp, 'x', 'index.html'), 'hello from x\n');
+    fx.background(nsName('x'), ['busybox', 'httpd', '-f', '-p', '80', '-h', join(tmp, 'x')]);
+    expect(await waitFor(async () => (await wget('i1', `http://${addr['i2']}/`)).ok)).toBe(true);
+    expect(await waitFor(async () => (await wget('v1', `http://${addr['v2']}/`)).ok)).toBe(true);
+  }, 60_000);
+
+  afterAll(async () => {
+    await hn?.down().catch(() => undefined);
+    await fx?.cleanup();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('an internal network talks inside and resolves names, but has no way out', async () => {
+    expect((await wget('i1', `http://${addr['i2']}/`)).stdout).toBe('hello from i2\n');
+    expect((await fx.exec(nsName('i1'), ['busybox', 'nslookup', 'i2', '127.0.0.11'])).stdout).toContain(`Address: ${addr['i2']}`);
+    expect((await fx.exec(nsName('i1'), ['ip', 'route', 'show', 'default'])).stdout).toBe('');
+    expect((await wget('i1', `http://${machineAddr}/`)).ok).toBe(false);
+  });
+
+  it('egress is masqueraded: another machine with no route back still answers', async () => {
+    expect((await wget('v1', `http://${machineAddr}/`)).stdout).toBe('hello from x\n');
+    expect((await wget('c1', `http://${machineAddr}/`)).stdout).toBe('hello from x\n');
+  });
+
+  it('enable_icc=false keeps containers of one bridge apart', async () => {
+    expect((await wget('c1', `http://${addr['c2']}/`)).ok).toBe(false);
+    expect((await wget('c2', `http://${addr['c1']}/`)).ok).toBe(false);
+    // both serve: the host itself (the bridge) still reaches them
+    const fromHost = await fx.exec(undefined, ['busybox', 'wget', '-q', '-O', '-', `http://${addr['c2']}/`], 3000);
+    expect(fromHost.stdout).toBe('hello from c2\n');
+  });
+
+  it('honours the bridge name, MTU and mac_address', async () => {
+    const br = JSON.parse((await run('ip', ['-j', 'link', 'show', customBridge])).stdout)[0];
+    expect(br.mtu).toBe(1400);
+    const eth0 = JSON.parse((await fx.exec(nsName('c1'), ['ip', '-j', 'link', 'show', 'eth0'])).stdout)[0];
+    expect({ mtu: eth0.mtu, address: eth0.address }).toEqual({ mtu: 1400, address: mac });
+  });
+
+  it('a dual-stack network carries IPv6 and answers AAAA', async () => {
+    expect(addr['v26']?.startsWith(v6net.replace(/::$/, ''))).toBe(true);
+    expect((await wget('v1', `http://[${addr['v26']}]/`)).stdout).toBe('hello from v2\n');
+    const aaaa = await fx.exec(nsName('v1'), ['busybox', 'nslookup', '-type=AAAA', 'v2', '127.0.0.11']);
+    expect(aaaa.stdout).toContain(`Address: ${addr['v26']}`);
+  });
+
+  it('down leaves no bridge, rule or address of ours', async () => {
+    await hn.down();
+    await fx.cleanup();
+    const links = (await run('ip', ['-j', 'addr', 'show'])).stdout;
+    expect(links).not.toContain(customBridge);
+    expect(links).not.toContain(v6net.replace(/::$/, ''));
+    expect((await run('nft', ['list', 'tables'])).stdout).not.toContain(table);
+    expect((await run('ip', ['netns', 'list'])).stdout).not.toContain(`tsco-${tag}`);
+  });
+});

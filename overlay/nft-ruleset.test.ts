@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+
+import type { Ruleset } from './nft-ruleset.js';
+import { renderResolverScript, renderRulesetScript } from './nft-ruleset.js';
+
+const rs: Ruleset = {
+  table: 'tsc_compose',
+  networks: [
+    { bridge: 'tsc-front', subnets: ['172.18.0.0/16'], internal: false, masquerade: true, icc: true },
+    { bridge: 'tsc-db', subnets: ['172.19.0.0/16', 'fd00:1::/64'], internal: true, masquerade: true, icc: false },
+  ],
+  ports: [
+    { family: 4, protocol: 'tcp', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80, owner: 'p-web-1' },
+    { family: 4, protocol: 'udp', hostIp: '192.0.2.2', hostPort: 5353, containerIp: '172.18.0.3', containerPort: 53, owner: 'p-dns-1' },
+    { family: 6, protocol: 'tcp', hostPort: 8080, containerIp: 'fd00:1::2', containerPort: 80, owner: 'p-web-1' },
+  ],
+  vips: [
+    { vip: '172.18.0.100', protocol: 'tcp', port: 80, backends: [{ ip: '172.18.0.2', port: 8080 }, { ip: '172.18.0.3', port: 8080 }], owner: 'vip web' },
+    { vip: '172.18.0.101', protocol: 'udp', port: 53, backends: [{ ip: '172.18.0.4', port: 53 }], owner: 'vip dns' },
+    { vip: '172.18.0.102', protocol: 'tcp', port: 80, backends: [], owner: 'vip idle' },
+  ],
+};
+
+describe('renderRulesetScript', () => {
+  const script = renderRulesetScript(rs);
+  const lines = script.split('\n').map((l) => l.trim());
+
+  it('replaces our tables in one transaction (create, delete, re-create)', () => {
+    expect(lines.slice(0, 2)).toEqual(['table inet tsc_compose', 'delete table inet tsc_compose']);
+    expect(lines).toContain('table inet tsc_compose {');
+  });
+
+  it('isolates networks from each other but lets published-port traffic cross', () => {
+    expect(lines).toContain('iifname @bridges oifname @bridges ct status dnat accept');
+    expect(lines).toContain('iifname "tsc-front" oifname != "tsc-front" oifname @bridges drop comment "isolation"');
+    expect(lines).toContain('iifname "tsc-db" oifname != "tsc-db" oifname @bridges drop comment "isolation"');
+    expect(lines.indexOf('ct state established,related accept')).toBeLessThan(lines.indexOf('iifname @bridges oifname @bridges ct status dnat accept'));
+  });
+
+  it('gives internal networks no way out or in, and no masquerade', () => {
+    expect(lines).toContain('iifname "tsc-db" oifname != "tsc-db" drop comment "internal network"');
+    expect(lines).toContain('oifname "tsc-db" iifname != "tsc-db" drop comment "internal network"');
+    expect(lines).toContain('ip saddr 172.18.0.0/16 oifname != "tsc-front" masquerade comment "egress"');
+    expect(script).not.toContain('ip saddr 172.19.0.0/16 oifname != "tsc-db" masquerade');
+  });
+
+  it('DNATs published ports for both families, host_ip honoured, from outside and from the host', () => {
+    expect(lines).toContain('meta nfproto ipv4 tcp dport 8080 dnat ip to 172.18.0.2:80 comment "p-web-1"');
+    expect(lines).toContain('meta nfproto ipv4 ip daddr 192.0.2.2 udp dport 5353 dnat ip to 172.18.0.3:53 comment "p-dns-1"');
+    expect(lines).toContain('meta nfproto ipv6 tcp dport 8080 dnat ip6 to [fd00:1::2]:80 comment "p-web-1"');
+    expect(lines.filter((l) => l === 'fib daddr type local jump ports')).toHaveLength(2);
+  });
+
+  it('masquerades hairpin and localhost traffic into a bridge', () => {
+    expect(lines).toContain('oifname "tsc-front" ip saddr 172.18.0.0/16 ct status dnat masquerade comment "hairpin"');
+    expect(lines).toContain('oifname "tsc-front" ip saddr 127.0.0.0/8 masquerade comment "localhost to published port"');
+    expect(lines).toContain('oifname "tsc-db" ip6 saddr fd00:1::/64 ct status dnat masquerade comment "hairpin"');
+  });
+
+  it('balances VIP ports round-robin over the backends with numgen (no IPVS)', () => {
+    expect(lines).toContain(
+      'ip daddr 172.18.0.100 tcp dport 80 dnat ip to numgen inc mod 2 map { 0 : 172.18.0.2 . 8080, 1 : 172.18.0.3 . 8080 } comment "vip web"',
+    );
+    expect(lines).toContain('ip daddr 172.18.0.101 udp dport 53 dnat ip to 172.18.0.4:53 comment "vip dns"');
+    expect(script).not.toContain('172.18.0.102');
+  });
+
+  it('renders teardown as deletes only', () => {
+    expect(renderRulesetScript({ table: 't', networks: [], ports: [], vips: [] })).toBe(
+      'table inet t\ndelete table inet t\n',
+    );
+  });
+});
+
+describe('renderResolverScript', () => {
+  it('sends 127.0.0.11:53 to the server and SNATs to the container address', () => {
+    const s = renderResolverScript({ table: 'tsc_dns', server: '172.18.0.1', serverPort: 53, source: '172.18.0.5' });
+    expect(s).toContain('ip daddr 127.0.0.11 udp dport 53 dnat to 172.18.0.1:53');
+    expect(s).toContain('ip daddr 127.0.0.11 tcp dport 53 dnat to 172.18.0.1:53');
+    expect(s).toContain('ip saddr 127.0.0.0/8 ip daddr 172.18.0.1 snat to 172.18.0.5');
+  });
+});

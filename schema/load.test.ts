@@ -1,0 +1,184 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { TscError } from '../lib/errors.js';
+import { loadProject, type LoadOptions } from './load.js';
+
+const root = mkdtempSync(join(tmpdir(), 'tsc-load-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let counter = 0;
+
+/** A fresh project directory holding `files` (path → content). */
+function project(files: Record<string, string>): string {
+  const dir = join(root, `p${++counter}`);
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+function load(dir: string, opts: Partial<LoadOptions> = {}) {
+  return loadProject({ cwd: dir, shell: {}, ...opts });
+}
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof TscError) return e.format();
+    throw e;
+  }
+  throw new Error('expected an error');
+}
+
+describe('loadProject', () => {
+  it('puts name first and takes it from a top-level name:, interpolated', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: x\nname: ${APP:-My_App}\n' });
+    const r = load(dir);
+    expect(Object.keys(r.tree)).toEqual(['name', 'services']);
+    expect(r.tree.name).toBe('my_app');
+    expect(r.project.name).toBe('my_app');
+    expect(load(dir, { shell: { APP: 'other' } }).tree.name).toBe('other');
+    expect(load(dir, { projectName: 'cli' }).tree.name).toBe('cli');
+  });
+
+  it('reads COMPOSE_FILE and COMPOSE_PROJECT_NAME from .env', () => {
+    const dir = project({
+      '.env': 'COMPOSE_FILE=a.yml:b.yml\nCOMPOSE_PROJECT_NAME=fromdotenv\n',
+      'a.yml': 'services:\n  web:\n    image: a\n',
+      'b.yml': 'services:\n  web:\n    image: b\n',
+    });
+    const r = load(dir);
+    expect(r.files).toEqual([join(dir, 'a.yml'), join(dir, 'b.yml')]);
+    expect(r.tree).toEqual({ name: 'fromdotenv', services: { web: { image: 'b' } } });
+  });
+
+  it('reads -f - from standard input, in the current directory', () => {
+    const dir = project({});
+    const r = load(dir, { files: ['-'], stdin: () => 'services:\n  web:\n    image: from-stdin\n' });
+    expect(r.tree).toEqual({ name: `p${counter}`, services: { web: { image: 'from-stdin' } } });
+  });
+
+  it('leaves ${...} alone with interpolation off', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: "nginx:${TAG:?}"\n' });
+    expect(load(dir, { interpolate: false }).tree.services).toEqual({ web: { image: 'nginx:${TAG:?}' } });
+    expect(errorOf(() => load(dir))).toBe('compose.yaml:3:5 services.web.image: required variable TAG is missing a value');
+  });
+
+  it('warns once per unset variable', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: $IMG\n    command: echo $IMG $OTHER\n' });
+    expect(load(dir).warnings).toEqual([
+      'The "IMG" variable is not set. Defaulting to a blank string.',
+      'The "OTHER" variable is not set. Defaulting to a blank string.',
+    ]);
+  });
+
+  it('merges several documents of one file in order', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: a\n---\nservices:\n  web:\n    restart: always\n' });
+    expect(load(dir).tree.services).toEqual({ web: { image: 'a', restart: 'always' } });
+  });
+
+  it('locates an error in an override file at its own line', () => {
+    const dir = project({
+      'compose.yaml': 'services:\n  web:\n    image: a\n',
+      'compose.override.yaml': '\n\nservices:\n  web:\n    environment:\n      - X=${X:?X is needed}\n',
+    });
+    expect(errorOf(() => load(dir))).toBe(
+      'compose.override.yaml:6:9 services.web.environment[0]: required variable X is missing a value: X is needed',
+    );
+  });
+
+  it('names the file of a YAML error when run from another directory', () => {
+    const dir = project({ 'sub/compose.yaml': 'services:\n  web:\n    image: a\n    image: b\n' });
+    expect(errorOf(() => load(dir, { files: ['sub/compose.yaml'] }))).toBe(
+      'sub/compose.yaml:4:5 services.web.image: mapping key "image" already defined at line 3',
+    );
+  });
+});
+
+describe('extends', () => {
+  it('extends a service of the same file, own keys winning', () => {
+    const dir = project({
+      'compose.yaml': [
+        'services:',
+        '  base:',
+        '    image: base',
+        '    environment: [A=1, B=1]',
+        '    command: [base]',
+        '  web:',
+        '    extends: base',
+        '    environment: [B=2]',
+        '    command: [web]',
+        '  api:',
+        '    extends: {service: web}',
+        '',
+      ].join('\n'),
+    });
+    const s = load(dir).tree.services as Record<string, Record<string, unknown>>;
+    expect(s.web).toEqual({ image: 'base', environment: ['A=1', 'B=2'], command: ['web'] });
+    expect(s.api).toEqual({ image: 'base', environment: ['A=1', 'B=2'], command: ['web'] });
+  });
+
+  it('extends a service of another file, rebasing its relative paths', () => {
+    const dir = project({
+      'compose.yaml': 'services:\n  web:\n    extends:\n      file: common/base.yaml\n      service: app\n    image: web\n',
+      'common/base.yaml': 'services:\n  app:\n    build: ./app\n    volumes: ["./data:/data", "named:/named"]\n    env_file: app.env\n',
+    });
+    const s = load(dir).tree.services as Record<string, Record<string, unknown>>;
+    expect(s.web).toEqual({
+      build: join(dir, 'common', 'app'),
+      volumes: [`${join(dir, 'common', 'data')}:/data`, 'named:/named'],
+      env_file: join(dir, 'common', 'app.env'),
+      image: 'web',
+    });
+  });
+
+  it('names the cycle', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  a:\n    extends: b\n  b:\n    extends: a\n' });
+    expect(errorOf(() => load(dir))).toBe(
+      'compose.yaml:3:5 services.a.extends: circular reference in extends: compose.yaml:a -> compose.yaml:b -> compose.yaml:a',
+    );
+  });
+
+  it('names a missing base service', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  a:\n    image: x\n    extends: nope\n' });
+    expect(errorOf(() => load(dir))).toBe('compose.yaml:4:5 services.a.extends: cannot extend service "a": service "nope" not found');
+  });
+});
+
+describe('include', () => {
+  it('brings in another project with its own directory and .env', () => {
+    const dir = project({
+      'compose.yaml': 'include:\n  - sub/compose.yaml\nservices:\n  web:\n    image: web\n    depends_on: [db]\n',
+      'sub/compose.yaml': 'services:\n  db:\n    image: "postgres:${PG:-15}"\n    volumes: ["./data:/data"]\nvolumes:\n  dbdata: {}\n',
+      'sub/.env': 'PG=16\n',
+    });
+    const tree = load(dir).tree;
+    expect(Object.keys(tree.services as object).sort()).toEqual(['db', 'web']);
+    const db = (tree.services as Record<string, Record<string, unknown>>).db!;
+    expect(db.image).toBe('postgres:16');
+    expect(tree.volumes).toEqual({ dbdata: {} });
+  });
+
+  it('rejects a conflicting definition', () => {
+    const dir = project({
+      'compose.yaml': 'include:\n  - path: sub/compose.yaml\nservices:\n  db:\n    image: mine\n',
+      'sub/compose.yaml': 'services:\n  db:\n    image: theirs\n',
+    });
+    expect(errorOf(() => load(dir))).toBe('compose.yaml:4:3 services.db: imported compose file sub/compose.yaml defines conflicting service db');
+  });
+
+  it('names an include cycle', () => {
+    const dir = project({
+      'compose.yaml': 'include: [a/compose.yaml]\nservices: {}\n',
+      'a/compose.yaml': 'include: [../compose.yaml]\nservices: {}\n',
+    });
+    expect(errorOf(() => load(dir))).toBe(
+      'a/compose.yaml:1:11 include[0]: include cycle detected: compose.yaml -> a/compose.yaml -> compose.yaml',
+    );
+  });
+});
