@@ -51,6 +51,16 @@ export interface ConnectArgs {
   dns: readonly string[];
 }
 
+export interface EtcFileOptions {
+  hostname: string;
+  domainname?: string;
+  service?: string;
+  extraHosts: readonly string[];
+  dns: readonly string[];
+  dnsSearch: readonly string[];
+  dnsOptions: readonly string[];
+}
+
 export interface NetworkService {
   create(spec: NetworkSpec): Promise<NetworkSummary>;
   remove(name: string): Promise<void>;
@@ -60,6 +70,8 @@ export interface NetworkService {
   removeSandbox(containerId: string): Promise<void>;
   /** Plug the container into its networks and publish its ports, in one step that undoes itself on failure. */
   connect(containerId: string, sandbox: string, args: ConnectArgs): Promise<{ endpoints: AttachedEndpoint[]; ports: Array<PortBinding & { hostPort: number }> }>;
+  /** /etc/hosts, /etc/hostname and /etc/resolv.conf for the container, as Docker writes them. */
+  etcFiles(name: string, opts: EtcFileOptions): Promise<{ hosts: string; hostname: string; resolvConf: string }>;
   /** Unplug it from every network and withdraw its ports (`name` as given to connect). */
   disconnect(containerId: string, name: string): Promise<void>;
 }
@@ -87,7 +99,7 @@ export interface ContainerRuntime {
   waitExit(id: string): Promise<ExitStatus>;
 }
 
-/** Writes the OCI bundle (config.json, rootfs) of a container and returns its directory. */
+/** Writes the OCI bundle (config.json) of a container and returns its directory. */
 export interface BundleBuilder {
   write(args: {
     containerId: string;
@@ -95,8 +107,12 @@ export interface BundleBuilder {
     /** The image config and the spec's overrides, merged as Docker merges them. */
     settings: ContainerSettings;
     rootfs: string;
+    /** The network namespace to join (undefined for host and none). */
     sandbox: string | undefined;
-    /** Files the agent made for the container: /etc/hosts, resolv.conf, secrets. */
-    files: Array<{ target: string; source: string; readOnly: boolean }>;
+    /** The container's own directory: bundle, files and logs go below it. */
+    dir: string;
+    logPath: string;
+    /** /etc/hosts, /etc/hostname, /etc/resolv.conf contents (absent for network_mode host). */
+    etc: { hosts: string; hostname: string; resolvConf: string } | undefined;
   }): Promise<string>;
 }

@@ -31,6 +31,9 @@ import { healthSpecOf, settingsFor } from './settings.js';
 import { statusText } from './status-text.js';
 import type { VolumeStore } from './volumes.js';
 
+/** Docker's label on the volumes it makes for unnamed mounts and image VOLUMEs. */
+export const ANONYMOUS_VOLUME_LABEL = 'com.docker.volume.anonymous';
+
 export interface NodeAgentOptions {
   /** `<stateDir>/containers/<id>/` holds each container's record, bundle and logs. */
   stateDir: string;
@@ -135,8 +138,30 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         rec.endpoints = connected.endpoints;
         rec.ports = connected.ports;
       }
+      if (rec.spec.networkMode === 'none') sandbox = await opts.networks.createSandbox(rec.id);
+      const etc =
+        rec.spec.networkMode === 'host'
+          ? undefined
+          : await opts.networks.etcFiles(rec.name, {
+              hostname: rec.spec.hostname ?? rec.id.slice(0, 12),
+              ...(rec.spec.domainname === undefined ? {} : { domainname: rec.spec.domainname }),
+              ...(rec.spec.labels['com.docker.compose.service'] === undefined ? {} : { service: rec.spec.labels['com.docker.compose.service'] }),
+              extraHosts: rec.spec.extraHosts,
+              dns: rec.spec.dns,
+              dnsSearch: rec.spec.dnsSearch,
+              dnsOptions: rec.spec.dnsOptions,
+            });
       const rootfs = await opts.images.prepareRootfs(rec.imageId, rec.id);
-      const bundle = await opts.bundles.write({ containerId: rec.id, spec: rec.spec, settings: rec.settings, rootfs, sandbox, files: [] });
+      const bundle = await opts.bundles.write({
+        containerId: rec.id,
+        spec: rec.spec,
+        settings: rec.settings,
+        rootfs,
+        sandbox,
+        dir: store.dir(rec.id),
+        logPath: store.logPath(rec.id),
+        etc,
+      });
       const logOpts = rec.spec.logConfig.options;
       await opts.runtime.create(rec.id, bundle, {
         logPath: store.logPath(rec.id),
@@ -184,7 +209,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     if (e.healthTimer) clearTimeout(e.healthTimer);
     await opts.runtime.delete(rec.id, { force: true }).catch(() => undefined);
     await opts.networks.disconnect(rec.id, rec.name).catch(() => undefined);
-    if (rec.spec.networkMode === 'default') await opts.networks.removeSandbox(rec.id).catch(() => undefined);
+    if (rec.spec.networkMode === 'default' || rec.spec.networkMode === 'none') await opts.networks.removeSandbox(rec.id).catch(() => undefined);
     await opts.images.releaseRootfs(rec.id, { remove: false }).catch(() => undefined);
     const ranForMs = Date.parse(s.finishedAt) - Date.parse(rec.startedAt);
     rec.finishedAt = s.finishedAt;
@@ -355,11 +380,19 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         endpoints: [],
         ports: [],
       };
-      for (const m of spec.mounts) {
-        if (m.type === 'volume' && m.source !== '') {
+      // Anonymous volumes: the spec's unnamed ones and the image's VOLUMEs nothing else mounts
+      // get a volume of their own, named by a random id as Docker names them.
+      const mounts = [...spec.mounts, ...settings.anonymousVolumes.map((target) => ({ type: 'volume' as const, source: '', target, readOnly: false }))];
+      for (const m of mounts) {
+        if (m.type !== 'volume') continue;
+        if (m.source === '') {
+          m.source = newContainerId();
+          await opts.volumes.create({ name: m.source, driver: 'local', driverOpts: {}, labels: { [ANONYMOUS_VOLUME_LABEL]: '' } });
+        } else {
           await opts.volumes.create({ name: m.source, driver: 'local', driverOpts: {}, labels: {} });
         }
       }
+      rec.spec = { ...spec, mounts };
       await store.save(rec);
       entries.set(id, { rec, running: false, paused: false, restarting: false, exited: deferred(), lock: Promise.resolve() });
       publish(rec, 'create');
@@ -439,6 +472,12 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         entries.delete(e.rec.id);
         await opts.images.releaseRootfs(e.rec.id, { remove: true });
         await store.remove(e.rec.id);
+        if (o.volumes === true) {
+          const anonymous = new Set((await opts.volumes.list({ label: [ANONYMOUS_VOLUME_LABEL] })).map((v) => v.name));
+          for (const m of e.rec.spec.mounts) {
+            if (m.type === 'volume' && anonymous.has(m.source) && !volumeInUse(m.source)) await opts.volumes.remove(m.source).catch(() => undefined);
+          }
+        }
         publish(e.rec, 'destroy');
       });
     },

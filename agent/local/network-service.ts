@@ -8,6 +8,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
+import { containerFiles } from '../../overlay/container-files.js';
 import { createHostNetworking, type HostNetworking, type HostNetworkingOptions } from '../../overlay/host-networking.js';
 import type { NetworkingState } from '../../overlay/networking-state.js';
 import { runCommand } from '../../overlay/run-command.js';
@@ -139,6 +140,21 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
           .filter((p) => p.family === 4)
           .map((p) => ({ target: p.containerPort, protocol: p.protocol, hostIp: p.hostIp ?? '', published: String(p.hostPort), hostPort: p.hostPort })),
       };
+    },
+    async etcFiles(name, o) {
+      const f = containerFiles({
+        container: networking.state().containers[name],
+        state: networking.state(),
+        hostname: o.hostname,
+        domainname: o.domainname,
+        service: o.service,
+        extraHosts: [...o.extraHosts],
+        hostResolvConf: await readFile('/etc/resolv.conf', 'utf8').catch(() => ''),
+        dns: o.dns.length === 0 ? undefined : [...o.dns],
+        dnsSearch: o.dnsSearch.length === 0 ? undefined : [...o.dnsSearch],
+        dnsOpt: o.dnsOptions.length === 0 ? undefined : [...o.dnsOptions],
+      });
+      return { hosts: f.hosts, hostname: f.hostname, resolvConf: f.resolvConf };
     },
     async disconnect(_containerId, name) {
       if (networking.state().containers[name] === undefined) return;

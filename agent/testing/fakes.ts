@@ -114,6 +114,7 @@ export function fakeNetworks(): NetworkService {
       endpoints: args.endpoints.map((ep, i) => ({ network: ep.network, ipAddress: `172.18.0.${i + 2}`, macAddress: '02:42:ac:12:00:02', gateway: '172.18.0.1', aliases: ep.aliases })),
       ports: args.ports.map((p) => ({ ...p, hostPort: Number(p.published) })),
     }),
+    etcFiles: async (name, o) => ({ hosts: `127.0.0.1\tlocalhost\n172.18.0.2\t${o.hostname}\n`, hostname: `${o.hostname}\n`, resolvConf: 'nameserver 127.0.0.11\noptions ndots:0\n' }),
     disconnect: async () => {},
   };
 }

@@ -99,7 +99,10 @@ describe.concurrent('tsc-compose config', () => {
     const r = await run(tmp, ['-f', '-', '-p', 'demo', 'config', '--no-interpolate', '-o', out], { stdin: yaml });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
-    expect(readFileSync(out, 'utf8')).toBe('name: demo\nservices:\n  web:\n    image: nginx:${TAG:-latest}\n');
+    // Normalization still runs without interpolation: the implicit default network is added.
+    expect(readFileSync(out, 'utf8')).toBe(
+      'name: demo\nservices:\n  web:\n    image: nginx:${TAG:-latest}\n    networks:\n      default: null\nnetworks:\n  default:\n    name: demo_default\n',
+    );
     const q = await run(tmp, ['-f', '-', '-p', 'demo', 'config', '-q'], { stdin: yaml });
     expect(q).toEqual({ status: 0, stdout: '', stderr: '' });
   });

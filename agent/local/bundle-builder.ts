@@ -1,0 +1,101 @@
+/**
+ * Writes a container's OCI bundle: the files the agent makes for it (hosts, hostname,
+ * resolv.conf, secrets and configs) under `<dir>/files/`, named volumes resolved to their
+ * directories (and filled from the image the first time, as Docker does), missing bind
+ * sources created where the short syntax allows, then config.json from `buildOciSpec`.
+ */
+import { execFile } from 'node:child_process';
+import { chmod, chown, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { TscError } from '../../lib/errors.js';
+import type { BundleBuilder } from '../backends.js';
+import { buildOciSpec } from '../oci-spec.js';
+import { resolveUser } from '../resolve-user.js';
+import { writeBundle } from '../runtime/write-bundle.js';
+import { volumeMountSource, type VolumeStore } from '../volumes.js';
+
+const run = promisify(execFile);
+
+export interface LocalBundleBuilderOptions {
+  volumes: VolumeStore;
+  /** Parent cgroup of every container (`/tsc-compose`). */
+  cgroupParent: string;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function isEmptyDir(p: string): Promise<boolean> {
+  return (await readdir(p).catch(() => [])).length === 0;
+}
+
+export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): BundleBuilder {
+  return {
+    async write(a) {
+      const filesDir = join(a.dir, 'files');
+      await mkdir(filesDir, { recursive: true, mode: 0o700 });
+      const files: Array<{ target: string; source: string; readOnly: boolean }> = [];
+      if (a.etc !== undefined) {
+        for (const [name, target, content] of [
+          ['hosts', '/etc/hosts', a.etc.hosts],
+          ['hostname', '/etc/hostname', a.etc.hostname],
+          ['resolv.conf', '/etc/resolv.conf', a.etc.resolvConf],
+        ] as const) {
+          await writeFile(join(filesDir, name), content, { mode: 0o644 });
+          files.push({ target, source: join(filesDir, name), readOnly: false });
+        }
+      }
+      let n = 0;
+      for (const m of a.spec.mounts) {
+        if (m.type !== 'file') continue;
+        const source = join(filesDir, `mount-${n++}`);
+        await writeFile(source, m.content, { mode: m.mode ?? 0o444 });
+        await chmod(source, m.mode ?? 0o444);
+        if (m.uid !== undefined || m.gid !== undefined) await chown(source, m.uid ?? 0, m.gid ?? 0);
+        files.push({ target: m.target, source, readOnly: true });
+      }
+      const volumePaths: Record<string, string> = {};
+      for (const m of a.spec.mounts) {
+        if (m.type === 'bind' && !(await exists(m.source))) {
+          if (m.createHostPath !== true) {
+            throw new TscError('ERR_RUNTIME', `invalid mount config for type "bind": bind source path does not exist: ${m.source}`, { path: `services.${a.spec.labels['com.docker.compose.service'] ?? a.spec.name}.volumes` });
+          }
+          await mkdir(m.source, { recursive: true });
+        }
+        if (m.type !== 'volume') continue;
+        const v = await opts.volumes.inspect(m.source);
+        const src = volumeMountSource(v);
+        if (src.kind === 'mount') {
+          throw new TscError('ERR_UNSUPPORTED', `volume ${m.source}: local driver mounts (type=${src.fsType}) are not supported yet`);
+        }
+        volumePaths[m.source] = src.source;
+        // Docker copies the image's content at the target into a new, empty volume.
+        const fromImage = join(a.rootfs, m.target);
+        if (m.noCopy !== true && src.source === v.mountpoint && (await isEmptyDir(src.source)) && !(await isEmptyDir(fromImage))) {
+          await run('cp', ['-a', `${fromImage}/.`, src.source]);
+        }
+      }
+      const passwd = await readFile(join(a.rootfs, 'etc/passwd'), 'utf8').catch(() => '');
+      const group = await readFile(join(a.rootfs, 'etc/group'), 'utf8').catch(() => '');
+      const spec = buildOciSpec({
+        containerId: a.containerId,
+        spec: a.spec,
+        settings: a.settings,
+        rootfs: a.rootfs,
+        netns: a.sandbox,
+        user: resolveUser(a.settings.user, a.spec.groupAdd ?? [], passwd, group),
+        volumePaths,
+        files,
+        logPath: a.logPath,
+        cgroupParent: opts.cgroupParent,
+      });
+      return writeBundle(join(a.dir, 'bundle'), spec);
+    },
+  };
+}

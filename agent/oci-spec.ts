@@ -1,0 +1,164 @@
+/**
+ * A container's OCI runtime config (config.json), from its spec and merged settings, the way
+ * the Docker daemon builds one (moby `daemon/oci_linux.go`): Docker's defaults (capabilities,
+ * masked and read-only paths, mounts, devices) changed only where the compose file asks.
+ * Pure: every path it needs (rootfs, sandbox, volume directories, the agent's files) is given.
+ */
+import type { ContainerSpec } from './api/types.js';
+import type { ContainerSettings } from './images/container-settings.js';
+import { TscError } from '../lib/errors.js';
+import { ANNOTATIONS, DEFAULT_CAPABILITIES, defaultSpec, type Mount, type Spec } from './runtime/spec.js';
+
+export interface OciSpecInput {
+  containerId: string;
+  spec: ContainerSpec;
+  settings: ContainerSettings;
+  rootfs: string;
+  /** Network namespace to join; undefined: the host's (`host`) or a new one (`none`). */
+  netns: string | undefined;
+  /** Resolved user: numeric ids from the image's /etc/passwd and /etc/group. */
+  user: { uid: number; gid: number; additionalGids: number[] };
+  /** Host directory of each named volume the spec mounts, by volume name. */
+  volumePaths: Readonly<Record<string, string>>;
+  /** Files the agent wrote for the container (hosts, resolv.conf, secrets), bound read-only. */
+  files: ReadonlyArray<{ target: string; source: string; readOnly: boolean }>;
+  logPath: string;
+  cgroupParent: string;
+}
+
+/** Every capability the kernel knows (for `privileged` and `cap_add: ALL`). */
+export const ALL_CAPABILITIES: readonly string[] = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
+  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD',
+  'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
+  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+function capName(c: string): string {
+  const up = c.toUpperCase();
+  return up.startsWith('CAP_') ? up : `CAP_${up}`;
+}
+
+/** Docker's TweakCapabilities: defaults, plus cap_add, minus cap_drop; `ALL` on either side. */
+export function capabilities(spec: Pick<ContainerSpec, 'capAdd' | 'capDrop' | 'privileged'>): string[] {
+  if (spec.privileged) return [...ALL_CAPABILITIES];
+  const add = spec.capAdd.map(capName);
+  const drop = spec.capDrop.map(capName);
+  for (const c of [...add, ...drop]) {
+    if (c !== 'CAP_ALL' && !ALL_CAPABILITIES.includes(c)) throw new TscError('ERR_COMPOSE_INVALID', `unknown capability: "${c}"`, { path: `services.${spec.capAdd.includes(c) ? 'cap_add' : 'cap_drop'}` });
+  }
+  let caps = drop.includes('CAP_ALL') ? [] : [...DEFAULT_CAPABILITIES];
+  if (add.includes('CAP_ALL')) caps = [...ALL_CAPABILITIES];
+  for (const c of add) if (c !== 'CAP_ALL' && !caps.includes(c)) caps.push(c);
+  if (!add.includes('CAP_ALL')) caps = caps.filter((c) => !drop.includes(c));
+  return caps;
+}
+
+const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
+
+function userMounts(i: OciSpecInput): Mount[] {
+  const out: Mount[] = [];
+  for (const m of i.spec.mounts) {
+    switch (m.type) {
+      case 'bind': {
+        const opts = ['rbind', m.readOnly ? 'ro' : 'rw'];
+        if (m.propagation !== undefined && PROPAGATIONS.has(m.propagation)) opts.push(m.propagation);
+        out.push({ destination: m.target, type: 'bind', source: m.source, options: opts });
+        break;
+      }
+      case 'volume': {
+        const source = i.volumePaths[m.source];
+        if (source === undefined) throw new Error(`oci spec: no directory given for volume "${m.source}" of container ${i.spec.name}`);
+        out.push({ destination: m.target, type: 'bind', source: m.subpath === undefined ? source : `${source}/${m.subpath}`, options: ['rbind', m.readOnly ? 'ro' : 'rw'] });
+        break;
+      }
+      case 'tmpfs': {
+        const opts = ['nosuid', 'nodev'];
+        if (m.sizeBytes !== undefined) opts.push(`size=${m.sizeBytes}`);
+        opts.push(`mode=${(m.mode ?? 0o1777).toString(8)}`);
+        out.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: opts });
+        break;
+      }
+      case 'file':
+        break; // written by the agent and listed in `files`
+    }
+  }
+  for (const f of i.files) out.push({ destination: f.target, type: 'bind', source: f.source, options: ['rbind', f.readOnly ? 'ro' : 'rw'] });
+  return out;
+}
+
+export function buildOciSpec(i: OciSpecInput): Spec {
+  const { spec, settings } = i;
+  const shm = spec.shmSizeBytes === undefined ? undefined : `${Math.floor(spec.shmSizeBytes / 1024)}k`;
+  const base = defaultSpec({
+    args: settings.args,
+    rootfs: i.rootfs,
+    env: settings.env,
+    hostname: spec.hostname ?? i.containerId.slice(0, 12),
+    cgroupsPath: `${i.cgroupParent}/${i.containerId}`,
+  });
+  const caps = capabilities(spec);
+  const linux = base.linux ?? {};
+  const noNewPrivileges = spec.securityOpt.some((o) => o === 'no-new-privileges' || o === 'no-new-privileges:true' || o === 'no-new-privileges=true');
+  const resources = linux.resources ?? {};
+  const r = spec.resources;
+  if (r.memoryBytes !== undefined || r.memoryReservationBytes !== undefined || r.memorySwapBytes !== undefined) {
+    resources.memory = {
+      ...(r.memoryBytes === undefined ? {} : { limit: r.memoryBytes }),
+      ...(r.memoryReservationBytes === undefined ? {} : { reservation: r.memoryReservationBytes }),
+      ...(r.memorySwapBytes === undefined ? {} : { swap: r.memorySwapBytes }),
+    };
+  }
+  const period = r.cpuPeriod ?? (r.nanoCpus !== undefined ? 100_000 : undefined);
+  const quota = r.cpuQuota ?? (r.nanoCpus !== undefined ? Math.round((r.nanoCpus * 100_000) / 1e9) : undefined);
+  if (period !== undefined || quota !== undefined || r.cpuShares !== undefined || r.cpusetCpus !== undefined || r.cpusetMems !== undefined) {
+    resources.cpu = {
+      ...(r.cpuShares === undefined ? {} : { shares: r.cpuShares }),
+      ...(quota === undefined ? {} : { quota }),
+      ...(period === undefined ? {} : { period }),
+      ...(r.cpusetCpus === undefined ? {} : { cpus: r.cpusetCpus }),
+      ...(r.cpusetMems === undefined ? {} : { mems: r.cpusetMems }),
+    };
+  }
+  if (r.pidsLimit !== undefined && r.pidsLimit > 0) resources.pids = { limit: r.pidsLimit };
+  if (r.blkioWeight !== undefined) resources.blockIO = { weight: r.blkioWeight };
+  if (spec.privileged) resources.devices = [{ allow: true, access: 'rwm' }];
+  else if (spec.devices.length > 0) {
+    resources.devices = [...(resources.devices ?? []), ...spec.devices.map((d) => ({ allow: true, access: d.permissions || 'rwm', path: d.source }))];
+  }
+  const namespaces = (linux.namespaces ?? []).filter((n) => n.type !== 'network');
+  if (spec.networkMode !== 'host') namespaces.push(i.netns === undefined ? { type: 'network' } : { type: 'network', path: i.netns });
+
+  const result: Spec = {
+    ...base,
+    process: {
+      ...base.process,
+      terminal: spec.tty,
+      user: { uid: i.user.uid, gid: i.user.gid, ...(i.user.additionalGids.length === 0 ? {} : { additionalGids: i.user.additionalGids }) },
+      cwd: settings.workingDir || '/',
+      capabilities: { bounding: caps, effective: [...caps], permitted: [...caps] },
+      noNewPrivileges,
+      ...(spec.ulimits.length === 0 ? {} : { rlimits: spec.ulimits.map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: u.soft, hard: u.hard })) }),
+      ...(r.oomScoreAdj === undefined ? {} : { oomScoreAdj: r.oomScoreAdj }),
+    },
+    root: { path: i.rootfs, readonly: spec.readOnlyRootfs },
+    ...(spec.domainname === undefined ? {} : { domainname: spec.domainname }),
+    mounts: [...(base.mounts ?? []).map((m) => (m.destination === '/dev/shm' && shm !== undefined ? { ...m, options: [...(m.options ?? []).filter((o) => !o.startsWith('size=')), `size=${shm}`] } : m)), ...userMounts(i)],
+    linux: {
+      ...linux,
+      namespaces,
+      resources,
+      ...(Object.keys(spec.sysctls).length === 0 ? {} : { sysctl: { ...spec.sysctls } }),
+      ...(spec.privileged ? { maskedPaths: [], readonlyPaths: [] } : {}),
+    },
+    annotations: {
+      [ANNOTATIONS.logPath]: i.logPath,
+      ...(spec.logConfig.options['max-size'] === undefined ? {} : { [ANNOTATIONS.logMaxSize]: spec.logConfig.options['max-size'] }),
+      ...(spec.logConfig.options['max-file'] === undefined ? {} : { [ANNOTATIONS.logMaxFile]: spec.logConfig.options['max-file'] }),
+    },
+  };
+  if (spec.logConfig.driver === 'none' && result.annotations) delete result.annotations[ANNOTATIONS.logPath];
+  return result;
+}
