@@ -24,6 +24,8 @@ export interface ImageService {
   pull(ref: string, onProgress?: (p: PullProgress) => void): Promise<LocalImage>;
   list(): Promise<ImageSummary[]>;
   remove(ref: string, opts?: { force?: boolean }): Promise<void>;
+  /** Load an archive (docker save or OCI layout); returns the names it brought. */
+  load(archivePath: string, opts?: { repository?: string }): Promise<string[]>;
   /** Mount the image's layers plus a writable layer for the container; returns the rootfs path. */
   prepareRootfs(imageId: string, containerId: string): Promise<string>;
   /** Unmount the container's rootfs; with `remove`, also delete its writable layer. */

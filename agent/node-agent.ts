@@ -538,6 +538,12 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       bus.publish({ type: 'image', action: 'delete', id: img.id, attributes: { name: ref } });
     },
 
+    async loadImage(path, o = {}) {
+      const names = await opts.images.load(path, o);
+      for (const n of names) bus.publish({ type: 'image', action: 'load', id: n, attributes: { name: n } });
+      return names;
+    },
+
     async createNetwork(spec) {
       const n = await opts.networks.create(spec);
       bus.publish({ type: 'network', action: 'create', id: n.id, attributes: { ...spec.labels, name: spec.name } });

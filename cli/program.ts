@@ -5,7 +5,9 @@
  */
 import { Command, Option } from 'commander';
 
+import { registerAgent } from './commands/agent.js';
 import { registerConfig } from './commands/config.js';
+import { registerImage } from './commands/image.js';
 import { registerExecRun } from './commands/compose/exec-run.js';
 import { registerLifecycle } from './commands/compose/lifecycle.js';
 import { registerPsLogs } from './commands/compose/ps.js';
@@ -50,6 +52,8 @@ export function buildProgram(): Program {
   registerPsLogs(program, composeContext, setExit);
   registerLifecycle(program, composeContext, setExit);
   registerExecRun(program, composeContext, setExit);
+  registerImage(program, composeContext, setExit);
+  registerAgent(program);
   registerVersion(program);
   return { command: program, exitCode: () => exitCode };
 }

@@ -38,6 +38,7 @@ export const METHODS = [
   'pullImage',
   'listImages',
   'removeImage',
+  'loadImage',
   'createNetwork',
   'removeNetwork',
   'listNetworks',

@@ -282,6 +282,8 @@ export interface AgentApi {
   pullImage(ref: string, onProgress?: (p: PullProgress) => void): Promise<ImageSummary>;
   listImages(): Promise<ImageSummary[]>;
   removeImage(ref: string, opts?: { force?: boolean }): Promise<void>;
+  /** `image load`: a `docker save` tarball or an OCI layout archive at a path on the agent's host. */
+  loadImage(archivePath: string, opts?: { repository?: string }): Promise<string[]>;
 
   createNetwork(spec: NetworkSpec): Promise<NetworkSummary>;
   removeNetwork(name: string): Promise<void>;

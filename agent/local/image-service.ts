@@ -10,6 +10,7 @@ import {
   findImage,
   garbageCollect,
   getImage,
+  loadImageArchive,
   parseReference,
   prepareRootfs,
   pullImage,
@@ -90,6 +91,11 @@ export function createLocalImageService(opts: LocalImageServiceOptions): ImageSe
       if (rec === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${ref}`);
       await store.deleteImage(rec.name);
       await garbageCollect(store);
+    },
+
+    async load(path, o = {}) {
+      const imported = await loadImageArchive(store, path, o);
+      return imported.map((i) => i.name).filter((n): n is string => n !== undefined);
     },
 
     async prepareRootfs(imageId, containerId) {

@@ -91,6 +91,7 @@ export const fakeImages: ImageService = {
   },
   list: async () => [],
   remove: async () => {},
+  load: async () => ['docker.io/library/busybox:latest'],
   prepareRootfs: async (_img, id) => `/rootfs/${id}`,
   releaseRootfs: async () => {},
 };

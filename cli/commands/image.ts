@@ -1,0 +1,57 @@
+/** `images` and `image load|ls|rm`, through the agent. */
+import { resolve } from 'node:path';
+
+import type { Command } from 'commander';
+
+import type { ComposeContext } from '../compose-context.js';
+import { table } from '../format/ps.js';
+
+function formatSize(n: number): string {
+  if (n < 1000) return `${n}B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(1)}kB`;
+  if (n < 1e9) return `${(n / 1e6).toFixed(1)}MB`;
+  return `${(n / 1e9).toFixed(2)}GB`;
+}
+
+export function registerImage(program: Command, ctx: (cmd: Command) => ComposeContext, setExit: (code: number) => void): void {
+  const image = program.command('image').description('Manage images');
+  image
+    .command('load')
+    .description('Load an image from a tar archive (docker save or OCI layout)')
+    .requiredOption('-i, --input <file>', 'Read from tar archive file')
+    .option('--repository <name>', 'Name for images the archive does not name')
+    .action(async (flags: { input: string; repository?: string }, cmd: Command) => {
+      const c = ctx(cmd);
+      const names = await (await c.agent()).loadImage(resolve(flags.input), flags.repository === undefined ? {} : { repository: flags.repository });
+      for (const n of names) c.stdout.write(`Loaded image: ${n}\n`);
+      setExit(0);
+    });
+  const list = async (_f: object, cmd: Command) => {
+    const c = ctx(cmd);
+    const images = await (await c.agent()).listImages();
+    const rows: string[][] = [];
+    for (const i of images) {
+      for (const t of i.repoTags.length === 0 ? ['<none>:<none>'] : i.repoTags) {
+        const at = t.lastIndexOf(':');
+        rows.push([t.slice(0, at), t.slice(at + 1), i.id.replace(/^sha256:/, '').slice(0, 12), formatSize(i.size)]);
+      }
+    }
+    c.stdout.write(table(['REPOSITORY', 'TAG', 'IMAGE ID', 'SIZE'], rows));
+    setExit(0);
+  };
+  image.command('ls').description('List images').action(list);
+  image
+    .command('rm')
+    .description('Remove one or more images')
+    .argument('<images...>')
+    .option('-f, --force', 'Force removal of the image')
+    .action(async (refs: string[], flags: { force?: boolean }, cmd: Command) => {
+      const c = ctx(cmd);
+      const agent = await c.agent();
+      for (const r of refs) {
+        await agent.removeImage(r, { force: flags.force === true });
+        c.stdout.write(`Untagged: ${r}\n`);
+      }
+      setExit(0);
+    });
+}
