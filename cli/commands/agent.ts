@@ -14,7 +14,8 @@ export function registerAgent(program: Command): void {
     .description('Run the node agent in the foreground')
     .option('--runtime <path>', 'OCI runtime binary (default: the bundled tsc-runtime)', process.env['TSC_COMPOSE_RUNTIME'])
     .action(async (flags: { runtime?: string }) => {
-      const node = await startLocalNode({ paths: agentPaths(), runtime: flags.runtime, version: packageVersion() });
+      // TSC_COMPOSE_NFT_TABLE lets tests run an agent beside another one without sharing rules.
+      const node = await startLocalNode({ paths: agentPaths(), runtime: flags.runtime, version: packageVersion(), nftTable: process.env['TSC_COMPOSE_NFT_TABLE'] });
       process.stderr.write(`tsc-compose agent ${packageVersion()} listening on ${node.server.socketPath}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
