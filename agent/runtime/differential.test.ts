@@ -147,6 +147,14 @@ describePrivileged('tsc-runtime against runc', [root, command(RUNC), command('cc
     }
   });
 
+  it('roots a cgroup namespace at the container cgroup', async () => {
+    const [r, t] = await both('cat /proc/self/cgroup; ls /sys/fs/cgroup/memory | grep -c limit_in_bytes', (s) => {
+      s.linux?.namespaces?.push({ type: 'cgroup' });
+    });
+    expect(t.out).toMatch(/:memory:\/\n/);
+    expect(t.out).toBe(r.out);
+  });
+
   it('maps users in a user namespace', async () => {
     const edit = (s: Spec): void => {
       s.linux?.namespaces?.push({ type: 'user' });

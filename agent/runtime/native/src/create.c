@@ -169,6 +169,9 @@ int create_container(container *c, int foreground, int start_now) {
         write_maps(init, jpath(c->config, "linux.gidMappings"), "gid_map", err, sizeof err) < 0)
       return failed(c, init, err);
   }
+  /* Moving a task between v1 cgroups waits for an RCU grace period (milliseconds): let the
+   * process build its file system meanwhile, and join before it may report ready. */
+  if (send(sp[0], "M", 1, MSG_NOSIGNAL) != 1) return failed(c, init, "the container process exited during setup");
   if (cgroups_join(c, init, err, sizeof err) < 0) return failed(c, init, err);
   if (send(sp[0], "G", 1, MSG_NOSIGNAL) != 1) return failed(c, init, "the container process exited during setup");
   char msg[4096];
