@@ -13,7 +13,7 @@ import { command, describePrivileged, root } from '../../test/support/privileged
 import { createRuntimeClient } from './runtime-client.js';
 import { ANNOTATIONS } from './spec.js';
 import type { Spec } from './spec.js';
-import { leftoverCgroups, setupHarness, testSpec, uniqueId } from './testing/harness.js';
+import { leftoverCgroups, runScript, setupHarness, testSpec, uniqueId } from './testing/harness.js';
 import type { Harness } from './testing/harness.js';
 import { writeBundle } from './write-bundle.js';
 
@@ -85,6 +85,20 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
     const ok = await runDetached(['sh', '-c', 'exit 3']);
     expect(await h.ours.client.waitStopped(ok.id)).toMatchObject({ exitStatus: 3, oomKilled: false });
     await h.ours.client.delete(ok.id);
+  });
+
+  it('runs an init as PID 1 with init: true: it reaps orphans and forwards signals', async () => {
+    const withInit = (s: Spec): void => {
+      s.annotations = { ...s.annotations, [ANNOTATIONS.init]: 'true' };
+    };
+    const script = 'cat /proc/1/comm; echo $$; (sleep 0.1 &); sleep 0.4; for s in /proc/[0-9]*/stat; do read l < $s; case "$l" in *") Z "*) echo zombie;; esac; done; echo done';
+    const out = await runScript(h, h.ours, script, withInit);
+    expect(out.out).toBe('init\n2\ndone\n');
+    // sleep as PID 1 ignores SIGTERM; behind the init it dies of it
+    const { id } = await runDetached(['sleep', '1000'], withInit);
+    await h.ours.client.kill(id, 'TERM');
+    expect(await h.ours.client.waitStopped(id)).toMatchObject({ exitStatus: 143 });
+    await h.ours.client.delete(id);
   });
 
   it('keeps the container when its creator exits, and a new client finds it and its exit code', async () => {

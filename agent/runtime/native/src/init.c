@@ -143,5 +143,6 @@ void init_main(container *c, int sock, int log_out, int log_err, int console_fd)
   if (send(sock, "R", 1, MSG_NOSIGNAL) != 1) _exit(1);
   char start;
   if (recv(sock, &start, 1, 0) != 1) _exit(1);
+  if (!strcmp(jstr(jget(c->annotations, "io.tsc-compose.init"), "false"), "true")) pid1_fork(sock);
   process_exec(&ep);
 }

@@ -69,6 +69,7 @@ _Noreturn void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void process_prepare(const jval *proc, const char *sc_prog, size_t sc_len, execplan *ep);
 _Noreturn void process_exec(execplan *ep);
 int cmd_exec(const char *root, int argc, char **argv);
+void pid1_fork(int sock); /* returns in the child; the parent stays PID 1 until it exits */
 
 /* mounts.c: everything from the root filesystem to pivot_root, then masked/readonly paths. */
 int rootfs_setup(container *c, char *err, size_t n);
