@@ -128,6 +128,27 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         await expectGone(rt(), id, pid, bundle);
       });
 
+      it('reads stats back and updates limits of a running container', async () => {
+        const { id, bundle } = await created(rt(), ['sleep', '1000'], (s) => {
+          if (s.linux?.resources) {
+            s.linux.resources.memory = { limit: 64 * 1024 * 1024 };
+            s.linux.resources.pids = { limit: 50 };
+          }
+        });
+        await rt().client.start(id);
+        const before = await rt().client.stats(id);
+        expect(before.memory.usage.limit).toBe(64 * 1024 * 1024);
+        expect(before.memory.usage.usage).toBeGreaterThan(0);
+        expect(before.pids.current).toBe(1);
+        expect(before.cpu.usage.total).toBeGreaterThan(0);
+        await rt().client.update(id, { memory: { limit: 32 * 1024 * 1024 }, pids: { limit: 20 } });
+        expect((await rt().client.stats(id)).memory.usage.limit).toBe(32 * 1024 * 1024);
+        expect(readFileSync(`/sys/fs/cgroup/pids/${id}/pids.max`, 'utf8').trim()).toBe('20');
+        const pid = (await rt().client.state(id)).pid;
+        await rt().client.delete(id, { force: true });
+        await expectGone(rt(), id, pid, bundle);
+      });
+
       it('deletes a created container that never started', async () => {
         const { id, bundle } = await created(rt(), ['sleep', '1000']);
         const pid = (await rt().client.state(id)).pid;
