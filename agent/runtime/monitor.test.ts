@@ -61,6 +61,21 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
     await h.ours.client.delete(id);
   });
 
+  it('gives a terminal when asked, and logs what it shows', async () => {
+    const { id, bundle } = await runDetached(['sh', '-c', 'tty; [ -t 0 ] && [ -t 1 ] && echo stdio-is-tty; ls -l /dev/console | cut -c1'], (s, b) => {
+      s.process.terminal = true;
+      s.annotations = { [ANNOTATIONS.logPath]: join(b, 'ctr.log') };
+    });
+    expect((await h.ours.client.waitStopped(id)).exitStatus).toBe(0);
+    const text = (await readFile(join(bundle, 'ctr.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as LogLine).log)
+      .join('');
+    expect(text).toBe('/dev/pts/0\r\nstdio-is-tty\r\nc\r\n');
+    await h.ours.client.delete(id);
+  });
+
   it('rotates the log at max-size, keeping max-file files', async () => {
     const { id, bundle } = await runDetached(['sh', '-c', 'for i in $(seq 1 200); do echo "line $i of the rotation test"; done'], (s, b) => {
       s.annotations = { [ANNOTATIONS.logPath]: join(b, 'ctr.log'), [ANNOTATIONS.logMaxSize]: '2k', [ANNOTATIONS.logMaxFile]: '3' };
