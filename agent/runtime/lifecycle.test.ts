@@ -3,6 +3,7 @@
  * tsc-runtime: the same states are seen, signals arrive, and delete leaves no process, cgroup,
  * mount or state behind.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -147,6 +148,30 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         const pid = (await rt().client.state(id)).pid;
         await rt().client.delete(id, { force: true });
         await expectGone(rt(), id, pid, bundle);
+      });
+
+      it('hands a terminal to the console socket', async () => {
+        const helper = join(h.dir, 'recvtty');
+        if (!existsSync(helper)) execFileSync('cc', ['-O2', '-o', helper, join(import.meta.dirname, 'testing', 'recvtty.c')]);
+        const sock = join(h.dir, `${uniqueId('tty')}.sock`);
+        const recv = spawn(helper, [sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let shown = '';
+        recv.stdout.on('data', (d: Buffer) => (shown += d.toString()));
+        const done = new Promise((r) => recv.on('close', r));
+        const deadline = Date.now() + 5000;
+        while (!existsSync(sock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        const id = uniqueId(rt().name === 'runc' ? 'r' : 't');
+        const bundle = join(h.dir, 'bundles', id);
+        const spec = testSpec(h, id, ['sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-tty; ls -l /dev/console | cut -c1']);
+        spec.process.terminal = true;
+        await writeBundle(bundle, spec);
+        await rt().client.create(id, { bundle, consoleSocket: sock });
+        await rt().client.start(id);
+        await rt().client.waitStopped(id);
+        await done;
+        expect(shown).toBe('/dev/pts/0\r\nstdin-is-tty\r\nc\r\n');
+        await rt().client.delete(id);
+        await rm(bundle, { recursive: true, force: true });
       });
 
       it('deletes a created container that never started', async () => {
