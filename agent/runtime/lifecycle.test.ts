@@ -40,7 +40,7 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
   });
 
   async function created(rt: Runtime, args: string[], edit: (s: Spec) => void = () => {}): Promise<{ id: string; bundle: string }> {
-    const id = uniqueId(rt.name === 'runc' ? 'r' : 't');
+    const id = h.track(rt, uniqueId(rt.name === 'runc' ? 'r' : 't'));
     const bundle = join(h.dir, 'bundles', id);
     await mkdir(bundle, { recursive: true });
     const spec = testSpec(h, id, args);
@@ -160,7 +160,7 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         const done = new Promise((r) => recv.on('close', r));
         const deadline = Date.now() + 5000;
         while (!existsSync(sock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-        const id = uniqueId(rt().name === 'runc' ? 'r' : 't');
+        const id = h.track(rt(), uniqueId(rt().name === 'runc' ? 'r' : 't'));
         const bundle = join(h.dir, 'bundles', id);
         const spec = testSpec(h, id, ['sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-tty; ls -l /dev/console | cut -c1']);
         spec.process.terminal = true;
@@ -182,7 +182,7 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
       });
 
       it('reports a missing executable at create, with the same words, and leaves nothing', async () => {
-        const id = uniqueId('x');
+        const id = h.track(rt(), uniqueId('x'));
         const bundle = join(h.dir, 'bundles', id);
         await writeBundle(bundle, testSpec(h, id, ['nosuchcommand']));
         const err: unknown = await rt().client.create(id, { bundle }).catch((e: unknown) => e);

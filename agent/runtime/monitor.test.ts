@@ -33,7 +33,7 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
   });
 
   async function runDetached(args: string[], edit: (s: Spec, bundle: string) => void = () => {}): Promise<{ id: string; bundle: string }> {
-    const id = uniqueId('m');
+    const id = h.track(h.ours, uniqueId('m'));
     const bundle = join(h.dir, 'bundles', id);
     await mkdir(bundle, { recursive: true });
     const spec = testSpec(h, id, args);
@@ -117,7 +117,7 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
   });
 
   it('keeps the container when its creator exits, and a new client finds it and its exit code', async () => {
-    const id = uniqueId('m');
+    const id = h.track(h.ours, uniqueId('m'));
     const bundle = join(h.dir, 'bundles', id);
     const spec = testSpec(h, id, ['sh', '-c', 'trap "exit 9" TERM; while :; do sleep 0.05; done']);
     spec.annotations = { [ANNOTATIONS.logPath]: join(bundle, 'ctr.log') };

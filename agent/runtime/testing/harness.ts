@@ -33,6 +33,8 @@ export interface Harness {
   runc: Runtime;
   ours: Runtime;
   both: Runtime[];
+  /** Remember a container so cleanup() force-deletes it even when its test failed midway. */
+  track(rt: Runtime, id: string): string;
   cleanup(): Promise<void>;
 }
 
@@ -50,13 +52,21 @@ export async function setupHarness(): Promise<Harness> {
   const rootfs = await buildBusyboxRootfs(join(dir, 'rootfs'));
   const runc: Runtime = { name: 'runc', root: join(dir, 'runc-root'), client: createRuntimeClient({ binary: RUNC, root: join(dir, 'runc-root') }) };
   const ours: Runtime = { name: 'tsc-runtime', root: join(dir, 'tsc-root'), client: createRuntimeClient({ binary: bin, root: join(dir, 'tsc-root') }) };
+  const tracked: [Runtime, string][] = [];
   return {
     dir,
     rootfs,
     runc,
     ours,
     both: [runc, ours],
+    track(rt, id) {
+      tracked.push([rt, id]);
+      return id;
+    },
     async cleanup() {
+      for (const [rt, id] of tracked) {
+        if (existsSync(join(rt.root, id))) await rt.client.delete(id, { force: true }).catch(() => undefined);
+      }
       await rm(dir, { recursive: true, force: true });
     },
   };
