@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { command, describePrivileged, root } from '../../test/support/privileged.js';
+import { attachStdin, waitExit } from './monitor-client.js';
 import { createRuntimeClient } from './runtime-client.js';
 import { ANNOTATIONS } from './spec.js';
 import type { Spec } from './spec.js';
@@ -73,6 +74,23 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
       .map((l) => (JSON.parse(l) as LogLine).log)
       .join('');
     expect(text).toBe('/dev/pts/0\r\nstdio-is-tty\r\nc\r\n');
+    await h.ours.client.delete(id);
+  });
+
+  it("feeds the container's stdin from an attached client, and wait returns the exit", async () => {
+    const { id, bundle } = await runDetached(['sh', '-c', 'while read line; do echo "got:$line"; done; echo eof; exit 5'], (s, b) => {
+      s.annotations = { [ANNOTATIONS.logPath]: join(b, 'ctr.log'), [ANNOTATIONS.stdin]: 'true' };
+    });
+    const exited = waitExit({ root: h.ours.root, id });
+    const stdin = await attachStdin({ root: h.ours.root, id });
+    stdin.write('hello\n');
+    stdin.end('world\n');
+    expect(await exited).toEqual({ exitCode: 5, oomKilled: false });
+    const logs = (await readFile(join(bundle, 'ctr.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as LogLine).log);
+    expect(logs).toEqual(['got:hello\n', 'got:world\n', 'eof\n']);
     await h.ours.client.delete(id);
   });
 

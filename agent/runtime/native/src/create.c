@@ -113,6 +113,12 @@ int create_container(container *c, int foreground, int start_now) {
   int out[2] = {-1, -1}, errp[2] = {-1, -1};
   if (c->log_path && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
     return failed(c, 0, xprintf("pipe: %s", strerror(errno)));
+  c->in_r = c->in_w = -1;
+  if (c->log_path && !strcmp(jstr(jget(c->annotations, "io.tsc-compose.stdin"), "false"), "true")) {
+    int in[2];
+    if (pipe2(in, O_CLOEXEC) < 0) return failed(c, 0, xprintf("pipe: %s", strerror(errno)));
+    c->in_r = in[0], c->in_w = in[1];
+  }
 
   pid_t caller = getpid();
   if (!foreground) {
@@ -180,10 +186,12 @@ int create_container(container *c, int foreground, int start_now) {
     if (result_fd >= 0) close(result_fd);
     if (out[0] >= 0) close(out[0]), close(errp[0]);
     if (own_pty >= 0) close(own_pty);
+    if (c->in_w >= 0) close(c->in_w);
     init_main(c, sp[1], out[1], errp[1], console_fd);
   }
   close(sp[1]);
   if (out[1] >= 0) close(out[1]), close(errp[1]);
+  if (c->in_r >= 0) close(c->in_r);
   if (console_fd >= 0) close(console_fd);
 
   if (flags & CLONE_NEWUSER) {
@@ -216,7 +224,7 @@ int create_container(container *c, int foreground, int start_now) {
   c->monitor_pid = getpid();
   rfc3339_now(c->created, sizeof c->created);
   if (state_write(c) < 0) return failed(c, init, xprintf("write state: %s", strerror(errno)));
-  monitor m = {c, init, sp[0], out[0], errp[0], -1, foreground, 0};
+  monitor m = {c, init, sp[0], out[0], errp[0], c->in_w, -1, -1, foreground, 0};
   if (start_now && monitor_start_init(&m, err, sizeof err) < 0) return failed(c, init, err);
   if (!foreground) {
     if ((m.ctl = ctl_listen(c->statedir)) < 0) return failed(c, init, xprintf("control socket: %s", strerror(errno)));

@@ -110,7 +110,8 @@ void init_main(container *c, int sock, int log_out, int log_err, int console_fd)
 
   if (log_out >= 0) {
     int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
+    dup2(c->in_r >= 0 ? c->in_r : null, 0);
+    if (c->in_r >= 0) close(c->in_r);
     dup2(log_out, 1);
     dup2(log_err, 2);
     close(null);

@@ -31,6 +31,7 @@ typedef struct {
   const char *log_path;
   long long log_max_size;
   int log_max_file;
+  int in_r, in_w; /* container stdin pipe when io.tsc-compose.stdin is "true", else -1 */
   cgroups cg;
   /* from state.json */
   pid_t pid, monitor_pid;
@@ -98,6 +99,8 @@ typedef struct {
   pid_t init;
   int sock;        /* to the init process: start and exec result */
   int out, err;    /* log pipes, or -1 */
+  int in;          /* write end of the container's stdin, or -1 */
+  int attached;    /* the client whose bytes go to stdin, or -1 */
   int ctl;         /* listening control socket, or -1 */
   int foreground;  /* forward signals to the container */
   int started;
