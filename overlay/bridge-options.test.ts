@@ -112,6 +112,16 @@ describePrivileged('bridge network options on the kernel', [root, command('nft')
     expect(aaaa.stdout).toContain(`Address: ${addr['v26']}`);
   });
 
+  it('refuses a bridge name taken by another link, leaving that link and nothing of ours', async () => {
+    await expect(
+      hn.createNetwork({ name: `o${tag}_clash`, driver_opts: { 'com.docker.network.bridge.name': `tsy${tag}` } }),
+    ).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
+    expect(hn.state().networks[`o${tag}_clash`]).toBeUndefined();
+    const link = JSON.parse((await run('ip', ['-j', 'addr', 'show', `tsy${tag}`])).stdout)[0];
+    const v4 = link.addr_info.filter((a: { family: string }) => a.family === 'inet').map((a: { local: string }) => a.local);
+    expect(v4).toEqual([machineAddr.replace(/\.2$/, '.1')]);
+  });
+
   it('down leaves no bridge, rule or address of ours', async () => {
     await hn.down();
     await fx.cleanup();

@@ -179,19 +179,21 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       return r;
     }
     if (state.networks[spec.name] !== undefined) return state.networks[spec.name] as NetworkRecord;
+    const before = state;
     const planned = planNetwork(state, spec, await readRouteDestinations());
     const net = planned.record;
     const driver = driverFor(net);
+    // Never remove on failure what was there before us (a name clash is not ours to delete).
+    const existed = (await readLinks()).some((l) => l.ifname === net.bridge);
+    const addr = dnsAddress(net);
     try {
       await driver.create(ctx, net);
       state = planned.state;
-      const addr = dnsAddress(net);
       if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
       await sync();
     } catch (e) {
-      state = planNetworkRemoval(state, net.name).state;
-      await driver.remove(ctx, net).catch(() => undefined);
-      const addr = dnsAddress(net);
+      state = before;
+      if (!existed) await driver.remove(ctx, net).catch(() => undefined);
       if (addr !== undefined) await dns.unlisten({ address: addr, port: dnsPort });
       await sync().catch(() => undefined);
       throw e;

@@ -29,6 +29,10 @@ describe('planBridge', () => {
     expect(ipOps).toEqual([{ kind: 'ip', args: ['addr', 'add', 'fd00::1/64', 'dev', 'tsc-abc', 'nodad'] }]);
   });
 
+  it('refuses a name taken by a link that is not a bridge', () => {
+    expect(() => planBridge(want, { ifname: 'tsc-abc', linkinfo: { info_kind: 'veth' } })).toThrow('bridge name tsc-abc is taken by another interface (a veth)');
+  });
+
   it('removes only what exists', () => {
     expect(planBridgeRemoval('tsc-abc', undefined)).toEqual([]);
     expect(planBridgeRemoval('tsc-abc', { ifname: 'tsc-abc' })).toEqual([{ kind: 'ip', args: ['link', 'del', 'tsc-abc'] }]);

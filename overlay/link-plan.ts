@@ -4,6 +4,8 @@
  * each in the host's or a container's network namespace.
  */
 
+import { TscError } from '../lib/errors.js';
+
 /** One step. `netns` is a namespace path (/run/netns/X, /proc/PID/ns/net); absent = host. */
 export type LinkOp =
   | { kind: 'ip'; netns?: string | undefined; args: string[]; /** A nicety whose failure is ignored. */ optional?: boolean }
@@ -20,6 +22,8 @@ export interface LinkInfo {
   operstate?: string | undefined;
   flags?: string[] | undefined;
   addr_info?: { family: string; local: string; prefixlen: number }[] | undefined;
+  /** With `ip -details`: the link's kind (`bridge`, `veth`, ...). */
+  linkinfo?: { info_kind?: string | undefined } | undefined;
 }
 
 export interface BridgeDesired {
@@ -48,6 +52,11 @@ function addrArgs(cidr: string, dev: string): string[] {
 export function planBridge(want: BridgeDesired, actual: LinkInfo | undefined): LinkOp[] {
   const ops: LinkOp[] = [];
   const dev = want.bridge;
+  if (actual?.linkinfo !== undefined && actual.linkinfo.info_kind !== 'bridge') {
+    throw new TscError('ERR_CONFLICT', `bridge name ${dev} is taken by another interface (a ${actual.linkinfo.info_kind ?? 'device'})`, {
+      hint: 'choose another com.docker.network.bridge.name',
+    });
+  }
   if (actual === undefined) {
     ops.push({
       kind: 'ip',

@@ -8,7 +8,7 @@ import type { LinkInfo, LinkOp } from './link-plan.js';
 import { runCommand } from './run-command.js';
 
 export async function readLinks(netns?: string): Promise<LinkInfo[]> {
-  const { stdout } = await runCommand(['ip', '-json', 'addr', 'show'], { netns });
+  const { stdout } = await runCommand(['ip', '-details', '-json', 'addr', 'show'], { netns });
   return JSON.parse(stdout === '' ? '[]' : stdout) as LinkInfo[];
 }
 
