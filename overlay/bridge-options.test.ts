@@ -14,6 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { command, describePrivileged, root } from '../test/support/privileged.js';
 import type { HostNetworking } from './host-networking.js';
 import { createHostNetworking } from './host-networking.js';
+import { canonicalIp } from './ip-addr.js';
 import type { Fixture } from './testing/netns-fixture.js';
 import { createFixture, freeSubnet24, uniqueTag, waitFor } from './testing/netns-fixture.js';
 
@@ -25,7 +26,8 @@ describePrivileged('bridge network options on the kernel', [root, command('nft')
   const nets = { internal: `o${tag}_int`, closed: `o${tag}_closed`, dual: `o${tag}_dual` };
   const customBridge = `tsb${tag}`;
   const mac = `02:${randomBytes(5).toString('hex').match(/../g)?.join(':')}`;
-  const v6net = `fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::`;
+  // canonical text (no leading zeros), so prefix checks on addresses read back hold
+  const v6net = canonicalIp(`fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::`);
   let fx: Fixture;
   let hn: HostNetworking;
   let tmp: string;
