@@ -4,8 +4,9 @@
  * nftables table in one transaction and hands the DNS server its new table. Calls are
  * serialised; a call that fails undoes what it made, so nothing is left half-made.
  *
- * DNS reachability: the one DNS server listens on every bridge's IPv4 gateway (port 53 by
- * default); inside each container a tiny nft table DNATs 127.0.0.11:53 to the gateway of the
+ * DNS reachability: the one DNS server listens on every bridge's IPv4 gateway (port 10053 by
+ * default: not 53, so that a container may publish port 53 without the gateway's DNS traffic
+ * being caught by that port's DNAT); inside each container a tiny nft table DNATs 127.0.0.11:53 to the gateway of the
  * container's primary network and SNATs the loopback source to the container's address, so
  * the server knows who asks (see README.md).
  */
@@ -34,6 +35,9 @@ import { renderResolverScript, renderRulesetScript } from './nft-ruleset.js';
 import type { BoundSocket } from './published-ports.js';
 import { parseProcNet } from './published-ports.js';
 import { runCommand } from './run-command.js';
+
+/** Where the DNS server listens on each gateway; containers still ask 127.0.0.11:53. */
+export const DNS_PORT = 10053;
 
 export interface HostNetworkingOptions {
   /** nftables table of ours on the host (`inet` and, when needed, `bridge`). */
@@ -99,7 +103,7 @@ async function readEphemeral(): Promise<[number, number]> {
 export async function createHostNetworking(opts: HostNetworkingOptions = {}): Promise<HostNetworking> {
   const table = opts.table ?? 'tsc_compose';
   const resolverTable = opts.resolverTable ?? 'tsc_dns';
-  const dnsPort = opts.dnsPort ?? 53;
+  const dnsPort = opts.dnsPort ?? DNS_PORT;
   const seed = opts.seed ?? (() => Math.floor(Math.random() * 2 ** 32));
   const upstreams = opts.upstreams ?? parseResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => '')).nameservers.slice(0, 3);
   const drivers: Record<DriverName, NetworkDriver | undefined> = {
