@@ -34,6 +34,7 @@ describePrivileged('bridge network options on the kernel', [root, command('nft')
   const nsName = (c: string): string => `tsco-${tag}-${c}`;
   const addr: Record<string, string> = {};
   let machineAddr = '';
+  const v6Port = 40000 + Math.floor(Math.random() * 9000);
 
   const wget = (from: string, url: string) => fx.exec(nsName(from), ['busybox', 'wget', '-q', '-O', '-', url], 3000);
 
@@ -55,7 +56,8 @@ describePrivileged('bridge network options on the kernel', [root, command('nft')
     ];
     for (const [c, network, extra] of plan) {
       const ns = await fx.netns(nsName(c));
-      const rec = await hn.connect({ container: `${tag}-${c}`, netns: ns, service: c, networks: [{ network, ...extra }] });
+      const ports = c === 'v2' ? [{ target: 80, published: String(v6Port) }] : undefined;
+      const rec = await hn.connect({ container: `${tag}-${c}`, netns: ns, service: c, networks: [{ network, ...extra }], ports });
       addr[c] = rec.endpoints[0]?.ipv4 as string;
       if (rec.endpoints[0]?.ipv6) addr[`${c}6`] = rec.endpoints[0].ipv6;
       const dir = join(tmp, c);
@@ -112,6 +114,12 @@ describePrivileged('bridge network options on the kernel', [root, command('nft')
     expect((await wget('v1', `http://[${addr['v26']}]/`)).stdout).toBe('hello from v2\n');
     const aaaa = await fx.exec(nsName('v1'), ['busybox', 'nslookup', '-type=AAAA', 'v2', '127.0.0.11']);
     expect(aaaa.stdout).toContain(`Address: ${addr['v26']}`);
+    // a published port answers on the host's IPv6 address of the bridge, and on IPv4
+    const gw6 = hn.state().networks[nets.dual]?.subnets.find((x) => x.family === 6)?.gateway as string;
+    const gw4 = hn.state().networks[nets.dual]?.subnets.find((x) => x.family === 4)?.gateway as string;
+    const get = (url: string) => fx.exec(undefined, ['busybox', 'wget', '-q', '-O', '-', url], 3000);
+    expect((await get(`http://[${gw6}]:${v6Port}/`)).stdout).toBe('hello from v2\n');
+    expect((await get(`http://${gw4}:${v6Port}/`)).stdout).toBe('hello from v2\n');
   });
 
   it('refuses a bridge name taken by another link, leaving that link and nothing of ours', async () => {
