@@ -14,10 +14,11 @@ import { readFile } from 'node:fs/promises';
 
 import { TscError } from '../lib/errors.js';
 import { bridgeDriver, hostDriver, noneDriver } from './bridge-driver.js';
+import { overlayDriver } from './overlay-driver.js';
 import type { DnsServer } from './dns-server.js';
 import { createDnsServer } from './dns-server.js';
 import { parseResolvConf } from './etc-files.js';
-import { applyLinkOps, readLinks, readRouteDestinations } from './link-shell.js';
+import { applyLinkOps, readLinks, readRouteDestinations, readVxlanPeers } from './link-shell.js';
 import type { DriverContext, DriverName, NetworkDriver, NetworkRecord } from './network-driver.js';
 import type { ConnectRequest, ContainerRecord, NetworkSpec, NetworkingState, VipRecord, VipRequest } from './networking-state.js';
 import {
@@ -77,7 +78,7 @@ export interface HostNetworking {
   close(): Promise<void>;
 }
 
-const ctx: DriverContext = { applyLinkOps, readLinks };
+const ctx: DriverContext = { applyLinkOps, readLinks, readVxlanPeers: (dev) => readVxlanPeers(dev) };
 
 /** Rules of the `ports` chain in `nft -j list table` output. */
 function countPortRules(json: unknown): number {
@@ -110,7 +111,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     bridge: bridgeDriver,
     host: hostDriver,
     none: noneDriver,
-    overlay: undefined,
+    overlay: overlayDriver,
     ...opts.drivers,
   };
   let state = opts.state ?? emptyNetworkingState();
