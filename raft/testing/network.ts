@@ -86,12 +86,17 @@ export class Network {
       if (round > 10_000) throw new Error('network: messages still flowing after 10,000 rounds (a livelock?)');
       const next: Message[] = [];
       for (const m of queue) {
-        if (!this.deliverable(m)) continue;
         const n = this.nodes.get(m.to);
-        if (n === undefined) continue;
+        const sender = this.nodes.get(m.from);
+        if (!this.deliverable(m) || n === undefined) {
+          // The transport tells the sender a snapshot did not make it.
+          if (m.type === 'MsgSnap') sender?.core.reportSnapshot(m.to, 'failure');
+          continue;
+        }
         this.log.push(m);
         n.core.step(m);
         next.push(...handleReady(n));
+        if (m.type === 'MsgSnap') sender?.core.reportSnapshot(m.to, 'finish');
       }
       for (const n of this.nodes.values()) next.push(...handleReady(n));
       queue = next;
