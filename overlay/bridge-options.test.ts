@@ -14,6 +14,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { command, describePrivileged, root } from '../test/support/privileged.js';
 import type { HostNetworking } from './host-networking.js';
 import { createHostNetworking } from './host-networking.js';
+import { canonicalIp } from './ip-addr.js';
 import type { Fixture } from './testing/netns-fixture.js';
 import { createFixture, freeSubnet24, uniqueTag, waitFor } from './testing/netns-fixture.js';
 
@@ -25,13 +26,15 @@ describePrivileged('bridge network options on the kernel', [root, command('nft')
   const nets = { internal: `o${tag}_int`, closed: `o${tag}_closed`, dual: `o${tag}_dual` };
   const customBridge = `tsb${tag}`;
   const mac = `02:${randomBytes(5).toString('hex').match(/../g)?.join(':')}`;
-  const v6net = `fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::`;
+  // canonical text (no leading zeros), so prefix checks on addresses read back hold
+  const v6net = canonicalIp(`fd${randomBytes(1).toString('hex')}:${randomBytes(2).toString('hex')}:${randomBytes(2).toString('hex')}::`);
   let fx: Fixture;
   let hn: HostNetworking;
   let tmp: string;
   const nsName = (c: string): string => `tsco-${tag}-${c}`;
   const addr: Record<string, string> = {};
   let machineAddr = '';
+  const v6Port = 40000 + Math.floor(Math.random() * 9000);
 
   const wget = (from: string, url: string) => fx.exec(nsName(from), ['busybox', 'wget', '-q', '-O', '-', url], 3000);
 
@@ -53,7 +56,8 @@ describePrivileged('bridge network options on the kernel', [root, command('nft')
     ];
     for (const [c, network, extra] of plan) {
       const ns = await fx.netns(nsName(c));
-      const rec = await hn.connect({ container: `${tag}-${c}`, netns: ns, service: c, networks: [{ network, ...extra }] });
+      const ports = c === 'v2' ? [{ target: 80, published: String(v6Port) }] : undefined;
+      const rec = await hn.connect({ container: `${tag}-${c}`, netns: ns, service: c, networks: [{ network, ...extra }], ports });
       addr[c] = rec.endpoints[0]?.ipv4 as string;
       if (rec.endpoints[0]?.ipv6) addr[`${c}6`] = rec.endpoints[0].ipv6;
       const dir = join(tmp, c);
@@ -110,6 +114,22 @@ describePrivileged('bridge network options on the kernel', [root, command('nft')
     expect((await wget('v1', `http://[${addr['v26']}]/`)).stdout).toBe('hello from v2\n');
     const aaaa = await fx.exec(nsName('v1'), ['busybox', 'nslookup', '-type=AAAA', 'v2', '127.0.0.11']);
     expect(aaaa.stdout).toContain(`Address: ${addr['v26']}`);
+    // a published port answers on the host's IPv6 address of the bridge, and on IPv4
+    const gw6 = hn.state().networks[nets.dual]?.subnets.find((x) => x.family === 6)?.gateway as string;
+    const gw4 = hn.state().networks[nets.dual]?.subnets.find((x) => x.family === 4)?.gateway as string;
+    const get = (url: string) => fx.exec(undefined, ['busybox', 'wget', '-q', '-O', '-', url], 3000);
+    expect((await get(`http://[${gw6}]:${v6Port}/`)).stdout).toBe('hello from v2\n');
+    expect((await get(`http://${gw4}:${v6Port}/`)).stdout).toBe('hello from v2\n');
+  });
+
+  it('refuses a bridge name taken by another link, leaving that link and nothing of ours', async () => {
+    await expect(
+      hn.createNetwork({ name: `o${tag}_clash`, driver_opts: { 'com.docker.network.bridge.name': `tsy${tag}` } }),
+    ).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
+    expect(hn.state().networks[`o${tag}_clash`]).toBeUndefined();
+    const link = JSON.parse((await run('ip', ['-j', 'addr', 'show', `tsy${tag}`])).stdout)[0];
+    const v4 = link.addr_info.filter((a: { family: string }) => a.family === 'inet').map((a: { local: string }) => a.local);
+    expect(v4).toEqual([machineAddr.replace(/\.2$/, '.1')]);
   });
 
   it('down leaves no bridge, rule or address of ours', async () => {

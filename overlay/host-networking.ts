@@ -4,8 +4,9 @@
  * nftables table in one transaction and hands the DNS server its new table. Calls are
  * serialised; a call that fails undoes what it made, so nothing is left half-made.
  *
- * DNS reachability: the one DNS server listens on every bridge's IPv4 gateway (port 53 by
- * default); inside each container a tiny nft table DNATs 127.0.0.11:53 to the gateway of the
+ * DNS reachability: the one DNS server listens on every bridge's IPv4 gateway (port 10053 by
+ * default: not 53, so that a container may publish port 53 without the gateway's DNS traffic
+ * being caught by that port's DNAT); inside each container a tiny nft table DNATs 127.0.0.11:53 to the gateway of the
  * container's primary network and SNATs the loopback source to the container's address, so
  * the server knows who asks (see README.md).
  */
@@ -13,10 +14,11 @@ import { readFile } from 'node:fs/promises';
 
 import { TscError } from '../lib/errors.js';
 import { bridgeDriver, hostDriver, noneDriver } from './bridge-driver.js';
+import { overlayDriver } from './overlay-driver.js';
 import type { DnsServer } from './dns-server.js';
 import { createDnsServer } from './dns-server.js';
 import { parseResolvConf } from './etc-files.js';
-import { applyLinkOps, readLinks, readRouteDestinations } from './link-shell.js';
+import { applyLinkOps, readLinks, readRouteDestinations, readVxlanPeers } from './link-shell.js';
 import type { DriverContext, DriverName, NetworkDriver, NetworkRecord } from './network-driver.js';
 import type { ConnectRequest, ContainerRecord, NetworkSpec, NetworkingState, VipRecord, VipRequest } from './networking-state.js';
 import {
@@ -34,6 +36,9 @@ import { renderResolverScript, renderRulesetScript } from './nft-ruleset.js';
 import type { BoundSocket } from './published-ports.js';
 import { parseProcNet } from './published-ports.js';
 import { runCommand } from './run-command.js';
+
+/** Where the DNS server listens on each gateway; containers still ask 127.0.0.11:53. */
+export const DNS_PORT = 10053;
 
 export interface HostNetworkingOptions {
   /** nftables table of ours on the host (`inet` and, when needed, `bridge`). */
@@ -73,7 +78,7 @@ export interface HostNetworking {
   close(): Promise<void>;
 }
 
-const ctx: DriverContext = { applyLinkOps, readLinks };
+const ctx: DriverContext = { applyLinkOps, readLinks, readVxlanPeers: (dev) => readVxlanPeers(dev) };
 
 /** Rules of the `ports` chain in `nft -j list table` output. */
 function countPortRules(json: unknown): number {
@@ -99,14 +104,14 @@ async function readEphemeral(): Promise<[number, number]> {
 export async function createHostNetworking(opts: HostNetworkingOptions = {}): Promise<HostNetworking> {
   const table = opts.table ?? 'tsc_compose';
   const resolverTable = opts.resolverTable ?? 'tsc_dns';
-  const dnsPort = opts.dnsPort ?? 53;
+  const dnsPort = opts.dnsPort ?? DNS_PORT;
   const seed = opts.seed ?? (() => Math.floor(Math.random() * 2 ** 32));
   const upstreams = opts.upstreams ?? parseResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => '')).nameservers.slice(0, 3);
   const drivers: Record<DriverName, NetworkDriver | undefined> = {
     bridge: bridgeDriver,
     host: hostDriver,
     none: noneDriver,
-    overlay: undefined,
+    overlay: overlayDriver,
     ...opts.drivers,
   };
   let state = opts.state ?? emptyNetworkingState();
@@ -179,19 +184,21 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       return r;
     }
     if (state.networks[spec.name] !== undefined) return state.networks[spec.name] as NetworkRecord;
+    const before = state;
     const planned = planNetwork(state, spec, await readRouteDestinations());
     const net = planned.record;
     const driver = driverFor(net);
+    // Never remove on failure what was there before us (a name clash is not ours to delete).
+    const existed = (await readLinks()).some((l) => l.ifname === net.bridge);
+    const addr = dnsAddress(net);
     try {
       await driver.create(ctx, net);
       state = planned.state;
-      const addr = dnsAddress(net);
       if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
       await sync();
     } catch (e) {
-      state = planNetworkRemoval(state, net.name).state;
-      await driver.remove(ctx, net).catch(() => undefined);
-      const addr = dnsAddress(net);
+      state = before;
+      if (!existed) await driver.remove(ctx, net).catch(() => undefined);
       if (addr !== undefined) await dns.unlisten({ address: addr, port: dnsPort });
       await sync().catch(() => undefined);
       throw e;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { LinkInfo } from './link-plan.js';
-import { planAttach, planBridge, planBridgeRemoval, planDetach } from './link-plan.js';
+import { planAttach, planBridge, planBridgeRemoval, planDetach, planVxlan } from './link-plan.js';
 
 describe('planBridge', () => {
   const want = { bridge: 'tsc-abc', altname: 'proj_front', mtu: 1400, mac: '02:11:22:33:44:55', addresses: ['172.18.0.1/16', 'fd00::1/64'], ipv6: true };
@@ -27,6 +27,10 @@ describe('planBridge', () => {
     };
     const ipOps = planBridge(want, actual).filter((o) => o.kind === 'ip');
     expect(ipOps).toEqual([{ kind: 'ip', args: ['addr', 'add', 'fd00::1/64', 'dev', 'tsc-abc', 'nodad'] }]);
+  });
+
+  it('refuses a name taken by a link that is not a bridge', () => {
+    expect(() => planBridge(want, { ifname: 'tsc-abc', linkinfo: { info_kind: 'veth' } })).toThrow('bridge name tsc-abc is taken by another interface (a veth)');
   });
 
   it('removes only what exists', () => {
@@ -59,5 +63,27 @@ describe('planAttach', () => {
 
   it('refuses to plan over a foreign interface of the same name', () => {
     expect(() => planAttach(want, undefined, [{ ifname: 'eth0' }])).toThrow('interface eth0 already exists in /proc/42/ns/net without its host side tsv123');
+  });
+});
+
+describe('planVxlan', () => {
+  const want = { device: 'tsx-1', bridge: 'tsc-1', vni: 4097, local: '10.0.0.1', peers: ['10.0.0.2', '10.0.0.3'], mtu: 1450 };
+
+  it('creates the device on the bridge and floods to every peer', () => {
+    expect(planVxlan(want, undefined, [])).toEqual([
+      { kind: 'ip', args: ['link', 'add', 'tsx-1', 'mtu', '1450', 'type', 'vxlan', 'id', '4097', 'local', '10.0.0.1', 'dstport', '4789', 'nolearning'] },
+      { kind: 'ip', args: ['link', 'set', 'tsx-1', 'master', 'tsc-1'] },
+      { kind: 'ip', args: ['link', 'set', 'tsx-1', 'up'] },
+      { kind: 'cmd', argv: ['bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'tsx-1', 'dst', '10.0.0.2'] },
+      { kind: 'cmd', argv: ['bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'tsx-1', 'dst', '10.0.0.3'] },
+    ]);
+  });
+
+  it('adds joining peers and drops leaving ones', () => {
+    const ops = planVxlan(want, { ifname: 'tsx-1', master: 'tsc-1' }, ['10.0.0.2', '10.0.0.9']).filter((o) => o.kind === 'cmd');
+    expect(ops).toEqual([
+      { kind: 'cmd', argv: ['bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'tsx-1', 'dst', '10.0.0.3'] },
+      { kind: 'cmd', argv: ['bridge', 'fdb', 'del', '00:00:00:00:00:00', 'dev', 'tsx-1', 'dst', '10.0.0.9'] },
+    ]);
   });
 });

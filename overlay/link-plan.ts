@@ -4,11 +4,15 @@
  * each in the host's or a container's network namespace.
  */
 
+import { TscError } from '../lib/errors.js';
+
 /** One step. `netns` is a namespace path (/run/netns/X, /proc/PID/ns/net); absent = host. */
 export type LinkOp =
   | { kind: 'ip'; netns?: string | undefined; args: string[]; /** A nicety whose failure is ignored. */ optional?: boolean }
   | { kind: 'sysctl'; netns?: string | undefined; key: string; value: string }
-  | { kind: 'nft'; netns?: string | undefined; script: string };
+  | { kind: 'nft'; netns?: string | undefined; script: string }
+  /** Another iproute2 tool (`bridge fdb ...`), run as is. */
+  | { kind: 'cmd'; netns?: string | undefined; argv: string[] };
 
 /** A link as `ip -json addr show` reports it (the fields we read). */
 export interface LinkInfo {
@@ -20,6 +24,8 @@ export interface LinkInfo {
   operstate?: string | undefined;
   flags?: string[] | undefined;
   addr_info?: { family: string; local: string; prefixlen: number }[] | undefined;
+  /** With `ip -details`: the link's kind (`bridge`, `veth`, ...). */
+  linkinfo?: { info_kind?: string | undefined } | undefined;
 }
 
 export interface BridgeDesired {
@@ -48,6 +54,11 @@ function addrArgs(cidr: string, dev: string): string[] {
 export function planBridge(want: BridgeDesired, actual: LinkInfo | undefined): LinkOp[] {
   const ops: LinkOp[] = [];
   const dev = want.bridge;
+  if (actual?.linkinfo !== undefined && actual.linkinfo.info_kind !== 'bridge') {
+    throw new TscError('ERR_CONFLICT', `bridge name ${dev} is taken by another interface (a ${actual.linkinfo.info_kind ?? 'device'})`, {
+      hint: 'choose another com.docker.network.bridge.name',
+    });
+  }
   if (actual === undefined) {
     ops.push({
       kind: 'ip',
@@ -135,4 +146,39 @@ export function planAttach(want: AttachDesired, hostActual: LinkInfo | undefined
 /** Deleting the host side takes the container side with it. */
 export function planDetach(hostVeth: string, hostActual: LinkInfo | undefined): LinkOp[] {
   return hostActual === undefined ? [] : [{ kind: 'ip', args: ['link', 'del', hostVeth] }];
+}
+
+export interface VxlanDesired {
+  /** The VXLAN device (at most 15 bytes). */
+  device: string;
+  bridge: string;
+  vni: number;
+  /** This host's underlay address (the VXLAN source). */
+  local: string;
+  /** Other hosts' underlay addresses: broadcast and unknown traffic is sent to each. */
+  peers: string[];
+  /** Overlay MTU: the underlay's minus 50 (VXLAN's headers). */
+  mtu: number;
+  port?: number | undefined;
+}
+
+/** A VXLAN device on the overlay's bridge, with one all-zero FDB entry per peer (head-end replication). */
+export function planVxlan(want: VxlanDesired, actual: LinkInfo | undefined, fdbPeers: readonly string[]): LinkOp[] {
+  const ops: LinkOp[] = [];
+  if (actual === undefined) {
+    ops.push({
+      kind: 'ip',
+      args: ['link', 'add', want.device, 'mtu', String(want.mtu), 'type', 'vxlan', 'id', String(want.vni), 'local', want.local,
+        'dstport', String(want.port ?? 4789), 'nolearning'],
+    });
+  }
+  if (actual?.master !== want.bridge) ops.push({ kind: 'ip', args: ['link', 'set', want.device, 'master', want.bridge] });
+  ops.push({ kind: 'ip', args: ['link', 'set', want.device, 'up'] });
+  for (const p of want.peers) {
+    if (!fdbPeers.includes(p)) ops.push({ kind: 'cmd', argv: ['bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', want.device, 'dst', p] });
+  }
+  for (const p of fdbPeers) {
+    if (!want.peers.includes(p)) ops.push({ kind: 'cmd', argv: ['bridge', 'fdb', 'del', '00:00:00:00:00:00', 'dev', want.device, 'dst', p] });
+  }
+  return ops;
 }

@@ -8,7 +8,7 @@ import type { LinkInfo, LinkOp } from './link-plan.js';
 import { runCommand } from './run-command.js';
 
 export async function readLinks(netns?: string): Promise<LinkInfo[]> {
-  const { stdout } = await runCommand(['ip', '-json', 'addr', 'show'], { netns });
+  const { stdout } = await runCommand(['ip', '-details', '-json', 'addr', 'show'], { netns });
   return JSON.parse(stdout === '' ? '[]' : stdout) as LinkInfo[];
 }
 
@@ -56,9 +56,19 @@ export async function applyLinkOps(ops: readonly LinkOp[]): Promise<void> {
         await runCommand(['sh', '-c', 'printf %s "$1" > "$2"', 'sysctl', op.value, path], { netns: op.netns });
       }
       i++;
-    } else {
+    } else if (op.kind === 'nft') {
       await runCommand(['nft', '-f', '-'], { input: op.script, netns: op.netns });
+      i++;
+    } else {
+      await runCommand(op.argv, { netns: op.netns });
       i++;
     }
   }
+}
+
+/** Remote VTEPs of a VXLAN device's all-zero FDB entries (`bridge -json fdb show`). */
+export async function readVxlanPeers(device: string, netns?: string): Promise<string[]> {
+  const { stdout } = await runCommand(['bridge', '-json', 'fdb', 'show', 'dev', device], { netns });
+  const rows = JSON.parse(stdout === '' ? '[]' : stdout) as { mac?: string; dst?: string }[];
+  return rows.filter((r) => r.mac === '00:00:00:00:00:00' && r.dst !== undefined).map((r) => r.dst as string);
 }

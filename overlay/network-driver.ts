@@ -29,6 +29,8 @@ export interface NetworkRecord {
   subnets: { family: 4 | 6; subnet: string; gateway: string }[];
   /** True when we did not create it (external) and must not remove it. */
   external: boolean;
+  /** For the `overlay` driver: the VXLAN that joins this host's bridge to the other hosts'. */
+  vxlan?: { vni: number; local: string; peers: string[]; underlayMtu: number; port?: number | undefined } | undefined;
 }
 
 /** One container's interface on one network. */
@@ -55,6 +57,8 @@ export interface EndpointRecord {
 export interface DriverContext {
   applyLinkOps(ops: readonly LinkOp[]): Promise<void>;
   readLinks(netns?: string): Promise<LinkInfo[]>;
+  /** Remote VTEPs already in a VXLAN device's FDB (for the overlay driver). */
+  readVxlanPeers?(device: string): Promise<string[]>;
 }
 
 export interface NetworkDriver {

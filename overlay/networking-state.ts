@@ -7,7 +7,7 @@
 import { TscError } from '../lib/errors.js';
 import type { DnsEndpoint, DnsTable } from './dns-answer.js';
 import type { IpamConfigEntry, IpamState } from './ipam.js';
-import { allocateAddresses, allocateSubnets, emptyIpamState, releaseAddresses, releaseSubnets } from './ipam.js';
+import { allocateAddresses, allocateSubnets, emptyIpamState, OVERLAY_POOLS, releaseAddresses, releaseSubnets } from './ipam.js';
 import { altnameFor, bridgeNameFor, isValidIfname, macForIpv4, vethNameFor } from './link-names.js';
 import type { DriverName, EndpointRecord, NetworkRecord } from './network-driver.js';
 import type { Ruleset, RulesetPort } from './nft-ruleset.js';
@@ -25,6 +25,8 @@ export interface NetworkSpec {
   enable_ipv6?: boolean | undefined;
   labels?: Record<string, string> | undefined;
   ipam?: { driver?: string | undefined; config?: IpamConfigEntry[] | undefined } | undefined;
+  /** Overlay networks only, set by the swarm: VNI, this host's underlay address, the peers. */
+  vxlan?: NetworkRecord['vxlan'];
 }
 
 export interface ContainerRecord {
@@ -149,7 +151,8 @@ export function planNetwork(
   let ipam = state.ipam;
   let subnets: NetworkRecord['subnets'] = [];
   if (driver === 'bridge' || driver === 'overlay') {
-    const r = allocateSubnets(ipam, { network: spec.name, config: spec.ipam?.config, enableIpv6: spec.enable_ipv6, hostRoutes });
+    const pools = driver === 'overlay' ? OVERLAY_POOLS : undefined;
+    const r = allocateSubnets(ipam, { network: spec.name, config: spec.ipam?.config, enableIpv6: spec.enable_ipv6, hostRoutes, pools });
     ipam = r.state;
     subnets = r.network.subnets.map((s) => ({ family: s.family, subnet: s.subnet, gateway: s.gateway }));
   }
@@ -168,6 +171,7 @@ export function planNetwork(
     hostBindingIpv4: hostBinding === undefined ? undefined : String(hostBinding),
     subnets,
     external: false,
+    vxlan: spec.vxlan,
   };
   return { state: { ...state, ipam, networks: { ...state.networks, [spec.name]: record } }, record };
 }

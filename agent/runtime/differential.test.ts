@@ -73,6 +73,16 @@ describePrivileged('tsc-runtime against runc', [root, command(RUNC), command('cc
     expect(t.out).toBe(r.out);
   });
 
+  it('reads config.json strings the same way (escapes, unicode, quotes)', async () => {
+    // JSON.stringify writes \", \\, \t, \n and \u0007 escapes; UTF-8 passes through
+    const values = ['caf\u00e9 \u{1f600}', 'back\\slash "quoted" tab\there', 'line1\nline2\u0007', '$HOME literal'];
+    const [r, t] = await both('printf "%s|" "$A" "$B" "$C" "$D"', (s) => {
+      s.process.env = ['PATH=/bin', ...values.map((v, i) => `${'ABCD'[i] ?? 'X'}=${v}`)];
+    });
+    expect(t.out).toBe(`${values.join('|')}|`);
+    expect(t.out).toBe(r.out);
+  });
+
   it('adds and drops capabilities, with no_new_privileges', async () => {
     const edit = (s: Spec): void => {
       const caps = ['CAP_CHOWN', 'CAP_SYS_ADMIN', 'CAP_NET_ADMIN'];
@@ -145,6 +155,14 @@ describePrivileged('tsc-runtime against runc', [root, command(RUNC), command('cc
     } finally {
       execFileSync('ip', ['netns', 'del', ns]);
     }
+  });
+
+  it('roots a cgroup namespace at the container cgroup', async () => {
+    const [r, t] = await both('cat /proc/self/cgroup; ls /sys/fs/cgroup/memory | grep -c limit_in_bytes', (s) => {
+      s.linux?.namespaces?.push({ type: 'cgroup' });
+    });
+    expect(t.out).toMatch(/:memory:\/\n/);
+    expect(t.out).toBe(r.out);
   });
 
   it('maps users in a user namespace', async () => {

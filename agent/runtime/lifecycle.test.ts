@@ -3,6 +3,7 @@
  * tsc-runtime: the same states are seen, signals arrive, and delete leaves no process, cgroup,
  * mount or state behind.
  */
+import { execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -39,7 +40,7 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
   });
 
   async function created(rt: Runtime, args: string[], edit: (s: Spec) => void = () => {}): Promise<{ id: string; bundle: string }> {
-    const id = uniqueId(rt.name === 'runc' ? 'r' : 't');
+    const id = h.track(rt, uniqueId(rt.name === 'runc' ? 'r' : 't'));
     const bundle = join(h.dir, 'bundles', id);
     await mkdir(bundle, { recursive: true });
     const spec = testSpec(h, id, args);
@@ -128,6 +129,51 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         await expectGone(rt(), id, pid, bundle);
       });
 
+      it('reads stats back and updates limits of a running container', async () => {
+        const { id, bundle } = await created(rt(), ['sleep', '1000'], (s) => {
+          if (s.linux?.resources) {
+            s.linux.resources.memory = { limit: 64 * 1024 * 1024 };
+            s.linux.resources.pids = { limit: 50 };
+          }
+        });
+        await rt().client.start(id);
+        const before = await rt().client.stats(id);
+        expect(before.memory.usage.limit).toBe(64 * 1024 * 1024);
+        expect(before.memory.usage.usage).toBeGreaterThan(0);
+        expect(before.pids.current).toBe(1);
+        expect(before.cpu.usage.total).toBeGreaterThan(0);
+        await rt().client.update(id, { memory: { limit: 32 * 1024 * 1024 }, pids: { limit: 20 } });
+        expect((await rt().client.stats(id)).memory.usage.limit).toBe(32 * 1024 * 1024);
+        expect(readFileSync(`/sys/fs/cgroup/pids/${id}/pids.max`, 'utf8').trim()).toBe('20');
+        const pid = (await rt().client.state(id)).pid;
+        await rt().client.delete(id, { force: true });
+        await expectGone(rt(), id, pid, bundle);
+      });
+
+      it('hands a terminal to the console socket', async () => {
+        const helper = join(h.dir, 'recvtty');
+        if (!existsSync(helper)) execFileSync('cc', ['-O2', '-o', helper, join(import.meta.dirname, 'testing', 'recvtty.c')]);
+        const sock = join(h.dir, `${uniqueId('tty')}.sock`);
+        const recv = spawn(helper, [sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let shown = '';
+        recv.stdout.on('data', (d: Buffer) => (shown += d.toString()));
+        const done = new Promise((r) => recv.on('close', r));
+        const deadline = Date.now() + 5000;
+        while (!existsSync(sock) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+        const id = h.track(rt(), uniqueId(rt().name === 'runc' ? 'r' : 't'));
+        const bundle = join(h.dir, 'bundles', id);
+        const spec = testSpec(h, id, ['sh', '-c', 'tty; [ -t 0 ] && echo stdin-is-tty; ls -l /dev/console | cut -c1']);
+        spec.process.terminal = true;
+        await writeBundle(bundle, spec);
+        await rt().client.create(id, { bundle, consoleSocket: sock });
+        await rt().client.start(id);
+        await rt().client.waitStopped(id);
+        await done;
+        expect(shown).toBe('/dev/pts/0\r\nstdin-is-tty\r\nc\r\n');
+        await rt().client.delete(id);
+        await rm(bundle, { recursive: true, force: true });
+      });
+
       it('deletes a created container that never started', async () => {
         const { id, bundle } = await created(rt(), ['sleep', '1000']);
         const pid = (await rt().client.state(id)).pid;
@@ -136,7 +182,7 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
       });
 
       it('reports a missing executable at create, with the same words, and leaves nothing', async () => {
-        const id = uniqueId('x');
+        const id = h.track(rt(), uniqueId('x'));
         const bundle = join(h.dir, 'bundles', id);
         await writeBundle(bundle, testSpec(h, id, ['nosuchcommand']));
         const err: unknown = await rt().client.create(id, { bundle }).catch((e: unknown) => e);

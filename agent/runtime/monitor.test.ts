@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { command, describePrivileged, root } from '../../test/support/privileged.js';
+import { attachStdin, waitExit } from './monitor-client.js';
 import { createRuntimeClient } from './runtime-client.js';
 import { ANNOTATIONS } from './spec.js';
 import type { Spec } from './spec.js';
-import { leftoverCgroups, setupHarness, testSpec, uniqueId } from './testing/harness.js';
+import { leftoverCgroups, runScript, setupHarness, testSpec, uniqueId } from './testing/harness.js';
 import type { Harness } from './testing/harness.js';
 import { writeBundle } from './write-bundle.js';
 
@@ -33,7 +34,7 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
   });
 
   async function runDetached(args: string[], edit: (s: Spec, bundle: string) => void = () => {}): Promise<{ id: string; bundle: string }> {
-    const id = uniqueId('m');
+    const id = h.track(h.ours, uniqueId('m'));
     const bundle = join(h.dir, 'bundles', id);
     await mkdir(bundle, { recursive: true });
     const spec = testSpec(h, id, args);
@@ -58,6 +59,38 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
     expect(byStream('stdout')).toEqual(['out1\n', 'quote " tab\t\n', 'partial']);
     expect(byStream('stderr')).toEqual(['err1\n']);
     for (const l of lines) expect(l.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+    await h.ours.client.delete(id);
+  });
+
+  it('gives a terminal when asked, and logs what it shows', async () => {
+    const { id, bundle } = await runDetached(['sh', '-c', 'tty; [ -t 0 ] && [ -t 1 ] && echo stdio-is-tty; ls -l /dev/console | cut -c1'], (s, b) => {
+      s.process.terminal = true;
+      s.annotations = { [ANNOTATIONS.logPath]: join(b, 'ctr.log') };
+    });
+    expect((await h.ours.client.waitStopped(id)).exitStatus).toBe(0);
+    const text = (await readFile(join(bundle, 'ctr.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as LogLine).log)
+      .join('');
+    expect(text).toBe('/dev/pts/0\r\nstdio-is-tty\r\nc\r\n');
+    await h.ours.client.delete(id);
+  });
+
+  it("feeds the container's stdin from an attached client, and wait returns the exit", async () => {
+    const { id, bundle } = await runDetached(['sh', '-c', 'while read line; do echo "got:$line"; done; echo eof; exit 5'], (s, b) => {
+      s.annotations = { [ANNOTATIONS.logPath]: join(b, 'ctr.log'), [ANNOTATIONS.stdin]: 'true' };
+    });
+    const exited = waitExit({ root: h.ours.root, id });
+    const stdin = await attachStdin({ root: h.ours.root, id });
+    stdin.write('hello\n');
+    stdin.end('world\n');
+    expect(await exited).toEqual({ exitCode: 5, oomKilled: false });
+    const logs = (await readFile(join(bundle, 'ctr.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as LogLine).log);
+    expect(logs).toEqual(['got:hello\n', 'got:world\n', 'eof\n']);
     await h.ours.client.delete(id);
   });
 
@@ -87,8 +120,22 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
     await h.ours.client.delete(ok.id);
   });
 
+  it('runs an init as PID 1 with init: true: it reaps orphans and forwards signals', async () => {
+    const withInit = (s: Spec): void => {
+      s.annotations = { ...s.annotations, [ANNOTATIONS.init]: 'true' };
+    };
+    const script = 'cat /proc/1/comm; echo $$; (sleep 0.1 &); sleep 0.4; for s in /proc/[0-9]*/stat; do read l < $s; case "$l" in *") Z "*) echo zombie;; esac; done; echo done';
+    const out = await runScript(h, h.ours, script, withInit);
+    expect(out.out).toBe('init\n2\ndone\n');
+    // sleep as PID 1 ignores SIGTERM; behind the init it dies of it
+    const { id } = await runDetached(['sleep', '1000'], withInit);
+    await h.ours.client.kill(id, 'TERM');
+    expect(await h.ours.client.waitStopped(id)).toMatchObject({ exitStatus: 143 });
+    await h.ours.client.delete(id);
+  });
+
   it('keeps the container when its creator exits, and a new client finds it and its exit code', async () => {
-    const id = uniqueId('m');
+    const id = h.track(h.ours, uniqueId('m'));
     const bundle = join(h.dir, 'bundles', id);
     const spec = testSpec(h, id, ['sh', '-c', 'trap "exit 9" TERM; while :; do sleep 0.05; done']);
     spec.annotations = { [ANNOTATIONS.logPath]: join(bundle, 'ctr.log') };

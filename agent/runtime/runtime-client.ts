@@ -5,11 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
+import type { Resources } from './spec.js';
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -50,6 +51,14 @@ export interface ExecOptions {
   stderr?: Stdio;
 }
 
+/** `events --stats`, the part both runc and tsc-runtime print. */
+export interface ContainerStats {
+  cpu: { usage: { total: number } };
+  memory: { usage: { usage: number; limit: number; max?: number; failcnt?: number }; cache?: number };
+  pids: { current: number; limit?: number };
+  blkio?: { io_service_bytes_recursive?: { major: number; minor: number; op: string; value: number }[] | null };
+}
+
 export interface RuntimeClientOptions {
   /** Path of the runtime binary. */
   binary: string;
@@ -67,6 +76,10 @@ export interface RuntimeClient {
   /** A new process in a running container; resolves with its exit code (0 when detached). */
   exec(id: string, args: string[], opts?: ExecOptions): Promise<number>;
   kill(id: string, signal?: string, opts?: { all?: boolean }): Promise<void>;
+  /** Resource use read back from the cgroups. */
+  stats(id: string): Promise<ContainerStats>;
+  /** Changes the resources of a running container (linux.resources format). */
+  update(id: string, resources: Resources): Promise<void>;
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
@@ -182,6 +195,23 @@ export function createRuntimeClient(opts: RuntimeClientOptions): RuntimeClient {
     },
     async delete(id, dopts = {}) {
       await simple('delete', id, ['delete', ...(dopts.force === true ? ['--force'] : []), id]);
+    },
+    async stats(id) {
+      const out = await simple('stats of', id, ['events', '--stats', id]);
+      try {
+        return (JSON.parse(out.stdout) as { data: ContainerStats }).data;
+      } catch (cause) {
+        throw new TscError('ERR_RUNTIME', `stats of container ${id}: ${binary} printed no JSON: ${out.stdout.slice(0, 200)}`, { cause });
+      }
+    },
+    async update(id, resources) {
+      const file = join(tmpdir(), `tsc-runtime-resources-${randomUUID()}.json`);
+      await writeFile(file, JSON.stringify(resources));
+      try {
+        await simple('update', id, ['update', '--resources', file, id]);
+      } finally {
+        await rm(file, { force: true });
+      }
     },
     async pause(id) {
       await simple('pause', id, ['pause', id]);

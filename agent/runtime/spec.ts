@@ -216,6 +216,10 @@ export const ANNOTATIONS = {
   logMaxSize: 'io.tsc-compose.log-max-size',
   /** Keep this many files, the current one included. */
   logMaxFile: 'io.tsc-compose.log-max-file',
+  /** `"true"`: the monitor keeps a pipe to the container's stdin (see attachStdin). */
+  stdin: 'io.tsc-compose.stdin',
+  /** `"true"`: PID 1 is a small init that reaps orphans and forwards signals (compose `init: true`). */
+  init: 'io.tsc-compose.init',
   /** A compiled seccomp BPF program, relative to the bundle. */
   seccomp: 'io.tsc-compose.seccomp',
 } as const;

@@ -4,7 +4,7 @@
  * DNS on a user network, in the same run. Prints queries per second and latency percentiles
  * for both and the ratios. Not a test: run it by hand as root.
  *
- *   npx tsx bench/dns/run.ts [--seconds 5] [--clients 4] [--outstanding 100] [--docker]
+ *   npx tsx bench/dns/run.ts [--seconds 5] [--rounds 3] [--clients 4] [--outstanding 100] [--docker]
  *
  * Docker is started here (dockerd with its own data and exec roots, --iptables=false and
  * --bridge=none so the host's firewall and docker0 stay untouched) and stopped at the end.
@@ -37,6 +37,12 @@ const SECONDS = arg('seconds', 5);
 const CLIENTS = arg('clients', 4);
 const OUTSTANDING = arg('outstanding', 100);
 const WITH_DOCKER = process.argv.includes('--docker');
+const ROUNDS = arg('rounds', 3);
+
+interface Target {
+  netns: string;
+  teardown(): Promise<void>;
+}
 
 function sh(argv: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -83,10 +89,14 @@ async function dnsperf(netnsPath: string, datafile: string): Promise<Result> {
   return { qps, p50: percentile(lat, 50), p99: percentile(lat, 99), avg, lost, answered: noerror };
 }
 
-async function benchOurs(datafile: string, names: string[]): Promise<Result> {
+async function setupOurs(names: string[]): Promise<Target> {
   const tag = uniqueTag();
   const fx = createFixture();
   const hn = await createHostNetworking({ table: `tsc_bench_${tag}`, upstreams: [] });
+  const teardown = async (): Promise<void> => {
+    await hn.down();
+    await fx.cleanup();
+  };
   try {
     const net = `b${tag}_net`;
     await hn.createNetwork({ name: net, ipam: { config: [{ subnet: await freeSubnet24() }] } });
@@ -96,14 +106,14 @@ async function benchOurs(datafile: string, names: string[]): Promise<Result> {
     }
     const client = await fx.netns(`tscb-${tag}-client`);
     await hn.connect({ container: 'client', netns: client, service: 'client', networks: [{ network: net }] });
-    return await dnsperf(client, datafile);
-  } finally {
-    await hn.down();
-    await fx.cleanup();
+    return { netns: client, teardown };
+  } catch (e) {
+    await teardown();
+    throw e;
   }
 }
 
-async function benchDocker(dir: string, datafile: string, names: string[]): Promise<Result> {
+async function setupDocker(dir: string, names: string[]): Promise<Target> {
   const sock = join(dir, 'docker.sock');
   const docker = (...a: string[]): Promise<string> => must(['docker', '-H', `unix://${sock}`, ...a]);
   const daemon: ChildProcess = spawn(
@@ -115,6 +125,12 @@ async function benchDocker(dir: string, datafile: string, names: string[]): Prom
   let log = '';
   daemon.stderr?.on('data', (b: Buffer) => (log += b.toString()));
   const net = `tscbench${uniqueTag()}`;
+  const teardown = async (): Promise<void> => {
+    await sh(['docker', '-H', `unix://${sock}`, 'rm', '-f', ...names, 'client']);
+    await sh(['docker', '-H', `unix://${sock}`, 'network', 'rm', net]);
+    daemon.kill('SIGTERM');
+    if (daemon.exitCode === null) await new Promise((r) => daemon.once('close', r));
+  };
   try {
     if (!(await waitFor(async () => (await sh(['docker', '-H', `unix://${sock}`, 'version'])).code === 0, 60_000, 250))) {
       throw new Error(`dockerd did not come up:\n${log.slice(-2000)}`);
@@ -135,17 +151,20 @@ async function benchDocker(dir: string, datafile: string, names: string[]): Prom
     for (const n of names) await docker('run', '-d', '--name', n, '--network', net, '--network-alias', 'web', 'tsc-bench-busybox', 'sleep', '3600');
     await docker('run', '-d', '--name', 'client', '--network', net, 'tsc-bench-busybox', 'sleep', '3600');
     const pid = (await docker('inspect', '-f', '{{.State.Pid}}', 'client')).trim();
-    return await dnsperf(`/proc/${pid}/ns/net`, datafile);
-  } finally {
-    await sh(['docker', '-H', `unix://${sock}`, 'rm', '-f', ...names, 'client']);
-    await sh(['docker', '-H', `unix://${sock}`, 'network', 'rm', net]);
-    daemon.kill('SIGTERM');
-    await new Promise((r) => daemon.once('close', r));
+    return { netns: `/proc/${pid}/ns/net`, teardown };
+  } catch (e) {
+    await teardown();
+    throw e;
   }
 }
 
+function median(xs: Result[]): Result {
+  const sorted = [...xs].sort((a, b) => a.qps - b.qps);
+  return sorted[Math.floor(sorted.length / 2)] as Result;
+}
+
 function show(label: string, r: Result): string {
-  return `${label.padEnd(8)} ${r.qps.toFixed(0).padStart(8)} q/s   p50 ${r.p50.toFixed(3)} ms   p99 ${r.p99.toFixed(3)} ms   avg ${r.avg.toFixed(3)} ms   lost ${r.lost}`;
+  return `${label.padEnd(9)} ${r.qps.toFixed(0).padStart(8)} q/s   p50 ${r.p50.toFixed(3)} ms   p99 ${r.p99.toFixed(3)} ms   avg ${r.avg.toFixed(3)} ms   lost ${r.lost}`;
 }
 
 async function main(): Promise<void> {
@@ -153,18 +172,31 @@ async function main(): Promise<void> {
   const names = ['bench-web-1', 'bench-web-2', 'bench-web-3'];
   const datafile = join(dir, 'queries.txt');
   await writeFile(datafile, ['web A', ...names.map((n) => `${n} A`), 'web A'].join('\n') + '\n');
+  const targets: { label: string; target: Target }[] = [];
   try {
-    console.log(`dnsperf ${SECONDS}s, ${CLIENTS} clients, ${OUTSTANDING} outstanding; service names from inside a container at 127.0.0.11`);
-    const ours = await benchOurs(datafile, names);
-    console.log(show('ours', ours));
+    console.log(`dnsperf ${SECONDS}s x ${ROUNDS} rounds (alternating), ${CLIENTS} clients, ${OUTSTANDING} outstanding; service names at 127.0.0.11 from inside a container`);
+    targets.push({ label: 'ours', target: await setupOurs(names) });
+    if (WITH_DOCKER) targets.push({ label: 'docker', target: await setupDocker(dir, names) });
+    const results = new Map<string, Result[]>(targets.map((t) => [t.label, []]));
+    // Alternate so that the machine's load (other work on it) falls on both alike.
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const t of targets) {
+        const res = await dnsperf(t.target.netns, datafile);
+        results.get(t.label)?.push(res);
+        console.log(show(`${t.label}#${r + 1}`, res));
+      }
+    }
+    const ours = median(results.get('ours') ?? []);
+    console.log(show('ours', ours) + '   (median round)');
     if (WITH_DOCKER) {
-      const theirs = await benchDocker(dir, datafile, names);
-      console.log(show('docker', theirs));
+      const theirs = median(results.get('docker') ?? []);
+      console.log(show('docker', theirs) + '   (median round)');
       console.log(`ratio    throughput ${(ours.qps / theirs.qps).toFixed(2)}x   p99 ${(ours.p99 / theirs.p99).toFixed(2)}x (ours / docker)`);
     } else {
       console.log('docker   not run (pass --docker to start dockerd and compare)');
     }
   } finally {
+    for (const t of targets.reverse()) await t.target.teardown();
     await rm(dir, { recursive: true, force: true });
   }
 }

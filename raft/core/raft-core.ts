@@ -89,6 +89,24 @@ export class RaftCore {
     this.prevHard = this.raft.hardState();
   }
 
+  /**
+   * Starts a brand-new cluster member with the initial membership (etcd's Bootstrap): the
+   * storage must be empty. The membership goes into the log as committed conf change entries
+   * (term 1, indexes 1..n), so that nodes added later learn it by replaying the log. They are
+   * applied now too, so the node can campaign at once; the application sees them again in
+   * Ready.committedEntries, where applying them again changes nothing.
+   */
+  bootstrap(peers: readonly number[]): void {
+    const r = this.raft;
+    if (r.raftLog.lastIndex() !== 0) throw new TscError('ERR_RAFT', `raft: can't bootstrap a nonempty storage (node ${r.id})`);
+    if (peers.length === 0) throw new TscError('ERR_RAFT', 'raft: bootstrap needs at least one peer');
+    r.becomeFollower(1, NONE);
+    const changes = peers.map((id): ConfChange => ({ transition: 'auto', changes: [{ type: 'addNode', nodeId: id }] }));
+    r.raftLog.append(changes.map((cc, i): Entry => ({ term: 1, index: i + 1, type: 'confChange', data: encodeConfChange(cc) })));
+    r.raftLog.committed = changes.length;
+    for (const cc of changes) r.applyConfChange(cc);
+  }
+
   /** Advances the logical clock by one tick (election and heartbeat timeouts count ticks). */
   tick(): void {
     this.raft.tick();

@@ -833,38 +833,46 @@ export class Raft {
   private handleSnapshot(m: Message): void {
     const s = m.snapshot;
     if (s === undefined) return;
-    if (this.restore(s)) {
+    const outcome = this.restore(s);
+    if (outcome === 'restored') {
       this.logger.info(`${this.id} restored snapshot [index: ${s.metadata.index}, term: ${s.metadata.term}]`);
       this.send(message({ type: 'MsgAppResp', to: m.from, index: this.raftLog.lastIndex() }));
-    } else {
+    } else if (outcome === 'stale') {
       this.send(message({ type: 'MsgAppResp', to: m.from, index: this.raftLog.committed }));
     }
+    // 'refused' (we are not in its membership): no answer. Answering with our commit index
+    // would put the leader straight back into replicate state and into sending the same
+    // snapshot again at once; silent, it retries after the snapshot status and a heartbeat,
+    // by when the application may have a snapshot that lists us.
   }
 
-  /** Installs a snapshot from the leader; false if it is stale or already covered by our log. */
-  restore(s: Snapshot): boolean {
-    if (s.metadata.index <= this.raftLog.committed) return false;
+  /**
+   * Installs a snapshot from the leader. 'stale': we already have it (maybe just its last
+   * entry, then the commit index moves up to it); 'refused': it does not list us as a member.
+   */
+  restore(s: Snapshot): 'restored' | 'stale' | 'refused' {
+    if (s.metadata.index <= this.raftLog.committed) return 'stale';
     if (this.state !== 'follower') {
       // Defense in depth: only a follower restores; anything else is a bug upstream.
       this.becomeFollower(this.term + 1, NONE);
-      return false;
+      return 'refused';
     }
     const cs = s.metadata.confState;
     const member = [cs.voters, cs.learners, cs.votersOutgoing].some((set) => set.includes(this.id));
     if (!member) {
       this.logger.warn(`${this.id} attempted to restore snapshot but it is not in the ConfState`);
-      return false;
+      return 'refused';
     }
     if (this.raftLog.matchTerm(s.metadata.index, s.metadata.term)) {
       // We have the entry already: just fast-forward the commit index.
       this.raftLog.commitTo(s.metadata.index);
-      return false;
+      return 'stale';
     }
     this.raftLog.restore(s);
     this.trk = new ProgressTracker(this.trk.maxInflight, this.trk.maxInflightBytes);
     const r = restoreConfig({ tracker: this.trk, lastIndex: this.raftLog.lastIndex() }, cs);
     this.switchToConfig(r);
-    return true;
+    return 'restored';
   }
 
   // ---- membership -------------------------------------------------------------------------

@@ -24,6 +24,11 @@ export function confStateOf(voters: number[], learners: number[] = []): ConfStat
   return { ...emptyConfState(), voters, learners };
 }
 
+/**
+ * A node over `storage`, or over a fresh one whose membership is `peers` (as etcd's tests do:
+ * the membership sits in the storage's zero snapshot, so terms and indexes start at 0). A node
+ * joining later is made with the cluster's initial `peers` and replays the changes from the log.
+ */
 export function newTestNode(id: number, peers: number[], opts: NodeOptions = {}, storage?: MemoryStorage): TestNode {
   const st = storage ?? new MemoryStorage({ confState: confStateOf(peers) });
   const core = new RaftCore({ id, storage: st, rand: seededRand(id), electionTick: 10, heartbeatTick: 1, ...opts });
@@ -77,15 +82,21 @@ export class Network {
   send(msgs: Message[] = []): void {
     let queue = msgs.slice();
     for (const n of this.nodes.values()) queue.push(...handleReady(n));
-    while (queue.length > 0) {
+    for (let round = 0; queue.length > 0; round++) {
+      if (round > 10_000) throw new Error('network: messages still flowing after 10,000 rounds (a livelock?)');
       const next: Message[] = [];
       for (const m of queue) {
-        if (!this.deliverable(m)) continue;
         const n = this.nodes.get(m.to);
-        if (n === undefined) continue;
+        const sender = this.nodes.get(m.from);
+        if (!this.deliverable(m) || n === undefined) {
+          // The transport tells the sender a snapshot did not make it.
+          if (m.type === 'MsgSnap') sender?.core.reportSnapshot(m.to, 'failure');
+          continue;
+        }
         this.log.push(m);
         n.core.step(m);
         next.push(...handleReady(n));
+        if (m.type === 'MsgSnap') sender?.core.reportSnapshot(m.to, 'finish');
       }
       for (const n of this.nodes.values()) next.push(...handleReady(n));
       queue = next;

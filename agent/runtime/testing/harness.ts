@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -33,6 +33,8 @@ export interface Harness {
   runc: Runtime;
   ours: Runtime;
   both: Runtime[];
+  /** Remember a container so cleanup() force-deletes it even when its test failed midway. */
+  track(rt: Runtime, id: string): string;
   cleanup(): Promise<void>;
 }
 
@@ -50,13 +52,21 @@ export async function setupHarness(): Promise<Harness> {
   const rootfs = await buildBusyboxRootfs(join(dir, 'rootfs'));
   const runc: Runtime = { name: 'runc', root: join(dir, 'runc-root'), client: createRuntimeClient({ binary: RUNC, root: join(dir, 'runc-root') }) };
   const ours: Runtime = { name: 'tsc-runtime', root: join(dir, 'tsc-root'), client: createRuntimeClient({ binary: bin, root: join(dir, 'tsc-root') }) };
+  const tracked: [Runtime, string][] = [];
   return {
     dir,
     rootfs,
     runc,
     ours,
     both: [runc, ours],
+    track(rt, id) {
+      tracked.push([rt, id]);
+      return id;
+    },
     async cleanup() {
+      for (const [rt, id] of tracked) {
+        if (existsSync(join(rt.root, id))) await rt.client.delete(id, { force: true }).catch(() => undefined);
+      }
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -84,9 +94,15 @@ export interface ScriptResult {
 
 /**
  * Runs `sh -c script` in the foreground under rt, with /out bind-mounted read-write; stdout and
- * stderr of the script land in /out/o. `edit` adjusts the spec first.
+ * stderr of the script land in /out/o. `edit` adjusts the spec first; `files` go into the bundle.
  */
-export async function runScript(h: Harness, rt: Runtime, script: string, edit: (s: Spec) => void = () => {}): Promise<ScriptResult> {
+export async function runScript(
+  h: Harness,
+  rt: Runtime,
+  script: string,
+  edit: (s: Spec) => void = () => {},
+  files: ReadonlyMap<string, Buffer> = new Map(),
+): Promise<ScriptResult> {
   const id = uniqueId(rt.name === 'runc' ? 'r' : 't');
   const bundle = join(h.dir, 'bundles', id);
   const out = join(bundle, 'out');
@@ -96,6 +112,7 @@ export async function runScript(h: Harness, rt: Runtime, script: string, edit: (
   spec.mounts?.push({ destination: '/out', type: 'bind', source: out, options: ['rbind', 'rw'] });
   edit(spec);
   await writeBundle(bundle, spec);
+  for (const [name, data] of files) await writeFile(join(bundle, name), data);
   try {
     const code = await rt.client.run(id, { bundle });
     const text = existsSync(join(out, 'o')) ? await readFile(join(out, 'o'), 'utf8') : '';

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,16 +76,36 @@ static int connect_console(const char *path, char *err, size_t n) {
   return fd;
 }
 
+static int recv_fd(int sock) {
+  char dummy;
+  struct iovec iov = {&dummy, 1};
+  char cbuf[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  if (!cm || cm->cmsg_type != SCM_RIGHTS) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return fd;
+}
+
 int create_container(container *c, int foreground, int start_now) {
   char err[4096] = "";
   if (mkdir(c->statedir, 0711) < 0) {
     if (errno == EEXIST) die("container with id exists: %s", c->id);
     die_errno("create state directory %s", c->statedir);
   }
-  int console_fd = -1;
+  int console_fd = -1, own_pty = -1;
   if (jbool(jpath(c->config, "process.terminal"), 0)) {
     if (c->console_socket) {
       if ((console_fd = connect_console(c->console_socket, err, sizeof err)) < 0) return failed(c, 0, err);
+    } else if (c->log_path) {
+      /* no one to hand the terminal to: the monitor keeps it and logs what it shows */
+      int cs[2];
+      if (socketpair(AF_UNIX, SOCK_STREAM, 0, cs) < 0) return failed(c, 0, xprintf("socketpair: %s", strerror(errno)));
+      console_fd = cs[1];
+      own_pty = cs[0];
+      fcntl(own_pty, F_SETFD, FD_CLOEXEC);
     } else if (!foreground) {
       return failed(c, 0, "cannot allocate tty if tsc-runtime will detach without setting console socket");
     }
@@ -92,6 +113,12 @@ int create_container(container *c, int foreground, int start_now) {
   int out[2] = {-1, -1}, errp[2] = {-1, -1};
   if (c->log_path && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
     return failed(c, 0, xprintf("pipe: %s", strerror(errno)));
+  c->in_r = c->in_w = -1;
+  if (c->log_path && !strcmp(jstr(jget(c->annotations, "io.tsc-compose.stdin"), "false"), "true")) {
+    int in[2];
+    if (pipe2(in, O_CLOEXEC) < 0) return failed(c, 0, xprintf("pipe: %s", strerror(errno)));
+    c->in_r = in[0], c->in_w = in[1];
+  }
 
   pid_t caller = getpid();
   if (!foreground) {
@@ -158,10 +185,13 @@ int create_container(container *c, int foreground, int start_now) {
     close(sp[0]);
     if (result_fd >= 0) close(result_fd);
     if (out[0] >= 0) close(out[0]), close(errp[0]);
+    if (own_pty >= 0) close(own_pty);
+    if (c->in_w >= 0) close(c->in_w);
     init_main(c, sp[1], out[1], errp[1], console_fd);
   }
   close(sp[1]);
   if (out[1] >= 0) close(out[1]), close(errp[1]);
+  if (c->in_r >= 0) close(c->in_r);
   if (console_fd >= 0) close(console_fd);
 
   if (flags & CLONE_NEWUSER) {
@@ -169,6 +199,9 @@ int create_container(container *c, int foreground, int start_now) {
         write_maps(init, jpath(c->config, "linux.gidMappings"), "gid_map", err, sizeof err) < 0)
       return failed(c, init, err);
   }
+  /* Moving a task between v1 cgroups waits for an RCU grace period (milliseconds): let the
+   * process build its file system meanwhile, and join before it may report ready. */
+  if (send(sp[0], "M", 1, MSG_NOSIGNAL) != 1) return failed(c, init, "the container process exited during setup");
   if (cgroups_join(c, init, err, sizeof err) < 0) return failed(c, init, err);
   if (send(sp[0], "G", 1, MSG_NOSIGNAL) != 1) return failed(c, init, "the container process exited during setup");
   char msg[4096];
@@ -178,12 +211,20 @@ int create_container(container *c, int foreground, int start_now) {
   msg[r] = 0;
   if (msg[0] == 'E') return failed(c, init, xprintf("unable to start container process: %s", msg + 1));
 
+  if (own_pty >= 0) {
+    int master = recv_fd(own_pty);
+    close(own_pty);
+    if (master < 0) return failed(c, init, "receive the container's terminal");
+    /* the terminal carries both streams; the pipes stay unused */
+    close(out[0]);
+    out[0] = master;
+  }
   c->pid = init;
   c->starttime = proc_starttime(init);
   c->monitor_pid = getpid();
   rfc3339_now(c->created, sizeof c->created);
   if (state_write(c) < 0) return failed(c, init, xprintf("write state: %s", strerror(errno)));
-  monitor m = {c, init, sp[0], out[0], errp[0], -1, foreground, 0};
+  monitor m = {c, init, sp[0], out[0], errp[0], c->in_w, -1, -1, foreground, 0};
   if (start_now && monitor_start_init(&m, err, sizeof err) < 0) return failed(c, init, err);
   if (!foreground) {
     if ((m.ctl = ctl_listen(c->statedir)) < 0) return failed(c, init, xprintf("control socket: %s", strerror(errno)));

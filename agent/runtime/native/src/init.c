@@ -79,7 +79,8 @@ void init_main(container *c, int sock, int log_out, int log_err, int console_fd)
   const jval *cfg = c->config, *proc = jget(cfg, "process");
   char err[4096] = "";
   char go;
-  if (recv(sock, &go, 1, 0) != 1) _exit(1); /* the monitor went away */
+  if (recv(sock, &go, 1, 0) != 1) _exit(1); /* 'M': user maps written; the monitor went away otherwise */
+  int newcgroupns = 0;
 
   int newnet = 0, newuts = 0, newmnt = 0, userns = 0;
   JFOR(ns, jpath(cfg, "linux.namespaces")) {
@@ -96,7 +97,7 @@ void init_main(container *c, int sock, int log_out, int log_err, int console_fd)
     if (!strcmp(type, "network")) newnet = 1;
     if (!strcmp(type, "uts")) newuts = 1;
     if (!strcmp(type, "mount")) newmnt = 1;
-    if (!strcmp(type, "cgroup") && unshare(CLONE_NEWCGROUP) < 0) fail("new cgroup namespace: %s", strerror(errno));
+    if (!strcmp(type, "cgroup")) newcgroupns = 1;
   }
   if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) fail("become root in the user namespace: %s", strerror(errno));
 
@@ -109,7 +110,8 @@ void init_main(container *c, int sock, int log_out, int log_err, int console_fd)
 
   if (log_out >= 0) {
     int null = open("/dev/null", O_RDWR);
-    dup2(null, 0);
+    dup2(c->in_r >= 0 ? c->in_r : null, 0);
+    if (c->in_r >= 0) close(c->in_r);
     dup2(log_out, 1);
     dup2(log_err, 2);
     close(null);
@@ -130,6 +132,9 @@ void init_main(container *c, int sock, int log_out, int log_err, int console_fd)
   if (console_fd >= 0) setup_console(console_fd);
   if (rootfs_finalize(c, err, sizeof err) < 0) fail("%s", err);
 
+  /* 'G': we are in our cgroups; a cgroup namespace made now has them as its root */
+  if (recv(sock, &go, 1, 0) != 1) _exit(1);
+  if (newcgroupns && unshare(CLONE_NEWCGROUP) < 0) fail("new cgroup namespace: %s", strerror(errno));
   execplan ep;
   process_prepare(proc, sc_prog, sc_len, &ep);
 
@@ -139,5 +144,6 @@ void init_main(container *c, int sock, int log_out, int log_err, int console_fd)
   if (send(sock, "R", 1, MSG_NOSIGNAL) != 1) _exit(1);
   char start;
   if (recv(sock, &start, 1, 0) != 1) _exit(1);
+  if (!strcmp(jstr(jget(c->annotations, "io.tsc-compose.init"), "false"), "true")) pid1_fork(sock);
   process_exec(&ep);
 }

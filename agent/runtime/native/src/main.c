@@ -21,7 +21,8 @@ static void usage(void) {
           "  run [--bundle DIR] [--detach] [--pid-file FILE] [--console-socket SOCK] ID\n"
           "  start ID | state ID | kill [--all] ID [SIGNAL] | delete [--force] ID\n"
           "  exec [--detach] [--process FILE] [--env K=V] [--cwd DIR] [--user UID[:GID]] [--pid-file FILE] ID CMD...\n"
-          "  pause ID | resume ID | ps [--format table|json] ID | list | update --resources FILE|- ID\n",
+          "  pause ID | resume ID | ps [--format table|json] ID | list | update --resources FILE|- ID\n"
+          "  events --stats ID\n",
           RT_NAME);
 }
 
@@ -178,13 +179,14 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "__cgroup-apply")) return do_cgroup_apply(&a);
   if (!strcmp(cmd, "list")) return cmd_list(root);
   if (!strcmp(cmd, "exec")) return cmd_exec(root, argc - a.i - 1, argv + a.i + 1);
-  int force = 0, all = 0, json = 0;
+  int force = 0, all = 0, json = 0, stats = 0;
   const char *resources = NULL;
   for (a.i++; a.i < argc && argv[a.i][0] == '-'; a.i++) {
     if (flag(&a, "--force", "-f", 0)) force = 1;
     else if (flag(&a, "--all", "-a", 0)) all = 1;
     else if (flag(&a, "--format", "-f", 1)) json = !strcmp(a.val, "json");
     else if (flag(&a, "--resources", "-r", 1)) resources = a.val;
+    else if (flag(&a, "--stats", NULL, 0)) stats = 1;
     else die("unknown flag %s for %s", argv[a.i], cmd);
   }
   const char *id = a.i < argc ? argv[a.i] : NULL;
@@ -196,6 +198,10 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "pause")) return cmd_pause(root, id, 1);
   if (!strcmp(cmd, "resume")) return cmd_pause(root, id, 0);
   if (!strcmp(cmd, "ps")) return cmd_ps(root, id, json);
+  if (!strcmp(cmd, "events")) {
+    if (!stats) die("events: only --stats is supported");
+    return cmd_stats(root, id);
+  }
   if (!strcmp(cmd, "update")) {
     if (!resources) die("update: --resources FILE (or - for stdin) is required");
     char *text = !strcmp(resources, "-") ? read_file("/dev/stdin", NULL) : read_file(resources, NULL);

@@ -61,6 +61,13 @@ static void serve(monitor *m, int fd, int *waiters, int *nw) {
     char err[4096];
     if (monitor_start_init(m, err, sizeof err) < 0) reply(fd, xprintf("error %s\n", err));
     else reply(fd, "ok\n");
+  } else if (!strncmp(req, "stdin\n", 6)) {
+    if (m->in < 0 || m->attached >= 0) {
+      reply(fd, m->in < 0 ? "error stdin is not open (annotation io.tsc-compose.stdin)\n" : "error stdin is attached already\n");
+      return;
+    }
+    m->attached = fd;
+    if (r > 6) write_all(m->in, req + 6, (size_t)r - 6);
   } else if (!strncmp(req, "wait", 4) && *nw < MAX_WAITERS) {
     waiters[(*nw)++] = fd;
   } else {
@@ -77,6 +84,7 @@ int monitor_loop(monitor *m) {
     for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++) sigaddset(&set, forwarded[i]);
   sigprocmask(SIG_BLOCK, &set, NULL);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  signal(SIGPIPE, SIG_IGN); /* a reader that went away is an error to handle, not a reason to die */
   jsonlog log = {0};
   if (m->c->log_path) {
     log.path = m->c->log_path;
@@ -89,7 +97,7 @@ int monitor_loop(monitor *m) {
   char buf[65536];
   for (;;) {
     /* the first process may be gone already (reaped below before we got here) */
-    struct pollfd fds[5];
+    struct pollfd fds[6];
     int nf = 0;
     fds[nf++] = (struct pollfd){sfd, POLLIN, 0};
     int ctl_i = m->ctl >= 0 ? nf : -1;
@@ -98,6 +106,8 @@ int monitor_loop(monitor *m) {
     if (out_i >= 0) fds[nf++] = (struct pollfd){m->out, POLLIN, 0};
     int err_i = m->err >= 0 ? nf : -1;
     if (err_i >= 0) fds[nf++] = (struct pollfd){m->err, POLLIN, 0};
+    int att_i = m->attached >= 0 ? nf : -1;
+    if (att_i >= 0) fds[nf++] = (struct pollfd){m->attached, POLLIN, 0};
     if (exited && (m->out < 0 && m->err < 0)) break;
     int timeout = -1;
     if (exited) {
@@ -132,6 +142,16 @@ int monitor_loop(monitor *m) {
         *pipes[s] = -1;
       }
     }
+    if (att_i >= 0 && (fds[att_i].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t r = read(m->attached, buf, sizeof buf);
+      if (r > 0 && write_all(m->in, buf, (size_t)r) == 0) {
+      } else if (r == 0 || errno != EINTR) {
+        /* the client is done: the container reads end of file, as with docker's stdin-once */
+        close(m->attached);
+        close(m->in);
+        m->attached = m->in = -1;
+      }
+    }
     if (ctl_i >= 0 && (fds[ctl_i].revents & POLLIN)) {
       int fd = accept4(m->ctl, NULL, NULL, SOCK_CLOEXEC);
       if (fd >= 0) serve(m, fd, waiters, &nw);
@@ -148,6 +168,8 @@ int monitor_loop(monitor *m) {
   write_file_atomic(xprintf("%s/exit.json", m->c->statedir),
                     xprintf("{\"exitCode\":%d,\"signal\":%d,\"oomKilled\":%s,\"finishedAt\":\"%s\"}\n", code,
                             WIFSIGNALED(status) ? WTERMSIG(status) : 0, oom ? "true" : "false", ts));
+  if (m->attached >= 0) close(m->attached);
+  if (m->in >= 0) close(m->in);
   char *msg = xprintf("exit %d%s\n", code, oom ? " oom" : "");
   for (int i = 0; i < nw; i++) reply(waiters[i], msg);
   if (m->ctl >= 0) {

@@ -31,6 +31,7 @@ typedef struct {
   const char *log_path;
   long long log_max_size;
   int log_max_file;
+  int in_r, in_w; /* container stdin pipe when io.tsc-compose.stdin is "true", else -1 */
   cgroups cg;
   /* from state.json */
   pid_t pid, monitor_pid;
@@ -69,6 +70,7 @@ _Noreturn void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void process_prepare(const jval *proc, const char *sc_prog, size_t sc_len, execplan *ep);
 _Noreturn void process_exec(execplan *ep);
 int cmd_exec(const char *root, int argc, char **argv);
+void pid1_fork(int sock); /* returns in the child; the parent stays PID 1 until it exits */
 
 /* mounts.c: everything from the root filesystem to pivot_root, then masked/readonly paths. */
 int rootfs_setup(container *c, char *err, size_t n);
@@ -97,6 +99,8 @@ typedef struct {
   pid_t init;
   int sock;        /* to the init process: start and exec result */
   int out, err;    /* log pipes, or -1 */
+  int in;          /* write end of the container's stdin, or -1 */
+  int attached;    /* the client whose bytes go to stdin, or -1 */
   int ctl;         /* listening control socket, or -1 */
   int foreground;  /* forward signals to the container */
   int started;
@@ -127,6 +131,7 @@ int cmd_delete(const char *root, const char *id, int force);
 int cmd_pause(const char *root, const char *id, int pause);
 int cmd_ps(const char *root, const char *id, int json);
 int cmd_list(const char *root);
+int cmd_stats(const char *root, const char *id);
 int cmd_update(const char *root, const char *id, const char *resources_file);
 int signal_from_name(const char *s);
 
