@@ -22,7 +22,9 @@ function project(files: Record<string, string>): string {
 }
 
 function load(dir: string, opts: Partial<LoadOptions> = {}) {
-  return loadProject({ cwd: dir, shell: {}, ...opts });
+  // Without normalization the trees hold only what each test is about (no implicit default
+  // network, no project-scoped names); the normalized shape is covered by the corpus tests.
+  return loadProject({ cwd: dir, shell: {}, normalize: false, ...opts });
 }
 
 function errorOf(fn: () => unknown): string {
@@ -37,13 +39,15 @@ function errorOf(fn: () => unknown): string {
 
 describe('loadProject', () => {
   it('puts name first and takes it from a top-level name:, interpolated', () => {
-    const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: x\nname: ${APP:-My_App}\n' });
+    const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: x\nname: ${APP:-my_app}\n' });
     const r = load(dir);
     expect(Object.keys(r.tree)).toEqual(['name', 'services']);
     expect(r.tree.name).toBe('my_app');
     expect(r.project.name).toBe('my_app');
     expect(load(dir, { shell: { APP: 'other' } }).tree.name).toBe('other');
     expect(load(dir, { projectName: 'cli' }).tree.name).toBe('cli');
+    // The Compose schema allows only lowercase names at the top level.
+    expect(errorOf(() => load(dir, { shell: { APP: 'My_App' } }))).toMatch(/^compose\.yaml:4:1 name: Does not match pattern '\^\[a-z0-9\]\[a-z0-9_-\]\*\$'/);
   });
 
   it('reads COMPOSE_FILE and COMPOSE_PROJECT_NAME from .env', () => {
@@ -119,20 +123,23 @@ describe('extends', () => {
       ].join('\n'),
     });
     const s = load(dir).tree.services as Record<string, Record<string, unknown>>;
-    expect(s.web).toEqual({ image: 'base', environment: ['A=1', 'B=2'], command: ['web'] });
-    expect(s.api).toEqual({ image: 'base', environment: ['A=1', 'B=2'], command: ['web'] });
+    expect(s.web).toEqual({ image: 'base', environment: { A: '1', B: '2' }, command: ['web'] });
+    expect(s.api).toEqual({ image: 'base', environment: { A: '1', B: '2' }, command: ['web'] });
   });
 
   it('extends a service of another file, rebasing its relative paths', () => {
     const dir = project({
-      'compose.yaml': 'services:\n  web:\n    extends:\n      file: common/base.yaml\n      service: app\n    image: web\n',
+      'compose.yaml': 'services:\n  web:\n    extends:\n      file: common/base.yaml\n      service: app\n    image: web\nvolumes:\n  named: {}\n',
       'common/base.yaml': 'services:\n  app:\n    build: ./app\n    volumes: ["./data:/data", "named:/named"]\n    env_file: app.env\n',
     });
     const s = load(dir).tree.services as Record<string, Record<string, unknown>>;
     expect(s.web).toEqual({
-      build: join(dir, 'common', 'app'),
-      volumes: [`${join(dir, 'common', 'data')}:/data`, 'named:/named'],
-      env_file: join(dir, 'common', 'app.env'),
+      build: { context: join(dir, 'common', 'app'), dockerfile: 'Dockerfile' },
+      volumes: [
+        { type: 'bind', source: join(dir, 'common', 'data'), target: '/data', bind: { create_host_path: true } },
+        { type: 'volume', source: 'named', target: '/named', volume: {} },
+      ],
+      env_file: [{ path: join(dir, 'common', 'app.env'), required: true }],
       image: 'web',
     });
   });
