@@ -7,7 +7,9 @@ export default defineConfig({
     // Privileged tests share the kernel (bridges, nftables, cgroups): they name their
     // resources uniquely, but forks keep a crashed test from taking the runner down.
     pool: 'forks',
-    testTimeout: 30_000,
+    // A guard against hangs, not a speed check: CLI tests spawn processes and a busy 2-core
+    // machine can take seconds per spawn.
+    testTimeout: 120_000,
     hookTimeout: 60_000,
   },
 });
