@@ -5,6 +5,8 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -120,6 +122,33 @@ describePrivileged('bridge network options on the kernel', [root, command('nft')
     const get = (url: string) => fx.exec(undefined, ['busybox', 'wget', '-q', '-O', '-', url], 3000);
     expect((await get(`http://[${gw6}]:${v6Port}/`)).stdout).toBe('hello from v2\n');
     expect((await get(`http://${gw4}:${v6Port}/`)).stdout).toBe('hello from v2\n');
+  });
+
+  it('a container cannot reach the host\'s loopback through the bridge (route_localnet guarded)', async () => {
+    const lo = `127.0.0.${2 + Math.floor(Math.random() * 250)}`;
+    const socks = new Set<Socket>();
+    const server = createServer((sock) => {
+      socks.add(sock);
+      sock.end('HTTP/1.0 200 OK\r\n\r\nloopback secret\n');
+    });
+    await new Promise<void>((r) => server.listen(0, lo, () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const gw = hn.state().networks[nets.dual]?.subnets.find((x) => x.family === 4)?.gateway as string;
+      // steer the container's packets for that loopback address out through its bridge
+      await run('ip', ['-n', nsName('v1'), 'route', 'add', `${lo}/32`, 'via', gw, 'dev', 'eth0', 'table', '100']);
+      // ahead of the local table, which would otherwise keep 127/8 on the container's own lo
+      await run('ip', ['-n', nsName('v1'), 'rule', 'add', 'pref', '100', 'lookup', 'local']);
+      await run('ip', ['-n', nsName('v1'), 'rule', 'del', 'pref', '0']);
+      await run('ip', ['-n', nsName('v1'), 'rule', 'add', 'to', `${lo}/32`, 'lookup', '100', 'pref', '10']);
+      const fromHost = await fx.exec(undefined, ['busybox', 'wget', '-q', '-O', '-', `http://${lo}:${port}/`], 3000);
+      const fromContainer = await wget('v1', `http://${lo}:${port}/`);
+      expect(fromHost.stdout).toBe('loopback secret\n');
+      expect(fromContainer.ok).toBe(false);
+    } finally {
+      for (const k of socks) k.destroy();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('refuses a bridge name taken by another link, leaving that link and nothing of ours', async () => {

@@ -37,6 +37,10 @@ describe('renderRulesetScript', () => {
     expect(lines.indexOf('ct state established,related accept')).toBeLessThan(lines.indexOf('iifname @bridges oifname @bridges ct status dnat accept'));
   });
 
+  it('drops loopback-addressed traffic arriving from a bridge (route_localnet is on)', () => {
+    expect(lines).toContain('iifname @bridges ip daddr 127.0.0.0/8 drop comment "no loopback from containers"');
+  });
+
   it('gives internal networks no way out or in, and no masquerade', () => {
     expect(lines).toContain('iifname "tsc-db" oifname != "tsc-db" drop comment "internal network"');
     expect(lines).toContain('oifname "tsc-db" iifname != "tsc-db" drop comment "internal network"');
@@ -78,5 +82,6 @@ describe('renderResolverScript', () => {
     expect(s).toContain('ip daddr 127.0.0.11 udp dport 53 dnat to 172.18.0.1:53');
     expect(s).toContain('ip daddr 127.0.0.11 tcp dport 53 dnat to 172.18.0.1:53');
     expect(s).toContain('ip saddr 127.0.0.0/8 ip daddr 172.18.0.1 snat to 172.18.0.5');
+    expect(s).toContain('iifname != "lo" ip daddr 127.0.0.0/8 drop');
   });
 });

@@ -89,6 +89,12 @@ export function renderInetTable(rs: Ruleset): string {
   if (bridges.length > 0) {
     lines.push(`  set bridges {`, `    type ifname`, `    elements = { ${bridges.map(q).join(', ')} }`, `  }`);
   }
+  if (bridges.length > 0) {
+    // route_localnet is on for our bridges: never let a container address the host's loopback
+    // (the hole of CVE-2020-8558), only our own DNAT of 127.0.0.1 traffic may use it.
+    lines.push(`  chain guard {`, `    type filter hook prerouting priority -300; policy accept;`);
+    lines.push(`    iifname @bridges ip daddr 127.0.0.0/8 drop comment "no loopback from containers"`, `  }`);
+  }
   lines.push(`  chain forward {`, `    type filter hook forward priority 0; policy accept;`);
   for (const n of rs.networks.filter((x) => x.internal)) {
     lines.push(`    iifname ${q(n.bridge)} oifname != ${q(n.bridge)} drop comment "internal network"`);
@@ -167,6 +173,11 @@ export function renderResolverScript(opts: {
     `  chain postrouting {`,
     `    type nat hook postrouting priority 100; policy accept;`,
     `    ip saddr 127.0.0.0/8 ip daddr ${opts.server} snat to ${opts.source}`,
+    `  }`,
+    // route_localnet is on inside too: nothing from outside may reach the container's loopback.
+    `  chain guard {`,
+    `    type filter hook prerouting priority -300; policy accept;`,
+    `    iifname != "lo" ip daddr 127.0.0.0/8 drop`,
     `  }`,
     `}`,
     '',
