@@ -15,6 +15,7 @@ import type { MergeTag } from './parse.js';
 import { setKey } from './parse.js';
 import type { ComposeTree } from './phase.js';
 import { PositionTable } from './positions.js';
+import { compilePattern, stepsMatch, type Step } from './path-pattern.js';
 import { next } from './tree-path.js';
 
 export interface MergeInput {
@@ -28,7 +29,6 @@ export interface MergeResult {
   positions: PositionTable;
 }
 
-type Step = string | number;
 type Mapping = Record<string, unknown>;
 
 interface Ctx {
@@ -155,8 +155,8 @@ const UNIQUE: ReadonlyArray<[string, Indexer]> = [
 
 // ---- the walker ------------------------------------------------------------------------------
 
-const COMPILED_RULES = RULES.map(([pattern, fn]) => [compile(pattern), fn] as const);
-const COMPILED_UNIQUE = UNIQUE.map(([pattern, fn]) => [compile(pattern), fn] as const);
+const COMPILED_RULES = RULES.map(([pattern, fn]) => [compilePattern(pattern), fn] as const);
+const COMPILED_UNIQUE = UNIQUE.map(([pattern, fn]) => [compilePattern(pattern), fn] as const);
 
 function mergeValue(base: unknown, over: unknown, at: Where, ctx: Ctx): unknown {
   for (const [pattern, fn] of COMPILED_RULES) {
@@ -336,25 +336,4 @@ function toMapping(v: unknown): Mapping | undefined {
     else setKey(out, s.slice(0, eq), s.slice(eq + 1));
   }
   return out;
-}
-
-function compile(pattern: string): Step[] {
-  const out: Step[] = [];
-  for (const m of pattern.matchAll(/([^.[\]]+)|(\[\])/g)) out.push(m[2] !== undefined ? -1 : (m[1] as string));
-  return out;
-}
-
-/** `*` matches any key, `[]` (compiled to -1) any index. */
-function stepsMatch(steps: readonly Step[], pattern: readonly Step[]): boolean {
-  if (steps.length !== pattern.length) return false;
-  for (let i = 0; i < steps.length; i++) {
-    const p = pattern[i];
-    const s = steps[i];
-    if (p === '*') {
-      if (typeof s !== 'string') return false;
-    } else if (p === -1) {
-      if (typeof s !== 'number') return false;
-    } else if (p !== s) return false;
-  }
-  return true;
 }
