@@ -242,21 +242,29 @@ function mergeBuild(base: unknown, over: unknown, at: Where, ctx: Ctx): unknown 
   return take(over, at, ctx);
 }
 
-/** environment, labels and the like: `[K=V]` and `{K: V}` are the same thing; keys merge. */
+/**
+ * environment, labels and the like: `[K=V]` and `{K: V}` are the same thing; keys merge, and
+ * an override's `K` without a value (null) replaces the earlier value, as `- K` would.
+ */
 function mergeAsMapping(base: unknown, over: unknown, at: Where, ctx: Ctx): unknown {
   if (Array.isArray(base) && Array.isArray(over)) return appendSequence(base, over, at, ctx);
   const b = toMapping(base);
   const o = toMapping(over);
   if (b === undefined || o === undefined) return take(over, at, ctx);
-  const merged = mergeMappings(b, o, at, ctx);
-  if (Array.isArray(over)) {
-    // `- K=V` items become keys: each key takes its item's position
-    over.forEach((item, j) => {
-      const pos = ctx.from.get(next(at.q, j));
-      if (pos !== undefined) ctx.out.set(next(at.p, String(item).split('=')[0] ?? ''), pos);
-    });
-  }
-  return merged;
+  const out: Mapping = {};
+  for (const [k, v] of Object.entries(b)) setKey(out, k, v);
+  Object.entries(o).forEach(([k, v], j) => {
+    const p = next(at.p, k);
+    const q = Array.isArray(over) ? next(at.q, j) : next(at.q, k);
+    if (ctx.tags.get(q) === 'reset') {
+      delete out[k];
+      return;
+    }
+    const pos = ctx.from.get(q);
+    if (pos !== undefined) ctx.out.set(p, pos);
+    setKey(out, k, v);
+  });
+  return out;
 }
 
 /** dns, tmpfs, env_file...: a single string is a one-item sequence. */
