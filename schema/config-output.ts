@@ -18,7 +18,7 @@ const RESOURCE_SECTIONS = new Set(['services', 'networks', 'volumes', 'secrets',
 /** compose-go `types.ServiceConfig` field order. */
 const SERVICE_FIELDS = [
   'profiles', 'annotations', 'attach', 'build', 'develop', 'blkio_config', 'cap_add', 'cap_drop', 'cgroup_parent',
-  'cgroup', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpus',
+  'cgroup', 'container_name', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpus',
   'cpu_shares', 'cpuset', 'credential_spec', 'depends_on', 'deploy', 'device_cgroup_rules', 'devices', 'dns',
   'dns_opt', 'dns_search', 'dockerfile', 'domainname', 'entrypoint', 'provider', 'environment', 'env_file', 'expose',
   'extends', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'hostname', 'healthcheck', 'image', 'init', 'ipc',

@@ -319,7 +319,10 @@ function describeAwesome(awesome: string): void {
     });
 
     it('plex: a volume source from .env', () => {
-      expect(bindsOf(serviceOf(load(join(awesome, 'plex')).tree, 'plex'), '/')).toEqual(['/media/your/plex/path:/media/']);
+      // docker compose cleans the target to /media
+      expect(bindsOf(serviceOf(load(join(awesome, 'plex')).tree, 'plex'), '/')).toEqual([
+        expect.stringMatching(/^\/media\/your\/plex\/path:\/media\/?$/),
+      ]);
     });
 
     it('wasmedge-*: compose.yml is found', () => {
