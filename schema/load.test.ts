@@ -47,6 +47,13 @@ describe('loadProject', () => {
     expect(load(dir, { projectName: 'cli' }).tree.name).toBe('cli');
   });
 
+  it('offers the project name to interpolation as COMPOSE_PROJECT_NAME', () => {
+    const dir = project({ 'compose.yaml': 'name: ${N:-named}\nservices:\n  web:\n    image: "img-${COMPOSE_PROJECT_NAME}"\n' });
+    expect(serviceOf(load(dir).tree, 'web').image).toBe('img-named');
+    expect(serviceOf(load(dir, { projectName: 'cli' }).tree, 'web').image).toBe('img-cli');
+    expect(serviceOf(load(dir, { shell: { N: 'shell' } }).tree, 'web').image).toBe('img-shell');
+  });
+
   it('reads COMPOSE_FILE and COMPOSE_PROJECT_NAME from .env', () => {
     const dir = project({
       '.env': 'COMPOSE_FILE=a.yml:b.yml\nCOMPOSE_PROJECT_NAME=fromdotenv\n',
