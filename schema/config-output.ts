@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 
 import { stringify } from 'yaml';
 
+import { compilePattern, findRule } from './path-pattern.js';
 import type { ComposeTree } from './phase.js';
 
 type Mapping = Record<string, unknown>;
@@ -18,7 +19,7 @@ const RESOURCE_SECTIONS = new Set(['services', 'networks', 'volumes', 'secrets',
 /** compose-go `types.ServiceConfig` field order. */
 const SERVICE_FIELDS = [
   'profiles', 'annotations', 'attach', 'build', 'develop', 'blkio_config', 'cap_add', 'cap_drop', 'cgroup_parent',
-  'cgroup', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpus',
+  'cgroup', 'command', 'configs', 'container_name', 'cpu_count', 'cpu_percent', 'cpu_period', 'cpu_quota', 'cpu_rt_period', 'cpu_rt_runtime', 'cpus',
   'cpu_shares', 'cpuset', 'credential_spec', 'depends_on', 'deploy', 'device_cgroup_rules', 'devices', 'dns',
   'dns_opt', 'dns_search', 'dockerfile', 'domainname', 'entrypoint', 'provider', 'environment', 'env_file', 'expose',
   'extends', 'external_links', 'extra_hosts', 'gpus', 'group_add', 'hostname', 'healthcheck', 'image', 'init', 'ipc',
@@ -38,6 +39,26 @@ function isMapping(v: unknown): v is Mapping {
 function byName(m: Mapping): Mapping {
   const out: Mapping = {};
   for (const k of Object.keys(m).sort()) out[k] = m[k];
+  return out;
+}
+
+/** Attributes that are maps in compose-go (Go prints map keys sorted; structs in field order). */
+const MAP_TYPED = [
+  'services.*.environment', 'services.*.labels', 'services.*.annotations', 'services.*.sysctls',
+  'services.*.depends_on', 'services.*.networks', 'services.*.extra_hosts', 'services.*.ulimits',
+  'services.*.storage_opt', 'services.*.build.args', 'services.*.build.labels', 'services.*.build.additional_contexts',
+  'services.*.build.extra_hosts', 'services.*.logging.options', 'services.*.deploy.labels', 'services.*.blkio_config',
+  'networks.*.labels', 'networks.*.driver_opts', 'networks.*.ipam.options', 'volumes.*.labels', 'volumes.*.driver_opts',
+  'secrets.*.labels', 'configs.*.labels',
+].map((p) => [compilePattern(p), true] as const);
+
+/** Sort the keys of map-typed attributes under a resource, as docker compose prints them. */
+function sortMaps(value: unknown, steps: Array<string | number>): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => sortMaps(v, [...steps, i]));
+  if (!isMapping(value)) return value;
+  const keys = findRule(MAP_TYPED, steps) === true ? Object.keys(value).sort() : Object.keys(value);
+  const out: Mapping = {};
+  for (const k of keys) out[k] = sortMaps(value[k], [...steps, k]);
   return out;
 }
 
@@ -63,9 +84,13 @@ export function orderForOutput(tree: ComposeTree): Mapping {
     const v = tree[k];
     if (k === 'services' && isMapping(v)) {
       const services = byName(v);
-      for (const name of Object.keys(services)) services[name] = orderService(services[name]);
+      for (const name of Object.keys(services)) services[name] = sortMaps(orderService(services[name]), [k, name]);
       out[k] = services;
-    } else if (RESOURCE_SECTIONS.has(k) && isMapping(v)) out[k] = byName(v);
+    } else if (RESOURCE_SECTIONS.has(k) && isMapping(v)) {
+      const resources = byName(v);
+      for (const name of Object.keys(resources)) resources[name] = sortMaps(resources[name], [k, name]);
+      out[k] = resources;
+    }
     else out[k] = v;
   }
   return out;

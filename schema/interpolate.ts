@@ -8,7 +8,8 @@ import { TscError } from '../lib/errors.js';
 import type { ComposeTree, PhaseContext } from './phase.js';
 import { setKey } from './parse.js';
 import { substitute, type Lookup } from './template.js';
-import { matches, next } from './tree-path.js';
+import { compilePattern, findRule } from './path-pattern.js';
+import { next } from './tree-path.js';
 
 export interface InterpolateOptions {
   /** Called once per variable that is used without a value (docker compose prints a warning). */
@@ -71,6 +72,8 @@ const CASTS: ReadonlyArray<[string, Cast, string]> = [
   ['configs.*.external', toBool, 'a boolean'],
 ];
 
+const COMPILED_CASTS = CASTS.map(([pattern, fn, expected]) => [compilePattern(pattern), { fn, expected }] as const);
+
 /** The tree with every string value interpolated from `ctx.environment`. */
 export function interpolate(tree: ComposeTree, ctx: PhaseContext, options: InterpolateOptions = {}): ComposeTree {
   const env = ctx.environment;
@@ -99,15 +102,13 @@ export function interpolate(tree: ComposeTree, ctx: PhaseContext, options: Inter
     return cast(result, path);
   };
   const cast = (value: string, path: string): unknown => {
-    for (const [pattern, fn, expected] of CASTS) {
-      if (!matches(path, pattern)) continue;
-      const typed = fn(value);
-      if (typed === undefined) {
-        throw ctx.positions.error('ERR_COMPOSE_INTERPOLATION', `expected ${expected}, got "${value}" after interpolation`, path);
-      }
-      return typed;
+    const rule = findRule(COMPILED_CASTS, path);
+    if (rule === undefined) return value;
+    const typed = rule.fn(value);
+    if (typed === undefined) {
+      throw ctx.positions.error('ERR_COMPOSE_INTERPOLATION', `expected ${rule.expected}, got "${value}" after interpolation`, path);
     }
-    return value;
+    return typed;
   };
   return walk(tree, '') as ComposeTree;
 }

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { TscError } from '../lib/errors.js';
+import { bindsOf, buildContextOf, commandOf, envOf, serviceOf } from '../test/support/compose-shapes.js';
 import { loadProject, type LoadOptions } from './load.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tsc-load-'));
@@ -22,9 +23,7 @@ function project(files: Record<string, string>): string {
 }
 
 function load(dir: string, opts: Partial<LoadOptions> = {}) {
-  // Without normalization the trees hold only what each test is about (no implicit default
-  // network, no project-scoped names); the normalized shape is covered by the corpus tests.
-  return loadProject({ cwd: dir, shell: {}, normalize: false, ...opts });
+  return loadProject({ cwd: dir, shell: {}, ...opts });
 }
 
 function errorOf(fn: () => unknown): string {
@@ -41,13 +40,18 @@ describe('loadProject', () => {
   it('puts name first and takes it from a top-level name:, interpolated', () => {
     const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: x\nname: ${APP:-my_app}\n' });
     const r = load(dir);
-    expect(Object.keys(r.tree)).toEqual(['name', 'services']);
+    expect(Object.keys(r.tree)[0]).toBe('name');
     expect(r.tree.name).toBe('my_app');
     expect(r.project.name).toBe('my_app');
     expect(load(dir, { shell: { APP: 'other' } }).tree.name).toBe('other');
     expect(load(dir, { projectName: 'cli' }).tree.name).toBe('cli');
-    // The Compose schema allows only lowercase names at the top level.
-    expect(errorOf(() => load(dir, { shell: { APP: 'My_App' } }))).toMatch(/^compose\.yaml:4:1 name: Does not match pattern '\^\[a-z0-9\]\[a-z0-9_-\]\*\$'/);
+  });
+
+  it('offers the project name to interpolation as COMPOSE_PROJECT_NAME', () => {
+    const dir = project({ 'compose.yaml': 'name: ${N:-named}\nservices:\n  web:\n    image: "img-${COMPOSE_PROJECT_NAME}"\n' });
+    expect(serviceOf(load(dir).tree, 'web').image).toBe('img-named');
+    expect(serviceOf(load(dir, { projectName: 'cli' }).tree, 'web').image).toBe('img-cli');
+    expect(serviceOf(load(dir, { shell: { N: 'shell' } }).tree, 'web').image).toBe('img-shell');
   });
 
   it('reads COMPOSE_FILE and COMPOSE_PROJECT_NAME from .env', () => {
@@ -58,18 +62,20 @@ describe('loadProject', () => {
     });
     const r = load(dir);
     expect(r.files).toEqual([join(dir, 'a.yml'), join(dir, 'b.yml')]);
-    expect(r.tree).toEqual({ name: 'fromdotenv', services: { web: { image: 'b' } } });
+    expect(r.tree.name).toBe('fromdotenv');
+    expect(serviceOf(r.tree, 'web').image).toBe('b');
   });
 
   it('reads -f - from standard input, in the current directory', () => {
     const dir = project({});
     const r = load(dir, { files: ['-'], stdin: () => 'services:\n  web:\n    image: from-stdin\n' });
-    expect(r.tree).toEqual({ name: `p${counter}`, services: { web: { image: 'from-stdin' } } });
+    expect(r.tree.name).toBe(`p${counter}`);
+    expect(serviceOf(r.tree, 'web').image).toBe('from-stdin');
   });
 
   it('leaves ${...} alone with interpolation off', () => {
     const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: "nginx:${TAG:?}"\n' });
-    expect(load(dir, { interpolate: false }).tree.services).toEqual({ web: { image: 'nginx:${TAG:?}' } });
+    expect(serviceOf(load(dir, { interpolate: false }).tree, 'web').image).toBe('nginx:${TAG:?}');
     expect(errorOf(() => load(dir))).toBe('compose.yaml:3:5 services.web.image: required variable TAG is missing a value');
   });
 
@@ -83,7 +89,8 @@ describe('loadProject', () => {
 
   it('merges several documents of one file in order', () => {
     const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: a\n---\nservices:\n  web:\n    restart: always\n' });
-    expect(load(dir).tree.services).toEqual({ web: { image: 'a', restart: 'always' } });
+    const web = serviceOf(load(dir).tree, 'web');
+    expect([web.image, web.restart]).toEqual(['a', 'always']);
   });
 
   it('locates an error in an override file at its own line', () => {
@@ -122,9 +129,14 @@ describe('extends', () => {
         '',
       ].join('\n'),
     });
-    const s = load(dir).tree.services as Record<string, Record<string, unknown>>;
-    expect(s.web).toEqual({ image: 'base', environment: { A: '1', B: '2' }, command: ['web'] });
-    expect(s.api).toEqual({ image: 'base', environment: { A: '1', B: '2' }, command: ['web'] });
+    const tree = load(dir).tree;
+    for (const name of ['web', 'api']) {
+      const s = serviceOf(tree, name);
+      expect(s.image).toBe('base');
+      expect(envOf(s)).toEqual({ A: '1', B: '2' });
+      expect(commandOf(s)).toEqual(['web']);
+      expect(s.extends).toBeUndefined();
+    }
   });
 
   it('extends a service of another file, rebasing its relative paths', () => {
@@ -132,16 +144,11 @@ describe('extends', () => {
       'compose.yaml': 'services:\n  web:\n    extends:\n      file: common/base.yaml\n      service: app\n    image: web\nvolumes:\n  named: {}\n',
       'common/base.yaml': 'services:\n  app:\n    build: ./app\n    volumes: ["./data:/data", "named:/named"]\n    env_file: app.env\n',
     });
-    const s = load(dir).tree.services as Record<string, Record<string, unknown>>;
-    expect(s.web).toEqual({
-      build: { context: join(dir, 'common', 'app'), dockerfile: 'Dockerfile' },
-      volumes: [
-        { type: 'bind', source: join(dir, 'common', 'data'), target: '/data', bind: { create_host_path: true } },
-        { type: 'volume', source: 'named', target: '/named', volume: {} },
-      ],
-      env_file: [{ path: join(dir, 'common', 'app.env'), required: true }],
-      image: 'web',
-    });
+    const web = serviceOf(load(dir).tree, 'web');
+    expect(web.image).toBe('web');
+    expect(buildContextOf(web, dir)).toBe(join(dir, 'common', 'app'));
+    expect(bindsOf(web, dir)).toEqual([`${join(dir, 'common', 'data')}:/data`]);
+    expect(JSON.stringify(web.env_file)).toContain(JSON.stringify(join(dir, 'common', 'app.env')));
   });
 
   it('names the cycle', () => {
@@ -166,9 +173,9 @@ describe('include', () => {
     });
     const tree = load(dir).tree;
     expect(Object.keys(tree.services as object).sort()).toEqual(['db', 'web']);
-    const db = (tree.services as Record<string, Record<string, unknown>>).db!;
+    const db = serviceOf(tree, 'db');
     expect(db.image).toBe('postgres:16');
-    expect(tree.volumes).toEqual({ dbdata: {} });
+    expect(Object.keys(tree.volumes as object)).toEqual(['dbdata']);
   });
 
   it('rejects a conflicting definition', () => {

@@ -70,14 +70,6 @@ export interface LoadResult {
   environment: Record<string, string>;
 }
 
-/** How one file's documents are loaded: shared by the top level, `extends` and `include`. */
-export interface FileLoader {
-  /** Parse and interpolate a file (no other phase): what `extends` reads from other files. */
-  read(file: string): ParsedDocument[];
-  /** The per-file phases after interpolation: schema, extends, canonical. */
-  finish(doc: ParsedDocument, file: string): MergeInput;
-}
-
 export function loadProject(opts: LoadOptions): LoadResult {
   const shell = opts.shell ?? {};
   const warnings: string[] = [];
@@ -119,15 +111,17 @@ export function loadProject(opts: LoadOptions): LoadResult {
     warn,
   });
 
-  // parse and interpolate every file first: the project name may come from a `name:` in one
-  const parsed = discovered.files.map((file) => ({ file, docs: loader.read(file) }));
+  // The project name may come from a `name:` (interpolated on its own, as compose-go does);
+  // once known it is `${COMPOSE_PROJECT_NAME}` for the interpolation of everything else.
+  const raw = discovered.files.map((file) => ({ file, docs: loader.parse(file) }));
   const projectName = resolveProjectName({
     flag: opts.projectName,
     env: environment.COMPOSE_PROJECT_NAME,
-    fromFile: lastName(parsed.flatMap((p) => p.docs)),
+    fromFile: lastName(raw.flatMap((p) => p.docs.map((d) => loader.nameOnly(d)))),
     workingDir,
   });
   loader.setProjectName(projectName);
+  const parsed = raw.map(({ file, docs }) => ({ file, docs: docs.map((d) => loader.prepare(d, file)) }));
 
   let merged: MergeInput | undefined;
   for (const { file, docs } of parsed) {
@@ -141,7 +135,7 @@ export function loadProject(opts: LoadOptions): LoadResult {
   }
   let tree: ComposeTree = merged?.tree ?? {};
   const positions = merged?.positions ?? new PositionTable(display(discovered.files[0] ?? ''));
-  const ctx: PhaseContext = { positions, workingDir, projectName, environment };
+  const ctx: PhaseContext = { positions, workingDir, projectName, environment: loader.environment() };
 
   tree = applyInclude(tree, ctx, {
     chain: discovered.files.map(display),
@@ -180,20 +174,36 @@ interface LoaderSetup {
   warn: (w: string) => void;
 }
 
-/** The per-file half of the pipeline, bound to one project's environment and directory. */
-function makeFileLoader(setup: LoaderSetup): FileLoader & { setProjectName(name: string): void } {
+/**
+ * The per-file half of the pipeline, bound to one project's environment and directory; also
+ * what `extends` reads other files with.
+ */
+function makeFileLoader(setup: LoaderSetup) {
   let projectName = '';
+  let environment: Readonly<Record<string, string>> = setup.environment;
   const ctxFor = (positions: PositionTable): PhaseContext => ({
     positions,
     workingDir: setup.workingDir,
     projectName,
-    environment: setup.environment,
+    environment,
   });
+  const interpolateTree = (tree: ComposeTree, positions: PositionTable): ComposeTree =>
+    setup.interpolate
+      ? interpolate(tree, ctxFor(positions), {
+          onUnset: (name) => setup.warn(`The "${name}" variable is not set. Defaulting to a blank string.`),
+        })
+      : tree;
   const loader = {
+    /** Also makes `COMPOSE_PROJECT_NAME` available to interpolation, unless it is set. */
     setProjectName(name: string): void {
       projectName = name;
+      if (name !== '' && !Object.hasOwn(setup.environment, 'COMPOSE_PROJECT_NAME')) {
+        environment = { ...setup.environment, COMPOSE_PROJECT_NAME: name };
+      }
     },
-    read(file: string): ParsedDocument[] {
+    environment: (): Readonly<Record<string, string>> => environment,
+    /** The documents of a file, as parsed. */
+    parse(file: string): ParsedDocument[] {
       const shown = setup.display(file);
       let text: string;
       try {
@@ -201,19 +211,25 @@ function makeFileLoader(setup: LoaderSetup): FileLoader & { setProjectName(name:
       } catch (e) {
         throw new TscError('ERR_COMPOSE_NOT_FOUND', `cannot read ${shown}: ${(e as Error).message}`, { file: shown, cause: e });
       }
-      return parseCompose(text, shown).map((doc) => {
-        let tree = doc.tree;
-        if (setup.interpolate) {
-          tree = interpolate(tree, ctxFor(doc.positions), {
-            onUnset: (name) => setup.warn(`The "${name}" variable is not set. Defaulting to a blank string.`),
-          });
-        }
-        if (Object.hasOwn(tree, 'version')) {
-          setup.warn(`${shown}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`);
-          tree = withoutKey(tree, 'version');
-        }
-        return { ...doc, tree };
-      });
+      return parseCompose(text, shown);
+    },
+    /** A document with only its top-level `name` interpolated (for the project name). */
+    nameOnly(doc: ParsedDocument): ParsedDocument {
+      if (typeof doc.tree.name !== 'string') return doc;
+      return { ...doc, tree: interpolateTree({ name: doc.tree.name }, doc.positions) };
+    },
+    /** Interpolation, and the obsolete `version` dropped with a warning. */
+    prepare(doc: ParsedDocument, file: string): ParsedDocument {
+      let tree = interpolateTree(doc.tree, doc.positions);
+      if (Object.hasOwn(tree, 'version')) {
+        const shown = setup.display(file);
+        setup.warn(`${shown}: the attribute \`version\` is obsolete, it will be ignored, please remove it to avoid potential confusion`);
+        tree = withoutKey(tree, 'version');
+      }
+      return { ...doc, tree };
+    },
+    read(file: string): ParsedDocument[] {
+      return loader.parse(file).map((d) => loader.prepare(d, file));
     },
     finish(doc: ParsedDocument, file: string): MergeInput {
       const ctx = ctxFor(doc.positions);

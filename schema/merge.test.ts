@@ -34,6 +34,7 @@ describe('mergeTrees', () => {
     ['environment lists merge by key', svc('environment: [A=1, B=2]'), svc('environment: [B=3, C=4]'), svc('environment: [A=1, B=3, C=4]')],
     ['environment maps merge', svc('environment: {A: "1", B: "2"}'), svc('environment: {B: "3"}'), svc('environment: {A: "1", B: "3"}')],
     ['environment list onto a map becomes a map', svc('environment: {A: "1"}'), svc('environment: [B=2, C]'), svc('environment: {A: "1", B: "2", C: null}')],
+    ['an environment key without a value replaces the earlier value', svc('environment: {A: "1", B: "2"}'), svc('environment: {A: null}'), svc('environment: {A: null, B: "2"}')],
     ['labels merge as maps', svc('labels: [a=1]'), svc('labels: {b: "2"}'), svc('labels: {a: "1", b: "2"}')],
     ['other sequences are appended', svc('cap_add: [NET_ADMIN]\nsecurity_opt: [a]'), svc('cap_add: [NET_ADMIN, SYS_TIME]\nsecurity_opt: [a]'), svc('cap_add: [NET_ADMIN, SYS_TIME]\nsecurity_opt: [a, a]')],
     ['dns: a string is a one-item list', svc('dns: 8.8.8.8'), svc('dns: [1.1.1.1]'), svc('dns: [8.8.8.8, 1.1.1.1]')],

@@ -15,6 +15,7 @@ import type { MergeTag } from './parse.js';
 import { setKey } from './parse.js';
 import type { ComposeTree } from './phase.js';
 import { PositionTable } from './positions.js';
+import { compilePattern, stepsMatch, type Step } from './path-pattern.js';
 import { next } from './tree-path.js';
 
 export interface MergeInput {
@@ -28,7 +29,6 @@ export interface MergeResult {
   positions: PositionTable;
 }
 
-type Step = string | number;
 type Mapping = Record<string, unknown>;
 
 interface Ctx {
@@ -155,8 +155,8 @@ const UNIQUE: ReadonlyArray<[string, Indexer]> = [
 
 // ---- the walker ------------------------------------------------------------------------------
 
-const COMPILED_RULES = RULES.map(([pattern, fn]) => [compile(pattern), fn] as const);
-const COMPILED_UNIQUE = UNIQUE.map(([pattern, fn]) => [compile(pattern), fn] as const);
+const COMPILED_RULES = RULES.map(([pattern, fn]) => [compilePattern(pattern), fn] as const);
+const COMPILED_UNIQUE = UNIQUE.map(([pattern, fn]) => [compilePattern(pattern), fn] as const);
 
 function mergeValue(base: unknown, over: unknown, at: Where, ctx: Ctx): unknown {
   for (const [pattern, fn] of COMPILED_RULES) {
@@ -242,21 +242,29 @@ function mergeBuild(base: unknown, over: unknown, at: Where, ctx: Ctx): unknown 
   return take(over, at, ctx);
 }
 
-/** environment, labels and the like: `[K=V]` and `{K: V}` are the same thing; keys merge. */
+/**
+ * environment, labels and the like: `[K=V]` and `{K: V}` are the same thing; keys merge, and
+ * an override's `K` without a value (null) replaces the earlier value, as `- K` would.
+ */
 function mergeAsMapping(base: unknown, over: unknown, at: Where, ctx: Ctx): unknown {
   if (Array.isArray(base) && Array.isArray(over)) return appendSequence(base, over, at, ctx);
   const b = toMapping(base);
   const o = toMapping(over);
   if (b === undefined || o === undefined) return take(over, at, ctx);
-  const merged = mergeMappings(b, o, at, ctx);
-  if (Array.isArray(over)) {
-    // `- K=V` items become keys: each key takes its item's position
-    over.forEach((item, j) => {
-      const pos = ctx.from.get(next(at.q, j));
-      if (pos !== undefined) ctx.out.set(next(at.p, String(item).split('=')[0] ?? ''), pos);
-    });
-  }
-  return merged;
+  const out: Mapping = {};
+  for (const [k, v] of Object.entries(b)) setKey(out, k, v);
+  Object.entries(o).forEach(([k, v], j) => {
+    const p = next(at.p, k);
+    const q = Array.isArray(over) ? next(at.q, j) : next(at.q, k);
+    if (ctx.tags.get(q) === 'reset') {
+      delete out[k];
+      return;
+    }
+    const pos = ctx.from.get(q);
+    if (pos !== undefined) ctx.out.set(p, pos);
+    setKey(out, k, v);
+  });
+  return out;
 }
 
 /** dns, tmpfs, env_file...: a single string is a one-item sequence. */
@@ -336,25 +344,4 @@ function toMapping(v: unknown): Mapping | undefined {
     else setKey(out, s.slice(0, eq), s.slice(eq + 1));
   }
   return out;
-}
-
-function compile(pattern: string): Step[] {
-  const out: Step[] = [];
-  for (const m of pattern.matchAll(/([^.[\]]+)|(\[\])/g)) out.push(m[2] !== undefined ? -1 : (m[1] as string));
-  return out;
-}
-
-/** `*` matches any key, `[]` (compiled to -1) any index. */
-function stepsMatch(steps: readonly Step[], pattern: readonly Step[]): boolean {
-  if (steps.length !== pattern.length) return false;
-  for (let i = 0; i < steps.length; i++) {
-    const p = pattern[i];
-    const s = steps[i];
-    if (p === '*') {
-      if (typeof s !== 'string') return false;
-    } else if (p === -1) {
-      if (typeof s !== 'number') return false;
-    } else if (p !== s) return false;
-  }
-  return true;
 }

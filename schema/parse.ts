@@ -5,7 +5,7 @@
  * Compose dialect differs from plain YAML 1.2 in three ways: `<<` merge keys are honoured,
  * keys are always strings, and `!reset` / `!override` tags are recorded for the merge phase.
  */
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit, type Alias, type Document, type Node } from 'yaml';
 
 import { TscError } from '../lib/errors.js';
 import type { ComposeTree } from './phase.js';
@@ -36,6 +36,8 @@ interface WalkState {
   positions: PositionTable;
   tags: Map<string, MergeTag>;
   aliasVisits: number;
+  /** Anchored nodes by name, in document order (the `yaml` package's own lookup is linear). */
+  anchors: Map<string, Array<{ start: number; node: Node }>>;
   /** Anchored nodes being expanded right now: an alias to one of them would never end. */
   expanding: Set<unknown>;
 }
@@ -54,7 +56,7 @@ export function parseCompose(text: string, file: string): ParsedDocument[] {
       throw new TscError('ERR_COMPOSE_YAML', `invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
     }
     const positions = new PositionTable(file);
-    const state: WalkState = { file, doc, lines, positions, tags: new Map(), aliasVisits: 0, expanding: new Set() };
+    const state: WalkState = { file, doc, lines, positions, tags: new Map(), aliasVisits: 0, expanding: new Set(), anchors: collectAnchors(doc) };
     const root = doc.contents;
     if (root === null || (isScalar(root) && root.value === null)) {
       out.push({ tree: {}, positions, tags: state.tags });
@@ -68,6 +70,34 @@ export function parseCompose(text: string, file: string): ParsedDocument[] {
     out.push({ tree: toValue(state, root, '', false) as ComposeTree, positions, tags: state.tags });
   }
   return out.length === 0 ? [emptyDocument(file)] : out;
+}
+
+function collectAnchors(doc: Document): Map<string, Array<{ start: number; node: Node }>> {
+  const anchors = new Map<string, Array<{ start: number; node: Node }>>();
+  visit(doc, {
+    Node(_key, node) {
+      if (isAlias(node) || node.anchor === undefined) return;
+      const list = anchors.get(node.anchor) ?? [];
+      list.push({ start: node.range?.[0] ?? 0, node });
+      anchors.set(node.anchor, list);
+    },
+  });
+  return anchors;
+}
+
+/** The node an alias names: the last node anchored with that name before the alias. */
+function resolveAlias(state: WalkState, alias: Alias): Node | undefined {
+  const at = alias.range?.[0] ?? 0;
+  const list = state.anchors.get(alias.source) ?? [];
+  // binary search: the list is in document order
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((list[mid] as { start: number }).start < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return list[lo - 1]?.node;
 }
 
 function emptyDocument(file: string): ParsedDocument {
@@ -92,7 +122,7 @@ function toValue(state: WalkState, node: unknown, path: string, viaAlias: boolea
   }
   if (node === null || node === undefined) return null;
   if (isAlias(node)) {
-    const target = node.resolve(state.doc);
+    const target = resolveAlias(state, node);
     if (target === undefined) throw fail(state, node, path, `unknown anchor "${node.source}"`);
     if (state.expanding.has(target)) throw fail(state, node, path, `alias *${node.source} refers to a node that contains it`);
     state.expanding.add(target);
@@ -182,7 +212,7 @@ function isMergeKey(keyNode: Node | null): boolean {
 function mergeList(state: WalkState, value: unknown, path: string): unknown[] {
   if (isSeq(value)) return value.items;
   if (isAlias(value)) {
-    const target = value.resolve(state.doc);
+    const target = resolveAlias(state, value);
     if (isSeq(target)) return target.items;
   }
   if (value === null || value === undefined) throw fail(state, null, path, 'merge key "<<" expects a mapping');
@@ -193,7 +223,7 @@ function mergeList(state: WalkState, value: unknown, path: string): unknown[] {
 function stringKey(state: WalkState, keyNode: Node | null, path: string): string {
   if (keyNode === null) return 'null';
   let node: unknown = keyNode;
-  if (isAlias(node)) node = node.resolve(state.doc);
+  if (isAlias(node)) node = resolveAlias(state, node);
   if (isScalar(node)) {
     const v = node.value;
     return v === null || v === undefined ? 'null' : String(v);
@@ -203,5 +233,6 @@ function stringKey(state: WalkState, keyNode: Node | null, path: string): string
 
 /** Set a key as an own property, so that a key named `__proto__` stays a plain key. */
 export function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }

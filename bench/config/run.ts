@@ -1,0 +1,74 @@
+/**
+ * Benchmark: `config` on a generated 1,000-service project (anchors, an override file,
+ * interpolation), ours against Debian's docker-compose 1.29 (`/usr/bin/docker-compose config`)
+ * in the same run. Prints each figure and the ratio. Run: `npx tsx bench/config/run.ts [N]`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+import { renderConfig } from '../../schema/config-output.js';
+import { loadProject } from '../../schema/load.js';
+import { generateProject } from './generate.js';
+
+const SERVICES = Number(process.argv[2] ?? 1000);
+const ROUNDS = 5;
+const PEER = '/usr/bin/docker-compose';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+function timeProcess(cmd: string, args: string[], cwd: string): number {
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 28, env: { PATH: process.env.PATH ?? '' } });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(0, 2000)}`);
+  return ms;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tsc-bench-config-'));
+try {
+  generateProject(dir, SERVICES);
+  console.log(`config on ${SERVICES} services (anchors, override file, interpolation), median of ${ROUNDS} rounds`);
+
+  const inProcess: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const t0 = performance.now();
+    const r = loadProject({ cwd: dir, shell: {} });
+    renderConfig(r.tree, 'yaml');
+    inProcess.push(performance.now() - t0);
+  }
+
+  // our CLI as users run it: compiled JavaScript (bundled here with tsx's esbuild, dependencies external)
+  const bundle = join(root, 'node_modules', '.cache', 'tsc-bench', 'main.mjs');
+  const esbuild = spawnSync(
+    join(root, 'node_modules', '.bin', 'esbuild'),
+    [join(root, 'cli', 'main.ts'), '--bundle', '--platform=node', '--format=esm', '--packages=external', `--outfile=${bundle}`, '--log-level=error'],
+    { encoding: 'utf8' },
+  );
+  if (esbuild.status !== 0) throw new Error(`esbuild failed: ${esbuild.stderr}`);
+  const [ourCmd, ourArgs] = [process.execPath, [bundle, 'config']];
+  const ours = Array.from({ length: ROUNDS }, () => timeProcess(ourCmd, ourArgs, dir));
+
+  const peer = existsSync(PEER) ? Array.from({ length: ROUNDS }, () => timeProcess(PEER, ['config'], dir)) : undefined;
+
+  const ms = (x: number): string => `${x.toFixed(0)} ms`;
+  console.log(`tsc-compose loadProject+render (in process): ${ms(median(inProcess))}`);
+  console.log(`tsc-compose config (process):                ${ms(median(ours))}`);
+  if (peer === undefined) {
+    console.log(`docker-compose 1.29 config: not installed at ${PEER}`);
+  } else {
+    console.log(`docker-compose 1.29 config (process):        ${ms(median(peer))}`);
+    console.log(`ratio docker-compose / tsc-compose (process): ${(median(peer) / median(ours)).toFixed(1)}x`);
+    console.log(`ratio docker-compose / tsc-compose (in process): ${(median(peer) / median(inProcess)).toFixed(1)}x`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
