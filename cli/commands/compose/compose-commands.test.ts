@@ -11,6 +11,7 @@ import { loadModel } from '../../../schema/tests/helpers.js';
 import type { ComposeContext } from '../../compose-context.js';
 import { registerLifecycle } from './lifecycle.js';
 import { logsCommand, psCommand } from './ps.js';
+import { pullCommand } from './pull.js';
 import { downCommand, upCommand } from './up.js';
 
 const yaml = `
@@ -90,6 +91,14 @@ describe('compose commands against an agent', () => {
     expect(await states()).toEqual(['demo-db-1:running', 'demo-web-1:running', 'demo-web-2:running']);
     await program.parseAsync(['port', 'web', '80'], { from: 'user' });
     expect(read(out)).toBe('0.0.0.0:8080\n');
+  });
+
+  it('pull fails on an image it cannot get, unless told to ignore failures', async () => {
+    const { project } = loadModel('services:\n  ok:\n    image: busybox\n  bad:\n    image: missing\n', { projectName: 'demo' });
+    const c = { ...ctx, load: async () => ({ project, configFiles: [], environment: {}, warnings: [] }) };
+    expect(await pullCommand(c, [], {})).toBe(1);
+    expect(await pullCommand(c, [], { ignorePullFailures: true })).toBe(0);
+    expect(await pullCommand(c, ['ok'], {})).toBe(0);
   });
 
   it('rejects contradictory flags', async () => {
