@@ -155,6 +155,7 @@ export function buildOciSpec(i: OciSpecInput): Spec {
     },
     annotations: {
       [ANNOTATIONS.logPath]: i.logPath,
+      ...(spec.init ? { [ANNOTATIONS.init]: 'true' } : {}),
       ...(spec.logConfig.options['max-size'] === undefined ? {} : { [ANNOTATIONS.logMaxSize]: spec.logConfig.options['max-size'] }),
       ...(spec.logConfig.options['max-file'] === undefined ? {} : { [ANNOTATIONS.logMaxFile]: spec.logConfig.options['max-file'] }),
     },

@@ -10,9 +10,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { TscError } from '../../lib/errors.js';
+import type { ContainerSpec } from '../api/types.js';
 import type { BundleBuilder } from '../backends.js';
 import { buildOciSpec } from '../oci-spec.js';
 import { resolveUser } from '../resolve-user.js';
+import type { SeccompProfile } from '../runtime/seccomp/profile.js';
+import { writeSeccomp, type SeccompSetting } from '../runtime/seccomp/write-seccomp.js';
 import { writeBundle } from '../runtime/write-bundle.js';
 import { volumeMountSource, type VolumeStore } from '../volumes.js';
 
@@ -33,6 +36,23 @@ async function exists(p: string): Promise<boolean> {
 
 async function isEmptyDir(p: string): Promise<boolean> {
   return (await readdir(p).catch(() => [])).length === 0;
+}
+
+/**
+ * The seccomp profile a container runs under, as Docker picks it: Docker's default, none for
+ * `privileged` or `security_opt: [seccomp=unconfined]`, or a custom JSON profile file.
+ */
+export async function seccompSetting(spec: ContainerSpec): Promise<SeccompSetting> {
+  if (spec.privileged) return 'unconfined';
+  const opt = spec.securityOpt.find((o) => /^seccomp[=:]/.test(o));
+  if (opt === undefined) return 'default';
+  const value = opt.slice('seccomp='.length);
+  if (value === 'unconfined') return 'unconfined';
+  try {
+    return JSON.parse(await readFile(value, 'utf8')) as SeccompProfile;
+  } catch (cause) {
+    throw new TscError('ERR_COMPOSE_INVALID', `opening seccomp profile (${value}) failed: ${cause instanceof Error ? cause.message : String(cause)}`, { path: `services.${spec.labels['com.docker.compose.service'] ?? spec.name}.security_opt`, cause });
+  }
 }
 
 export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): BundleBuilder {
@@ -95,7 +115,9 @@ export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): Bundl
         logPath: a.logPath,
         cgroupParent: opts.cgroupParent,
       });
-      return writeBundle(join(a.dir, 'bundle'), spec);
+      const bundleDir = join(a.dir, 'bundle');
+      await mkdir(bundleDir, { recursive: true });
+      return writeBundle(bundleDir, await writeSeccomp(bundleDir, spec, await seccompSetting(a.spec)));
     },
   };
 }
