@@ -181,7 +181,7 @@ describe('include', () => {
   it('takes the env_file of an include, the shell still winning', () => {
     const dir = project({
       'compose.yaml': 'include:\n  - path: [lib/a.yaml, lib/b.yaml]\n    env_file: lib/vars.env\nservices: {}\n',
-      'lib/a.yaml': 'services:\n  db:\n    image: "pg:${PG}"\n    environment: [WHO=${WHO}]\n',
+      'lib/a.yaml': 'services:\n  db:\n    image: "pg:${PG}"\n    environment: ["WHO=${WHO}"]\n',
       'lib/b.yaml': 'services:\n  db:\n    restart: always\n',
       'lib/vars.env': 'PG=17\nWHO=file\n',
     });
