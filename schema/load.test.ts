@@ -178,6 +178,17 @@ describe('include', () => {
     expect(Object.keys(tree.volumes as object)).toEqual(['dbdata']);
   });
 
+  it('takes the env_file of an include, the shell still winning', () => {
+    const dir = project({
+      'compose.yaml': 'include:\n  - path: [lib/a.yaml, lib/b.yaml]\n    env_file: lib/vars.env\nservices: {}\n',
+      'lib/a.yaml': 'services:\n  db:\n    image: "pg:${PG}"\n    environment: ["WHO=${WHO}"]\n',
+      'lib/b.yaml': 'services:\n  db:\n    restart: always\n',
+      'lib/vars.env': 'PG=17\nWHO=file\n',
+    });
+    const db = serviceOf(load(dir, { shell: { WHO: 'shell' } }).tree, 'db');
+    expect([db.image, db.restart, envOf(db).WHO]).toEqual(['pg:17', 'always', 'shell']);
+  });
+
   it('rejects a conflicting definition', () => {
     const dir = project({
       'compose.yaml': 'include:\n  - path: sub/compose.yaml\nservices:\n  db:\n    image: mine\n',

@@ -16,7 +16,7 @@ import { setKey } from './parse.js';
 import type { ComposeTree } from './phase.js';
 import { PositionTable } from './positions.js';
 import { compilePattern, stepsMatch, type Step } from './path-pattern.js';
-import { next } from './tree-path.js';
+import { next, steps } from './tree-path.js';
 
 export interface MergeInput {
   tree: ComposeTree;
@@ -54,8 +54,30 @@ export function mergeTrees(base: MergeInput, override: MergeInput): MergeResult 
   out.absorb(base.positions);
   const tags = override.tags ?? new Map<string, MergeTag>();
   const ctx: Ctx = { out, from: override.positions, tags, hasReset: [...tags.values()].includes('reset') };
-  const tree = mergeMappings(base.tree, override.tree, { p: '', q: '', steps: [] }, ctx) as ComposeTree;
+  let start = base.tree;
+  for (const [path, tag] of tags) if (tag === 'reset') start = withoutPath(start, steps(path)) as ComposeTree;
+  const tree = mergeMappings(start, override.tree, { p: '', q: '', steps: [] }, ctx) as ComposeTree;
   return { tree, positions: out };
+}
+
+/** `value` without the key at `path` (copies along the path; indexes are followed too). */
+function withoutPath(value: unknown, path: ReadonlyArray<string | number>): unknown {
+  const [head, ...rest] = path;
+  if (head === undefined) return value;
+  if (typeof head === 'number') {
+    if (!Array.isArray(value) || head >= value.length) return value;
+    if (rest.length === 0) return value.filter((_, i) => i !== head);
+    const copy = [...value];
+    copy[head] = withoutPath(value[head], rest);
+    return copy;
+  }
+  if (!isMapping(value) || !Object.hasOwn(value, head)) return value;
+  const out: Mapping = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k !== head) setKey(out, k, v);
+    else if (rest.length > 0) setKey(out, k, withoutPath(v, rest));
+  }
+  return out;
 }
 
 /** The tree of a single file: `!reset` keys dropped, as if merged onto nothing. */

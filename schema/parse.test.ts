@@ -74,11 +74,16 @@ describe('parseCompose', () => {
 
   it('records !reset and !override tags by path', () => {
     const { tree, tags } = parseOne('services:\n  web:\n    ports: !reset []\n    command: !override [a]\n');
-    expect(tree).toEqual({ services: { web: { ports: null, command: ['a'] } } });
+    expect(tree).toEqual({ services: { web: { command: ['a'] } } });
     expect([...tags]).toEqual([
       ['services.web.ports', 'reset'],
       ['services.web.command', 'override'],
     ]);
+  });
+
+  it('leaves a !reset key out even when << would bring it in', () => {
+    const { tree } = parseOne('x-b: &b {image: a, ports: ["80:80"]}\nservices:\n  web:\n    <<: *b\n    ports: !reset []\n');
+    expect(tree.services).toEqual({ web: { image: 'a' } });
   });
 
   it('reads an empty file as an empty project and splits documents', () => {

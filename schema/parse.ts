@@ -18,9 +18,18 @@ export type MergeTag = 'reset' | 'override';
 export interface ParsedDocument {
   tree: ComposeTree;
   positions: PositionTable;
-  /** Paths carrying a `!reset` or `!override` tag (resolved by `merge.ts`). */
+  /**
+   * Paths carrying a `!reset` or `!override` tag (resolved by `merge.ts`). A `!reset` key is
+   * not in `tree` at all.
+   */
   tags: Map<string, MergeTag>;
 }
+
+/**
+ * What a `!reset` node becomes while walking: the key (or item) is left out of the tree, so
+ * that no phase before merge sees it; its path stays in `tags` for `merge.ts`.
+ */
+const RESET = Symbol('reset');
 
 /**
  * Nodes visited through aliases, per document. An alias re-walks its anchor, so nested
@@ -67,7 +76,8 @@ export function parseCompose(text: string, file: string): ParsedDocument[] {
       throw new TscError('ERR_COMPOSE_YAML', 'top-level object must be a mapping', { file, line: pos.line, col: pos.col });
     }
     positions.set('', locate(state, root));
-    out.push({ tree: toValue(state, root, '', false) as ComposeTree, positions, tags: state.tags });
+    const tree = toValue(state, root, '', false);
+    out.push({ tree: tree === RESET ? {} : (tree as ComposeTree), positions, tags: state.tags });
   }
   return out.length === 0 ? [emptyDocument(file)] : out;
 }
@@ -135,7 +145,7 @@ function toValue(state: WalkState, node: unknown, path: string, viaAlias: boolea
   const tag = (node as Node).tag;
   if (tag === '!reset' || tag === '!override') {
     state.tags.set(path, tag === '!reset' ? 'reset' : 'override');
-    if (tag === '!reset') return null;
+    if (tag === '!reset') return RESET;
   }
   if (isScalar(node)) return scalarValue(node.value);
   const anchored = (isSeq(node) || isMap(node)) && node.anchor !== undefined && !state.expanding.has(node);
@@ -150,11 +160,13 @@ function toValue(state: WalkState, node: unknown, path: string, viaAlias: boolea
 
 function collectionValue(state: WalkState, node: unknown, path: string, viaAlias: boolean): unknown {
   if (isSeq(node)) {
-    return node.items.map((item, i) => {
-      const p = next(path, i);
-      state.positions.set(p, locate(state, item as Node));
-      return toValue(state, item, p, viaAlias);
-    });
+    return node.items
+      .map((item, i) => {
+        const p = next(path, i);
+        state.positions.set(p, locate(state, item as Node));
+        return toValue(state, item, p, viaAlias);
+      })
+      .filter((v) => v !== RESET);
   }
   if (isMap(node)) return mappingValue(state, node, path, viaAlias);
   throw fail(state, node as Node, path, 'unsupported YAML node');
@@ -185,6 +197,7 @@ function mappingValue(state: WalkState, node: Node, path: string, viaAlias: bool
     }
   }
   const out: Record<string, unknown> = {};
+  const reset = new Set<string>();
   const definedAt = new Map<string, number>();
   for (const pair of node.items) {
     const keyNode = pair.key as Node | null;
@@ -198,9 +211,11 @@ function mappingValue(state: WalkState, node: Node, path: string, viaAlias: bool
     definedAt.set(key, keyPos.line);
     const p = next(path, key);
     state.positions.set(p, keyPos);
-    setKey(out, key, toValue(state, pair.value, p, viaAlias));
+    const value = toValue(state, pair.value, p, viaAlias);
+    if (value === RESET) reset.add(key);
+    else setKey(out, key, value);
   }
-  for (const [k, v] of Object.entries(merged)) if (!Object.hasOwn(out, k)) setKey(out, k, v);
+  for (const [k, v] of Object.entries(merged)) if (!Object.hasOwn(out, k) && !reset.has(k)) setKey(out, k, v);
   return out;
 }
 

@@ -83,6 +83,20 @@ describe.concurrent('tsc-compose config', () => {
     expect((await run(dir, ['config', '--services', 'app-prod'])).stdout).toBe('app-prod\n');
   });
 
+  it('takes --project-directory (and its .env) and --env-file from the command line', async () => {
+    const dir = join(fixtures, 'three-tier-dotenv');
+    const r = await run(tmp, ['--project-directory', dir, 'config', '--format', 'json']);
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout) as { name: string; services: { db: unknown } };
+    expect(doc.name).toBe('three-tier-dotenv');
+    expect(JSON.stringify(doc.services.db)).toContain('admin');
+    writeFileSync(join(tmp, 'other.env'), 'DB_USER=from-other\n');
+    const other = await run(tmp, ['--project-directory', dir, '--env-file', 'other.env', 'config', '--format', 'json']);
+    const db = JSON.stringify((JSON.parse(other.stdout) as { services: { db: unknown } }).services.db);
+    expect(db).toContain('from-other');
+    expect(db).not.toContain('admin');
+  });
+
   it('merges -f files in order', async () => {
     const dir = join(fixtures, 'env-split');
     const r = await run(dir, ['-f', 'docker-compose.yml', '-f', 'docker-compose.prod.yml', 'config', '--format', 'json'], {
