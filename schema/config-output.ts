@@ -4,7 +4,6 @@
  * name; a service's attributes in compose-go's struct order (what its YAML and JSON encoders
  * follow). Pure functions: the CLI writes the strings.
  */
-import { createHash } from 'node:crypto';
 
 import { stringify } from 'yaml';
 
@@ -136,21 +135,3 @@ export function serviceImages(tree: ComposeTree): Array<{ service: string; image
     });
 }
 
-/**
- * A deterministic hash of a service's configuration: SHA-256 of its JSON with keys sorted.
- * Interim: the Project model's own config hash replaces this when it lands.
- */
-export function serviceConfigHash(service: unknown): string {
-  return createHash('sha256').update(stableJson(service)).digest('hex');
-}
-
-function stableJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  if (isMapping(v)) {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${stableJson(v[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
-}

@@ -9,11 +9,11 @@ import { Option, type Command } from 'commander';
 import { TscError } from '../../lib/errors.js';
 import {
   renderConfig,
-  serviceConfigHash,
   serviceImages,
   serviceNamesInDependencyOrder,
 } from '../../schema/config-output.js';
 import { loadProject } from '../../schema/load.js';
+import { configHash } from '../../schema/project.js';
 import { globalOptions } from '../global-options.js';
 
 export interface ConfigOptions {
@@ -62,14 +62,15 @@ export function registerConfig(program: Command): void {
       });
       for (const w of result.warnings) process.stderr.write(`WARN[0000] ${w}\n`);
       if (opts.quiet === true) return;
-      const text = renderConfigCommand(result.tree, result.allProfiles, opts);
+      const text = renderConfigCommand(result.tree, result.allProfiles, opts, (name) => configHash(result.project, name));
       if (opts.output !== undefined) writeFileSync(opts.output, text);
       else process.stdout.write(text);
     });
 }
 
 /** The text `config` prints for the loaded tree and the chosen options. */
-export function renderConfigCommand(tree: Record<string, unknown>, allProfiles: string[], opts: ConfigOptions): string {
+/** `hashOf` gives a service's config hash: the one the reconciler labels containers with. */
+export function renderConfigCommand(tree: Record<string, unknown>, allProfiles: string[], opts: ConfigOptions, hashOf: (service: string) => string): string {
   const lines = (xs: string[]): string => xs.map((x) => `${x}\n`).join('');
   const keysOf = (k: string): string[] => {
     const v = tree[k];
@@ -86,7 +87,7 @@ export function renderConfigCommand(tree: Record<string, unknown>, allProfiles: 
     return lines(
       wanted.map((name) => {
         if (!Object.hasOwn(services, name)) throw new TscError('ERR_NOT_FOUND', `no such service: ${name}`);
-        return `${name} ${serviceConfigHash(services[name])}`;
+        return `${name} ${hashOf(name)}`;
       }),
     );
   }
