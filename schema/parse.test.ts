@@ -134,3 +134,20 @@ describe('parseCompose', () => {
     );
   });
 });
+
+describe('plain scalars as go-yaml v3 reads them', () => {
+  it('reads leading-zero integers as octal, 1.2 booleans only, and drops underscores', async () => {
+    const { resolvePlain } = await import('./parse.js');
+    expect(resolvePlain('0440')).toBe(288);
+    expect(resolvePlain('0o440')).toBe(288);
+    expect(resolvePlain('0x1F')).toBe(31);
+    expect(resolvePlain('1_000')).toBe(1000);
+    expect(resolvePlain('080')).toBe(80);
+    expect(resolvePlain('yes')).toBe('yes');
+    expect(resolvePlain('on')).toBe('on');
+    expect(resolvePlain('True')).toBe(true);
+    expect(resolvePlain('~')).toBeNull();
+    expect(resolvePlain('1.5')).toBe(1.5);
+    expect(resolvePlain('8080:80')).toBe('8080:80');
+  });
+});

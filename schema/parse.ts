@@ -147,7 +147,11 @@ function toValue(state: WalkState, node: unknown, path: string, viaAlias: boolea
     state.tags.set(path, tag === '!reset' ? 'reset' : 'override');
     if (tag === '!reset') return RESET;
   }
-  if (isScalar(node)) return scalarValue(node.value);
+  if (isScalar(node)) {
+    const untagged = tag === undefined || tag === '!reset' || tag === '!override';
+    if (node.type === 'PLAIN' && untagged && typeof node.source === 'string') return resolvePlain(node.source);
+    return scalarValue(node.value);
+  }
   const anchored = (isSeq(node) || isMap(node)) && node.anchor !== undefined && !state.expanding.has(node);
   if (!anchored) return collectionValue(state, node, path, viaAlias);
   state.expanding.add(node);
@@ -170,6 +174,46 @@ function collectionValue(state: WalkState, node: unknown, path: string, viaAlias
   }
   if (isMap(node)) return mappingValue(state, node, path, viaAlias);
   throw fail(state, node as Node, path, 'unsupported YAML node');
+}
+
+const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)$/;
+const GO_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+const GO_NULL = new Set(['', '~', 'null', 'Null', 'NULL']);
+const GO_BOOL = new Map([
+  ['true', true],
+  ['True', true],
+  ['TRUE', true],
+  ['false', false],
+  ['False', false],
+  ['FALSE', false],
+]);
+
+/**
+ * A plain (unquoted, untagged) scalar as docker compose's go-yaml v3 resolves it: YAML 1.2
+ * booleans only (`yes`/`on` stay strings), and a leading-zero integer is octal (`mode: 0440`
+ * is 288), as Go's strconv.ParseInt with base 0 reads it. Underscores are dropped in numbers.
+ */
+export function resolvePlain(src: string): unknown {
+  if (GO_NULL.has(src)) return null;
+  const bool = GO_BOOL.get(src);
+  if (bool !== undefined) return bool;
+  if (/^[-+]?\.(inf|Inf|INF)$/.test(src)) return src.startsWith('-') ? -Infinity : Infinity;
+  if (/^\.(nan|NaN|NAN)$/.test(src)) return NaN;
+  if (!/^[-+.0-9]/.test(src)) return src;
+  const plain = src.replace(/_/g, '');
+  if (GO_INT.test(plain)) {
+    const neg = plain.startsWith('-');
+    const digits = plain.replace(/^[-+]/, '');
+    let n: number;
+    if (/^0[xX]/.test(digits)) n = parseInt(digits.slice(2), 16);
+    else if (/^0[oO]/.test(digits)) n = parseInt(digits.slice(2), 8);
+    else if (/^0[bB]/.test(digits)) n = parseInt(digits.slice(2), 2);
+    else if (digits.length > 1 && digits.startsWith('0') && /^[0-7]+$/.test(digits)) n = parseInt(digits.slice(1), 8);
+    else n = parseInt(digits, 10);
+    return neg ? -n : n;
+  }
+  if (GO_FLOAT.test(plain)) return parseFloat(plain);
+  return src;
 }
 
 function scalarValue(v: unknown): unknown {
