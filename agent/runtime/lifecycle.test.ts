@@ -193,6 +193,22 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         expect(await leftoverMounts(bundle)).toEqual([]);
       });
 
+      it('rejects a bundle whose rootfs or mount source is missing, and leaves nothing', async () => {
+        const id = h.track(rt(), uniqueId('b'));
+        const bundle = join(h.dir, 'bundles', id);
+        const spec = testSpec(h, id, ['true']);
+        spec.root.path = join(bundle, 'no-such-rootfs');
+        await writeBundle(bundle, spec);
+        await expect(rt().client.create(id, { bundle })).rejects.toThrow(/no-such-rootfs|rootfs/);
+        const spec2 = testSpec(h, id, ['true']);
+        spec2.mounts?.push({ destination: '/data', type: 'bind', source: join(bundle, 'no-such-dir'), options: ['rbind'] });
+        await writeBundle(bundle, spec2);
+        await expect(rt().client.create(id, { bundle })).rejects.toThrow(/no-such-dir/);
+        expect(existsSync(join(rt().root, id))).toBe(false);
+        expect(leftoverCgroups(id)).toEqual([]);
+        expect(await leftoverMounts(bundle)).toEqual([]);
+      });
+
       it('rejects a bundle whose config.json is not JSON, naming the file', async () => {
         const id = uniqueId('b');
         const bundle = join(h.dir, 'bundles', id);
