@@ -174,6 +174,26 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         await rm(bundle, { recursive: true, force: true });
       });
 
+      it('runs createRuntime, poststart and poststop hooks with the state on stdin', async () => {
+        const out = join(h.dir, 'hooks', uniqueId('hk'));
+        await mkdir(out, { recursive: true });
+        const hook = (name: string): { path: string; args: string[] } => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${join(out, name)}`] });
+        const { id, bundle } = await created(rt(), ['sleep', '1000'], (s) => {
+          s.hooks = { createRuntime: [hook('createRuntime')], poststart: [hook('poststart')], poststop: [hook('poststop')] };
+        });
+        const pid = (await rt().client.state(id)).pid;
+        const read = (name: string): { id: string; pid: number; bundle: string } =>
+          JSON.parse(readFileSync(join(out, name), 'utf8')) as { id: string; pid: number; bundle: string };
+        expect(read('createRuntime')).toMatchObject({ id, pid, bundle });
+        // the spec runs poststart after start; runc 1.1 runs it at create already (fixed in 1.2)
+        if (name === 'tsc-runtime') expect(existsSync(join(out, 'poststart'))).toBe(false);
+        await rt().client.start(id);
+        expect(read('poststart')).toMatchObject({ id, pid });
+        await rt().client.delete(id, { force: true });
+        expect(read('poststop')).toMatchObject({ id, bundle });
+        await expectGone(rt(), id, pid, bundle);
+      });
+
       it('deletes a created container that never started', async () => {
         const { id, bundle } = await created(rt(), ['sleep', '1000']);
         const pid = (await rt().client.state(id)).pid;

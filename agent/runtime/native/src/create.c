@@ -203,6 +203,9 @@ int create_container(container *c, int foreground, int start_now) {
    * process build its file system meanwhile, and join before it may report ready. */
   if (send(sp[0], "M", 1, MSG_NOSIGNAL) != 1) return failed(c, init, "the container process exited during setup");
   if (cgroups_join(c, init, err, sizeof err) < 0) return failed(c, init, err);
+  c->pid = init;
+  if (hooks_run(c, "prestart", "creating", err, sizeof err) < 0 || hooks_run(c, "createRuntime", "creating", err, sizeof err) < 0)
+    return failed(c, init, xprintf("error running hook: %s", err));
   if (send(sp[0], "G", 1, MSG_NOSIGNAL) != 1) return failed(c, init, "the container process exited during setup");
   char msg[4096];
   ssize_t r;

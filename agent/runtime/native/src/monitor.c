@@ -44,6 +44,8 @@ int monitor_start_init(monitor *m, char *err, size_t n) {
   close(m->sock);
   m->sock = -1;
   write_file(xprintf("%s/started", m->c->statedir), "");
+  char herr[1024];
+  if (hooks_run(m->c, "poststart", "running", herr, sizeof herr) < 0) rt_log("warning", "poststart: %s", herr);
   return 0;
 }
 

@@ -139,6 +139,9 @@ int signal_from_name(const char *s);
 int ctl_request(const char *statedir, const char *req, char *reply, size_t n);
 int ctl_listen(const char *statedir);
 
+/* hooks.c: kind is "prestart", "createRuntime", "poststart" or "poststop" */
+int hooks_run(const container *c, const char *kind, const char *status, char *err, size_t n);
+
 /* seccomp.c */
 /* prog: raw struct sock_filter[] (8 bytes each, host order), as agent/runtime/seccomp compiles it */
 int seccomp_install(const char *prog, size_t len, char *err, size_t n);
