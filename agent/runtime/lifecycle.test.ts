@@ -17,6 +17,15 @@ import type { Harness, Runtime } from './testing/harness.js';
 import type { Spec } from './spec.js';
 import { writeBundle } from './write-bundle.js';
 
+/** Polls until the condition holds (5 s at most). */
+async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** Running, or at least not yet a zombie (runc leaves its exited init to whoever reaps orphans). */
 function pidAlive(pid: number): boolean {
   try {
@@ -84,6 +93,10 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         const { id, bundle } = await created(rt(), ['sh', '-c', 'trap "exit 42" TERM; while :; do sleep 0.05; done']);
         await rt().client.start(id);
         const pid = (await rt().client.state(id)).pid;
+        // as PID 1 the shell ignores SIGTERM until its trap is set: wait for the shell (runc's init
+        // catches signals too until it execs) and for its trap
+        await until(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sh');
+        await until(() => (BigInt(`0x${/SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0'}`) & (1n << 14n)) !== 0n);
         await rt().client.kill(id, 'SIGTERM');
         const stopped = await rt().client.waitStopped(id);
         if (name === 'tsc-runtime') expect(stopped.exitStatus).toBe(42);
@@ -137,6 +150,8 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
           }
         });
         await rt().client.start(id);
+        // runc's init is multi-threaded until its exec completes, a moment after start returns
+        await until(async () => (await rt().client.stats(id)).pids.current === 1);
         const before = await rt().client.stats(id);
         expect(before.memory.usage.limit).toBe(64 * 1024 * 1024);
         expect(before.memory.usage.usage).toBeGreaterThan(0);

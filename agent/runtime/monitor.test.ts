@@ -150,6 +150,11 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
     const status = readFileSync(`/proc/${monitorPid}/status`, 'utf8');
     expect(status).toMatch(/PPid:\s+\d+/);
     expect(Number(/PPid:\s+(\d+)/.exec(status)?.[1])).not.toBe(made.pid);
+    // the shell ignores SIGTERM as PID 1 until its trap is set
+    const deadline = Date.now() + 5000;
+    const trapped = (): boolean =>
+      (BigInt(`0x${/SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${st.pid}/status`, 'utf8'))?.[1] ?? '0'}`) & (1n << 14n)) !== 0n;
+    while (!trapped() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     await again.kill(id, 'TERM');
     expect(await again.waitStopped(id)).toMatchObject({ exitStatus: 9 });
     await again.delete(id);
