@@ -244,6 +244,32 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         expect(await leftoverMounts(bundle)).toEqual([]);
       });
 
+      it('enters a cwd the user may not read, creates a missing one, and refuses a file', async () => {
+        const dir = join(h.rootfs, 'private');
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        const missing = `/${uniqueId('cwd')}`;
+        for (const [cwd, error] of [
+          ['/private', null],
+          [missing, null],
+          ['/etc/passwd', /not a directory/],
+        ] as const) {
+          const id = h.track(rt(), uniqueId('p'));
+          const bundle = join(h.dir, 'bundles', id);
+          const spec = testSpec(h, id, ['true']);
+          spec.process.user = { uid: 1000, gid: 1000 };
+          spec.process.cwd = cwd;
+          await writeBundle(bundle, spec);
+          if (error === null) {
+            await rt().client.create(id, { bundle });
+            await rt().client.delete(id, { force: true });
+            expect(existsSync(join(h.rootfs, cwd))).toBe(true);
+          } else {
+            await expect(rt().client.create(id, { bundle })).rejects.toThrow(error);
+          }
+          expect(leftoverCgroups(id)).toEqual([]);
+        }
+      });
+
       it('rejects a bundle whose config.json is not JSON, naming the file', async () => {
         const id = uniqueId('b');
         const bundle = join(h.dir, 'bundles', id);

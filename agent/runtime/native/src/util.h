@@ -29,6 +29,8 @@ _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void rfc3339_now(char *buf, size_t n); /* 2026-11-23T09:44:55.123456789Z */
+/* strerror as Go prints it ("no such file or directory"), so messages read like runc's */
+const char *errstr(int e);
 long long monotonic_ms(void);
 void sleep_ms(int ms);
 #endif
