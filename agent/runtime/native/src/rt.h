@@ -132,6 +132,7 @@ int cmd_pause(const char *root, const char *id, int pause);
 int cmd_ps(const char *root, const char *id, int json);
 int cmd_list(const char *root);
 int cmd_stats(const char *root, const char *id);
+int cmd_spec(const char *bundle);
 int cmd_update(const char *root, const char *id, const char *resources_file);
 int signal_from_name(const char *s);
 
