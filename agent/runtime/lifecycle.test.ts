@@ -209,6 +209,22 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         await expectGone(rt(), id, pid, bundle);
       });
 
+      it('leaves no process behind without a pid namespace, where children outlive the first process', async () => {
+        const { id, bundle } = await created(rt(), ['sh', '-c', 'sleep 1000 & exec sleep 1001'], (s) => {
+          if (s.linux) s.linux.namespaces = s.linux.namespaces?.filter((n) => n.type !== 'pid');
+        });
+        await rt().client.start(id);
+        const procs = (): number[] =>
+          readFileSync(`/sys/fs/cgroup/pids/${id}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+        await until(() => procs().length === 2);
+        const all = procs();
+        await rt().client.kill(id, 'KILL');
+        await rt().client.waitStopped(id);
+        await rt().client.delete(id);
+        for (const pid of all) expect(pidAlive(pid)).toBe(false);
+        await expectGone(rt(), id, all[0] ?? 0, bundle);
+      });
+
       it('deletes a created container that never started', async () => {
         const { id, bundle } = await created(rt(), ['sleep', '1000']);
         const pid = (await rt().client.state(id)).pid;
