@@ -137,6 +137,17 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         }
         expect(readFileSync(file, 'utf8')).toBe('uid=1000(app) gid=1000(app)\nbox\nCapEff:\t0000000000000000\nCapBnd:\t00000000a80425fb\nsleep\nhello\n/tmp\n');
         await expect(rt().client.exec(id, ['nosuchcommand'])).rejects.toThrow('exec: "nosuchcommand": executable file not found in $PATH');
+        if (name === 'tsc-runtime') {
+          // exec --tty relayed through plain stdio (runc 1.1 wants the caller's own terminal)
+          const ttyFile = join(outDir, `${id}-tty.txt`);
+          const tfd = openSync(ttyFile, 'w');
+          try {
+            expect(await rt().client.exec(id, ['sh', '-c', 'tty; [ -t 1 ] && echo out-is-tty; exit 3'], { tty: true, stdout: tfd, stderr: tfd })).toBe(3);
+          } finally {
+            closeSync(tfd);
+          }
+          expect(readFileSync(ttyFile, 'utf8')).toBe('/dev/pts/0\r\nout-is-tty\r\n');
+        }
         const pid = (await rt().client.state(id)).pid;
         await rt().client.delete(id, { force: true });
         await expectGone(rt(), id, pid, bundle);

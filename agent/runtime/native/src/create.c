@@ -76,18 +76,6 @@ static int connect_console(const char *path, char *err, size_t n) {
   return fd;
 }
 
-static int recv_fd(int sock) {
-  char dummy;
-  struct iovec iov = {&dummy, 1};
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  if (!cm || cm->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-  return fd;
-}
 
 /* The init process reports its failure and exits; the message may still wait in the socket
  * after our own send failed because it had gone. */

@@ -33,4 +33,9 @@ void rfc3339_now(char *buf, size_t n); /* 2026-11-23T09:44:55.123456789Z */
 const char *errstr(int e);
 long long monotonic_ms(void);
 void sleep_ms(int ms);
+/* SCM_RIGHTS over a unix socket */
+int send_fd(int sock, int fd);
+int recv_fd(int sock);
+/* A pty from the devpts at /dev/pts: returns the master, the slave in *slave_out. */
+int open_pty(int *slave_out, char *err, size_t n);
 #endif
