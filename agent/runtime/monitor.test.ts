@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { command, describePrivileged, root } from '../../test/support/privileged.js';
-import { attachStdin, waitExit } from './monitor-client.js';
+import { attachStdin, resizeTerminal, waitExit } from './monitor-client.js';
 import { createRuntimeClient } from './runtime-client.js';
 import { ANNOTATIONS } from './spec.js';
 import type { Spec } from './spec.js';
@@ -91,6 +91,26 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
       .split('\n')
       .map((l) => (JSON.parse(l) as LogLine).log);
     expect(logs).toEqual(['got:hello\n', 'got:world\n', 'eof\n']);
+    await h.ours.client.delete(id);
+  });
+
+  it('resizes the terminal it keeps', async () => {
+    const id = h.track(h.ours, uniqueId('m'));
+    const bundle = join(h.dir, 'bundles', id);
+    const spec = testSpec(h, id, ['stty', 'size']);
+    spec.process.terminal = true;
+    spec.annotations = { [ANNOTATIONS.logPath]: join(bundle, 'ctr.log') };
+    await writeBundle(bundle, spec);
+    await h.ours.client.create(id, { bundle });
+    await resizeTerminal({ root: h.ours.root, id }, 40, 100);
+    await h.ours.client.start(id);
+    await h.ours.client.waitStopped(id);
+    const text = (await readFile(join(bundle, 'ctr.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as LogLine).log)
+      .join('');
+    expect(text).toBe('40 100\r\n');
     await h.ours.client.delete(id);
   });
 

@@ -229,7 +229,7 @@ int create_container(container *c, int foreground, int start_now) {
   c->monitor_pid = getpid();
   rfc3339_now(c->created, sizeof c->created);
   if (state_write(c) < 0) return failed(c, init, xprintf("write state: %s", strerror(errno)));
-  monitor m = {c, init, sp[0], out[0], errp[0], c->in_w, -1, -1, foreground, 0};
+  monitor m = {c, init, sp[0], out[0], errp[0], c->in_w, -1, own_pty >= 0 ? out[0] : -1, -1, foreground, 0};
   if (start_now && monitor_start_init(&m, err, sizeof err) < 0) return failed(c, init, err);
   if (!foreground) {
     if ((m.ctl = ctl_listen(c->statedir)) < 0) return failed(c, init, xprintf("control socket: %s", strerror(errno)));

@@ -101,6 +101,7 @@ typedef struct {
   int out, err;    /* log pipes, or -1 */
   int in;          /* write end of the container's stdin, or -1 */
   int attached;    /* the client whose bytes go to stdin, or -1 */
+  int pty;         /* the terminal's master when the monitor keeps it, or -1 */
   int ctl;         /* listening control socket, or -1 */
   int foreground;  /* forward signals to the container */
   int started;
