@@ -121,6 +121,9 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
           s.mounts?.push({ destination: '/out', type: 'bind', source: outDir, options: ['rbind', 'rw'] });
         });
         await rt().client.start(id);
+        // runc's start returns before its init has exec'ed: wait for the process itself
+        const initPid = (await rt().client.state(id)).pid;
+        await until(() => readFileSync(`/proc/${initPid}/comm`, 'utf8').trim() === 'sleep');
         const file = join(outDir, `${id}.txt`);
         const fd = openSync(file, 'w');
         try {
