@@ -210,6 +210,8 @@ export class RaftCore {
     rd.mustSync = rd.entries.length > 0 || hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote;
     r.msgs = [];
     r.readStates = [];
+    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastCommitted !== undefined) r.raftLog.applying = lastCommitted.index;
     this.pending = rd;
     return rd;
   }

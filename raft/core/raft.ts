@@ -857,6 +857,13 @@ export class Raft {
       this.becomeFollower(this.term + 1, NONE);
       return 'refused';
     }
+    if (this.raftLog.applying > this.raftLog.applied) {
+      // The application is applying committed entries from a Ready not yet advanced; among them
+      // may be conf changes that it will hand back through applyConfChange. Installing a
+      // snapshot's membership now would let those land on top of it. Refuse; the leader
+      // retries after the snapshot status and a heartbeat, by when they are applied.
+      return 'refused';
+    }
     const cs = s.metadata.confState;
     const member = [cs.voters, cs.learners, cs.votersOutgoing].some((set) => set.includes(this.id));
     if (!member) {

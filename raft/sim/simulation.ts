@@ -8,7 +8,7 @@
  * step, liveness once at the end.
  */
 import { TscError } from '../../lib/errors.js';
-import { RaftCore } from '../core/raft-core.js';
+import { RaftCore, type Ready } from '../core/raft-core.js';
 import { seededRand } from '../core/rand.js';
 import {
   type ConfChange,
@@ -58,6 +58,9 @@ interface SimNode {
   smHash: number;
   seenCommit: number;
   snapEvery: number;
+  /** A slow disk: a Ready may stay half-done over several steps while messages keep arriving. */
+  slowDisk: boolean;
+  pending: Ready | undefined;
 }
 
 const enc = new TextEncoder();
@@ -124,6 +127,8 @@ export class Simulation {
         smHash: 0,
         seenCommit: 0,
         snapEvery: 3 + r.intn(30),
+        slowDisk: r.float() < 0.3,
+        pending: undefined,
       };
       this.nodes.set(id, node);
       this.start(node);
@@ -152,6 +157,7 @@ export class Simulation {
 
   private start(node: SimNode): void {
     node.incarnation++;
+    node.pending = undefined;
     const snap = node.storage.snapshot();
     node.core = new RaftCore({
       id: node.id,
@@ -175,6 +181,7 @@ export class Simulation {
     this.log(`crash ${node.id}`);
     this.stats.crashes++;
     node.core = undefined;
+    node.pending = undefined;
   }
 
   private alive(): SimNode[] {
@@ -334,8 +341,16 @@ export class Simulation {
 
   private handleReady(n: SimNode, chaos: boolean): void {
     const core = n.core;
-    if (core === undefined || !core.hasReady()) return;
-    const rd = core.ready();
+    if (core === undefined) return;
+    if (n.pending === undefined) {
+      if (!core.hasReady()) return;
+      n.pending = core.ready();
+    }
+    // A slow disk is still writing: the node keeps stepping messages meanwhile, so its log may
+    // change under the Ready being persisted (advance must cope).
+    if (chaos && n.slowDisk && this.rng.float() < 0.5) return;
+    const rd = n.pending;
+    n.pending = undefined;
     // 1. persist
     if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
     n.storage.append(rd.entries);
