@@ -86,6 +86,9 @@ export class Simulation {
   readonly initialVoters: number[];
   now = 0;
   private readonly electionTick: number;
+  /** Mostly the defaults (both on); some seeds turn them off: safety must not depend on them. */
+  private readonly preVote: boolean;
+  private readonly checkQuorum: boolean;
   private readonly tickProb: number;
   private readonly faultScale: number;
   private readonly reads = new Map<string, number>();
@@ -100,6 +103,8 @@ export class Simulation {
     const pool = n + 2;
     this.initialVoters = Array.from({ length: n }, (_, i) => i + 1);
     this.electionTick = r.float() < 0.5 ? 10 : 5;
+    this.preVote = r.float() < 0.8;
+    this.checkQuorum = r.float() < 0.8;
     this.tickProb = 0.3 + r.float() * 0.4;
     this.faultScale = 0.5 + r.float();
     this.net = new SimNetwork(r, {
@@ -165,6 +170,8 @@ export class Simulation {
       rand: seededRand(this.opts.seed * 7919 + node.id * 104729 + node.incarnation),
       electionTick: this.electionTick,
       heartbeatTick: 1,
+      preVote: this.preVote,
+      checkQuorum: this.checkQuorum,
       maxSizePerMsg: 64 + this.rng.intn(256),
       maxInflightMsgs: 1 + this.rng.intn(8),
       // The state machine is rebuilt from the snapshot: entries after it are applied again.
