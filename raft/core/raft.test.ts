@@ -346,6 +346,25 @@ describe('the Ready contract', () => {
     n.core.advance();
   });
 
+  it('a leader counts its own entries only once they are persisted (one voter: no commit before the disk write)', () => {
+    const n = newTestNode(1, [1]);
+    n.core.campaign();
+    handleReady(n);
+    handleReady(n);
+    const committed = n.core.raft.raftLog.committed;
+    n.core.propose(enc('x'));
+    const rd = n.core.ready();
+    expect(rd.entries.map((e) => e.index)).toEqual([committed + 1]);
+    // Not committed yet: a crash now would lose the entry, so nobody may consider it committed.
+    expect(n.core.raft.raftLog.committed).toBe(committed);
+    expect(rd.committedEntries).toEqual([]);
+    n.storage.append(rd.entries);
+    n.core.advance();
+    expect(n.core.raft.raftLog.committed).toBe(committed + 1);
+    expect(n.core.ready().committedEntries.map((e) => e.index)).toEqual([committed + 1]);
+    n.core.advance();
+  });
+
   it('refuses ready() twice without advance(), and local messages through step()', () => {
     const n = newTestNode(1, [1]);
     n.core.campaign();

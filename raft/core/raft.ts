@@ -961,12 +961,25 @@ export class Raft {
       this.logger.warn(`${this.id} appending new entries to log would exceed uncommitted entry size limit; dropping proposal`);
       return false;
     }
-    li = this.raftLog.append(stamped);
-    // The leader's own entries are sent only after this Ready is persisted, so any follower
-    // ack that follows implies our copy is durable too: count ourselves now.
-    this.trk.progress.get(this.id)?.maybeUpdate(li);
-    this.maybeCommit();
+    this.raftLog.append(stamped);
+    // The leader does not count its own copy yet: it acknowledges itself in persisted(), once
+    // the Ready holding these entries is durable (etcd's self-addressed MsgAppResp). Counting
+    // earlier would let a one-voter cluster "commit" an entry that a crash then loses.
     return true;
+  }
+
+  /**
+   * The application made the log durable up to (index, term) (RaftCore.advance). A leader
+   * counts its own copy now; that may commit entries.
+   */
+  persisted(index: number, term: number): void {
+    if (this.state !== 'leader' || !this.raftLog.matchTerm(index, term)) return;
+    const self = this.trk.progress.get(this.id);
+    if (self === undefined || !self.maybeUpdate(index)) return;
+    if (this.maybeCommit()) {
+      this.releasePendingReadIndexMessages();
+      this.bcastAppend();
+    }
   }
 
   private increaseUncommittedSize(ents: Entry[]): boolean {
