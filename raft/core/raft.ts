@@ -955,7 +955,7 @@ export class Raft {
 
   /** Appends entries stamped with this term; false if the uncommitted-size limit refuses them. */
   appendEntry(es: Entry[]): boolean {
-    let li = this.raftLog.lastIndex();
+    const li = this.raftLog.lastIndex();
     const stamped = es.map((e, i) => ({ ...e, term: this.term, index: li + 1 + i }));
     if (!this.increaseUncommittedSize(stamped)) {
       this.logger.warn(`${this.id} appending new entries to log would exceed uncommitted entry size limit; dropping proposal`);
