@@ -140,6 +140,16 @@ describe('ReadIndex', () => {
     expect(n.readStates.map((r) => r.index)).toEqual([3]);
   });
 
+  it('a one-voter leader also waits for an entry of its term before answering (its commit may lag after a crash)', () => {
+    const n = newTestNode(1, [1]);
+    n.core.campaign();
+    n.core.readIndex(enc('solo'));
+    expect(n.core.raft.readStates).toEqual([]);
+    handleReady(n); // persists the leader's first entry; it commits
+    handleReady(n);
+    expect(n.readStates.map((r) => [r.index, new TextDecoder().decode(r.requestCtx)])).toEqual([[1, 'solo']]);
+  });
+
   it('lease-based reads need check-quorum', () => {
     expect(() => newTestNode(1, [1], { readOnlyOption: 'leaseBased', checkQuorum: false })).toThrow(/leaseBased/);
   });

@@ -581,13 +581,9 @@ export class Raft {
       case 'MsgProp':
         return this.stepLeaderPropose(m);
       case 'MsgReadIndex':
-        // The only voter is us: nobody else can lead, answer at once. (A leader that was removed
-        // and still leads while handing over sees a one-voter config that is not itself.)
-        if (this.trk.isSingleton() && this.trk.config.voters[0].has(this.id)) {
-          this.respondToReadIndex(m, this.raftLog.committed);
-          return true;
-        }
-        // Until an entry of this term commits, our commit index may be behind the cluster's.
+        // Until an entry of this term commits, our commit index may be behind the cluster's
+        // (or, after a restart, behind what we ourselves committed before the crash: a one-voter
+        // cluster too).
         if (!this.committedEntryInCurrentTerm()) {
           this.pendingReadIndexMessages.push(m);
           return true;
@@ -1013,7 +1009,12 @@ export class Raft {
   }
 
   private sendReadIndexResponse(m: Message): void {
-    if (this.readOnly.option === 'safe') {
+    if (this.trk.isSingleton() && this.trk.config.voters[0].has(this.id)) {
+      // The only voter is us: nobody else can lead, no round of heartbeats needed. (A leader
+      // that was removed and still leads while handing over sees a one-voter config that is
+      // not itself, and must confirm.)
+      this.respondToReadIndex(m, this.raftLog.committed);
+    } else if (this.readOnly.option === 'safe') {
       const ctx = m.entries[0]?.data;
       this.readOnly.addRequest(this.raftLog.committed, m);
       this.readOnly.recvAck(this.id, ctx);
