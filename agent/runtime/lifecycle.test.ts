@@ -17,6 +17,15 @@ import type { Harness, Runtime } from './testing/harness.js';
 import type { Spec } from './spec.js';
 import { writeBundle } from './write-bundle.js';
 
+/** Polls until the condition holds (5 s at most). */
+async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** Running, or at least not yet a zombie (runc leaves its exited init to whoever reaps orphans). */
 function pidAlive(pid: number): boolean {
   try {
@@ -84,6 +93,10 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         const { id, bundle } = await created(rt(), ['sh', '-c', 'trap "exit 42" TERM; while :; do sleep 0.05; done']);
         await rt().client.start(id);
         const pid = (await rt().client.state(id)).pid;
+        // as PID 1 the shell ignores SIGTERM until its trap is set: wait for the shell (runc's init
+        // catches signals too until it execs) and for its trap
+        await until(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sh');
+        await until(() => (BigInt(`0x${/SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '0'}`) & (1n << 14n)) !== 0n);
         await rt().client.kill(id, 'SIGTERM');
         const stopped = await rt().client.waitStopped(id);
         if (name === 'tsc-runtime') expect(stopped.exitStatus).toBe(42);
@@ -108,6 +121,9 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
           s.mounts?.push({ destination: '/out', type: 'bind', source: outDir, options: ['rbind', 'rw'] });
         });
         await rt().client.start(id);
+        // runc's start returns before its init has exec'ed: wait for the process itself
+        const initPid = (await rt().client.state(id)).pid;
+        await until(() => readFileSync(`/proc/${initPid}/comm`, 'utf8').trim() === 'sleep');
         const file = join(outDir, `${id}.txt`);
         const fd = openSync(file, 'w');
         try {
@@ -124,6 +140,17 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         }
         expect(readFileSync(file, 'utf8')).toBe('uid=1000(app) gid=1000(app)\nbox\nCapEff:\t0000000000000000\nCapBnd:\t00000000a80425fb\nsleep\nhello\n/tmp\n');
         await expect(rt().client.exec(id, ['nosuchcommand'])).rejects.toThrow('exec: "nosuchcommand": executable file not found in $PATH');
+        if (name === 'tsc-runtime') {
+          // exec --tty relayed through plain stdio (runc 1.1 wants the caller's own terminal)
+          const ttyFile = join(outDir, `${id}-tty.txt`);
+          const tfd = openSync(ttyFile, 'w');
+          try {
+            expect(await rt().client.exec(id, ['sh', '-c', 'tty; [ -t 1 ] && echo out-is-tty; exit 3'], { tty: true, stdout: tfd, stderr: tfd })).toBe(3);
+          } finally {
+            closeSync(tfd);
+          }
+          expect(readFileSync(ttyFile, 'utf8')).toBe('/dev/pts/0\r\nout-is-tty\r\n');
+        }
         const pid = (await rt().client.state(id)).pid;
         await rt().client.delete(id, { force: true });
         await expectGone(rt(), id, pid, bundle);
@@ -137,6 +164,8 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
           }
         });
         await rt().client.start(id);
+        // runc's init is multi-threaded until its exec completes, a moment after start returns
+        await until(async () => (await rt().client.stats(id)).pids.current === 1);
         const before = await rt().client.stats(id);
         expect(before.memory.usage.limit).toBe(64 * 1024 * 1024);
         expect(before.memory.usage.usage).toBeGreaterThan(0);
@@ -174,6 +203,42 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         await rm(bundle, { recursive: true, force: true });
       });
 
+      it('runs createRuntime, poststart and poststop hooks with the state on stdin', async () => {
+        const out = join(h.dir, 'hooks', uniqueId('hk'));
+        await mkdir(out, { recursive: true });
+        const hook = (name: string): { path: string; args: string[] } => ({ path: '/bin/sh', args: ['sh', '-c', `cat > ${join(out, name)}`] });
+        const { id, bundle } = await created(rt(), ['sleep', '1000'], (s) => {
+          s.hooks = { createRuntime: [hook('createRuntime')], poststart: [hook('poststart')], poststop: [hook('poststop')] };
+        });
+        const pid = (await rt().client.state(id)).pid;
+        const read = (name: string): { id: string; pid: number; bundle: string } =>
+          JSON.parse(readFileSync(join(out, name), 'utf8')) as { id: string; pid: number; bundle: string };
+        expect(read('createRuntime')).toMatchObject({ id, pid, bundle });
+        // the spec runs poststart after start; runc 1.1 runs it at create already (fixed in 1.2)
+        if (name === 'tsc-runtime') expect(existsSync(join(out, 'poststart'))).toBe(false);
+        await rt().client.start(id);
+        expect(read('poststart')).toMatchObject({ id, pid });
+        await rt().client.delete(id, { force: true });
+        expect(read('poststop')).toMatchObject({ id, bundle });
+        await expectGone(rt(), id, pid, bundle);
+      });
+
+      it('leaves no process behind without a pid namespace, where children outlive the first process', async () => {
+        const { id, bundle } = await created(rt(), ['sh', '-c', 'sleep 1000 & exec sleep 1001'], (s) => {
+          if (s.linux) s.linux.namespaces = s.linux.namespaces?.filter((n) => n.type !== 'pid');
+        });
+        await rt().client.start(id);
+        const procs = (): number[] =>
+          readFileSync(`/sys/fs/cgroup/pids/${id}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+        await until(() => procs().length === 2);
+        const all = procs();
+        await rt().client.kill(id, 'KILL');
+        await rt().client.waitStopped(id);
+        await rt().client.delete(id);
+        for (const pid of all) expect(pidAlive(pid)).toBe(false);
+        await expectGone(rt(), id, all[0] ?? 0, bundle);
+      });
+
       it('deletes a created container that never started', async () => {
         const { id, bundle } = await created(rt(), ['sleep', '1000']);
         const pid = (await rt().client.state(id)).pid;
@@ -191,6 +256,48 @@ describePrivileged('container lifecycle', [root, command(RUNC), command('cc'), c
         await expect(rt().client.state(id)).rejects.toSatisfy((e: unknown) => isTscError(e, 'ERR_NOT_FOUND'));
         expect(leftoverCgroups(id)).toEqual([]);
         expect(await leftoverMounts(bundle)).toEqual([]);
+      });
+
+      it('rejects a bundle whose rootfs or mount source is missing, and leaves nothing', async () => {
+        const id = h.track(rt(), uniqueId('b'));
+        const bundle = join(h.dir, 'bundles', id);
+        const spec = testSpec(h, id, ['true']);
+        spec.root.path = join(bundle, 'no-such-rootfs');
+        await writeBundle(bundle, spec);
+        await expect(rt().client.create(id, { bundle })).rejects.toThrow(/no-such-rootfs|rootfs/);
+        const spec2 = testSpec(h, id, ['true']);
+        spec2.mounts?.push({ destination: '/data', type: 'bind', source: join(bundle, 'no-such-dir'), options: ['rbind'] });
+        await writeBundle(bundle, spec2);
+        await expect(rt().client.create(id, { bundle })).rejects.toThrow(/no-such-dir/);
+        expect(existsSync(join(rt().root, id))).toBe(false);
+        expect(leftoverCgroups(id)).toEqual([]);
+        expect(await leftoverMounts(bundle)).toEqual([]);
+      });
+
+      it('enters a cwd the user may not read, creates a missing one, and refuses a file', async () => {
+        const dir = join(h.rootfs, 'private');
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        const missing = `/${uniqueId('cwd')}`;
+        for (const [cwd, error] of [
+          ['/private', null],
+          [missing, null],
+          ['/etc/passwd', /not a directory/],
+        ] as const) {
+          const id = h.track(rt(), uniqueId('p'));
+          const bundle = join(h.dir, 'bundles', id);
+          const spec = testSpec(h, id, ['true']);
+          spec.process.user = { uid: 1000, gid: 1000 };
+          spec.process.cwd = cwd;
+          await writeBundle(bundle, spec);
+          if (error === null) {
+            await rt().client.create(id, { bundle });
+            await rt().client.delete(id, { force: true });
+            expect(existsSync(join(h.rootfs, cwd))).toBe(true);
+          } else {
+            await expect(rt().client.create(id, { bundle })).rejects.toThrow(error);
+          }
+          expect(leftoverCgroups(id)).toEqual([]);
+        }
       });
 
       it('rejects a bundle whose config.json is not JSON, naming the file', async () => {

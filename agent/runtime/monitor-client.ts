@@ -58,3 +58,15 @@ export async function waitExit(addr: MonitorAddress): Promise<ExitStatus> {
     });
   });
 }
+
+/** Sets the size of a terminal the monitor keeps (process.terminal without a console socket). */
+export async function resizeTerminal(addr: MonitorAddress, rows: number, cols: number): Promise<void> {
+  const sock = await open(addr, `resize ${rows} ${cols}\n`);
+  const answer = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    sock.on('data', (d: Buffer) => (text += d.toString()));
+    sock.on('error', reject);
+    sock.on('close', () => resolve(text.trim()));
+  });
+  if (answer !== 'ok') throw new TscError('ERR_RUNTIME', `resize the terminal of ${addr.id}: ${answer.replace(/^error /, '')}`);
+}

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { command, describePrivileged, root } from '../../test/support/privileged.js';
-import { attachStdin, waitExit } from './monitor-client.js';
+import { attachStdin, resizeTerminal, waitExit } from './monitor-client.js';
 import { createRuntimeClient } from './runtime-client.js';
 import { ANNOTATIONS } from './spec.js';
 import type { Spec } from './spec.js';
@@ -94,6 +94,26 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
     await h.ours.client.delete(id);
   });
 
+  it('resizes the terminal it keeps', async () => {
+    const id = h.track(h.ours, uniqueId('m'));
+    const bundle = join(h.dir, 'bundles', id);
+    const spec = testSpec(h, id, ['stty', 'size']);
+    spec.process.terminal = true;
+    spec.annotations = { [ANNOTATIONS.logPath]: join(bundle, 'ctr.log') };
+    await writeBundle(bundle, spec);
+    await h.ours.client.create(id, { bundle });
+    await resizeTerminal({ root: h.ours.root, id }, 40, 100);
+    await h.ours.client.start(id);
+    await h.ours.client.waitStopped(id);
+    const text = (await readFile(join(bundle, 'ctr.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as LogLine).log)
+      .join('');
+    expect(text).toBe('40 100\r\n');
+    await h.ours.client.delete(id);
+  });
+
   it('rotates the log at max-size, keeping max-file files', async () => {
     const { id, bundle } = await runDetached(['sh', '-c', 'for i in $(seq 1 200); do echo "line $i of the rotation test"; done'], (s, b) => {
       s.annotations = { [ANNOTATIONS.logPath]: join(b, 'ctr.log'), [ANNOTATIONS.logMaxSize]: '2k', [ANNOTATIONS.logMaxFile]: '3' };
@@ -150,6 +170,11 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
     const status = readFileSync(`/proc/${monitorPid}/status`, 'utf8');
     expect(status).toMatch(/PPid:\s+\d+/);
     expect(Number(/PPid:\s+(\d+)/.exec(status)?.[1])).not.toBe(made.pid);
+    // the shell ignores SIGTERM as PID 1 until its trap is set
+    const deadline = Date.now() + 5000;
+    const trapped = (): boolean =>
+      (BigInt(`0x${/SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${st.pid}/status`, 'utf8'))?.[1] ?? '0'}`) & (1n << 14n)) !== 0n;
+    while (!trapped() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     await again.kill(id, 'TERM');
     expect(await again.waitStopped(id)).toMatchObject({ exitStatus: 9 });
     await again.delete(id);

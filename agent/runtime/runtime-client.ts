@@ -46,6 +46,8 @@ export interface ExecOptions {
   /** `uid[:gid]` */
   user?: string;
   detach?: boolean;
+  /** A terminal for the process, relayed through the runtime's own stdio. */
+  tty?: boolean;
   stdin?: Stdio;
   stdout?: Stdio;
   stderr?: Stdio;
@@ -186,6 +188,7 @@ export function createRuntimeClient(opts: RuntimeClientOptions): RuntimeClient {
       if (eo.cwd !== undefined) flags.push('--cwd', eo.cwd);
       if (eo.user !== undefined) flags.push('--user', eo.user);
       if (eo.detach === true) flags.push('--detach');
+      if (eo.tty === true) flags.push('--tty');
       const out = await exec(['exec', ...flags, id, ...args], [eo.stdin ?? 'ignore', eo.stdout ?? 'ignore', eo.stderr ?? 'ignore']);
       if (out.code !== 0 && out.message !== '') throw fail('exec in', id, out);
       return out.code;

@@ -111,6 +111,22 @@ export interface Linux {
   rootfsPropagation?: string;
 }
 
+export interface Hook {
+  path: string;
+  args?: string[];
+  env?: string[];
+  /** Seconds. */
+  timeout?: number;
+}
+
+/** OCI hooks; each gets the container's state JSON on stdin. */
+export interface Hooks {
+  prestart?: Hook[];
+  createRuntime?: Hook[];
+  poststart?: Hook[];
+  poststop?: Hook[];
+}
+
 export interface Spec {
   ociVersion: string;
   process: Process;
@@ -119,6 +135,7 @@ export interface Spec {
   domainname?: string;
   mounts?: Mount[];
   linux?: Linux;
+  hooks?: Hooks;
   annotations?: Record<string, string>;
 }
 

@@ -55,7 +55,6 @@ async function main(): Promise<void> {
         runTimes[rt.name]?.push(timed(rt.bin, ['--root', rt.root, 'run', '--bundle', bundleTrue, `b${i}`]));
       }
     }
-    const rssKiB: number[] = [];
     for (let i = 0; i < Math.min(N, 20); i++) {
       for (const rt of runtimes) {
         const id = `s${i}`;
@@ -65,14 +64,27 @@ async function main(): Promise<void> {
         timed(rt.bin, ['--root', rt.root, 'create', '--bundle', bundleSleep, id], true);
         timed(rt.bin, ['--root', rt.root, 'start', id]);
         startTimes[rt.name]?.push(Number(process.hrtime.bigint() - t0) / 1e6);
-        if (rt.name === 'tsc-runtime') {
-          const st = JSON.parse(await readFile(join(rt.root, id, 'state.json'), 'utf8')) as { monitorPid: number };
-          const status = await readFile(`/proc/${st.monitorPid}/status`, 'utf8');
-          rssKiB.push(Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]));
-        }
         timed(rt.bin, ['--root', rt.root, 'delete', '--force', id]);
       }
     }
+    // memory: 10 containers side by side, as on a host; PSS splits the shared pages among them
+    const ourRt = runtimes[1] as (typeof runtimes)[number];
+    const rssKiB: number[] = [];
+    const pssKiB: number[] = [];
+    const ids = Array.from({ length: 10 }, (_, i) => `m${i}`);
+    for (const id of ids) {
+      if (specSleep.linux) specSleep.linux.cgroupsPath = `/tsc-rt-bench-${process.pid}-${id}`;
+      await writeBundle(bundleSleep, specSleep);
+      timed(ourRt.bin, ['--root', ourRt.root, 'create', '--bundle', bundleSleep, id], true);
+    }
+    for (const id of ids) {
+      const st = JSON.parse(await readFile(join(ourRt.root, id, 'state.json'), 'utf8')) as { monitorPid: number };
+      const smaps = await readFile(`/proc/${st.monitorPid}/smaps_rollup`, 'utf8');
+      const field = (name: string): number => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(smaps)?.[1] ?? NaN);
+      rssKiB.push(field('Rss'));
+      pssKiB.push(field('Pss'));
+    }
+    for (const id of ids) timed(ourRt.bin, ['--root', ourRt.root, 'delete', '--force', id]);
     const report = (label: string, t: Record<string, number[]>): void => {
       const r = median(t['runc'] ?? []);
       const o = median(t['tsc-runtime'] ?? []);
@@ -80,7 +92,9 @@ async function main(): Promise<void> {
     };
     report('run /bin/true, start to exit', runTimes);
     report('create + start of sleep', startTimes);
-    console.log(`tsc-runtime monitor RSS: median ${median(rssKiB)} KiB, max ${Math.max(...rssKiB)} KiB (runc keeps no process per container)`);
+    console.log(
+      `tsc-runtime monitor per container (10 running): RSS median ${median(rssKiB)} KiB (max ${Math.max(...rssKiB)}), PSS median ${median(pssKiB)} KiB (runc keeps no process per container)`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -11,6 +11,8 @@ export class RaftLog {
   readonly unstable: Unstable;
   committed: number;
   applied: number;
+  /** Last index handed out for applying in a Ready not yet advanced (>= applied). */
+  applying: number;
 
   constructor(
     readonly storage: LogStorage,
@@ -23,6 +25,7 @@ export class RaftLog {
     // Everything up to the snapshot is committed and applied.
     this.committed = first - 1;
     this.applied = first - 1;
+    this.applying = this.applied;
   }
 
   toString(): string {
@@ -138,6 +141,7 @@ export class RaftLog {
       throw new Error(`applied(${i}) is out of range [prevApplied(${this.applied}), committed(${this.committed})]`);
     }
     this.applied = i;
+    this.applying = Math.max(this.applying, i);
   }
 
   stableTo(i: number, t: number): void {

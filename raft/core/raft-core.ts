@@ -210,6 +210,8 @@ export class RaftCore {
     rd.mustSync = rd.entries.length > 0 || hs.term !== this.prevHard.term || hs.vote !== this.prevHard.vote;
     r.msgs = [];
     r.readStates = [];
+    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastCommitted !== undefined) r.raftLog.applying = lastCommitted.index;
     this.pending = rd;
     return rd;
   }
@@ -226,8 +228,11 @@ export class RaftCore {
     const newApplied = lastCommitted?.index ?? rd.snapshot?.metadata.index ?? 0;
     if (newApplied > 0) r.appliedTo(newApplied);
     const lastEntry = rd.entries[rd.entries.length - 1];
-    if (lastEntry !== undefined) r.raftLog.stableTo(lastEntry.index, lastEntry.term);
     if (rd.snapshot !== undefined) r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
+    if (lastEntry !== undefined) {
+      r.raftLog.stableTo(lastEntry.index, lastEntry.term);
+      r.persisted(lastEntry.index, lastEntry.term);
+    }
   }
 
   status(): Status {

@@ -140,6 +140,16 @@ describe('ReadIndex', () => {
     expect(n.readStates.map((r) => r.index)).toEqual([3]);
   });
 
+  it('a one-voter leader also waits for an entry of its term before answering (its commit may lag after a crash)', () => {
+    const n = newTestNode(1, [1]);
+    n.core.campaign();
+    n.core.readIndex(enc('solo'));
+    expect(n.core.raft.readStates).toEqual([]);
+    handleReady(n); // persists the leader's first entry; it commits
+    handleReady(n);
+    expect(n.readStates.map((r) => [r.index, new TextDecoder().decode(r.requestCtx)])).toEqual([[1, 'solo']]);
+  });
+
   it('lease-based reads need check-quorum', () => {
     expect(() => newTestNode(1, [1], { readOnlyOption: 'leaseBased', checkQuorum: false })).toThrow(/leaseBased/);
   });
@@ -343,6 +353,25 @@ describe('the Ready contract', () => {
     const rd = n.core.ready();
     expect(rd.entries.map((e) => e.index)).toEqual([1, 2]);
     expect(rd.messages[0]).toMatchObject({ type: 'MsgAppResp', index: 2 });
+    n.core.advance();
+  });
+
+  it('a leader counts its own entries only once they are persisted (one voter: no commit before the disk write)', () => {
+    const n = newTestNode(1, [1]);
+    n.core.campaign();
+    handleReady(n);
+    handleReady(n);
+    const committed = n.core.raft.raftLog.committed;
+    n.core.propose(enc('x'));
+    const rd = n.core.ready();
+    expect(rd.entries.map((e) => e.index)).toEqual([committed + 1]);
+    // Not committed yet: a crash now would lose the entry, so nobody may consider it committed.
+    expect(n.core.raft.raftLog.committed).toBe(committed);
+    expect(rd.committedEntries).toEqual([]);
+    n.storage.append(rd.entries);
+    n.core.advance();
+    expect(n.core.raft.raftLog.committed).toBe(committed + 1);
+    expect(n.core.ready().committedEntries.map((e) => e.index)).toEqual([committed + 1]);
     n.core.advance();
   });
 

@@ -581,13 +581,9 @@ export class Raft {
       case 'MsgProp':
         return this.stepLeaderPropose(m);
       case 'MsgReadIndex':
-        // The only voter is us: nobody else can lead, answer at once. (A leader that was removed
-        // and still leads while handing over sees a one-voter config that is not itself.)
-        if (this.trk.isSingleton() && this.trk.config.voters[0].has(this.id)) {
-          this.respondToReadIndex(m, this.raftLog.committed);
-          return true;
-        }
-        // Until an entry of this term commits, our commit index may be behind the cluster's.
+        // Until an entry of this term commits, our commit index may be behind the cluster's
+        // (or, after a restart, behind what we ourselves committed before the crash: a one-voter
+        // cluster too).
         if (!this.committedEntryInCurrentTerm()) {
           this.pendingReadIndexMessages.push(m);
           return true;
@@ -857,6 +853,13 @@ export class Raft {
       this.becomeFollower(this.term + 1, NONE);
       return 'refused';
     }
+    if (this.raftLog.applying > this.raftLog.applied) {
+      // The application is applying committed entries from a Ready not yet advanced; among them
+      // may be conf changes that it will hand back through applyConfChange. Installing a
+      // snapshot's membership now would let those land on top of it. Refuse; the leader
+      // retries after the snapshot status and a heartbeat, by when they are applied.
+      return 'refused';
+    }
     const cs = s.metadata.confState;
     const member = [cs.voters, cs.learners, cs.votersOutgoing].some((set) => set.includes(this.id));
     if (!member) {
@@ -948,18 +951,31 @@ export class Raft {
 
   /** Appends entries stamped with this term; false if the uncommitted-size limit refuses them. */
   appendEntry(es: Entry[]): boolean {
-    let li = this.raftLog.lastIndex();
+    const li = this.raftLog.lastIndex();
     const stamped = es.map((e, i) => ({ ...e, term: this.term, index: li + 1 + i }));
     if (!this.increaseUncommittedSize(stamped)) {
       this.logger.warn(`${this.id} appending new entries to log would exceed uncommitted entry size limit; dropping proposal`);
       return false;
     }
-    li = this.raftLog.append(stamped);
-    // The leader's own entries are sent only after this Ready is persisted, so any follower
-    // ack that follows implies our copy is durable too: count ourselves now.
-    this.trk.progress.get(this.id)?.maybeUpdate(li);
-    this.maybeCommit();
+    this.raftLog.append(stamped);
+    // The leader does not count its own copy yet: it acknowledges itself in persisted(), once
+    // the Ready holding these entries is durable (etcd's self-addressed MsgAppResp). Counting
+    // earlier would let a one-voter cluster "commit" an entry that a crash then loses.
     return true;
+  }
+
+  /**
+   * The application made the log durable up to (index, term) (RaftCore.advance). A leader
+   * counts its own copy now; that may commit entries.
+   */
+  persisted(index: number, term: number): void {
+    if (this.state !== 'leader' || !this.raftLog.matchTerm(index, term)) return;
+    const self = this.trk.progress.get(this.id);
+    if (self === undefined || !self.maybeUpdate(index)) return;
+    if (this.maybeCommit()) {
+      this.releasePendingReadIndexMessages();
+      this.bcastAppend();
+    }
   }
 
   private increaseUncommittedSize(ents: Entry[]): boolean {
@@ -993,7 +1009,12 @@ export class Raft {
   }
 
   private sendReadIndexResponse(m: Message): void {
-    if (this.readOnly.option === 'safe') {
+    if (this.trk.isSingleton() && this.trk.config.voters[0].has(this.id)) {
+      // The only voter is us: nobody else can lead, no round of heartbeats needed. (A leader
+      // that was removed and still leads while handing over sees a one-voter config that is
+      // not itself, and must confirm.)
+      this.respondToReadIndex(m, this.raftLog.committed);
+    } else if (this.readOnly.option === 'safe') {
       const ctx = m.entries[0]?.data;
       this.readOnly.addRequest(this.raftLog.committed, m);
       this.readOnly.recvAck(this.id, ctx);

@@ -35,8 +35,10 @@ describe('raft simulator', () => {
       let crashes = 0;
       let snapshots = 0;
       let confChanges = 0;
+      let kvOps = 0;
       for (let seed = start; seed < end; seed++) {
         const st = runSeed({ seed });
+        kvOps += st.kvOps;
         committed += st.committed;
         crashes += st.crashes;
         snapshots += st.snapshotsSent;
@@ -47,8 +49,22 @@ describe('raft simulator', () => {
       expect(crashes).toBeGreaterThan(0);
       expect(snapshots).toBeGreaterThan(0);
       expect(confChanges).toBeGreaterThan(0);
+      expect(kvOps).toBeGreaterThan((end - start) * 10);
     });
   }
+
+  it('the linearizability check fails when reads skip ReadIndex (the check has teeth)', () => {
+    let failures = 0;
+    for (let seed = 1; seed <= 20; seed++) {
+      try {
+        runSeed({ seed, unsafeLocalReads: true });
+      } catch (e) {
+        if (String((e as Error).message).includes('linearizability')) failures++;
+        else throw e;
+      }
+    }
+    expect(failures).toBeGreaterThan(10);
+  });
 
   it('is deterministic: the same seed gives the same run', () => {
     const a = new Simulation({ seed: 42 }).run();

@@ -8,7 +8,7 @@
  * step, liveness once at the end.
  */
 import { TscError } from '../../lib/errors.js';
-import { RaftCore } from '../core/raft-core.js';
+import { RaftCore, type Ready } from '../core/raft-core.js';
 import { seededRand } from '../core/rand.js';
 import {
   type ConfChange,
@@ -20,6 +20,7 @@ import {
 } from '../core/types.js';
 import { MemoryStorage } from '../storage.js';
 import { InvariantChecker, InvariantViolation, chainHash } from './invariants.js';
+import { KvClients, type KvState, applyKv, decodeKvState, emptyKvState, encodeKvState } from './kv-clients.js';
 import { SimNetwork } from './network.js';
 
 export interface SimOptions {
@@ -28,6 +29,8 @@ export interface SimOptions {
   chaosSteps?: number;
   /** Time units allowed for the calm phase to converge. */
   calmSteps?: number;
+  /** Serve client gets from local state without ReadIndex: a bug the checker must catch. */
+  unsafeLocalReads?: boolean;
   /** Print every event (for replaying a failing seed). */
   trace?: (line: string) => void;
 }
@@ -45,6 +48,8 @@ export interface SimStats {
   confChanges: number;
   snapshotsSent: number;
   reads: number;
+  /** Client operations that completed (and went into the linearizability check). */
+  kvOps: number;
   leaderTerms: number;
   checks: number;
 }
@@ -58,6 +63,10 @@ interface SimNode {
   smHash: number;
   seenCommit: number;
   snapEvery: number;
+  /** A slow disk: a Ready may stay half-done over several steps while messages keep arriving. */
+  slowDisk: boolean;
+  pending: Ready | undefined;
+  kv: KvState;
 }
 
 const enc = new TextEncoder();
@@ -66,13 +75,14 @@ function isDropped(e: unknown): boolean {
   return e instanceof TscError && e.code === 'ERR_RAFT';
 }
 
-function encodeSnapshotData(index: number, hash: number): Uint8Array {
-  return enc.encode(JSON.stringify({ index, hash }));
+function encodeSnapshotData(index: number, hash: number, kv: KvState = emptyKvState()): Uint8Array {
+  return enc.encode(JSON.stringify({ index, hash, kv: encodeKvState(kv) }));
 }
 
-function decodeSnapshotData(data: Uint8Array): { index: number; hash: number } {
-  if (data.length === 0) return { index: 0, hash: 0 };
-  return JSON.parse(new TextDecoder().decode(data)) as { index: number; hash: number };
+function decodeSnapshotData(data: Uint8Array): { index: number; hash: number; kv: KvState } {
+  if (data.length === 0) return { index: 0, hash: 0, kv: emptyKvState() };
+  const v = JSON.parse(new TextDecoder().decode(data)) as { index: number; hash: number; kv: unknown };
+  return { index: v.index, hash: v.hash, kv: decodeKvState(v.kv) };
 }
 
 export class Simulation {
@@ -83,11 +93,15 @@ export class Simulation {
   readonly initialVoters: number[];
   now = 0;
   private readonly electionTick: number;
+  /** Mostly the defaults (both on); some seeds turn them off: safety must not depend on them. */
+  private readonly preVote: boolean;
+  private readonly checkQuorum: boolean;
   private readonly tickProb: number;
   private readonly faultScale: number;
   private readonly reads = new Map<string, number>();
   private proposalSeq = 0;
   readonly stats: SimStats;
+  readonly clients: KvClients;
   private readonly trace: ((line: string) => void) | undefined;
 
   constructor(readonly opts: SimOptions) {
@@ -97,6 +111,8 @@ export class Simulation {
     const pool = n + 2;
     this.initialVoters = Array.from({ length: n }, (_, i) => i + 1);
     this.electionTick = r.float() < 0.5 ? 10 : 5;
+    this.preVote = r.float() < 0.8;
+    this.checkQuorum = r.float() < 0.8;
     this.tickProb = 0.3 + r.float() * 0.4;
     this.faultScale = 0.5 + r.float();
     this.net = new SimNetwork(r, {
@@ -105,6 +121,7 @@ export class Simulation {
       maxDelay: r.intn(5),
     });
     this.trace = opts.trace;
+    this.clients = new KvClients(r, 3, opts.unsafeLocalReads ?? false);
     for (let id = 1; id <= pool; id++) {
       // Initial voters start from a bootstrap snapshot at index 1 holding the membership; nodes
       // added later start empty and learn everything from a leader's snapshot.
@@ -124,6 +141,9 @@ export class Simulation {
         smHash: 0,
         seenCommit: 0,
         snapEvery: 3 + r.intn(30),
+        slowDisk: r.float() < 0.3,
+        pending: undefined,
+        kv: emptyKvState(),
       };
       this.nodes.set(id, node);
       this.start(node);
@@ -141,6 +161,7 @@ export class Simulation {
       confChanges: 0,
       snapshotsSent: 0,
       reads: 0,
+      kvOps: 0,
       leaderTerms: 0,
       checks: 0,
     };
@@ -152,6 +173,7 @@ export class Simulation {
 
   private start(node: SimNode): void {
     node.incarnation++;
+    node.pending = undefined;
     const snap = node.storage.snapshot();
     node.core = new RaftCore({
       id: node.id,
@@ -159,6 +181,8 @@ export class Simulation {
       rand: seededRand(this.opts.seed * 7919 + node.id * 104729 + node.incarnation),
       electionTick: this.electionTick,
       heartbeatTick: 1,
+      preVote: this.preVote,
+      checkQuorum: this.checkQuorum,
       maxSizePerMsg: 64 + this.rng.intn(256),
       maxInflightMsgs: 1 + this.rng.intn(8),
       // The state machine is rebuilt from the snapshot: entries after it are applied again.
@@ -167,6 +191,7 @@ export class Simulation {
     const sm = decodeSnapshotData(snap.data);
     node.smIndex = snap.metadata.index;
     node.smHash = sm.hash;
+    node.kv = sm.kv;
     node.seenCommit = node.core.raft.raftLog.committed;
   }
 
@@ -175,6 +200,8 @@ export class Simulation {
     this.log(`crash ${node.id}`);
     this.stats.crashes++;
     node.core = undefined;
+    node.pending = undefined;
+    this.clients.crashed(node.id);
   }
 
   private alive(): SimNode[] {
@@ -274,6 +301,23 @@ export class Simulation {
       this.reads.set(ctx, this.check.maxCommitted());
       n.core?.readIndex(enc.encode(ctx));
     }
+    this.clients.expire(this.now);
+    const pick = (): number | undefined => alive[r.intn(alive.length)]?.id;
+    for (const req of this.clients.issue(this.now, pick)) {
+      const core = this.nodes.get(req.node)?.core as RaftCore;
+      if (req.put !== undefined) {
+        try {
+          core.propose(enc.encode(req.put));
+        } catch (e) {
+          if (!isDropped(e)) throw e;
+          this.clients.refused(req.client);
+        }
+      } else if (req.readCtx !== undefined) {
+        this.clients.tagRead(req.client, req.readCtx);
+        this.reads.set(req.readCtx, this.check.maxCommitted());
+        core.readIndex(enc.encode(req.readCtx));
+      }
+    }
     const leaders = this.leaders();
     const leader = leaders[r.intn(Math.max(leaders.length, 1))];
     if (leader?.core === undefined) return;
@@ -334,8 +378,16 @@ export class Simulation {
 
   private handleReady(n: SimNode, chaos: boolean): void {
     const core = n.core;
-    if (core === undefined || !core.hasReady()) return;
-    const rd = core.ready();
+    if (core === undefined) return;
+    if (n.pending === undefined) {
+      if (!core.hasReady()) return;
+      n.pending = core.ready();
+    }
+    // A slow disk is still writing: the node keeps stepping messages meanwhile, so its log may
+    // change under the Ready being persisted (advance must cope).
+    if (chaos && n.slowDisk && this.rng.float() < 0.5) return;
+    const rd = n.pending;
+    n.pending = undefined;
     // 1. persist
     if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
     n.storage.append(rd.entries);
@@ -359,17 +411,20 @@ export class Simulation {
       }
       n.smIndex = sm.index;
       n.smHash = sm.hash;
+      n.kv = sm.kv;
       this.check.applied(n.id, n.smIndex, n.smHash);
     }
     for (const e of rd.committedEntries) this.apply(n, core, e);
     for (const rs of rd.readStates) {
       const ctx = new TextDecoder().decode(rs.requestCtx);
+      if (ctx.startsWith('kv')) this.clients.readState(n.id, ctx, rs.index);
       const floor = this.reads.get(ctx);
       this.stats.reads++;
       if (floor !== undefined && rs.index < floor) {
         throw new InvariantViolation(`read index safety: read ${ctx} got index ${rs.index}, but ${floor} was committed before it began`);
       }
     }
+    this.clients.serveReads(n.id, n.smIndex, n.kv, this.now);
     // 4. advance
     core.advance();
     // Snapshot every snapEvery entries, and after each membership change so that the leader's
@@ -386,6 +441,10 @@ export class Simulation {
     n.smIndex = e.index;
     n.smHash = chainHash(n.smHash, e);
     this.check.applied(n.id, n.smIndex, n.smHash);
+    if (e.type === 'normal') {
+      const id = applyKv(n.kv, new TextDecoder().decode(e.data));
+      if (id !== undefined) this.clients.applied(n.id, id, this.now);
+    }
     if (e.type === 'confChange') {
       const cs = core.applyConfChange(decodeConfChange(e.data));
       this.log(`node ${n.id} applied conf change at ${e.index}: ${JSON.stringify(cs)}`);
@@ -394,7 +453,7 @@ export class Simulation {
 
   private snapshot(n: SimNode, core: RaftCore): void {
     const cfg = core.status().config;
-    n.storage.createSnapshot(n.smIndex, cfg, encodeSnapshotData(n.smIndex, n.smHash));
+    n.storage.createSnapshot(n.smIndex, cfg, encodeSnapshotData(n.smIndex, n.smHash, n.kv));
     const keep = this.rng.intn(8);
     const compactTo = n.smIndex - keep;
     if (compactTo >= n.storage.firstIndex()) n.storage.compact(compactTo);
@@ -480,6 +539,9 @@ export class Simulation {
     const chaos = this.opts.chaosSteps ?? 2000;
     for (let i = 0; i < chaos; i++) this.step(true);
     this.converge();
+    const bad = this.clients.check();
+    if (bad !== undefined) throw new InvariantViolation(bad);
+    this.stats.kvOps = this.clients.completed;
     return this.stats;
   }
 }

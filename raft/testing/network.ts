@@ -82,7 +82,8 @@ export class Network {
   send(msgs: Message[] = []): void {
     let queue = msgs.slice();
     for (const n of this.nodes.values()) queue.push(...handleReady(n));
-    for (let round = 0; queue.length > 0; round++) {
+    const busy = (): boolean => queue.length > 0 || [...this.nodes.values()].some((n) => n.core.hasReady());
+    for (let round = 0; busy(); round++) {
       if (round > 10_000) throw new Error('network: messages still flowing after 10,000 rounds (a livelock?)');
       const next: Message[] = [];
       for (const m of queue) {

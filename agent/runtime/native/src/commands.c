@@ -103,7 +103,11 @@ int cmd_delete(const char *root, const char *id, int force) {
   wait_stopped(&c, 10000);
   /* without a pid namespace, processes the container started may outlive its first one */
   kill_all(&c, SIGKILL);
-  if (cgroups_destroy(&c.cg) < 0) rt_log("warning", "remove cgroups of %s: %s", id, strerror(errno));
+  /* poststop hooks need the config; it is read from the bundle, which may be gone by now */
+  char perr[1024];
+  c.config = json_parse_file(xprintf("%s/config.json", c.bundle), perr, sizeof perr);
+  if (c.config && hooks_run(&c, "poststop", "stopped", perr, sizeof perr) < 0) rt_log("warning", "poststop: %s", perr);
+    if (cgroups_destroy(&c.cg) < 0) rt_log("warning", "remove cgroups of %s: %s", id, strerror(errno));
   state_remove(c.statedir);
   return 0;
 }

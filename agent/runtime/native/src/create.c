@@ -76,17 +76,19 @@ static int connect_console(const char *path, char *err, size_t n) {
   return fd;
 }
 
-static int recv_fd(int sock) {
-  char dummy;
-  struct iovec iov = {&dummy, 1};
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0) return -1;
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  if (!cm || cm->cmsg_type != SCM_RIGHTS) return -1;
-  int fd;
-  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-  return fd;
+
+/* The init process reports its failure and exits; the message may still wait in the socket
+ * after our own send failed because it had gone. */
+static const char *setup_failure(int sock) {
+  static char msg[4096];
+  ssize_t r = recv(sock, msg, sizeof msg - 1, MSG_DONTWAIT);
+  /* a peer that closed with our message unread leaves ECONNRESET before its own message */
+  if (r < 0 && errno == ECONNRESET) r = recv(sock, msg, sizeof msg - 1, MSG_DONTWAIT);
+  if (r > 1 && msg[0] == 'E') {
+    msg[r] = 0;
+    return xprintf("unable to start container process: %s", msg + 1);
+  }
+  return "the container process exited during setup";
 }
 
 int create_container(container *c, int foreground, int start_now) {
@@ -201,13 +203,16 @@ int create_container(container *c, int foreground, int start_now) {
   }
   /* Moving a task between v1 cgroups waits for an RCU grace period (milliseconds): let the
    * process build its file system meanwhile, and join before it may report ready. */
-  if (send(sp[0], "M", 1, MSG_NOSIGNAL) != 1) return failed(c, init, "the container process exited during setup");
+  if (send(sp[0], "M", 1, MSG_NOSIGNAL) != 1) return failed(c, init, setup_failure(sp[0]));
   if (cgroups_join(c, init, err, sizeof err) < 0) return failed(c, init, err);
-  if (send(sp[0], "G", 1, MSG_NOSIGNAL) != 1) return failed(c, init, "the container process exited during setup");
+  c->pid = init;
+  if (hooks_run(c, "prestart", "creating", err, sizeof err) < 0 || hooks_run(c, "createRuntime", "creating", err, sizeof err) < 0)
+    return failed(c, init, xprintf("error running hook: %s", err));
+  if (send(sp[0], "G", 1, MSG_NOSIGNAL) != 1) return failed(c, init, setup_failure(sp[0]));
   char msg[4096];
   ssize_t r;
   while ((r = recv(sp[0], msg, sizeof msg - 1, 0)) < 0 && errno == EINTR) {}
-  if (r <= 0) return failed(c, init, "the container process exited during setup");
+  if (r <= 0) return failed(c, init, setup_failure(sp[0]));
   msg[r] = 0;
   if (msg[0] == 'E') return failed(c, init, xprintf("unable to start container process: %s", msg + 1));
 
@@ -224,7 +229,7 @@ int create_container(container *c, int foreground, int start_now) {
   c->monitor_pid = getpid();
   rfc3339_now(c->created, sizeof c->created);
   if (state_write(c) < 0) return failed(c, init, xprintf("write state: %s", strerror(errno)));
-  monitor m = {c, init, sp[0], out[0], errp[0], c->in_w, -1, -1, foreground, 0};
+  monitor m = {c, init, sp[0], out[0], errp[0], c->in_w, -1, own_pty >= 0 ? out[0] : -1, -1, foreground, 0};
   if (start_now && monitor_start_init(&m, err, sizeof err) < 0) return failed(c, init, err);
   if (!foreground) {
     if ((m.ctl = ctl_listen(c->statedir)) < 0) return failed(c, init, xprintf("control socket: %s", strerror(errno)));

@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "rt.h"
@@ -53,10 +56,48 @@ static const struct { const char *name; int flag; } nss[] = {
     {"pid", CLONE_NEWPID},   {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS},
 };
 
+/* Copies our stdin to the terminal and the terminal to our stdout until the process is gone;
+ * our own terminal, if any, goes raw meanwhile and lends its size. */
+static void relay(int master) {
+  struct termios saved;
+  int raw = isatty(0) && tcgetattr(0, &saved) == 0;
+  if (raw) {
+    struct termios t = saved;
+    cfmakeraw(&t);
+    tcsetattr(0, TCSANOW, &t);
+    struct winsize ws;
+    if (ioctl(0, TIOCGWINSZ, &ws) == 0) ioctl(master, TIOCSWINSZ, &ws);
+  }
+  char buf[8192];
+  int in_open = 1;
+  for (;;) {
+    struct pollfd p[2] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (p[0].revents) {
+      ssize_t r = read(master, buf, sizeof buf);
+      if (r <= 0) break; /* EIO: the last holder of the terminal is gone */
+      write_all(1, buf, (size_t)r);
+    }
+    if (p[1].revents) {
+      ssize_t r = read(0, buf, sizeof buf);
+      if (r <= 0) {
+        in_open = 0;
+        write_all(master, "\x04", 1); /* end of input, as a terminal says it */
+      } else {
+        write_all(master, buf, (size_t)r);
+      }
+    }
+  }
+  if (raw) tcsetattr(0, TCSANOW, &saved);
+}
+
 int cmd_exec(const char *root, int argc, char **argv) {
   const char *process_file = NULL, *cwd = NULL, *user = NULL, *pid_file = NULL;
   char *envs[256];
-  int nenv = 0, detach = 0, i = 0;
+  int nenv = 0, detach = 0, tty = 0, i = 0;
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *a = argv[i];
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -66,7 +107,7 @@ int cmd_exec(const char *root, int argc, char **argv) {
     else if (!strcmp(a, "--env") || !strcmp(a, "-e")) { if (val && nenv < 256) envs[nenv++] = (char *)val; i++; }
     else if (!strcmp(a, "--pid-file")) pid_file = val, i++;
     else if (!strcmp(a, "--detach") || !strcmp(a, "-d")) detach = 1;
-    else if (!strcmp(a, "--tty") || !strcmp(a, "-t")) die("exec --tty is not supported yet");
+    else if (!strcmp(a, "--tty") || !strcmp(a, "-t")) tty = 1;
     else if (!strcmp(a, "--")) { i++; break; }
     else die("unknown flag %s for exec", a);
     if (i >= argc) die("flag %s needs a value", a);
@@ -124,10 +165,14 @@ int cmd_exec(const char *root, int argc, char **argv) {
   }
   int sp[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) die_errno("socketpair");
+  int tp[2] = {-1, -1}; /* the pty master comes back through here */
+  if (tty && detach) die("exec --tty --detach is not supported (no console socket for exec yet)");
+  if (tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tp) < 0) die_errno("socketpair");
   pid_t child = fork();
   if (child < 0) die_errno("fork");
   if (child == 0) {
     close(sp[0]);
+    if (tty) close(tp[0]);
     g_fail_fd = sp[1];
     for (int k = 0; k < c.cg.n; k++)
       if (write_file(xprintf("%s/cgroup.procs", c.cg.dir[k]), xprintf("%d", (int)getpid())) < 0)
@@ -141,17 +186,36 @@ int cmd_exec(const char *root, int argc, char **argv) {
       char dummy;
       /* the inner process's copy of the socket closes on exec: then we are done */
       close(sp[1]);
+      if (tty) close(tp[1]);
       (void)dummy;
       if (detach) _exit(0);
       int status;
       while (waitpid(inner, &status, 0) < 0 && errno == EINTR) {}
       _exit(exit_code_of(status));
     }
+    if (tty) {
+      /* a pty of the container's own devpts; our caller relays it */
+      char perr[512];
+      int slave, master = open_pty(&slave, perr, sizeof perr);
+      if (master < 0) fail("%s", perr);
+      if (send_fd(tp[1], master) < 0) fail("pass the terminal: %s", strerror(errno));
+      close(master);
+      close(tp[1]);
+      if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) fail("make the pty the controlling terminal: %s", strerror(errno));
+      for (int k = 0; k < 3; k++) dup2(slave, k);
+      if (slave > 2) close(slave);
+    }
     execplan ep;
     process_prepare(proc, sc_prog, sc_len, &ep);
     process_exec(&ep);
   }
   close(sp[1]);
+  int master = -1;
+  if (tty) {
+    close(tp[1]);
+    master = recv_fd(tp[0]);
+    close(tp[0]);
+  }
   char msg[4096];
   ssize_t r;
   while ((r = recv(sp[0], msg, sizeof msg - 1, 0)) < 0 && errno == EINTR) {}
@@ -160,6 +224,7 @@ int cmd_exec(const char *root, int argc, char **argv) {
     waitpid(child, NULL, 0);
     die("exec failed: unable to start container process: %s", msg[0] == 'E' ? msg + 1 : msg);
   }
+  if (master >= 0) relay(master);
   int status;
   signal(SIGINT, SIG_IGN);
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}

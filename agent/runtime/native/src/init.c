@@ -39,20 +39,6 @@ static void loopback_up(void) {
   close(s);
 }
 
-static void send_fd(int sock, int fd) {
-  char dummy = 'P';
-  struct iovec iov = {&dummy, 1};
-  char cbuf[CMSG_SPACE(sizeof(int))];
-  memset(cbuf, 0, sizeof cbuf);
-  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-  if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) fail("send the terminal to the console socket: %s", strerror(errno));
-}
-
 /* A pty from the container's own devpts: the master goes to whoever listens on the console
  * socket, the slave becomes our controlling terminal and stdio, and /dev/console. */
 static void setup_console(int console_fd) {
@@ -66,7 +52,7 @@ static void setup_console(int console_fd) {
   int cfd = open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
   if (cfd >= 0) close(cfd);
   mount(slave_path, "/dev/console", NULL, MS_BIND, NULL);
-  send_fd(console_fd, master);
+  if (send_fd(console_fd, master) < 0) fail("send the terminal to the console socket: %s", strerror(errno));
   close(master);
   close(console_fd);
   if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) fail("make the pty the controlling terminal: %s", strerror(errno));

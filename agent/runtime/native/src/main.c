@@ -22,7 +22,7 @@ static void usage(void) {
           "  start ID | state ID | kill [--all] ID [SIGNAL] | delete [--force] ID\n"
           "  exec [--detach] [--process FILE] [--env K=V] [--cwd DIR] [--user UID[:GID]] [--pid-file FILE] ID CMD...\n"
           "  pause ID | resume ID | ps [--format table|json] ID | list | update --resources FILE|- ID\n"
-          "  events --stats ID\n",
+          "  events --stats ID | spec [--bundle DIR] (writes a config.json with Docker's defaults)\n",
           RT_NAME);
 }
 
@@ -178,6 +178,13 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "run")) return do_create(root, &a, 1);
   if (!strcmp(cmd, "__cgroup-apply")) return do_cgroup_apply(&a);
   if (!strcmp(cmd, "list")) return cmd_list(root);
+  if (!strcmp(cmd, "spec")) {
+    const char *bundle = ".";
+    for (a.i++; a.i < argc; a.i++)
+      if (flag(&a, "--bundle", "-b", 1)) bundle = a.val;
+      else die("unknown flag %s for spec", argv[a.i]);
+    return cmd_spec(bundle);
+  }
   if (!strcmp(cmd, "exec")) return cmd_exec(root, argc - a.i - 1, argv + a.i + 1);
   int force = 0, all = 0, json = 0, stats = 0;
   const char *resources = NULL;

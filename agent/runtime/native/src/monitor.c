@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -44,6 +45,8 @@ int monitor_start_init(monitor *m, char *err, size_t n) {
   close(m->sock);
   m->sock = -1;
   write_file(xprintf("%s/started", m->c->statedir), "");
+  char herr[1024];
+  if (hooks_run(m->c, "poststart", "running", herr, sizeof herr) < 0) rt_log("warning", "poststart: %s", herr);
   return 0;
 }
 
@@ -68,6 +71,16 @@ static void serve(monitor *m, int fd, int *waiters, int *nw) {
     }
     m->attached = fd;
     if (r > 6) write_all(m->in, req + 6, (size_t)r - 6);
+  } else if (!strncmp(req, "resize ", 7)) {
+    struct winsize ws = {0};
+    unsigned rows = 0, cols = 0;
+    if (m->pty < 0 || sscanf(req + 7, "%u %u", &rows, &cols) != 2) {
+      reply(fd, m->pty < 0 ? "error the container has no terminal kept by its monitor\n" : "error usage: resize ROWS COLS\n");
+      return;
+    }
+    ws.ws_row = (unsigned short)rows;
+    ws.ws_col = (unsigned short)cols;
+    reply(fd, ioctl(m->pty, TIOCSWINSZ, &ws) == 0 ? "ok\n" : xprintf("error resize: %s\n", strerror(errno)));
   } else if (!strncmp(req, "wait", 4) && *nw < MAX_WAITERS) {
     waiters[(*nw)++] = fd;
   } else {
@@ -138,6 +151,7 @@ int monitor_loop(monitor *m) {
       if (r > 0) {
         if (log.fd > 0) jsonlog_write(&log, s, buf, (size_t)r);
       } else if (r == 0 || errno != EINTR) {
+        if (*pipes[s] == m->pty) m->pty = -1;
         close(*pipes[s]);
         *pipes[s] = -1;
       }

@@ -298,6 +298,14 @@ int rootfs_setup(container *c, char *err, size_t n) {
   int userns = 0;
   JFOR(ns, jpath(c->config, "linux.namespaces")) userns |= !strcmp(jstr(jget(ns, "type"), ""), "user");
   if (!has_bind_dev(c) && setup_dev(c, rootfd, userns, err, n) < 0) return -1;
+  /* as runc: a missing cwd is created (before the root may become read-only) */
+  const char *cwd = jstr(jpath(c->config, "process.cwd"), "/");
+  int cfd = open_in_root(rootfd, cwd, O_PATH);
+  if (cfd >= 0) close(cfd);
+  else if (errno == ENOENT && mkpath_in_root(rootfd, cwd, 0) < 0) {
+    snprintf(err, n, "create cwd %s: %s", cwd, strerror(errno));
+    return -1;
+  }
   if (target_fd >= 0) close(target_fd), target_fd = -1;
   /* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves only the new */
   int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);

@@ -48,7 +48,7 @@ static void set_rlimits(const jval *list) {
       if (!strcmp(type, rlimit_names[i].name)) res = rlimit_names[i].res;
     if (res < 0) fail("unknown rlimit type %s in process.rlimits", type);
     struct rlimit rl = {(rlim_t)juint(jget(r, "soft"), RLIM_INFINITY), (rlim_t)juint(jget(r, "hard"), RLIM_INFINITY)};
-    if (setrlimit((__rlimit_resource_t)res, &rl) < 0) fail("setrlimit %s: %s", type, strerror(errno));
+    if (setrlimit((__rlimit_resource_t)res, &rl) < 0) fail("setrlimit %s: %s", type, errstr(errno));
   }
 }
 
@@ -56,7 +56,7 @@ static void set_rlimits(const jval *list) {
 static char *look_path(const char *file, char **env) {
   struct stat st;
   if (strchr(file, '/')) {
-    if (stat(file, &st) < 0) fail("exec: \"%s\": stat %s: %s", file, file, strerror(errno));
+    if (stat(file, &st) < 0) fail("exec: \"%s\": stat %s: %s", file, file, errstr(errno));
     if (S_ISDIR(st.st_mode) || !(st.st_mode & 0111)) fail("exec: \"%s\": permission denied", file);
     return (char *)file;
   }
@@ -94,7 +94,7 @@ void process_prepare(const jval *proc, const char *sc_prog, size_t sc_len, execp
   char err[4096];
   const jval *oom = jget(proc, "oomScoreAdj");
   if (oom && write_file("/proc/self/oom_score_adj", xprintf("%lld", jint(oom, 0))) < 0)
-    fail("set oom_score_adj: %s", strerror(errno));
+    fail("set oom_score_adj: %s", errstr(errno));
   set_rlimits(jget(proc, "rlimits"));
 
   /* user and capabilities, in runc's order */
@@ -103,23 +103,25 @@ void process_prepare(const jval *proc, const char *sc_prog, size_t sc_len, execp
   int nnp = jbool(jget(proc, "noNewPrivileges"), 0);
   if (sc_prog && !nnp && seccomp_install(sc_prog, sc_len, err, sizeof err) < 0) fail("%s", err);
   if (caps_drop_bounding(caps, err, sizeof err) < 0) fail("%s", err);
-  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("keep capabilities: %s", strerror(errno));
+  /* as runc: enter cwd while still root, and again as the user only if that failed */
+  const char *cwd = jstr(jget(proc, "cwd"), "/");
+  int in_cwd = chdir(cwd) == 0;
+  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail("keep capabilities: %s", errstr(errno));
   unsigned uid = (unsigned)jint(jget(user, "uid"), 0), gid = (unsigned)jint(jget(user, "gid"), 0);
   const jval *gids = jget(user, "additionalGids");
   gid_t groups[64];
   int ng = 0;
   JFOR(g, gids) if (ng < 64) groups[ng++] = (gid_t)jint(g, 0);
-  if (setgroups((size_t)ng, groups) < 0) fail("setgroups: %s", strerror(errno));
-  if (setresgid(gid, gid, gid) < 0) fail("setgid %u: %s", gid, strerror(errno));
-  if (setresuid(uid, uid, uid) < 0) fail("setuid %u: %s", uid, strerror(errno));
-  const char *cwd = jstr(jget(proc, "cwd"), "/");
-  if (chdir(cwd) < 0) fail("chdir to cwd (\"%s\") set in config.json failed: %s", cwd, strerror(errno));
+  if (setgroups((size_t)ng, groups) < 0) fail("setgroups: %s", errstr(errno));
+  if (setresgid(gid, gid, gid) < 0) fail("setgid %u: %s", gid, errstr(errno));
+  if (setresuid(uid, uid, uid) < 0) fail("setuid %u: %s", uid, errstr(errno));
+  if (!in_cwd && chdir(cwd) < 0) fail("chdir to cwd (\"%s\") set in config.json failed: %s", cwd, errstr(errno));
   prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   if (caps_apply(caps, err, sizeof err) < 0) fail("%s", err);
   const jval *um = jget(user, "umask");
   umask(um ? (mode_t)jint(um, 022) : 022);
   if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    fail("no_new_privs: %s", strerror(errno));
+    fail("no_new_privs: %s", errstr(errno));
 
   /* argv and environment; HOME from the image's /etc/passwd when not given */
   int argc = jlen(jget(proc, "args")), envc = jlen(jget(proc, "env")), have_home = 0;
@@ -147,5 +149,5 @@ void process_exec(execplan *ep) {
   char err[4096];
   if (ep->sc_prog && ep->nnp && seccomp_install(ep->sc_prog, ep->sc_len, err, sizeof err) < 0) fail("%s", err);
   execve(ep->exe, ep->argv, ep->envp);
-  fail("exec %s: %s", ep->argv[0], strerror(errno));
+  fail("exec %s: %s", ep->argv[0], errstr(errno));
 }

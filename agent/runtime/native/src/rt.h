@@ -101,6 +101,7 @@ typedef struct {
   int out, err;    /* log pipes, or -1 */
   int in;          /* write end of the container's stdin, or -1 */
   int attached;    /* the client whose bytes go to stdin, or -1 */
+  int pty;         /* the terminal's master when the monitor keeps it, or -1 */
   int ctl;         /* listening control socket, or -1 */
   int foreground;  /* forward signals to the container */
   int started;
@@ -132,12 +133,16 @@ int cmd_pause(const char *root, const char *id, int pause);
 int cmd_ps(const char *root, const char *id, int json);
 int cmd_list(const char *root);
 int cmd_stats(const char *root, const char *id);
+int cmd_spec(const char *bundle);
 int cmd_update(const char *root, const char *id, const char *resources_file);
 int signal_from_name(const char *s);
 
 /* ctl socket: one request line per connection, one reply line */
 int ctl_request(const char *statedir, const char *req, char *reply, size_t n);
 int ctl_listen(const char *statedir);
+
+/* hooks.c: kind is "prestart", "createRuntime", "poststart" or "poststop" */
+int hooks_run(const container *c, const char *kind, const char *status, char *err, size_t n);
 
 /* seccomp.c */
 /* prog: raw struct sock_filter[] (8 bytes each, host order), as agent/runtime/seccomp compiles it */

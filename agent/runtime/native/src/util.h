@@ -29,6 +29,13 @@ _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 void rfc3339_now(char *buf, size_t n); /* 2026-11-23T09:44:55.123456789Z */
+/* strerror as Go prints it ("no such file or directory"), so messages read like runc's */
+const char *errstr(int e);
 long long monotonic_ms(void);
 void sleep_ms(int ms);
+/* SCM_RIGHTS over a unix socket */
+int send_fd(int sock, int fd);
+int recv_fd(int sock);
+/* A pty from the devpts at /dev/pts: returns the master, the slave in *slave_out. */
+int open_pty(int *slave_out, char *err, size_t n);
 #endif

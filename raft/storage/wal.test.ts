@@ -1,0 +1,113 @@
+import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TscError } from '../../lib/errors.js';
+import type { Entry } from '../core/types.js';
+import { Wal } from './wal.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'raft-wal-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const ents = (from: number, term: number, n: number): Entry[] =>
+  Array.from({ length: n }, (_, i) => ({ index: from + i, term, type: 'normal', data: new TextEncoder().encode(`e${from + i}`) }));
+
+async function segmentFiles(): Promise<string[]> {
+  return (await readdir(dir)).filter((f) => f.endsWith('.wal')).sort();
+}
+
+describe('WAL', () => {
+  it('replays hard state and entries after a restart', async () => {
+    const { wal } = await Wal.open(dir);
+    await wal.save({ term: 2, vote: 1, commit: 0 }, ents(1, 2, 3));
+    await wal.save({ term: 2, vote: 1, commit: 3 }, []);
+    await wal.close();
+    const { wal: again, state } = await Wal.open(dir);
+    await again.close();
+    expect(state.hardState).toEqual({ term: 2, vote: 1, commit: 3 });
+    expect(state.entries.map((e) => [e.index, e.term, new TextDecoder().decode(e.data)])).toEqual([
+      [1, 2, 'e1'],
+      [2, 2, 'e2'],
+      [3, 2, 'e3'],
+    ]);
+  });
+
+  it('a newer leader\'s entries replace the old suffix on replay', async () => {
+    const { wal } = await Wal.open(dir);
+    await wal.save(undefined, ents(1, 1, 5));
+    await wal.save(undefined, ents(4, 2, 1));
+    await wal.close();
+    const { wal: again, state } = await Wal.open(dir);
+    await again.close();
+    expect(state.entries.map((e) => `${e.index}/${e.term}`)).toEqual(['1/1', '2/1', '3/1', '4/2']);
+  });
+
+  it('repairs a torn final write: the cut record is dropped and the log continues', async () => {
+    const { wal } = await Wal.open(dir);
+    await wal.save({ term: 1, vote: 1, commit: 0 }, ents(1, 1, 2));
+    await wal.save(undefined, ents(3, 1, 1));
+    await wal.close();
+    const file = join(dir, (await segmentFiles())[0] as string);
+    const size = (await stat(file)).size;
+    await truncate(file, size - 3); // the crash cut the last record
+    const { wal: again, state } = await Wal.open(dir);
+    expect(state.entries.map((e) => e.index)).toEqual([1, 2]);
+    await again.save(undefined, ents(3, 1, 1));
+    await again.close();
+    const { wal: third, state: s3 } = await Wal.open(dir);
+    await third.close();
+    expect(s3.entries.map((e) => e.index)).toEqual([1, 2, 3]);
+  });
+
+  it('treats a bad checksum at the very end as torn, and anywhere else as corruption naming file and offset', async () => {
+    const { wal } = await Wal.open(dir);
+    await wal.save(undefined, ents(1, 1, 3));
+    await wal.close();
+    const file = join(dir, (await segmentFiles())[0] as string);
+    const buf = await readFile(file);
+    const last = Buffer.from(buf);
+    last.writeUInt8(last.readUInt8(last.length - 1) ^ 0xff, last.length - 1);
+    await writeFile(file, last);
+    const { wal: w2, state } = await Wal.open(dir);
+    await w2.close();
+    expect(state.entries.map((e) => e.index)).toEqual([1, 2]);
+    const middle = Buffer.from(await readFile(file));
+    middle.writeUInt8(middle.readUInt8(12) ^ 0xff, 12); // inside the first record
+    await writeFile(file, middle);
+    const err = await Wal.open(dir).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TscError);
+    expect((err as TscError).message).toMatch(/corrupt at byte 0: checksum mismatch/);
+    expect((err as TscError).file).toBe(file);
+  });
+
+  it('rolls over to new segment files and replays them in order', async () => {
+    const { wal } = await Wal.open(dir, { segmentBytes: 100 });
+    for (let i = 1; i <= 20; i++) await wal.save({ term: 1, vote: 1, commit: i - 1 }, ents(i, 1, 1));
+    await wal.close();
+    expect((await segmentFiles()).length).toBeGreaterThan(3);
+    const { wal: again, state } = await Wal.open(dir, { segmentBytes: 100 });
+    await again.close();
+    expect(state.entries.length).toBe(20);
+    expect(state.hardState.commit).toBe(19);
+  });
+
+  it('a snapshot marker drops the entries it covers', async () => {
+    const { wal } = await Wal.open(dir);
+    await wal.save(undefined, ents(1, 1, 6));
+    await wal.saveSnapshotMarker(4, 1);
+    await wal.save(undefined, ents(7, 1, 1));
+    await wal.close();
+    const { wal: again, state } = await Wal.open(dir);
+    await again.close();
+    expect(state.snapshot).toEqual({ index: 4, term: 1 });
+    expect(state.entries.map((e) => e.index)).toEqual([5, 6, 7]);
+  });
+});

@@ -1,0 +1,219 @@
+/**
+ * The write-ahead log: the durable half of a Ready (hard state and entries), in segment files
+ * of checksummed records. save() returns only after the data is fsynced, so the Ready's
+ * messages may be sent once it resolves.
+ *
+ * Layout: `<dir>/<seq, 16 hex digits>.wal`. A record is
+ *   u32 length of payload | u32 CRC-32 of (type, payload) | u8 type | payload
+ * with types 1 entry (term u48, index u48, kind u8, data), 2 hard state (term, vote, commit as
+ * u48), 3 snapshot marker (term, index): entries up to it live in a snapshot file.
+ *
+ * Recovery reads every segment in order. A record cut short or failing its checksum at the very
+ * end of the last segment is a torn write from a crash: the file is truncated there. Damage
+ * anywhere else is corruption and stops the node with the file and offset.
+ */
+import { type FileHandle, mkdir, open, readFile, readdir, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { TscError } from '../../lib/errors.js';
+import type { Entry, HardState } from '../core/types.js';
+
+const HEADER = 9;
+const T_ENTRY = 1;
+const T_HARD_STATE = 2;
+const T_SNAPSHOT = 3;
+
+export interface WalState {
+  hardState: HardState;
+  /** Entries after the snapshot marker, contiguous. */
+  entries: Entry[];
+  /** The last snapshot recorded (index and term); 0/0 if none. */
+  snapshot: { index: number; term: number };
+}
+
+export interface WalOptions {
+  /** Start a new segment once the current one reaches this size. Default 64 MiB. */
+  segmentBytes?: number;
+}
+
+function segmentName(seq: number): string {
+  return `${seq.toString(16).padStart(16, '0')}.wal`;
+}
+
+function record(type: number, payload: Buffer): Buffer {
+  const b = Buffer.alloc(HEADER + payload.length);
+  b.writeUInt32BE(payload.length, 0);
+  b.writeUInt8(type, 8);
+  payload.copy(b, HEADER);
+  b.writeUInt32BE(crc32(b.subarray(8)), 4);
+  return b;
+}
+
+function encodeEntry(e: Entry): Buffer {
+  const b = Buffer.alloc(13 + e.data.length);
+  b.writeUIntBE(e.term, 0, 6);
+  b.writeUIntBE(e.index, 6, 6);
+  b.writeUInt8(e.type === 'normal' ? 0 : 1, 12);
+  Buffer.from(e.data).copy(b, 13);
+  return record(T_ENTRY, b);
+}
+
+function encodeHardState(h: HardState): Buffer {
+  const b = Buffer.alloc(18);
+  b.writeUIntBE(h.term, 0, 6);
+  b.writeUIntBE(h.vote, 6, 6);
+  b.writeUIntBE(h.commit, 12, 6);
+  return record(T_HARD_STATE, b);
+}
+
+function encodeSnapshotMarker(index: number, term: number): Buffer {
+  const b = Buffer.alloc(12);
+  b.writeUIntBE(term, 0, 6);
+  b.writeUIntBE(index, 6, 6);
+  return record(T_SNAPSHOT, b);
+}
+
+function corrupt(file: string, offset: number, what: string): TscError {
+  return new TscError('ERR_RAFT', `raft WAL ${file} is corrupt at byte ${offset}: ${what}`, {
+    file,
+    hint: 'the log was damaged outside a torn final write; restore this member from a snapshot or remove and re-add it',
+  });
+}
+
+/** Applies the records of one segment to `st`; returns the offset where a torn tail starts, if any. */
+function replay(file: string, buf: Buffer, st: WalState, isLast: boolean): number | undefined {
+  let off = 0;
+  while (off < buf.length) {
+    const torn = (what: string): number => {
+      if (isLast) return off;
+      throw corrupt(file, off, what);
+    };
+    if (off + HEADER > buf.length) return torn('record header cut short');
+    const len = buf.readUInt32BE(off);
+    const end = off + HEADER + len;
+    if (end > buf.length) return torn('record cut short');
+    if (crc32(buf.subarray(off + 8, end)) !== buf.readUInt32BE(off + 4)) {
+      // A checksum failure is a torn write only if it is the last record of the log.
+      if (isLast && end === buf.length) return off;
+      throw corrupt(file, off, 'checksum mismatch');
+    }
+    const p = buf.subarray(off + HEADER, end);
+    switch (buf.readUInt8(off + 8)) {
+      case T_ENTRY: {
+        const e: Entry = {
+          term: p.readUIntBE(0, 6),
+          index: p.readUIntBE(6, 6),
+          type: p.readUInt8(12) === 0 ? 'normal' : 'confChange',
+          data: new Uint8Array(p.subarray(13)),
+        };
+        const first = st.entries[0]?.index ?? st.snapshot.index + 1;
+        if (e.index <= st.snapshot.index) break; // covered by the snapshot
+        if (e.index < first + st.entries.length) st.entries.length = e.index - first; // a newer leader's suffix wins
+        if (e.index !== first + st.entries.length) {
+          throw corrupt(file, off, `entry ${e.index} does not follow ${first + st.entries.length - 1}`);
+        }
+        st.entries.push(e);
+        break;
+      }
+      case T_HARD_STATE:
+        st.hardState = { term: p.readUIntBE(0, 6), vote: p.readUIntBE(6, 6), commit: p.readUIntBE(12, 6) };
+        break;
+      case T_SNAPSHOT: {
+        const term = p.readUIntBE(0, 6);
+        const index = p.readUIntBE(6, 6);
+        st.entries = st.entries.filter((e) => e.index > index);
+        if (st.entries.length > 0 && (st.entries[0] as Entry).index !== index + 1) st.entries = [];
+        st.snapshot = { index, term };
+        break;
+      }
+      default:
+        throw corrupt(file, off, `unknown record type ${buf.readUInt8(off + 8)}`);
+    }
+    off = end;
+  }
+  return undefined;
+}
+
+export class Wal {
+  private constructor(
+    private readonly dir: string,
+    private fh: FileHandle,
+    private seq: number,
+    private size: number,
+    private readonly segmentBytes: number,
+  ) {}
+
+  /** Opens (or creates) the log in `dir` and replays it, repairing a torn final write. */
+  static async open(dir: string, opts: WalOptions = {}): Promise<{ wal: Wal; state: WalState }> {
+    await mkdir(dir, { recursive: true });
+    const names = (await readdir(dir)).filter((n) => /^[0-9a-f]{16}\.wal$/.test(n)).sort();
+    const state: WalState = { hardState: { term: 0, vote: 0, commit: 0 }, entries: [], snapshot: { index: 0, term: 0 } };
+    let size = 0;
+    for (let i = 0; i < names.length; i++) {
+      const file = join(dir, names[i] as string);
+      const buf = await readFile(file);
+      const tornAt = replay(file, buf, state, i === names.length - 1);
+      size = buf.length;
+      if (tornAt !== undefined) {
+        await truncate(file, tornAt);
+        size = tornAt;
+      }
+    }
+    const seq = names.length === 0 ? 1 : parseInt((names[names.length - 1] as string).slice(0, 16), 16);
+    if (names.length === 0) size = 0;
+    const fh = await open(join(dir, segmentName(seq)), 'a');
+    if (names.length === 0) await syncDir(dir);
+    return { wal: new Wal(dir, fh, seq, size, opts.segmentBytes ?? 64 * 1024 * 1024), state };
+  }
+
+  /**
+   * Appends a Ready's hard state and entries and (if `sync`) fsyncs before resolving. Call it
+   * before sending the Ready's messages.
+   */
+  async save(hardState: HardState | undefined, entries: readonly Entry[], sync = true): Promise<void> {
+    const parts = entries.map(encodeEntry);
+    if (hardState !== undefined) parts.push(encodeHardState(hardState));
+    if (parts.length === 0) return;
+    await this.write(Buffer.concat(parts), sync);
+  }
+
+  /** Records that a snapshot at (index, term) is durable (write the snapshot file first). */
+  async saveSnapshotMarker(index: number, term: number): Promise<void> {
+    await this.write(encodeSnapshotMarker(index, term), true);
+  }
+
+  private async write(b: Buffer, sync: boolean): Promise<void> {
+    await this.fh.write(b);
+    this.size += b.length;
+    if (sync) await this.fh.datasync();
+    if (this.size >= this.segmentBytes) await this.cut();
+  }
+
+  /** Starts a new segment file (the current one is complete and synced). */
+  private async cut(): Promise<void> {
+    await this.fh.datasync();
+    await this.fh.close();
+    this.seq++;
+    this.fh = await open(join(this.dir, segmentName(this.seq)), 'a');
+    await syncDir(this.dir);
+    this.size = 0;
+  }
+
+  segments(): number {
+    return this.seq;
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
+
+/** fsync a directory so that a created or renamed file's name is durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
