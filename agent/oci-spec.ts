@@ -6,8 +6,8 @@
  */
 import type { ContainerSpec } from './api/types.js';
 import type { ContainerSettings } from './images/container-settings.js';
-import { TscError } from '../lib/errors.js';
-import { ANNOTATIONS, DEFAULT_CAPABILITIES, defaultSpec, type Mount, type Spec } from './runtime/spec.js';
+import { capabilitiesFor } from './runtime/capabilities.js';
+import { ANNOTATIONS, defaultSpec, type Mount, type Spec } from './runtime/spec.js';
 
 export interface OciSpecInput {
   containerId: string;
@@ -24,36 +24,6 @@ export interface OciSpecInput {
   files: ReadonlyArray<{ target: string; source: string; readOnly: boolean }>;
   logPath: string;
   cgroupParent: string;
-}
-
-/** Every capability the kernel knows (for `privileged` and `cap_add: ALL`). */
-export const ALL_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
-  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
-  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD',
-  'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
-  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
-];
-
-function capName(c: string): string {
-  const up = c.toUpperCase();
-  return up.startsWith('CAP_') ? up : `CAP_${up}`;
-}
-
-/** Docker's TweakCapabilities: defaults, plus cap_add, minus cap_drop; `ALL` on either side. */
-export function capabilities(spec: Pick<ContainerSpec, 'capAdd' | 'capDrop' | 'privileged'>): string[] {
-  if (spec.privileged) return [...ALL_CAPABILITIES];
-  const add = spec.capAdd.map(capName);
-  const drop = spec.capDrop.map(capName);
-  for (const c of [...add, ...drop]) {
-    if (c !== 'CAP_ALL' && !ALL_CAPABILITIES.includes(c)) throw new TscError('ERR_COMPOSE_INVALID', `unknown capability: "${c}"`, { path: `services.${spec.capAdd.includes(c) ? 'cap_add' : 'cap_drop'}` });
-  }
-  let caps = drop.includes('CAP_ALL') ? [] : [...DEFAULT_CAPABILITIES];
-  if (add.includes('CAP_ALL')) caps = [...ALL_CAPABILITIES];
-  for (const c of add) if (c !== 'CAP_ALL' && !caps.includes(c)) caps.push(c);
-  if (!add.includes('CAP_ALL')) caps = caps.filter((c) => !drop.includes(c));
-  return caps;
 }
 
 const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
@@ -99,7 +69,7 @@ export function buildOciSpec(i: OciSpecInput): Spec {
     hostname: spec.hostname ?? i.containerId.slice(0, 12),
     cgroupsPath: `${i.cgroupParent}/${i.containerId}`,
   });
-  const caps = capabilities(spec);
+  const caps = spec.privileged ? capabilitiesFor(['ALL']) : capabilitiesFor(spec.capAdd, spec.capDrop);
   const linux = base.linux ?? {};
   const noNewPrivileges = spec.securityOpt.some((o) => o === 'no-new-privileges' || o === 'no-new-privileges:true' || o === 'no-new-privileges=true');
   const resources = linux.resources ?? {};
@@ -138,7 +108,7 @@ export function buildOciSpec(i: OciSpecInput): Spec {
       terminal: spec.tty,
       user: { uid: i.user.uid, gid: i.user.gid, ...(i.user.additionalGids.length === 0 ? {} : { additionalGids: i.user.additionalGids }) },
       cwd: settings.workingDir || '/',
-      capabilities: { bounding: caps, effective: [...caps], permitted: [...caps] },
+      capabilities: caps,
       noNewPrivileges,
       ...(spec.ulimits.length === 0 ? {} : { rlimits: spec.ulimits.map((u) => ({ type: `RLIMIT_${u.name.toUpperCase()}`, soft: u.soft, hard: u.hard })) }),
       ...(r.oomScoreAdj === undefined ? {} : { oomScoreAdj: r.oomScoreAdj }),
