@@ -84,6 +84,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
   const store: ContainerStore = createContainerStore(`${opts.stateDir}/containers`);
   const bus: EventBus = createEventBus(now);
   const entries = new Map<string, Entry>();
+  const closers = new Set<AbortController>();
   let closed = false;
 
   const attrs = (rec: ContainerRecord, extra: Record<string, string> = {}) => ({ ...rec.spec.labels, name: rec.name, image: rec.spec.image, ...extra });
@@ -502,7 +503,18 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
 
     logs(id, o = {}) {
       const e = find(id);
-      return readJsonLogs(store.logPath(e.rec.id), o);
+      const ac = new AbortController();
+      o.signal?.addEventListener('abort', () => ac.abort(), { once: true });
+      // A followed stream also ends when the agent closes.
+      closers.add(ac);
+      const lines = readJsonLogs(store.logPath(e.rec.id), { ...o, signal: ac.signal });
+      return (async function* () {
+        try {
+          yield* lines;
+        } finally {
+          closers.delete(ac);
+        }
+      })();
     },
 
     async exec(id, o) {
@@ -575,7 +587,17 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     listVolumes: (filter) => opts.volumes.list(filter),
 
     events(filter) {
-      return bus.subscribe(filter);
+      const ac = new AbortController();
+      filter?.signal?.addEventListener('abort', () => ac.abort(), { once: true });
+      closers.add(ac);
+      const events = bus.subscribe(filter, ac.signal);
+      return (async function* () {
+        try {
+          yield* events;
+        } finally {
+          closers.delete(ac);
+        }
+      })();
     },
   };
 
@@ -600,6 +622,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     },
     async close() {
       closed = true;
+      for (const c of closers) c.abort();
       for (const e of entries.values()) {
         if (e.restartTimer) clearTimeout(e.restartTimer);
         if (e.healthTimer) clearTimeout(e.healthTimer);

@@ -44,10 +44,18 @@ async function readAll(res: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function* lines(res: IncomingMessage): AsyncGenerator<StreamLine> {
+async function* lines(res: IncomingMessage, signal?: AbortSignal): AsyncGenerator<StreamLine> {
   const rl = createInterface({ input: res, crlfDelay: Infinity });
-  for await (const l of rl) {
-    if (l !== '') yield JSON.parse(l) as StreamLine;
+  // A destroyed response never ends readline's iterator: close it ourselves on abort.
+  const close = () => rl.close();
+  signal?.addEventListener('abort', close, { once: true });
+  res.once('close', close);
+  try {
+    for await (const l of rl) {
+      if (l !== '') yield JSON.parse(l) as StreamLine;
+    }
+  } finally {
+    signal?.removeEventListener('abort', close);
   }
 }
 
@@ -59,16 +67,38 @@ async function call(socketPath: string, method: string, args: unknown[]): Promis
   return value ?? undefined;
 }
 
+/** An AbortSignal in an options argument stays here: it ends the stream instead of travelling. */
+function splitSignal(args: unknown[]): { wire: unknown[]; signal: AbortSignal | undefined } {
+  let signal: AbortSignal | undefined;
+  const wire = args.map((a) => {
+    if (a !== null && typeof a === 'object' && 'signal' in a && (a as { signal?: unknown }).signal instanceof AbortSignal) {
+      const { signal: s, ...rest } = a as { signal: AbortSignal };
+      signal = s;
+      return rest;
+    }
+    return a;
+  });
+  return { wire, signal };
+}
+
 async function* stream(socketPath: string, method: string, args: unknown[]): AsyncGenerator<unknown> {
-  const res = await post(socketPath, method, args);
+  const { wire, signal } = splitSignal(args);
+  if (signal !== undefined && signal.aborted) return;
+  const res = await post(socketPath, method, wire);
+  const onAbort = () => res.destroy();
+  signal?.addEventListener('abort', onAbort, { once: true });
   if ((res.statusCode ?? 500) >= 400) throw fromWire(JSON.parse(await readAll(res)) as WireError);
   try {
-    for await (const line of lines(res)) {
+    for await (const line of lines(res, signal)) {
       if (line.kind === 'item') yield line.value;
       else if (line.kind === 'error') throw fromWire(line.value);
       else if (line.kind === 'result') return;
     }
+  } catch (e) {
+    if (signal?.aborted === true) return; // the caller ended the stream
+    throw e;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     res.destroy();
   }
 }

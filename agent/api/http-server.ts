@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { dirname } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
-import { METHODS, PROGRESS_METHODS, STREAM_METHODS, statusFor, type StreamLine, type WireError } from './rpc.js';
+import { METHODS, PROGRESS_METHODS, STREAM_METHODS, STREAM_OPTIONS_AT, statusFor, type StreamLine, type StreamMethod, type WireError } from './rpc.js';
 import type { AgentApi } from './types.js';
 
 const MAX_BODY = 64 * 1024 * 1024;
@@ -67,7 +67,12 @@ async function handle(api: AgentApi, req: IncomingMessage, res: ServerResponse):
     const ac = new AbortController();
     res.on('close', () => ac.abort());
     try {
-      const it = fn(...args) as AsyncIterable<unknown>;
+      // The stream ends when the client goes away: our signal goes into its options argument.
+      const at = STREAM_OPTIONS_AT[method as StreamMethod];
+      const callArgs = [...args];
+      const opts = callArgs[at];
+      callArgs[at] = { ...(opts !== null && typeof opts === 'object' ? opts : {}), signal: ac.signal };
+      const it = fn(...callArgs) as AsyncIterable<unknown>;
       for await (const value of it) {
         if (ac.signal.aborted) break;
         writeLine(res, { kind: 'item', value });

@@ -13,6 +13,9 @@ import type { AgentApi } from './types.js';
 /** Methods that return an AsyncIterable and so are served as NDJSON streams. */
 export const STREAM_METHODS = ['logs', 'events'] as const satisfies ReadonlyArray<keyof AgentApi>;
 
+/** Where each stream method takes its options (and so its AbortSignal). */
+export const STREAM_OPTIONS_AT: Record<(typeof STREAM_METHODS)[number], number> = { logs: 1, events: 0 };
+
 /** Methods whose last argument is a progress callback, served as NDJSON with a final result. */
 export const PROGRESS_METHODS = ['pullImage'] as const satisfies ReadonlyArray<keyof AgentApi>;
 

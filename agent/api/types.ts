@@ -184,6 +184,8 @@ export interface LogsOptions {
   tail?: number;
   since?: string;
   until?: string;
+  /** Ends a followed stream (kept on the caller's side of the wire). */
+  signal?: AbortSignal;
 }
 
 export interface ExecOptions {
@@ -293,5 +295,5 @@ export interface AgentApi {
   removeVolume(name: string, opts?: { force?: boolean }): Promise<void>;
   listVolumes(filter?: ListFilter): Promise<VolumeSummary[]>;
 
-  events(filter?: ListFilter): AsyncIterable<AgentEvent>;
+  events(filter?: ListFilter & { signal?: AbortSignal }): AsyncIterable<AgentEvent>;
 }

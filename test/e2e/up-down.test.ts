@@ -105,6 +105,13 @@ describePrivileged('tsc-compose up and down on one host', [root, command('nft'),
     expect(hostsFile.stdout).toContain('nameserver 127.0.0.11');
   }, 180_000);
 
+  it('runs a one-off container and passes its exit code on', () => {
+    const r = cli(['--progress', 'quiet', 'run', '--rm', 'client', 'sh', '-c', 'echo one-off; exit 7']);
+    expect(r.stdout).toBe('one-off\n');
+    expect(r.status).toBe(7);
+    expect(cli(['ps', '-a', '--format', 'json']).stdout).not.toContain('client-run');
+  }, 120_000);
+
   it('down leaves nothing of the project behind', async () => {
     const down = cli(['--progress', 'plain', 'down']);
     expect(down.status, down.stderr).toBe(0);

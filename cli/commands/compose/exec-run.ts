@@ -125,11 +125,14 @@ export async function runCommand(ctx: ComposeContext, service: string, cmd: stri
     ctx.stdout.write(`${name}\n`);
     return 0;
   }
+  const stop = new AbortController();
   const follow = (async () => {
-    for await (const l of agent.logs(id, { follow: true })) (l.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(`${l.line}\n`);
+    for await (const l of agent.logs(id, { follow: true, signal: stop.signal })) (l.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(`${l.line}\n`);
   })();
   const { exitCode } = await agent.waitContainer(id, 'not-running');
-  await Promise.race([follow, new Promise((r) => setTimeout(r, 200))]);
+  await new Promise((r) => setTimeout(r, 200));
+  stop.abort();
+  await follow;
   if (flags.rm === true) await agent.removeContainer(id, { force: true });
   return exitCode;
 }

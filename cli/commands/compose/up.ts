@@ -52,6 +52,8 @@ export async function upCommand(ctx: ComposeContext, services: string[], flags: 
   if (flags.detach === true && (flags.abortOnContainerExit === true || flags.exitCodeFrom !== undefined)) {
     throw new TscError('ERR_USAGE', '--abort-on-container-exit and --exit-code-from cannot be combined with --detach');
   }
+  // Attached output shows what containers print from this `up` on, not their earlier runs.
+  const startedAt = new Date().toISOString();
   const loaded = await ctx.load(services);
   for (const w of loaded.warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
   const desired = desiredProject(loaded.project, { ...ctx.desiredOptions(loaded), scale: parseScale(flags.scale) });
@@ -90,11 +92,11 @@ export async function upCommand(ctx: ComposeContext, services: string[], flags: 
     );
   }
   if (flags.detach === true || flags.wait === true || flags.start === false) return 0;
-  return attach(ctx, desired.name, services, flags, signal);
+  return attach(ctx, desired.name, services, flags, startedAt, signal);
 }
 
 /** Follow every container's logs until all have exited, or until Ctrl-C stops them. */
-async function attach(ctx: ComposeContext, project: string, services: string[], flags: UpFlags, signal?: AbortSignal): Promise<number> {
+async function attach(ctx: ComposeContext, project: string, services: string[], flags: UpFlags, since: string, signal?: AbortSignal): Promise<number> {
   const agent = await ctx.agent();
   const containers = await projectContainers(agent, project, { services, all: true });
   const prefix = createPrefixer(
@@ -120,14 +122,18 @@ async function attach(ctx: ComposeContext, project: string, services: string[], 
   try {
     await Promise.all(
       containers.map(async (c) => {
+        const stop = new AbortController();
+        ac.signal.addEventListener('abort', () => stop.abort(), { once: true });
         const follow = (async () => {
-          for await (const l of agent.logs(c.id, { follow: true })) {
-            if (ac.signal.aborted) break;
+          for await (const l of agent.logs(c.id, { follow: true, since, signal: stop.signal })) {
             ctx.stdout.write(`${prefix(c.name, l.line, l.time)}\n`);
           }
         })();
         const { exitCode: code } = await agent.waitContainer(c.id, 'not-running');
-        await Promise.race([follow, new Promise((r) => setTimeout(r, 200))]);
+        // Let the last lines in (the monitor writes them before the exit), then end the stream.
+        await new Promise((r) => setTimeout(r, 200));
+        stop.abort();
+        await follow;
         ctx.stdout.write(`${c.name} exited with code ${code}\n`);
         const service = c.labels[LABEL.service];
         if (flags.exitCodeFrom !== undefined ? service === flags.exitCodeFrom : flags.abortOnContainerExit === true && !aborted) exitCode = code;
