@@ -8,7 +8,7 @@
  */
 import { mkdir, open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../../lib/crc32.js';
 import { TscError } from '../../lib/errors.js';
 import type { Snapshot, SnapshotMetadata } from '../core/types.js';
 import { syncDir } from './wal.js';

@@ -14,7 +14,7 @@
  */
 import { type FileHandle, mkdir, open, readFile, readdir, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../../lib/crc32.js';
 import { TscError } from '../../lib/errors.js';
 import type { Entry, HardState } from '../core/types.js';
 
