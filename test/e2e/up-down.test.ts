@@ -26,6 +26,19 @@ describePrivileged('tsc-compose up and down on one host', [root, command('nft'),
   const project = `e2e${process.pid}`;
   const table = `tsc_e2e_${process.pid}`;
 
+  const startAgent = (): Promise<ChildProcess> => {
+    // node itself (with tsx's loader), not the tsx wrapper: a SIGKILL must reach the agent.
+    const child = spawn(process.execPath, ['--import', 'tsx', main, 'agent'], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    return new Promise((resolve, reject) => {
+      let err = '';
+      child.stderr?.on('data', (b: Buffer) => {
+        err += b.toString();
+        if (err.includes('listening on')) resolve(child);
+      });
+      child.once('exit', (code) => reject(new Error(`agent exited (${code}): ${err}`)));
+    });
+  };
+
   const cli = (args: string[], timeout = 60_000) => {
     const r = spawnSync(tsx, [main, ...args], { cwd: join(dir, 'proj'), env, encoding: 'utf8', timeout });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -56,15 +69,7 @@ describePrivileged('tsc-compose up and down on one host', [root, command('nft'),
         '',
       ].join('\n'),
     );
-    agent = spawn(tsx, [main, 'agent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    await new Promise<void>((resolve, reject) => {
-      let err = '';
-      agent?.stderr?.on('data', (b: Buffer) => {
-        err += b.toString();
-        if (err.includes('listening on')) resolve();
-      });
-      agent?.once('exit', (code) => reject(new Error(`agent exited (${code}): ${err}`)));
-    });
+    agent = await startAgent();
   }, 120_000);
 
   afterAll(async () => {
@@ -103,6 +108,21 @@ describePrivileged('tsc-compose up and down on one host', [root, command('nft'),
     // exec runs inside, with the container's view.
     const hostsFile = cli(['exec', 'web', 'cat', '/etc/resolv.conf']);
     expect(hostsFile.stdout).toContain('nameserver 127.0.0.11');
+  }, 180_000);
+
+  it('loses nothing when the agent is killed: containers, logs and state come back, up converges', async () => {
+    const before = cli(['ps', '-q']).stdout;
+    const killed = agent;
+    killed?.kill('SIGKILL');
+    await new Promise((r) => killed?.once('exit', r));
+    agent = await startAgent();
+    expect(cli(['ps', '-q']).stdout).toBe(before);
+    expect(cli(['logs', '--no-log-prefix', 'client']).stdout).toBe('hello from web\n');
+    const again = cli(['--progress', 'plain', 'up', '-d']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toContain(` Container ${project}-client-1  Running`);
+    expect(cli(['ps', '-q']).stdout).toBe(before);
+    expect(spawnSync('busybox', ['wget', '-qO-', 'http://127.0.0.1:18481/'], { encoding: 'utf8' }).stdout).toBe('hello from web\n');
   }, 180_000);
 
   it('runs a one-off container and passes its exit code on', () => {
