@@ -10,7 +10,7 @@ import { loadProject } from '../schema/load.js';
 import { resolveProjectName } from '../schema/project-name.js';
 import { ensureAgent } from './agent-connection.js';
 import type { ComposeContext, LoadedProject } from './compose-context.js';
-import { globalOptions } from './global-options.js';
+import { globalOptions, loadOptionsFrom } from './global-options.js';
 import { createReporter } from './progress/reporter.js';
 
 export function composeContext(cmd: Command): ComposeContext {
@@ -19,16 +19,7 @@ export function composeContext(cmd: Command): ComposeContext {
   let loaded: LoadedProject | undefined;
   const load = async (services: readonly string[] = []): Promise<LoadedProject> => {
     if (loaded !== undefined && services.length === 0) return loaded;
-    const r = loadProject({
-      cwd: process.cwd(),
-      files: g.file,
-      projectDirectory: g.projectDirectory,
-      projectName: g.projectName,
-      profiles: g.profile,
-      envFiles: g.envFile,
-      shell: process.env,
-      services,
-    });
+    const r = loadProject(loadOptionsFrom(g, { services }));
     loaded = { project: r.project, configFiles: r.files, environment: r.environment, warnings: r.warnings };
     return loaded;
   };

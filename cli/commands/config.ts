@@ -14,7 +14,7 @@ import {
 } from '../../schema/config-output.js';
 import { loadProject } from '../../schema/load.js';
 import { configHash } from '../../schema/project.js';
-import { globalOptions } from '../global-options.js';
+import { globalOptions, loadOptionsFrom } from '../global-options.js';
 
 export interface ConfigOptions {
   format: 'yaml' | 'json';
@@ -48,18 +48,7 @@ export function registerConfig(program: Command): void {
     .option('-o, --output <FILE>', 'Save to file (default to stdout)')
     .action((services: string[], opts: ConfigOptions, cmd: Command) => {
       const g = globalOptions(cmd);
-      const result = loadProject({
-        cwd: process.cwd(),
-        files: g.file,
-        projectDirectory: g.projectDirectory,
-        projectName: g.projectName,
-        profiles: g.profile,
-        envFiles: g.envFile,
-        shell: process.env,
-        services,
-        interpolate: opts.interpolate,
-        normalize: opts.normalize,
-      });
+      const result = loadProject(loadOptionsFrom(g, { services, interpolate: opts.interpolate, normalize: opts.normalize }));
       for (const w of result.warnings) process.stderr.write(`WARN[0000] ${w}\n`);
       if (opts.quiet === true) return;
       const text = renderConfigCommand(result.tree, result.allProfiles, opts, (name) => configHash(result.project, name));
