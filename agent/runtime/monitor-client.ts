@@ -2,6 +2,7 @@
  * Talking to tsc-runtime's monitor directly over `<root>/<id>/ctl.sock` (bundled runtime only):
  * feed the container's stdin, and wait for its exit without polling.
  */
+import { closeSync, openSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -14,9 +15,30 @@ export interface MonitorAddress {
   id: string;
 }
 
+/** Unix socket paths stop at 107 bytes; a deeper state dir is reached through /proc/self/fd. */
+const SUN_PATH_MAX = 107;
+
 function open(addr: MonitorAddress, request: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const sock = connect(join(addr.root, addr.id, 'ctl.sock'));
+    const dir = join(addr.root, addr.id);
+    let dirfd: number | undefined;
+    let path = join(dir, 'ctl.sock');
+    if (Buffer.byteLength(path) > SUN_PATH_MAX) {
+      try {
+        dirfd = openSync(dir, 'r');
+      } catch (cause) {
+        reject(new TscError('ERR_NOT_FOUND', `container ${addr.id} has no state in ${addr.root}`, { cause }));
+        return;
+      }
+      path = `/proc/self/fd/${dirfd}/ctl.sock`;
+    }
+    const sock = connect(path);
+    const release = () => {
+      if (dirfd !== undefined) closeSync(dirfd);
+      dirfd = undefined;
+    };
+    sock.once('connect', release);
+    sock.once('error', release);
     sock.once('error', (cause) =>
       reject(new TscError('ERR_NOT_FOUND', `container ${addr.id} has no running monitor in ${addr.root}`, { cause })),
     );

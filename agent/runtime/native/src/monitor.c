@@ -3,6 +3,7 @@
  * to. When the container's first process exits it drains the pipes, writes exit.json (exit code,
  * signal, OOM kill) and answers every waiter. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -193,43 +194,59 @@ int monitor_loop(monitor *m) {
   return status;
 }
 
-static int ctl_addr(const char *statedir, struct sockaddr_un *sa) {
+/* The socket's address. A state directory deep enough to overflow sun_path (108 bytes: a long
+ * --root plus a 64-hex id does) is reached through /proc/self/fd/N of an O_PATH descriptor of
+ * it, which the caller closes (*dirfd) after bind or connect. */
+static int ctl_addr(const char *statedir, struct sockaddr_un *sa, int *dirfd) {
   memset(sa, 0, sizeof *sa);
   sa->sun_family = AF_UNIX;
+  *dirfd = -1;
   int n = snprintf(sa->sun_path, sizeof sa->sun_path, "%s/ctl.sock", statedir);
-  if (n >= (int)sizeof sa->sun_path) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
+  if (n < (int)sizeof sa->sun_path) return 0;
+  *dirfd = open(statedir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (*dirfd < 0) return -1;
+  snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/ctl.sock", *dirfd);
   return 0;
 }
 
 int ctl_listen(const char *statedir) {
   struct sockaddr_un sa;
-  if (ctl_addr(statedir, &sa) < 0) return -1;
+  int dirfd;
+  if (ctl_addr(statedir, &sa, &dirfd) < 0) return -1;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
+  if (fd < 0) {
+    if (dirfd >= 0) close(dirfd);
+    return -1;
+  }
   unlink(sa.sun_path);
   if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0) {
     int e = errno;
     close(fd);
+    if (dirfd >= 0) close(dirfd);
     errno = e;
     return -1;
   }
+  if (dirfd >= 0) close(dirfd);
   return fd;
 }
 
 int ctl_request(const char *statedir, const char *req, char *out, size_t n) {
   struct sockaddr_un sa;
-  if (ctl_addr(statedir, &sa) < 0) return -1;
+  int dirfd;
+  if (ctl_addr(statedir, &sa, &dirfd) < 0) return -1;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
+  if (fd < 0) {
+    if (dirfd >= 0) close(dirfd);
+    return -1;
+  }
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || write_all(fd, req, strlen(req)) < 0) {
     int e = errno;
     close(fd);
+    if (dirfd >= 0) close(dirfd);
     errno = e;
     return -1;
   }
+  if (dirfd >= 0) close(dirfd);
   ssize_t r = read_all(fd, out, n - 1);
   close(fd);
   if (r < 0) return -1;

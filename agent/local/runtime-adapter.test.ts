@@ -1,0 +1,43 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { buildBusyboxRootfs } from '../../fixtures/busybox-rootfs.js';
+import { command, describePrivileged, root } from '../../test/support/privileged.js';
+import { bundledRuntimePath } from '../runtime/bundled-runtime-path.js';
+import { waitExit } from '../runtime/monitor-client.js';
+import { ANNOTATIONS, defaultSpec } from '../runtime/spec.js';
+import { writeBundle } from '../runtime/write-bundle.js';
+import { createRuntimeAdapter } from './runtime-adapter.js';
+
+describePrivileged('runtime adapter on the bundled runtime', [root, command('busybox')], () => {
+  let dir: string;
+  beforeAll(async () => {
+    // A deep state directory: with a 64-hex id the control socket's path passes 108 bytes.
+    dir = await mkdtemp(join(tmpdir(), `tsc-adapter-${'x'.repeat(40)}-`));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs a container to its exit, with its output in the json log, under a long state path', async () => {
+    const id = 'a'.repeat(64);
+    const rootfs = await buildBusyboxRootfs(join(dir, 'rootfs'));
+    const log = join(dir, 'c-json.log');
+    const spec = defaultSpec({ args: ['sh', '-c', 'echo hello; exit 4'], rootfs });
+    spec.annotations = { [ANNOTATIONS.logPath]: log };
+    const bundle = await writeBundle(join(dir, 'bundle'), spec);
+    const rt = createRuntimeAdapter({ binary: bundledRuntimePath(), root: join(dir, 'runtime-state-root') });
+    expect(join(dir, 'runtime-state-root', id, 'ctl.sock').length).toBeGreaterThan(108);
+    await rt.create(id, bundle, { logPath: log });
+    const exited = waitExit({ root: join(dir, 'runtime-state-root'), id });
+    await rt.start(id);
+    expect((await rt.waitExit(id)).exitCode).toBe(4);
+    expect((await exited).exitCode).toBe(4);
+    expect((await readFile(log, 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { log: string }).log)).toEqual(['hello\n']);
+    await rt.delete(id, { force: true });
+    expect(await rt.state(id)).toBeUndefined();
+  });
+});
