@@ -17,6 +17,8 @@ export interface LexOptions {
   rawQuotes?: boolean;
   /** Keep escape characters in the result. */
   rawEscapes?: boolean;
+  /** Quotes are plain characters (heredoc bodies of COPY/ADD). */
+  skipProcessQuotes?: boolean;
 }
 
 const EOF = '';
@@ -94,7 +96,8 @@ class ShellWord {
         this.next();
         return { word: result, words: words.get() };
       }
-      if (ch === "'" || ch === '"' || ch === '$') {
+      const quote = (ch === "'" || ch === '"') && this.opts.skipProcessQuotes !== true;
+      if (quote || ch === '$') {
         const tmp = ch === "'" ? this.singleQuote() : ch === '"' ? this.doubleQuote() : this.dollar();
         result += tmp;
         if (ch === '$') words.addString(tmp);
@@ -193,6 +196,7 @@ class ShellWord {
     let ch = this.next();
     let chs = ch;
     let nullIsUnset = false;
+    if (ch === EOF) throw new Error("syntax error: missing '}'");
     if (ch === '}') {
       const value = this.env(name);
       if (value === undefined && this.opts.skipUnsetEnv === true) return `\${${name}}`;
