@@ -126,6 +126,26 @@ describe('parseDockerfile: heredocs', () => {
       ],
     ],
     [
+      'ONBUILD of a heredoc instruction keeps the body in its expression',
+      'FROM a\nONBUILD RUN <<EOF\necho hi\nEOF\n',
+      [
+        { kind: 'FROM', line: 1, image: 'a' },
+        {
+          kind: 'ONBUILD',
+          line: 2,
+          expression: 'RUN <<EOF\necho hi\nEOF',
+          trigger: {
+            kind: 'RUN',
+            line: 2,
+            original: 'RUN <<EOF',
+            command: { args: ['<<EOF'], prependShell: true },
+            heredocs: [{ name: 'EOF', content: 'echo hi\n', expand: true, chomp: false, fd: 0 }],
+            mounts: [],
+          },
+        },
+      ],
+    ],
+    [
       'no heredoc in exec form or in other instructions',
       'FROM a\nRUN ["cat", "<<EOF"]\nCMD cat <<EOF\n',
       [
@@ -241,7 +261,7 @@ describe('parseDockerfile: instructions', () => {
     ['FROM a\nCOPY --from x /y\n', 'Dockerfile:2: missing a value on flag: from'],
     ['FROM a\nCOPY --link=maybe x /y\n', 'Dockerfile:2: expecting boolean value for flag link, not: maybe'],
     ['FROM a\nCOPY --from=a --from=b x /y\n', 'Dockerfile:2: duplicate flag specified: from'],
-    ['FROM a\nCOPY x\n', 'Dockerfile:2: COPY requires at least two arguments, but only one was provided. Destination could not be determined'],
+    ['FROM a\nCOPY x\n', 'Dockerfile:2: COPY requires at least two arguments, but only one was provided. Destination could not be determined.'],
     ['FROM a\nENV --x=1 A=1\n', 'Dockerfile:2: unknown flag: x'],
     ['FROM a\nENV A\n', 'Dockerfile:2: ENV must have two arguments'],
     ['FROM a\nENV A=1 B\n', 'Dockerfile:2: Syntax error - can\'t find = in "B". Must be of the form: name=value'],

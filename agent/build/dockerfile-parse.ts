@@ -240,7 +240,9 @@ export function parseDockerfile(source: string, opts: ParseOptions = {}): Docker
       if (e instanceof ParseFailure) return fail(startLine, e.message);
       throw e;
     }
-    if (heredocInstructions.has(node.cmd.toUpperCase()) && !node.json && line.includes('<<')) {
+    // ONBUILD is compound: its trigger decides whether heredocs follow.
+    const inner = node.cmd.toUpperCase() === 'ONBUILD' && node.sub !== undefined ? node.sub : node;
+    if (heredocInstructions.has(inner.cmd.toUpperCase()) && !inner.json && line.includes('<<')) {
       let docs: Heredoc[];
       try {
         docs = heredocsFromLine(line);
@@ -262,6 +264,7 @@ export function parseDockerfile(source: string, opts: ParseOptions = {}): Docker
         if (!terminated) fail(startLine, 'unterminated heredoc');
         if (doc.chomp) doc.content = doc.content.replace(/^\t+/gm, '');
         node.heredocs.push(doc);
+        if (inner !== node) inner.heredocs.push(doc);
       }
     }
     try {
@@ -700,7 +703,7 @@ function toInstruction(node: RawNode, line: number): Instruction {
     case 'ADD': {
       if (args.length < 2) {
         throw new ParseFailure(
-          `${kind} requires at least two arguments, but only one was provided. Destination could not be determined`,
+          `${kind} requires at least two arguments, but only one was provided. Destination could not be determined.`,
         );
       }
       const dest = args[args.length - 1] ?? '';
@@ -740,7 +743,8 @@ function toInstruction(node: RawNode, line: number): Instruction {
       if (trigger === 'MAINTAINER' || trigger === 'FROM') {
         throw new ParseFailure(`${trigger} isn't allowed as an ONBUILD trigger`);
       }
-      const expression = node.original.replace(/^\s*ONBUILD\s*/i, '');
+      let expression = node.original.replace(/^\s*ONBUILD\s*/i, '');
+      for (const doc of node.heredocs) expression += '\n' + doc.content + doc.name;
       return { kind, ...base, expression, trigger: toInstruction(sub, line) };
     }
     default:
