@@ -247,7 +247,8 @@ export function parseDockerfile(source: string, opts: ParseOptions = {}): Docker
       try {
         docs = heredocsFromLine(line);
       } catch (e) {
-        return fail(startLine, (e as Error).message);
+        if (e instanceof ParseFailure) return fail(startLine, e.message);
+        throw e;
       }
       for (const doc of docs) {
         let terminated = false;
@@ -521,10 +522,16 @@ export function parseHeredoc(src: string): Heredoc | undefined {
   if (m === null) return undefined;
   const rest = m[3] ?? '';
   if (rest.length === 0) return undefined;
-  const words = processWords(rest, () => undefined, { skipUnsetEnv: true });
+  let words: string[];
+  let raw: string[];
+  try {
+    words = processWords(rest, () => undefined, { skipUnsetEnv: true });
+    raw = processWords(rest, () => undefined, { skipUnsetEnv: true, rawQuotes: true });
+  } catch (e) {
+    throw new ParseFailure((e as Error).message);
+  }
   if (words.length !== 1) return undefined;
-  const raw = processWords(rest, () => undefined, { skipUnsetEnv: true, rawQuotes: true });
-  if (raw.length !== words.length) throw new Error(`internal lexing of heredoc produced inconsistent results: ${rest}`);
+  if (raw.length !== words.length) throw new ParseFailure(`internal lexing of heredoc produced inconsistent results: ${rest}`);
   const word = words[0] ?? '';
   const quotes = (s: string): number => (s.match(/['"]/g) ?? []).length;
   return {
