@@ -48,6 +48,10 @@ describe('one pattern (patternmatcher cases)', () => {
     ['**/dir2/**', 'dir/dir2/dir3/file', true],
     ['**file', 'file', true],
     ['**file', 'dir/dir/file', true],
+    ['**file', 'myfile', true],
+    ['**/file', 'myfile', false],
+    ['a**', 'abc/d', true],
+    ['a**', 'b/a', false],
     ['**/file*.txt', 'dir/dir/file.txt', true],
     ['**/**/*.txt2', 'dir/dir/file.txt', false],
     ['**/*.txt', 'file.txt', true],
@@ -108,6 +112,12 @@ describe('exceptions and walking', () => {
     ['tmp/junk', true],
   ])('%s excluded: %s', (path, want) => {
     expect(ig.matches(path)).toBe(want);
+  });
+
+  it('never excludes the context root itself', () => {
+    expect(parseDockerignore('**\n*\n').matches('.')).toBe(false);
+    expect(parseDockerignore('**\n*\n').matches('./')).toBe(false);
+    expect(parseDockerignore('**\n').matches('x')).toBe(true);
   });
 
   it('the last matching pattern wins', () => {

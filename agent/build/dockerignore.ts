@@ -15,7 +15,8 @@ export interface IgnorePattern {
   exclusion: boolean;
   /** 1-based line in the file (0 when given as a list). */
   line: number;
-  regex: RegExp;
+  /** The compiled pattern (exact, prefix, suffix or regular expression, as patternmatcher). */
+  test: (path: string) => boolean;
   /** The pattern's `/`-separated parts, for shouldDescend. */
   dirs: string[];
 }
@@ -70,12 +71,19 @@ export function readDockerignore(text: string): { pattern: string; line: number 
 
 const regexSpecial = new Set(['.', '+', '(', ')', '{', '}', '$', '|', '^']);
 
-/** patternmatcher's pattern → regular expression translation. */
-function patternRegex(pattern: string): RegExp {
+type MatchType = 'exact' | 'prefix' | 'suffix' | 'regexp';
+
+/**
+ * patternmatcher's compile: a pattern with no wildcard is an exact match, `x**` a prefix
+ * match, `**x` (without later wildcards) a suffix match (so `**foo` matches `myfoo`), anything
+ * else a regular expression.
+ */
+function compilePattern(pattern: string): (path: string) => boolean {
   let re = '^';
+  let type: MatchType = 'exact';
   const chars = [...pattern];
   let inClass = false;
-  for (let i = 0; i < chars.length; i++) {
+  for (let i = 0, n = 0; i < chars.length; i++, n++) {
     const ch = chars[i] ?? '';
     if (inClass && ch === '^' && chars[i - 1] === '[') {
       re += '^';
@@ -84,27 +92,57 @@ function patternRegex(pattern: string): RegExp {
     if (ch === '[' || ch === ']') {
       inClass = ch === '[';
       re += ch;
+      type = 'regexp';
       continue;
     }
     if (ch === '*') {
       if (chars[i + 1] === '*') {
         i++;
         if (chars[i + 1] === '/') i++;
-        re += i + 1 >= chars.length ? '.*' : '(.*/)?';
+        if (i + 1 >= chars.length) {
+          if (type === 'exact') type = 'prefix';
+          else {
+            re += '.*';
+            type = 'regexp';
+          }
+        } else {
+          re += '(.*/)?';
+          type = 'regexp';
+        }
+        if (n === 0) type = 'suffix';
       } else {
         re += '[^/]*';
+        type = 'regexp';
       }
-    } else if (ch === '?') re += '[^/]';
-    else if (regexSpecial.has(ch)) re += '\\' + ch;
+    } else if (ch === '?') {
+      re += '[^/]';
+      type = 'regexp';
+    } else if (regexSpecial.has(ch)) re += '\\' + ch;
     else if (ch === '\\') {
       if (i + 1 < chars.length) {
         i++;
         re += escapeChar(chars[i] ?? '');
+        type = 'regexp';
       } else re += '\\\\';
     } else if (ch === '/') re += '\\/';
     else re += ch;
   }
-  return new RegExp(re + '$');
+  switch (type) {
+    case 'exact':
+      return (path) => path === pattern;
+    case 'prefix': {
+      const prefix = pattern.slice(0, -2);
+      return (path) => path.startsWith(prefix);
+    }
+    case 'suffix': {
+      const suffix = pattern.slice(2);
+      return (path) => path.endsWith(suffix) || (suffix.startsWith('/') && path === suffix.slice(1));
+    }
+    default: {
+      const regex = new RegExp(re + '$');
+      return (path) => regex.test(path);
+    }
+  }
 }
 
 function escapeChar(ch: string): string {
@@ -152,26 +190,28 @@ export function compileDockerignore(
       p = p.slice(1);
     }
     if (badPattern(p)) throw new TscError('ERR_DOCKERFILE', `syntax error in pattern: ${JSON.stringify(p)}`, where);
-    let regex: RegExp;
+    let test: (path: string) => boolean;
     try {
-      regex = patternRegex(p);
+      test = compilePattern(p);
     } catch (e) {
       throw new TscError('ERR_DOCKERFILE', `syntax error in pattern: ${JSON.stringify(p)}`, { ...where, cause: e });
     }
-    compiled.push({ pattern: p, exclusion, line, regex, dirs: p.split('/') });
+    compiled.push({ pattern: p, exclusion, line, test, dirs: p.split('/') });
   }
   const hasExclusions = compiled.some((p) => p.exclusion);
 
   const matches = (path: string): boolean => {
     const file = cleanPath(path);
+    // As moby: the context root itself is never excluded.
+    if (file === '.') return false;
     const parent = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '.';
     const parentDirs = parent.split('/');
     let matched = false;
     for (const pat of compiled) {
       if (pat.exclusion !== matched) continue;
-      let match = pat.regex.test(file);
+      let match = pat.test(file);
       if (!match && parent !== '.') {
-        for (let i = 0; i < parentDirs.length && !match; i++) match = pat.regex.test(parentDirs.slice(0, i + 1).join('/'));
+        for (let i = 0; i < parentDirs.length && !match; i++) match = pat.test(parentDirs.slice(0, i + 1).join('/'));
       }
       if (match) matched = !pat.exclusion;
     }
@@ -195,7 +235,7 @@ function couldMatchBelow(dirs: string[], di: number, segs: string[], si: number)
   const d = dirs[di] ?? '';
   // `**` can cover the rest of the directory and reach below it.
   if (d.startsWith('**')) return true;
-  if (!patternRegex(d).test(segs[si] ?? '')) return false;
+  if (!compilePattern(d)(segs[si] ?? '')) return false;
   return couldMatchBelow(dirs, di + 1, segs, si + 1);
 }
 
