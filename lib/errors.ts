@@ -23,6 +23,7 @@ export type TscErrorCode =
   | 'ERR_IMAGE' // an image could not be pulled, loaded or read
   | 'ERR_NETWORK' // a network could not be made as asked
   | 'ERR_UNSUPPORTED' // asked for something this build cannot do (yet)
+  | 'ERR_DOCKERFILE' // a Dockerfile or .dockerignore that does not parse, or a bad build stage
   | 'ERR_AGENT' // the node agent could not be reached or failed
   | 'ERR_RAFT' // consensus: no leader, not a member, proposal dropped
   | 'ERR_INTERNAL';
