@@ -73,18 +73,25 @@ async function stopProcess(p: ChildProcess | undefined, ms = 30_000): Promise<vo
   clearTimeout(timer);
 }
 
-/** Our agent in the foreground, as systemd would run it; resolves once it listens. */
-async function startAgent(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const agent = spawn(process.execPath, [ourCli, 'agent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    agent.stderr?.on('data', (b: Buffer) => {
-      err += b.toString();
-      if (err.includes('listening on')) resolve();
-    });
-    agent.once('exit', (code) => reject(new Error(`agent exited (${code}): ${err}`)));
+/** Our agent in the foreground, as systemd would run it; resolves once it listens. Its stderr
+ * is kept (the tail) so that a failed round can say what the agent said. */
+async function startAgent(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; log: () => string }> {
+  const proc = spawn(process.execPath, [ourCli, 'agent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr?.on('data', (b: Buffer) => {
+    err = (err + b.toString()).slice(-8000);
   });
-  return agent;
+  await new Promise<void>((resolve, reject) => {
+    const onData = (): void => {
+      if (err.includes('listening on')) {
+        proc.stderr?.off('data', onData);
+        resolve();
+      }
+    };
+    proc.stderr?.on('data', onData);
+    proc.once('exit', (code) => reject(new Error(`agent exited (${code}): ${err}`)));
+  });
+  return { proc, log: () => err };
 }
 
 /** dockerd in a fresh network namespace (loopback up), everything under `dir`. */
@@ -133,7 +140,7 @@ async function main(): Promise<void> {
   const ours: NodeJS.ProcessEnv = { ...process.env, TSC_COMPOSE_RUN_DIR: join(dir, 'run'), TSC_COMPOSE_STATE_DIR: join(dir, 'state'), TSC_COMPOSE_NFT_TABLE: table };
   delete ours['CI'];
   delete ours['COMPOSE_PROJECT_NAME'];
-  let agent: ChildProcess | undefined;
+  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
   let dockerd: Awaited<ReturnType<typeof startDockerd>> | undefined;
   let theirs: NodeJS.ProcessEnv = {};
   const projects: Array<{ name: string; proj: string }> = [];
@@ -158,33 +165,66 @@ async function main(): Promise<void> {
       await mkdir(proj, { recursive: true });
       await writeFile(join(proj, 'compose.yaml'), generateCompose(n));
       const t = { oursUp: [] as number[], oursDown: [] as number[], dcUp: [] as number[], dcDown: [] as number[] };
+      const failed = { ours: [] as string[], dc: [] as string[] };
+      const o = { cmd: process.execPath, cwd: proj, env: ours };
+      const d = { cmd: COMPOSE, cwd: proj, env: theirs };
+      // A failed round is counted and shown, never retried into the medians; the project is
+      // then taken down (untimed) so that the next round starts from nothing.
+      const round = (who: keyof typeof failed, body: () => void, reset: () => void): void => {
+        try {
+          body();
+        } catch (e) {
+          failed[who].push((e as Error).message.split('\n')[0] ?? '');
+          reset();
+        }
+      };
       for (let r = 0; r < ROUNDS; r++) {
-        const o = { cmd: process.execPath, cwd: proj, env: ours };
-        t.oursUp.push(timed({ ...o, args: [ourCli, '--progress', 'quiet', '-p', name, 'up', '-d'] }));
-        const running = count(run({ ...o, args: [ourCli, '-p', name, 'ps', '-q', '--status', 'running'] }));
-        if (running !== n) throw new Error(`tsc-compose: ${running} of ${n} containers running after up -d`);
-        t.oursDown.push(timed({ ...o, args: [ourCli, '--progress', 'quiet', '-p', name, 'down'] }));
-
-        const d = { cmd: COMPOSE, cwd: proj, env: theirs };
-        t.dcUp.push(timed({ ...d, args: ['-p', name, 'up', '-d'] }));
-        const theirRunning = count(run({ cmd: DOCKER, args: ['ps', '-q', '--filter', `label=com.docker.compose.project=${name}`], env: theirs }));
-        if (theirRunning !== n) throw new Error(`docker-compose: ${theirRunning} of ${n} containers running after up -d`);
-        t.dcDown.push(timed({ ...d, args: ['-p', name, 'down'] }));
+        round(
+          'ours',
+          () => {
+            const up = timed({ ...o, args: [ourCli, '--progress', 'quiet', '-p', name, 'up', '-d'] });
+            const running = count(run({ ...o, args: [ourCli, '-p', name, 'ps', '-q', '--status', 'running'] }));
+            if (running !== n) throw new Error(`${running} of ${n} containers running after up -d`);
+            t.oursUp.push(up);
+            t.oursDown.push(timed({ ...o, args: [ourCli, '--progress', 'quiet', '-p', name, 'down'] }));
+          },
+          () => spawnSync(o.cmd, [ourCli, '--progress', 'quiet', '-p', name, 'down'], { cwd: proj, env: ours, stdio: 'ignore' }),
+        );
+        round(
+          'dc',
+          () => {
+            const up = timed({ ...d, args: ['-p', name, 'up', '-d'] });
+            const running = count(run({ cmd: DOCKER, args: ['ps', '-q', '--filter', `label=com.docker.compose.project=${name}`], env: theirs }));
+            if (running !== n) throw new Error(`${running} of ${n} containers running after up -d`);
+            t.dcUp.push(up);
+            t.dcDown.push(timed({ ...d, args: ['-p', name, 'down'] }));
+          },
+          () => spawnSync(COMPOSE, ['-p', name, 'down'], { cwd: proj, env: theirs, stdio: 'ignore' }),
+        );
       }
       const line = (what: string, dc: number[], us: number[]): void => {
         const a = median(dc);
         const b = median(us);
-        console.log(`${String(n).padStart(3)} services  ${what.padEnd(6)} docker-compose ${a.toFixed(0).padStart(6)} ms  tsc-compose ${b.toFixed(0).padStart(6)} ms  ratio ${(a / b).toFixed(1)}x`);
+        const of = (xs: number[]): string => (xs.length === ROUNDS ? '' : ` (${xs.length} of ${ROUNDS})`);
+        console.log(
+          `${String(n).padStart(3)} services  ${what.padEnd(6)} docker-compose ${a.toFixed(0).padStart(6)} ms${of(dc)}  tsc-compose ${b.toFixed(0).padStart(6)} ms${of(us)}  ratio ${(a / b).toFixed(1)}x`,
+        );
       };
       line('up -d', t.dcUp, t.oursUp);
       line('down', t.dcDown, t.oursDown);
+      for (const [who, msgs] of [['tsc-compose', failed.ours], ['docker-compose', failed.dc]] as const) {
+        for (const m of msgs) console.log(`    failed round of ${who}: ${m}`);
+      }
     }
+  } catch (e) {
+    if (agent) console.error(`agent stderr (tail, exit ${agent.proc.exitCode ?? agent.proc.signalCode ?? 'running'}):\n${agent.log()}`);
+    throw e;
   } finally {
     for (const { name, proj } of projects) {
       spawnSync(process.execPath, [ourCli, '--progress', 'quiet', '-p', name, 'down'], { cwd: proj, env: ours, stdio: 'ignore' });
       if (dockerd) spawnSync(COMPOSE, ['-p', name, 'down'], { cwd: proj, env: theirs, stdio: 'ignore' });
     }
-    await stopProcess(agent);
+    await stopProcess(agent?.proc);
     spawnSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
     await stopProcess(dockerd?.proc);
     // containerd-shims and overlay mounts of a dockerd that died uncleanly would pin the temp dir
