@@ -157,6 +157,13 @@ async function main(): Promise<void> {
     const dcVersion = run({ cmd: COMPOSE, args: ['version', '--short'], env: theirs }).trim();
     const engine = run({ cmd: DOCKER, args: ['version', '--format', '{{.Server.Version}}'], env: theirs }).trim();
     console.log(`up -d / down, median of ${ROUNDS} rounds; docker-compose ${dcVersion} on Docker Engine ${engine} (image: ${how})`);
+    // What a do-nothing invocation of each CLI costs: the floor under every figure below.
+    const noop = { dc: [] as number[], ours: [] as number[] };
+    for (let r = 0; r < ROUNDS; r++) {
+      noop.dc.push(timed({ cmd: COMPOSE, args: ['version', '--short'], env: theirs }));
+      noop.ours.push(timed({ cmd: process.execPath, args: [ourCli, 'version', '--short'], env: ours }));
+    }
+    console.log(`CLI start (version)    docker-compose ${median(noop.dc).toFixed(0).padStart(6)} ms  tsc-compose ${median(noop.ours).toFixed(0).padStart(6)} ms`);
 
     for (const n of SIZES) {
       const name = `${tag}n${n}`;
