@@ -13,7 +13,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -95,12 +95,12 @@ async function startAgent(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess;
 }
 
 /** dockerd in a fresh network namespace (loopback up), everything under `dir`. */
-async function startDockerd(dir: string): Promise<{ proc: ChildProcess; host: string; log: () => Promise<string> }> {
+async function startDockerd(dir: string, cgroupParent: string): Promise<{ proc: ChildProcess; host: string; log: () => Promise<string> }> {
   await mkdir(dir, { recursive: true });
   const sock = join(dir, 'docker.sock');
   const host = `unix://${sock}`;
   const logFile = join(dir, 'dockerd.log');
-  const flags = [`--data-root=${join(dir, 'data')}`, `--exec-root=${join(dir, 'exec')}`, `-H=${host}`, `--pidfile=${join(dir, 'docker.pid')}`, '--bridge=none'];
+  const flags = [`--data-root=${join(dir, 'data')}`, `--exec-root=${join(dir, 'exec')}`, `-H=${host}`, `--pidfile=${join(dir, 'docker.pid')}`, '--bridge=none', `--cgroup-parent=/${cgroupParent}`];
   const proc = spawn('unshare', ['--net', '--', 'sh', '-c', `ip link set lo up && exec dockerd ${flags.join(' ')} >${logFile} 2>&1`], { stdio: 'ignore' });
   const log = (): Promise<string> => readFile(logFile, 'utf8').catch(() => '');
   try {
@@ -137,6 +137,7 @@ async function main(): Promise<void> {
   // short: the runtime's control sockets live under it, and sun_path holds 108 bytes
   const dir = await mkdtemp(join(tmpdir(), 'tbu-'));
   const table = `tsc_bench_up_${process.pid}`;
+  const cgroupParent = `tsc-bench-up-docker-${process.pid}`;
   const ours: NodeJS.ProcessEnv = { ...process.env, TSC_COMPOSE_RUN_DIR: join(dir, 'run'), TSC_COMPOSE_STATE_DIR: join(dir, 'state'), TSC_COMPOSE_NFT_TABLE: table };
   delete ours['CI'];
   delete ours['COMPOSE_PROJECT_NAME'];
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
 
     agent = await startAgent(ours);
     run({ cmd: process.execPath, args: [ourCli, 'image', 'load', '-i', join(dir, 'busybox.tar'), '--repository', 'busybox'], env: ours });
-    dockerd = await startDockerd(join(dir, 'docker'));
+    dockerd = await startDockerd(join(dir, 'docker'), cgroupParent);
     theirs = { ...process.env, DOCKER_HOST: dockerd.host };
     delete theirs['COMPOSE_PROJECT_NAME'];
     const how = dockerLoad(theirs, dir);
@@ -181,6 +182,9 @@ async function main(): Promise<void> {
         try {
           body();
         } catch (e) {
+          const exited = agent?.proc.exitCode ?? agent?.proc.signalCode ?? null;
+          // with our agent gone, any further CLI call would start another one in the background
+          if (who === 'ours' && exited !== null) throw new Error(`our agent exited (${exited}) during a round: ${agent?.log() ?? ''}`, { cause: e });
           failed[who].push((e as Error).message.split('\n')[0] ?? '');
           reset();
         }
@@ -228,7 +232,8 @@ async function main(): Promise<void> {
     throw e;
   } finally {
     for (const { name, proj } of projects) {
-      spawnSync(process.execPath, [ourCli, '--progress', 'quiet', '-p', name, 'down'], { cwd: proj, env: ours, stdio: 'ignore' });
+      // only through our own agent: a CLI finding none would start one in the background
+      if (agent?.proc.exitCode === null && agent.proc.signalCode === null) spawnSync(process.execPath, [ourCli, '--progress', 'quiet', '-p', name, 'down'], { cwd: proj, env: ours, stdio: 'ignore' });
       if (dockerd) spawnSync(COMPOSE, ['-p', name, 'down'], { cwd: proj, env: theirs, stdio: 'ignore' });
     }
     await stopProcess(agent?.proc);
@@ -237,6 +242,9 @@ async function main(): Promise<void> {
     // containerd-shims and overlay mounts of a dockerd that died uncleanly would pin the temp dir
     const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(dir));
     for (const m of mounts.reverse()) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
+    // dockerd's cgroup parent, in each v1 hierarchy (rmdir removes only an empty cgroup)
+    const hierarchies = await readdir('/sys/fs/cgroup').catch(() => []);
+    for (const h of hierarchies) await rmdir(join('/sys/fs/cgroup', h, cgroupParent)).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 }
