@@ -125,6 +125,19 @@ function dockerLoad(env: NodeJS.ProcessEnv, dir: string): string {
   return `docker load of a docker-archive made by skopeo (docker load of the OCI layout: ${direct.stderr.trim() || 'no busybox:latest tag'})`;
 }
 
+/** Processes other than us whose environment names our run dir: agents our CLI started. */
+async function strayAgents(runDir: string): Promise<number[]> {
+  const pids = (await readdir('/proc')).filter((p) => /^\d+$/.test(p)).map(Number);
+  const found: number[] = [];
+  for (const pid of pids) {
+    if (pid === process.pid) continue;
+    const env = await readFile(`/proc/${pid}/environ`, 'utf8').catch(() => '');
+    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+    if (env.split('\0').includes(`TSC_COMPOSE_RUN_DIR=${runDir}`) && cmd.split('\0').includes('agent')) found.push(pid);
+  }
+  return found;
+}
+
 function count(out: string): number {
   return out.split('\n').filter((l) => l.trim() !== '').length;
 }
@@ -237,6 +250,13 @@ async function main(): Promise<void> {
       if (dockerd) spawnSync(COMPOSE, ['-p', name, 'down'], { cwd: proj, env: theirs, stdio: 'ignore' });
     }
     await stopProcess(agent?.proc);
+    // A CLI that took a dropped connection for a missing agent starts another in the background
+    // (same env, so same run dir): find those by their environment and stop them too.
+    for (const pid of await strayAgents(join(dir, 'run'))) {
+      console.error(`stopping agent ${pid}, started by our CLI in the background during the run`);
+      process.kill(pid, 'SIGTERM');
+      await waitFor(`agent ${pid} to exit`, () => !existsSync(`/proc/${pid}`), 30_000).catch(() => process.kill(pid, 'SIGKILL'));
+    }
     spawnSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
     await stopProcess(dockerd?.proc);
     // containerd-shims and overlay mounts of a dockerd that died uncleanly would pin the temp dir
