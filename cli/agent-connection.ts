@@ -39,7 +39,11 @@ export async function ensureAgent(paths: AgentPaths = agentPaths(), opts: { wait
   const deadline = Date.now() + (opts.waitMs ?? 15_000);
   while (Date.now() < deadline) {
     if (await answers(api)) return api;
-    if (child.exitCode !== null) break;
+    // The child may have found another agent already serving (and left): ask once more.
+    if (child.exitCode !== null) {
+      if (await answers(api)) return api;
+      break;
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new TscError('ERR_AGENT', `the agent did not start: see ${paths.log}`, { hint: 'run `tsc-compose agent` in the foreground to see why' });

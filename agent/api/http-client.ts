@@ -19,6 +19,9 @@ function post(socketPath: string, method: string, args: unknown[]): Promise<Inco
     const req = request(
       {
         socketPath,
+        // A connection per request: unix sockets are cheap, and a kept-alive socket the server
+        // closes at the same moment it is reused fails as "socket hang up".
+        agent: false,
         path: `/v1/${method}`,
         method: 'POST',
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },

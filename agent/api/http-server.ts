@@ -4,6 +4,7 @@
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
 import { dirname } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
@@ -106,9 +107,24 @@ async function handle(api: AgentApi, req: IncomingMessage, res: ServerResponse):
   }
 }
 
+function answers(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect(socketPath);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
 /** Listen on `socketPath` (a stale socket file is replaced) and serve `api`. */
 export async function serveAgent(api: AgentApi, socketPath: string): Promise<AgentServer> {
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
+  // A socket file is stale only if nothing answers on it: never take over a live agent's.
+  if (await answers(socketPath)) {
+    throw new TscError('ERR_CONFLICT', `another agent is already serving ${socketPath}`, { hint: 'stop it first, or give this one another TSC_COMPOSE_RUN_DIR' });
+  }
   await rm(socketPath, { force: true });
   const server: Server = createServer((req, res) => {
     handle(api, req, res).catch((e: unknown) => {

@@ -89,6 +89,11 @@ describe('agent API over a unix socket', () => {
     expect(events).toEqual(['start', 'die']);
   });
 
+  it('never takes over the socket of an agent that answers', async () => {
+    await expect(serveAgent(fakeAgent(), server.socketPath)).rejects.toThrow(`another agent is already serving ${server.socketPath}`);
+    expect((await client.info()).id).toBe('node-1');
+  });
+
   it('says clearly when no agent answers', async () => {
     const none = connectAgent(join(dir, 'missing.sock'));
     await expect(none.info()).rejects.toThrow(`no agent answers on ${join(dir, 'missing.sock')}`);
