@@ -42,6 +42,8 @@ export interface DesiredVolume {
 
 export interface DesiredProject {
   name: string;
+  /** What the project asks for that this host cannot do yet: said once, never silently dropped. */
+  warnings: string[];
   services: DesiredServiceSpec[];
   networks: DesiredNetwork[];
   volumes: DesiredVolume[];

@@ -94,3 +94,24 @@ describe('desiredProject', () => {
     expect(d.volumes[0]?.spec).toMatchObject({ name: `${project.name}_data`, driver: 'local', labels: { [LABEL.project]: project.name, [LABEL.volume]: 'data' } });
   });
 });
+
+describe('keys this host cannot honour yet', () => {
+  it('are each reported once per service, never dropped silently', () => {
+    const { project } = loadModel(`
+services:
+  app:
+    build: ./app
+    pid: host
+    logging: { driver: syslog }
+  web:
+    image: nginx
+    volumes_from: [app]
+`);
+    expect(desiredProject(project).warnings).toEqual([
+      'services.app.pid is not supported yet on this host and is ignored',
+      'services.app.logging.driver "syslog" is not supported yet: json-file is used',
+      `services.app.build: building images is not supported yet; load or pull the image ${project.name}-app`,
+      'services.web.volumes_from is not supported yet on this host and is ignored',
+    ]);
+  });
+});

@@ -279,9 +279,69 @@ function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): De
   return { name: s.name, scale, configHash: hash, image: imageOf(p, s), pullPolicy: pullPolicy(s), dependsOn, container };
 }
 
+/**
+ * Service keys the one-host engine does not honour yet. Each is reported once per service by
+ * `up`, so that nothing a compose file asks for is dropped silently.
+ */
+export const UNSUPPORTED_KEYS = [
+  'blkio_config.device_read_bps',
+  'blkio_config.device_write_bps',
+  'blkio_config.device_read_iops',
+  'blkio_config.device_write_iops',
+  'cgroup',
+  'cgroup_parent',
+  'cpu_count',
+  'cpu_percent',
+  'cpu_rt_period',
+  'cpu_rt_runtime',
+  'credential_spec',
+  'device_cgroup_rules',
+  'gpus',
+  'ipc',
+  'isolation',
+  'oom_kill_disable',
+  'pid',
+  'platform',
+  'post_start',
+  'pre_stop',
+  'runtime',
+  'storage_opt',
+  'userns_mode',
+  'uts',
+  'volume_driver',
+  'volumes_from',
+] as const;
+
+function has(s: ServiceConfig, dotted: string): boolean {
+  let v: unknown = s;
+  for (const k of dotted.split('.')) {
+    if (v === null || typeof v !== 'object') return false;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
+}
+
+export function unsupportedWarnings(p: Project): string[] {
+  const out: string[] = [];
+  for (const s of Object.values(p.services)) {
+    for (const key of UNSUPPORTED_KEYS) {
+      if (has(s, key)) out.push(`services.${s.name}.${key} is not supported yet on this host and is ignored`);
+    }
+    const driver = s.logging?.driver;
+    if (driver !== undefined && driver !== 'json-file' && driver !== 'none' && driver !== 'local') {
+      out.push(`services.${s.name}.logging.driver "${driver}" is not supported yet: json-file is used`);
+    }
+    if (s.image === undefined && s.build !== undefined) {
+      out.push(`services.${s.name}.build: building images is not supported yet; load or pull the image ${p.name}-${s.name}`);
+    }
+  }
+  return out;
+}
+
 export function desiredProject(p: Project, opts: FromProjectOptions = {}): DesiredProject {
   return {
     name: p.name,
+    warnings: unsupportedWarnings(p),
     services: Object.values(p.services).map((s) => serviceSpec(p, s, opts)),
     networks: Object.entries(p.networks).map(([key, n]) => ({
       key,

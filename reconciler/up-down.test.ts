@@ -33,6 +33,7 @@ const fastHealth = { test: ['CMD', 'true'], intervalMs: 10, timeoutMs: 1000, ret
 function threeTier(): DesiredProject {
   return {
     name: 'p',
+    warnings: [],
     networks: [
       { key: 'frontend', external: false, spec: { name: 'p_frontend', driver: 'bridge', driverOpts: {}, labels: { [LABEL.project]: 'p' }, internal: false, attachable: false, enableIpv6: false, ipam: { driver: 'default', config: [] } } },
     ],

@@ -57,6 +57,7 @@ export async function upCommand(ctx: ComposeContext, services: string[], flags: 
   const loaded = await ctx.load(services);
   for (const w of loaded.warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
   const desired = desiredProject(loaded.project, { ...ctx.desiredOptions(loaded), scale: parseScale(flags.scale) });
+  for (const w of desired.warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
   const agent = await ctx.agent();
   const reporter = ctx.reporter();
   const timeoutMs = flags.timeout === undefined ? undefined : Number(flags.timeout) * 1000;
