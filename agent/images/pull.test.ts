@@ -20,8 +20,8 @@ import { pushImage } from './push.js';
 import { pullServices } from './pull-services.js';
 import type { PullProgress } from './pull.js';
 import { snapshotPath } from './snapshots.js';
-import { registryBlobPath, skopeoPush, startProxy, startRegistry } from './testing/registry-harness.js';
-import type { Proxy, RunningRegistry } from './testing/registry-harness.js';
+import { registryBlobPath, skopeoPush, startProxy, startRegistry } from '../../test/support/registry-harness.js';
+import type { Proxy, RunningRegistry } from '../../test/support/registry-harness.js';
 
 const dirs: string[] = [];
 const cleanups: Array<() => Promise<void>> = [];

@@ -18,8 +18,8 @@ import { openImageStore } from './image-store.js';
 import type { ImageStore } from './image-store.js';
 import { pullImage } from './pull.js';
 import { isMounted, prepareRootfs, removeRootfs } from './rootfs.js';
-import { skopeoPush, startRegistry } from './testing/registry-harness.js';
-import type { RunningRegistry } from './testing/registry-harness.js';
+import { skopeoPush, startRegistry } from '../../test/support/registry-harness.js';
+import type { RunningRegistry } from '../../test/support/registry-harness.js';
 
 const dirs: string[] = [];
 let registry: RunningRegistry | undefined;

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 
 import { openImageStore } from '../../agent/images/image-store.js';
 import { pullImage } from '../../agent/images/pull.js';
-import { skopeoPush, startRegistry } from '../../agent/images/testing/registry-harness.js';
+import { skopeoPush, startRegistry } from '../../test/support/registry-harness.js';
 import { buildOciImage } from '../../fixtures/oci-image.js';
 
 function arg(name: string, fallback: number): number {

@@ -66,7 +66,8 @@ export function registerPullImages(program: Command, ctx: (cmd: Command) => Comp
       const images = await agent.listImages();
       const rows = containers.map((x) => {
         const img = images.find((i) => i.repoTags.includes(x.image) || i.repoTags.includes(`${x.image}:latest`) || i.id === x.image);
-        const tag = img?.repoTags[0] ?? x.image;
+        // One image may carry several names: show the one the container was created from.
+        const tag = img?.repoTags.find((t) => t === x.image || t === `${x.image}:latest`) ?? img?.repoTags[0] ?? x.image;
         const at = tag.lastIndexOf(':');
         return { ContainerName: x.name, Repository: at > 0 ? tag.slice(0, at) : tag, Tag: at > 0 ? tag.slice(at + 1) : 'latest', ID: img?.id ?? '', Size: img?.size ?? 0 };
       });
