@@ -24,6 +24,9 @@ export interface ImageService {
   pull(ref: string, onProgress?: (p: PullProgress) => void): Promise<LocalImage>;
   list(): Promise<ImageSummary[]>;
   remove(ref: string, opts?: { force?: boolean }): Promise<void>;
+  inspect(ref: string): Promise<Record<string, unknown>>;
+  save(refs: string[], archivePath: string): Promise<void>;
+  prune(): Promise<{ reclaimedBytes: number; removed: number }>;
   /** Load an archive (docker save or OCI layout); returns the names it brought. */
   load(archivePath: string, opts?: { repository?: string }): Promise<string[]>;
   /** Mount the image's layers plus a writable layer for the container; returns the rootfs path. */

@@ -550,6 +550,14 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       bus.publish({ type: 'image', action: 'delete', id: img.id, attributes: { name: ref } });
     },
 
+    inspectImage: (ref) => opts.images.inspect(ref),
+    saveImages: (refs, path) => opts.images.save(refs, path),
+    async pruneImages() {
+      const r = await opts.images.prune();
+      bus.publish({ type: 'image', action: 'prune', id: '', attributes: { reclaimed: String(r.reclaimedBytes) } });
+      return r;
+    },
+
     async loadImage(path, o = {}) {
       const names = await opts.images.load(path, o);
       for (const n of names) bus.publish({ type: 'image', action: 'load', id: n, attributes: { name: n } });

@@ -16,7 +16,7 @@ function fakeAgent(): AgentApi {
     throw new Error('not used by this test');
   };
   const base = Object.fromEntries(
-    ['startContainer', 'stopContainer', 'killContainer', 'restartContainer', 'pauseContainer', 'unpauseContainer', 'removeContainer', 'waitContainer', 'logs', 'exec', 'listImages', 'removeImage', 'loadImage', 'createNetwork', 'removeNetwork', 'listNetworks', 'createVolume', 'removeVolume', 'listVolumes'].map((m) => [m, notImplemented]),
+    ['startContainer', 'stopContainer', 'killContainer', 'restartContainer', 'pauseContainer', 'unpauseContainer', 'removeContainer', 'waitContainer', 'logs', 'exec', 'listImages', 'removeImage', 'loadImage', 'inspectImage', 'saveImages', 'pruneImages', 'createNetwork', 'removeNetwork', 'listNetworks', 'createVolume', 'removeVolume', 'listVolumes'].map((m) => [m, notImplemented]),
   );
   return {
     ...(base as unknown as AgentApi),

@@ -284,6 +284,12 @@ export interface AgentApi {
   pullImage(ref: string, onProgress?: (p: PullProgress) => void): Promise<ImageSummary>;
   listImages(): Promise<ImageSummary[]>;
   removeImage(ref: string, opts?: { force?: boolean }): Promise<void>;
+  /** `image inspect`, in the Docker Engine's shape (Id, RepoTags, RepoDigests, Config, RootFS, ...). */
+  inspectImage(ref: string): Promise<Record<string, unknown>>;
+  /** `image save`: a docker-save / OCI archive of the images, written at a path on the agent's host. */
+  saveImages(refs: string[], archivePath: string): Promise<void>;
+  /** `image prune`: blobs and layer snapshots no image or container uses. */
+  pruneImages(): Promise<{ reclaimedBytes: number; removed: number }>;
   /** `image load`: a `docker save` tarball or an OCI layout archive at a path on the agent's host. */
   loadImage(archivePath: string, opts?: { repository?: string }): Promise<string[]>;
 

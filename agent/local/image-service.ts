@@ -10,6 +10,8 @@ import {
   findImage,
   garbageCollect,
   getImage,
+  inspectImage,
+  saveImages,
   loadImageArchive,
   parseReference,
   prepareRootfs,
@@ -91,6 +93,15 @@ export function createLocalImageService(opts: LocalImageServiceOptions): ImageSe
       if (rec === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${ref}`);
       await store.deleteImage(rec.name);
       await garbageCollect(store);
+    },
+
+    async inspect(ref) {
+      return { ...(await inspectImage(store, ref)) };
+    },
+    save: (refs, path) => saveImages(store, refs, path),
+    async prune() {
+      const r = await garbageCollect(store);
+      return { reclaimedBytes: r.reclaimedBytes, removed: r.removedBlobs.length + r.removedSnapshots.length };
     },
 
     async load(path, o = {}) {

@@ -92,6 +92,9 @@ export const fakeImages: ImageService = {
   list: async () => [],
   remove: async () => {},
   load: async () => ['docker.io/library/busybox:latest'],
+  inspect: async (ref) => ({ Id: 'sha256:img', RepoTags: [ref] }),
+  save: async () => {},
+  prune: async () => ({ reclaimedBytes: 0, removed: 0 }),
   prepareRootfs: async (_img, id) => `/rootfs/${id}`,
   releaseRootfs: async () => {},
 };

@@ -41,6 +41,38 @@ export function registerImage(program: Command, ctx: (cmd: Command) => ComposeCo
   };
   image.command('ls').description('List images').action(list);
   image
+    .command('inspect')
+    .description('Display detailed information on one or more images')
+    .argument('<images...>')
+    .action(async (refs: string[], _f: object, cmd: Command) => {
+      const c = ctx(cmd);
+      const agent = await c.agent();
+      const out = [];
+      for (const r of refs) out.push(await agent.inspectImage(r));
+      c.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+      setExit(0);
+    });
+  image
+    .command('save')
+    .description('Save one or more images to a tar archive')
+    .argument('<images...>')
+    .requiredOption('-o, --output <file>', 'Write to a file')
+    .action(async (refs: string[], f: { output: string }, cmd: Command) => {
+      const c = ctx(cmd);
+      await (await c.agent()).saveImages(refs, resolve(f.output));
+      setExit(0);
+    });
+  image
+    .command('prune')
+    .description('Remove unused image data')
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .action(async (_f: object, cmd: Command) => {
+      const c = ctx(cmd);
+      const r = await (await c.agent()).pruneImages();
+      c.stdout.write(`Total reclaimed space: ${formatSize(r.reclaimedBytes)}\n`);
+      setExit(0);
+    });
+  image
     .command('rm')
     .description('Remove one or more images')
     .argument('<images...>')

@@ -2,6 +2,8 @@
  * From a registry to a running container: an image pushed into Debian's docker-registry with
  * skopeo is pulled by `tsc-compose pull` and run by the bundled runtime with `up`.
  */
+import { spawnSync } from 'node:child_process';
+
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { createE2eHost, type E2eHost } from '../support/e2e-harness.js';
@@ -38,4 +40,16 @@ describePrivileged('pull from a registry and run', [root, command('nft'), comman
     const images = host.cli(['images', '--format', 'json']);
     expect(images.stdout, images.stderr).toContain(`${registry.host}/tsc/busybox`);
   }, 180_000);
+
+  it('inspects the image and saves it to an archive skopeo can read', () => {
+    const inspect = host.cli(['image', 'inspect', image]);
+    expect(inspect.status, inspect.stderr).toBe(0);
+    expect((JSON.parse(inspect.stdout) as Array<{ RepoTags: string[] }>)[0]?.RepoTags).toContain(image);
+    const archive = `${host.dir}/saved.tar`;
+    const save = host.cli(['image', 'save', '-o', archive, image]);
+    expect(save.status, save.stderr).toBe(0);
+    const seen = spawnSync('skopeo', ['inspect', `docker-archive:${archive}`], { encoding: 'utf8' });
+    expect(seen.status, seen.stderr).toBe(0);
+    expect((JSON.parse(seen.stdout) as { Layers: string[] }).Layers.length).toBeGreaterThan(0);
+  }, 120_000);
 });
