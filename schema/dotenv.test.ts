@@ -4,19 +4,9 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { TscError } from '../lib/errors.js';
 import { parseDotenv } from './dotenv.js';
 import { resolveEnvironment } from './environment.js';
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TscError) return e.format();
-    throw e;
-  }
-  throw new Error('expected an error');
-}
+import { errorOf } from '../test/support/error-of.js';
 
 describe('parseDotenv', () => {
   it.each([

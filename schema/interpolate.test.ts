@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
-import { TscError } from '../lib/errors.js';
 import { interpolate } from './interpolate.js';
 import { parseCompose } from './parse.js';
 import type { ComposeTree } from './phase.js';
+import { errorOf } from '../test/support/error-of.js';
 
 function run(yaml: string, environment: Record<string, string>, onUnset?: (n: string, p: string) => void): ComposeTree {
   const [doc] = parseCompose(yaml, 'compose.yaml');
   const ctx = { positions: doc!.positions, workingDir: '/p', projectName: 'p', environment };
   return interpolate(doc!.tree, ctx, { onUnset });
-}
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TscError) return e.format();
-    throw e;
-  }
-  throw new Error('expected an error');
 }
 
 describe('interpolate', () => {

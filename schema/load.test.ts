@@ -4,9 +4,9 @@ import { dirname, join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { TscError } from '../lib/errors.js';
 import { bindsOf, buildContextOf, commandOf, envOf, serviceOf } from '../test/support/compose-shapes.js';
 import { loadProject, type LoadOptions } from './load.js';
+import { errorOf } from '../test/support/error-of.js';
 
 const root = mkdtempSync(join(tmpdir(), 'tsc-load-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -24,16 +24,6 @@ function project(files: Record<string, string>): string {
 
 function load(dir: string, opts: Partial<LoadOptions> = {}) {
   return loadProject({ cwd: dir, shell: {}, ...opts });
-}
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TscError) return e.format();
-    throw e;
-  }
-  throw new Error('expected an error');
 }
 
 describe('loadProject', () => {

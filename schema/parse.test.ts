@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { TscError } from '../lib/errors.js';
 import { parseCompose } from './parse.js';
+import { errorOf } from '../test/support/error-of.js';
 
 function parseOne(text: string) {
   const docs = parseCompose(text, 'compose.yaml');
   expect(docs).toHaveLength(1);
   return docs[0]!;
-}
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TscError) return e.format();
-    throw e;
-  }
-  throw new Error('expected an error');
 }
 
 describe('parseCompose', () => {

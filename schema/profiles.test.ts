@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { TscError } from '../lib/errors.js';
 import { parseCompose } from './parse.js';
 import { applyProfiles, listProfiles } from './profiles.js';
+import { errorOf } from '../test/support/error-of.js';
 
 const yaml = `services:
   app:
@@ -35,16 +35,6 @@ function enabled(profiles: string[], services?: string[]): string[] {
   const ctx = { positions: doc!.positions, workingDir: '/p', projectName: 'p', environment: {} };
   const tree = applyProfiles(doc!.tree, ctx, { profiles, services });
   return Object.keys(tree.services as object).sort();
-}
-
-function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TscError) return e.format();
-    throw e;
-  }
-  throw new Error('expected an error');
 }
 
 describe('applyProfiles', () => {
