@@ -13,6 +13,8 @@
  * compose-go picks its most specific error. Messages read like compose-go's:
  * `compose.yaml:3:5 services.web: Additional property foo is not allowed`.
  */
+import { createRequire } from 'node:module';
+
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 
@@ -24,10 +26,19 @@ import { next } from './tree-path.js';
 
 let compiled: ValidateFunction | undefined;
 
+/** The validator `npm run build` precompiled (precompile-schema.ts), if this is the built tree. */
+function precompiled(): ValidateFunction | undefined {
+  try {
+    const mod = createRequire(import.meta.url)('./compose-spec-validate.cjs') as ValidateFunction | { default: ValidateFunction };
+    return typeof mod === 'function' ? mod : mod.default;
+  } catch {
+    return undefined;
+  }
+}
+
 function validator(): ValidateFunction {
   if (compiled === undefined) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    compiled = ajv.compile(schema);
+    compiled = precompiled() ?? new Ajv({ allErrors: true, strict: false }).compile(schema);
   }
   return compiled;
 }
