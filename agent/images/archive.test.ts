@@ -16,6 +16,7 @@ import type { ImageStore } from './image-store.js';
 import { importOciDir } from './import-layout.js';
 import { ensureSnapshot } from './snapshots.js';
 import { tarBuffer } from './tar-writer.js';
+import { caught } from '../../test/support/caught.js';
 
 const dirs: string[] = [];
 let image: BuiltImage;
@@ -29,15 +30,6 @@ async function tmp(prefix: string): Promise<string> {
 
 async function newStore(): Promise<ImageStore> {
   return openImageStore(await tmp('tsc-archive-store-'));
-}
-
-async function caught(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a failure');
 }
 
 describePrivileged('image load and save', [root, command('skopeo'), command('busybox'), command('tar'), command('setfattr')], () => {

@@ -14,20 +14,12 @@ import { openImageStore } from './image-store.js';
 import type { ImageStore } from './image-store.js';
 import { importOciDir } from './import-layout.js';
 import { prepareRootfs, removeRootfs } from './rootfs.js';
+import { caught } from '../../test/support/caught.js';
 
 const dirs: string[] = [];
 let built: BuiltImage;
 let store: ImageStore;
 const id = `tsc-images-ops-${process.pid}`;
-
-async function caught(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 describePrivileged('image ls and rm', [root, command('busybox'), command('tar'), command('mount'), command('setfattr')], () => {
   beforeAll(async () => {

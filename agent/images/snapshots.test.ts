@@ -12,6 +12,7 @@ import type { ImageStore } from './image-store.js';
 import { ensureSnapshot, snapshotPath } from './snapshots.js';
 import { tarBuffer } from './tar-writer.js';
 import type { TarFileEntry } from './tar-writer.js';
+import { caught } from '../../test/support/caught.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -29,15 +30,6 @@ async function layer(entries: TarFileEntry[]): Promise<{ diffId: string; blobDig
   const tar = tarBuffer(entries);
   const blob = await store.putBlob(gzipSync(tar), 'application/vnd.oci.image.layer.v1.tar+gzip');
   return { diffId: sha256Digest(tar), blobDigest: blob.digest };
-}
-
-async function caught(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('layer snapshots', () => {

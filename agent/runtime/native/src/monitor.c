@@ -209,44 +209,40 @@ static int ctl_addr(const char *statedir, struct sockaddr_un *sa, int *dirfd) {
   return 0;
 }
 
-int ctl_listen(const char *statedir) {
+/* A socket bound and listening (listening != 0) or connected to the control socket. */
+static int ctl_open(const char *statedir, int listening) {
   struct sockaddr_un sa;
   int dirfd;
   if (ctl_addr(statedir, &sa, &dirfd) < 0) return -1;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    if (dirfd >= 0) close(dirfd);
-    return -1;
+  int ok = fd >= 0;
+  if (ok && listening) {
+    unlink(sa.sun_path);
+    ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(fd, 16) == 0;
+  } else if (ok) {
+    ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
   }
-  unlink(sa.sun_path);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 16) < 0) {
-    int e = errno;
-    close(fd);
-    if (dirfd >= 0) close(dirfd);
+  int e = errno;
+  if (dirfd >= 0) close(dirfd);
+  if (!ok) {
+    if (fd >= 0) close(fd);
     errno = e;
     return -1;
   }
-  if (dirfd >= 0) close(dirfd);
   return fd;
 }
 
+int ctl_listen(const char *statedir) { return ctl_open(statedir, 1); }
+
 int ctl_request(const char *statedir, const char *req, char *out, size_t n) {
-  struct sockaddr_un sa;
-  int dirfd;
-  if (ctl_addr(statedir, &sa, &dirfd) < 0) return -1;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    if (dirfd >= 0) close(dirfd);
-    return -1;
-  }
-  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || write_all(fd, req, strlen(req)) < 0) {
+  int fd = ctl_open(statedir, 0);
+  if (fd < 0) return -1;
+  if (write_all(fd, req, strlen(req)) < 0) {
     int e = errno;
     close(fd);
-    if (dirfd >= 0) close(dirfd);
     errno = e;
     return -1;
   }
-  if (dirfd >= 0) close(dirfd);
   ssize_t r = read_all(fd, out, n - 1);
   close(fd);
   if (r < 0) return -1;
