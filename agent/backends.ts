@@ -5,7 +5,7 @@
  * nftables, DNS). The agent core (`node-agent.ts`) is written against these alone; adapters
  * bind them to `agent/runtime/`, `agent/images/` and `overlay/`, and unit tests use fakes.
  */
-import type { ContainerSpec, EndpointSpec, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress } from './api/types.js';
+import type { ContainerSpec, EndpointSpec, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress, PushProgress } from './api/types.js';
 import type { ContainerSettings } from './images/container-settings.js';
 import type { ImageRuntimeConfig } from './images/media-types.js';
 
@@ -22,6 +22,8 @@ export interface ImageService {
   /** The image if it is in the local store, else undefined. */
   resolve(ref: string): Promise<LocalImage | undefined>;
   pull(ref: string, onProgress?: (p: PullProgress) => void): Promise<LocalImage>;
+  push(ref: string, onProgress?: (p: PushProgress) => void): Promise<{ name: string; digest: string }>;
+  tag(source: string, target: string): Promise<void>;
   list(): Promise<ImageSummary[]>;
   remove(ref: string, opts?: { force?: boolean }): Promise<void>;
   inspect(ref: string): Promise<Record<string, unknown>>;

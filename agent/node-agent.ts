@@ -537,6 +537,17 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       return found ?? { id: img.id, repoTags: [ref], repoDigests: [], size: 0, createdAt: '', labels: img.config.Labels ?? {} };
     },
 
+    async pushImage(ref, onProgress) {
+      const r = await opts.images.push(ref, onProgress);
+      bus.publish({ type: 'image', action: 'push', id: r.digest, attributes: { name: r.name } });
+      return r;
+    },
+
+    async tagImage(source, target) {
+      await opts.images.tag(source, target);
+      bus.publish({ type: 'image', action: 'tag', id: source, attributes: { name: target } });
+    },
+
     listImages: () => opts.images.list(),
 
     async removeImage(ref, o = {}) {

@@ -13,6 +13,7 @@ import { registerExecRun } from './commands/compose/exec-run.js';
 import { registerLifecycle } from './commands/compose/lifecycle.js';
 import { registerPsLogs } from './commands/compose/ps.js';
 import { registerPullImages } from './commands/compose/pull.js';
+import { registerPush } from './commands/compose/push.js';
 import { registerUpDown } from './commands/compose/up.js';
 import { registerVersion } from './commands/version.js';
 import { composeContext } from './context.js';
@@ -55,6 +56,7 @@ export function buildProgram(): Program {
   registerLifecycle(program, composeContext, setExit);
   registerExecRun(program, composeContext, setExit);
   registerPullImages(program, composeContext, setExit);
+  registerPush(program, composeContext, setExit);
   registerImage(program, composeContext, setExit);
   registerResources(program, composeContext, setExit);
   registerAgent(program);

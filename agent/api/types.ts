@@ -259,6 +259,13 @@ export interface PullProgress {
   total?: number;
 }
 
+export interface PushProgress {
+  image: string;
+  layer: string;
+  /** `exists`: the registry had the blob already; `pushed`: it was uploaded. */
+  status: 'exists' | 'pushed';
+}
+
 /**
  * The node agent, as every caller sees it. Methods throw TscError (ERR_NOT_FOUND,
  * ERR_CONFLICT, ...) with the message a user reads.
@@ -282,6 +289,10 @@ export interface AgentApi {
   exec(id: string, opts: ExecOptions): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 
   pullImage(ref: string, onProgress?: (p: PullProgress) => void): Promise<ImageSummary>;
+  /** Send a local image to its registry (`docker push`); progress per layer. */
+  pushImage(ref: string, onProgress?: (p: PushProgress) => void): Promise<{ name: string; digest: string }>;
+  /** Give a local image another name (`docker tag`). */
+  tagImage(source: string, target: string): Promise<void>;
   listImages(): Promise<ImageSummary[]>;
   removeImage(ref: string, opts?: { force?: boolean }): Promise<void>;
   /** `image inspect`, in the Docker Engine's shape (Id, RepoTags, RepoDigests, Config, RootFS, ...). */

@@ -13,9 +13,11 @@ import {
   inspectImage,
   saveImages,
   loadImageArchive,
+  formatReference,
   parseReference,
   prepareRootfs,
   pullImage,
+  pushImage,
   removeRootfs,
   resolveTarget,
   type ImageStore,
@@ -60,6 +62,25 @@ export function createLocalImageService(opts: LocalImageServiceOptions): ImageSe
       const img = await resolve(result.name);
       if (img === undefined) throw new Error(`pulled ${ref} as ${result.name} but cannot find it in the store`);
       return img;
+    },
+
+    async push(ref, onProgress) {
+      const rec = await findImage(store, ref);
+      if (rec === undefined) throw new TscError('ERR_NOT_FOUND', `An image does not exist locally with the tag: ${ref}`);
+      // push sends the platform the store holds; a pull's platform choice does not apply
+      const { platform: _platform, ...registry } = opts.registry ?? {};
+      return pushImage(store, rec.name, undefined, {
+        ...registry,
+        ...(onProgress === undefined ? {} : { onProgress: (e) => onProgress({ image: rec.name, layer: e.digest, status: e.status }) }),
+      });
+    },
+
+    async tag(source, target) {
+      const rec = await findImage(store, source);
+      if (rec === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${source}`);
+      const dest = parseReference(target);
+      if (dest.digest !== undefined) throw new TscError('ERR_USAGE', `refusing to create a tag with a digest reference: ${target}`);
+      await store.setImage(formatReference({ ...dest, tag: dest.tag ?? 'latest' }), rec.target);
     },
 
     async list() {

@@ -89,6 +89,8 @@ export const fakeImages: ImageService = {
     if (ref === 'missing') throw new TscError('ERR_IMAGE', `pull access denied for ${ref}`);
     return { id: 'sha256:img', ref, config: { Cmd: ['sh'], Env: ['PATH=/usr/bin:/bin'] } };
   },
+  push: async (ref) => ({ name: ref, digest: 'sha256:manifest' }),
+  tag: async () => {},
   list: async () => [],
   remove: async () => {},
   load: async () => ['docker.io/library/busybox:latest'],

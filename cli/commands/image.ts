@@ -53,6 +53,28 @@ export function registerImage(program: Command, ctx: (cmd: Command) => ComposeCo
       setExit(0);
     });
   image
+    .command('tag')
+    .description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
+    .argument('<source>')
+    .argument('<target>')
+    .action(async (source: string, target: string, _f: object, cmd: Command) => {
+      await (await ctx(cmd).agent()).tagImage(source, target);
+      setExit(0);
+    });
+  image
+    .command('push')
+    .description('Upload an image to a registry')
+    .argument('<name>')
+    .option('-q, --quiet', 'Suppress verbose output')
+    .action(async (name: string, f: { quiet?: boolean }, cmd: Command) => {
+      const c = ctx(cmd);
+      const r = await (await c.agent()).pushImage(name, (p) => {
+        if (f.quiet !== true) c.stdout.write(`${p.layer.replace(/^sha256:/, '').slice(0, 12)}: ${p.status === 'exists' ? 'Layer already exists' : 'Pushed'}\n`);
+      });
+      c.stdout.write(f.quiet === true ? `${r.name}\n` : `${r.name.slice(r.name.lastIndexOf(':') + 1)}: digest: ${r.digest}\n`);
+      setExit(0);
+    });
+  image
     .command('save')
     .description('Save one or more images to a tar archive')
     .argument('<images...>')

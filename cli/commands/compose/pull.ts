@@ -12,6 +12,7 @@ export interface PullFlags {
   ignorePullFailures?: boolean;
   quiet?: boolean;
   includeDeps?: boolean;
+  ignoreBuildable?: boolean;
 }
 
 export async function pullCommand(ctx: ComposeContext, services: string[], flags: PullFlags): Promise<number> {
@@ -19,8 +20,13 @@ export async function pullCommand(ctx: ComposeContext, services: string[], flags
   const desired = desiredProject(loaded.project, ctx.desiredOptions(loaded));
   const agent = await ctx.agent();
   const reporter = ctx.reporter();
-  const wanted = desired.services.filter((s) => (services.length === 0 || services.includes(s.name)) && s.pullPolicy !== 'build');
+  const buildable = (name: string): boolean => loaded.project.services[name]?.build !== undefined;
+  const wanted = desired.services.filter(
+    (s) => (services.length === 0 || services.includes(s.name)) && s.pullPolicy !== 'build' && !(flags.ignoreBuildable === true && buildable(s.name)),
+  );
   const images = [...new Set(wanted.map((s) => s.image))];
+  // As docker compose: an image that can be built here is not an error when no registry has it.
+  const mustBuild = new Set<string>();
   let failed = false;
   try {
     await Promise.all(
@@ -34,13 +40,19 @@ export async function pullCommand(ctx: ComposeContext, services: string[], flags
           });
           if (flags.quiet !== true) reporter.emit({ id, status: 'Pulled', state: 'done' });
         } catch (e) {
-          reporter.emit({ id, status: 'Error', state: flags.ignorePullFailures === true ? 'warning' : 'error', text: e instanceof Error ? e.message : String(e) });
-          if (flags.ignorePullFailures !== true) failed = true;
+          const builders = wanted.filter((s) => s.image === image && buildable(s.name)).map((s) => s.name);
+          const tolerated = flags.ignorePullFailures === true || builders.length > 0;
+          reporter.emit({ id, status: 'Error', state: tolerated ? 'warning' : 'error', text: e instanceof Error ? e.message : String(e) });
+          if (!tolerated) failed = true;
+          for (const b of builders) mustBuild.add(b);
         }
       }),
     );
   } finally {
     await reporter.close();
+  }
+  if (mustBuild.size > 0 && !failed) {
+    ctx.stderr.write(`WARNING: Some service image(s) must be built from source by running:\n    tsc-compose build ${[...mustBuild].sort().join(' ')}\n`);
   }
   return failed ? 1 : 0;
 }
@@ -52,6 +64,7 @@ export function registerPullImages(program: Command, ctx: (cmd: Command) => Comp
     .argument('[services...]')
     .option('--ignore-pull-failures', 'Pull what it can and ignores images with pull failures')
     .option('-q, --quiet', 'Pull without printing progress information')
+    .option('--ignore-buildable', 'Ignore images that can be built')
     .action(async (services: string[], flags: PullFlags, cmd: Command) => setExit(await pullCommand(ctx(cmd), services, flags)));
   program
     .command('images')
