@@ -14,6 +14,8 @@ import { registerLifecycle } from './commands/compose/lifecycle.js';
 import { registerPsLogs } from './commands/compose/ps.js';
 import { registerPullImages } from './commands/compose/pull.js';
 import { registerPush } from './commands/compose/push.js';
+import { registerScale } from './commands/compose/scale.js';
+import { registerAttach } from './commands/compose/attach.js';
 import { registerUpDown } from './commands/compose/up.js';
 import { registerVersion } from './commands/version.js';
 import { composeContext } from './context.js';
@@ -57,6 +59,8 @@ export function buildProgram(): Program {
   registerExecRun(program, composeContext, setExit);
   registerPullImages(program, composeContext, setExit);
   registerPush(program, composeContext, setExit);
+  registerScale(program, composeContext, setExit);
+  registerAttach(program, composeContext, setExit);
   registerImage(program, composeContext, setExit);
   registerResources(program, composeContext, setExit);
   registerAgent(program);

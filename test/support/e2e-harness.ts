@@ -28,6 +28,8 @@ export interface E2eHost {
   table: string;
   /** Run `tsc-compose ARGS` in the project directory. */
   cli(args: string[], timeoutMs?: number): CliResult;
+  /** Start `tsc-compose ARGS` in the project directory without waiting (attach, logs -f, watch). */
+  spawnCli(args: string[]): ChildProcess;
   /** Start the agent (again). */
   startAgent(): Promise<void>;
   /** SIGKILL the agent, as a crash would. */
@@ -63,6 +65,9 @@ export async function createE2eHost(name: string, files: Record<string, string>)
       const r = spawnSync(tsx, [main, ...args], { cwd: join(dir, 'proj'), env, encoding: 'utf8', timeout: timeoutMs });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
+    spawnCli(args) {
+      return spawn(tsx, [main, ...args], { cwd: join(dir, 'proj'), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    },
     async startAgent() {
       // node itself (with tsx's loader), not the tsx wrapper: a SIGKILL must reach the agent.
       const child = spawn(process.execPath, ['--import', 'tsx', main, 'agent'], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -83,7 +88,7 @@ export async function createE2eHost(name: string, files: Record<string, string>)
       await new Promise((r) => a.once('exit', r));
     },
     async dispose() {
-      host.cli(['down', '-v']);
+      host.cli(['--profile', '*', 'down', '-v', '--remove-orphans']);
       const a = agent;
       if (a !== undefined && a.exitCode === null) {
         a.kill('SIGTERM');

@@ -1,17 +1,19 @@
-import { writeFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { fakeNodeAgent } from '../../../agent/testing/fakes.js';
+import { fakeNodeAgent, fakeRuntime } from '../../../agent/testing/fakes.js';
 import { quietReporter } from '../../progress/plain.js';
 import { loadModel } from '../../../schema/tests/helpers.js';
 import type { ComposeContext } from '../../compose-context.js';
 import { registerLifecycle } from './lifecycle.js';
 import { logsCommand, psCommand } from './ps.js';
 import { pullCommand } from './pull.js';
+import { attachCommand } from './attach.js';
+import { scaleCommand } from './scale.js';
 import { downCommand, upCommand } from './up.js';
 
 const yaml = `
@@ -104,5 +106,53 @@ describe('compose commands against an agent', () => {
   it('rejects contradictory flags', async () => {
     await expect(upCommand(ctx, [], { scale: [], forceRecreate: true, recreate: false })).rejects.toThrow('--force-recreate and --no-recreate are incompatible');
     await expect(upCommand(ctx, [], { scale: ['web'] })).rejects.toThrow('invalid --scale value "web": expected SERVICE=NUM');
+  });
+
+  it('scale adds and removes containers of a service and keeps the ones it does not need to touch', async () => {
+    await upCommand(ctx, [], { detach: true, scale: [] });
+    const web = async () => (await agent.api.listContainers({ all: true })).filter((c) => c.name.startsWith('demo-web-')).map((c) => `${c.name}:${c.state}`).sort();
+    const first = (await agent.api.listContainers()).find((c) => c.name === 'demo-web-1')?.id;
+    expect(await scaleCommand(ctx, ['web=3'], {})).toBe(0);
+    expect(await web()).toEqual(['demo-web-1:running', 'demo-web-2:running', 'demo-web-3:running']);
+    expect((await agent.api.listContainers()).find((c) => c.name === 'demo-web-1')?.id).toBe(first);
+    expect(await scaleCommand(ctx, ['web=1'], {})).toBe(0);
+    expect(await web()).toEqual(['demo-web-1:running']);
+    await expect(scaleCommand(ctx, ['nope=2'], {})).rejects.toThrow('no such service: nope');
+    await expect(scaleCommand(ctx, [], {})).rejects.toThrow('scale requires at least one SERVICE=REPLICAS argument');
+  });
+});
+
+describe('attach', () => {
+  it("prints the container's new output and exits with its exit code", async () => {
+    const rt = fakeRuntime();
+    const agent = await fakeNodeAgent(rt.rt);
+    try {
+      const { project } = loadModel('services:\n  job:\n    image: busybox\n', { projectName: 'demo' });
+      const out = new PassThrough();
+      const ctx: ComposeContext = {
+        load: async () => ({ project, configFiles: [], environment: {}, warnings: [] }),
+        projectName: async () => 'demo',
+        agent: async () => agent.api,
+        reporter: () => quietReporter(),
+        stdout: out,
+        stderr: new PassThrough(),
+        desiredOptions: () => ({}),
+      };
+      await upCommand(ctx, [], { detach: true, scale: [] });
+      const job = (await agent.api.listContainers()).find((c) => c.name === 'demo-job-1');
+      if (job === undefined) throw new Error('no job container');
+      const log = join(agent.dir, 'containers', job.id, `${job.id}-json.log`);
+      await writeFile(log, `${JSON.stringify({ log: 'before attach\n', stream: 'stdout', time: '2020-01-01T00:00:00Z' })}\n`);
+      const printed = new Promise((r) => out.once('readable', r));
+      const attached = attachCommand(ctx, 'job', {});
+      // stamped a little ahead so that it counts as new however late the follow begins
+      await appendFile(log, `${JSON.stringify({ log: 'after attach\n', stream: 'stdout', time: new Date(Date.now() + 1000).toISOString() })}\n`);
+      await printed;
+      rt.procs.get(job.id)?.finish(3);
+      expect(await attached).toBe(3);
+      expect(read(out)).toBe('after attach\n');
+    } finally {
+      await agent.dispose();
+    }
   });
 });

@@ -12,6 +12,7 @@ import { LABEL } from '../../../reconciler/labels.js';
 import { DEFAULT_UP, up } from '../../../reconciler/up.js';
 import type { ComposeContext } from '../../compose-context.js';
 import { createPrefixer, useColor } from '../../format/log-prefix.js';
+import { followUntilExit } from './attach.js';
 import { projectContainers } from './select.js';
 
 export interface UpFlags {
@@ -123,18 +124,7 @@ async function attach(ctx: ComposeContext, project: string, services: string[], 
   try {
     await Promise.all(
       containers.map(async (c) => {
-        const stop = new AbortController();
-        ac.signal.addEventListener('abort', () => stop.abort(), { once: true });
-        const follow = (async () => {
-          for await (const l of agent.logs(c.id, { follow: true, since, signal: stop.signal })) {
-            ctx.stdout.write(`${prefix(c.name, l.line, l.time)}\n`);
-          }
-        })();
-        const { exitCode: code } = await agent.waitContainer(c.id, 'not-running');
-        // Let the last lines in (the monitor writes them before the exit), then end the stream.
-        await new Promise((r) => setTimeout(r, 200));
-        stop.abort();
-        await follow;
+        const code = await followUntilExit(agent, c.id, (l) => ctx.stdout.write(`${prefix(c.name, l.line, l.time)}\n`), { since, signal: ac.signal });
         ctx.stdout.write(`${c.name} exited with code ${code}\n`);
         const service = c.labels[LABEL.service];
         if (flags.exitCodeFrom !== undefined ? service === flags.exitCodeFrom : flags.abortOnContainerExit === true && !aborted) exitCode = code;
