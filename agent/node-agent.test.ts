@@ -3,7 +3,7 @@
  * fakes stand for the runtime, images and networks so that lifecycle rules can be checked one
  * by one. The real parts are exercised by the privileged end-to-end tests.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import type { AgentEvent } from './api/types.js';
 import type { ContainerRuntime } from './backends.js';
-import { createNodeAgent, type NodeAgent } from './node-agent.js';
+import { ANONYMOUS_VOLUME_LABEL, createNodeAgent, type NodeAgent } from './node-agent.js';
 import { containerSpec as spec, fakeImages as images, fakeNetworks, fakeRuntime } from './testing/fakes.js';
 import { createVolumeStore } from './volumes.js';
 
@@ -116,5 +116,22 @@ describe('node agent lifecycle', () => {
     expect((await second.api.listContainers()).map((c) => [c.name, c.state])).toEqual([['p-web-1', 'running']]);
     fake.procs.get(id)?.finish(3);
     expect((await second.api.waitContainer(id, 'next-exit')).exitCode).toBe(3);
+  });
+
+  it('prunes unused volumes: anonymous ones by default, named ones too with all, never one a container holds', async () => {
+    const { rt } = fakeRuntime();
+    const { api } = make(rt);
+    await api.createContainer(spec('p-db-1', { mounts: [{ type: 'volume', source: '', target: '/data', readOnly: false }, { type: 'volume', source: 'p_kept', target: '/kept', readOnly: false }] }));
+    const held = (await api.listVolumes({ label: [ANONYMOUS_VOLUME_LABEL] }))[0]?.name;
+    await api.createVolume({ name: 'loose-anon', driver: 'local', driverOpts: {}, labels: { [ANONYMOUS_VOLUME_LABEL]: '' } });
+    await api.createVolume({ name: 'p_named', driver: 'local', driverOpts: {}, labels: { team: 'a' } });
+    await writeFile(join((await api.inspectVolume('loose-anon')).mountpoint, 'blob'), Buffer.alloc(10_000));
+    const first = await api.pruneVolumes();
+    expect(first.removed).toEqual(['loose-anon']);
+    expect(first.reclaimedBytes).toBeGreaterThanOrEqual(10_000);
+    expect(await api.pruneVolumes({ all: true, filter: { label: ['team=b'] } })).toEqual({ removed: [], reclaimedBytes: 0 });
+    expect((await api.pruneVolumes({ all: true })).removed).toEqual(['p_named']);
+    expect((await api.listVolumes()).map((v) => v.name).sort()).toEqual([held, 'p_kept'].sort());
+    await expect(api.inspectVolume('p_named')).rejects.toThrow('no such volume: p_named');
   });
 });

@@ -29,7 +29,7 @@ import { readJsonLogs } from './logs/json-file.js';
 import { INITIAL_RESTART_STATE, decideRestart } from './restart-policy.js';
 import { healthSpecOf, settingsFor } from './settings.js';
 import { statusText } from './status-text.js';
-import type { VolumeStore } from './volumes.js';
+import { diskUsage, type VolumeStore } from './volumes.js';
 
 /** Docker's label on the volumes it makes for unnamed mounts and image VOLUMEs. */
 export const ANONYMOUS_VOLUME_LABEL = 'com.docker.volume.anonymous';
@@ -604,6 +604,23 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     },
 
     listVolumes: (filter) => opts.volumes.list(filter),
+    inspectVolume: (name) => opts.volumes.inspect(name),
+
+    async pruneVolumes(o = {}) {
+      const label = [...(o.filter?.label ?? []), ...(o.all === true ? [] : [ANONYMOUS_VOLUME_LABEL])];
+      const candidates = await opts.volumes.list(label.length === 0 ? {} : { label });
+      const removed: string[] = [];
+      let reclaimedBytes = 0;
+      for (const v of candidates) {
+        // a stopped container keeps its volumes, as with Docker
+        if (volumeInUse(v.name)) continue;
+        reclaimedBytes += await diskUsage(v.mountpoint);
+        await opts.volumes.remove(v.name);
+        bus.publish({ type: 'volume', action: 'destroy', id: v.name, attributes: {} });
+        removed.push(v.name);
+      }
+      return { removed, reclaimedBytes };
+    },
 
     events(filter) {
       const ac = new AbortController();

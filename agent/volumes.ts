@@ -5,7 +5,7 @@
  * not at all. `driver_opts` of the local driver (`type`, `o`, `device`: e.g. a bind of a
  * host directory, or tmpfs) are kept and turned into a mount by `volumeMountSource`.
  */
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { TscError } from '../lib/errors.js';
@@ -108,4 +108,17 @@ export function volumeMountSource(
     return { kind: 'bind', source: device };
   }
   return { kind: 'mount', fsType: type ?? 'none', device: device ?? 'none', options: opts.join(',') };
+}
+
+/** Bytes the files under `dir` take on disk (what removing it gives back), 0 if it is gone. */
+export async function diskUsage(dir: string): Promise<number> {
+  let total = 0;
+  const walk = async (path: string): Promise<void> => {
+    const st = await lstat(path).catch(() => undefined);
+    if (st === undefined) return;
+    total += st.blocks * 512;
+    if (st.isDirectory()) for (const name of await readdir(path)) await walk(join(path, name));
+  };
+  await walk(dir);
+  return total;
 }

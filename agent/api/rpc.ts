@@ -53,6 +53,8 @@ export const METHODS = [
   'createVolume',
   'removeVolume',
   'listVolumes',
+  'inspectVolume',
+  'pruneVolumes',
   'events',
 ] as const satisfies ReadonlyArray<keyof AgentApi>;
 

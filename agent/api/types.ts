@@ -311,6 +311,9 @@ export interface AgentApi {
   createVolume(spec: VolumeSpec): Promise<VolumeSummary>;
   removeVolume(name: string, opts?: { force?: boolean }): Promise<void>;
   listVolumes(filter?: ListFilter): Promise<VolumeSummary[]>;
+  inspectVolume(name: string): Promise<VolumeSummary & { driverOpts: StringMap }>;
+  /** Remove volumes no container uses: anonymous ones only, or every one with `all` (Docker 23+). */
+  pruneVolumes(opts?: { all?: boolean; filter?: ListFilter }): Promise<{ removed: string[]; reclaimedBytes: number }>;
 
   events(filter?: ListFilter & { signal?: AbortSignal }): AsyncIterable<AgentEvent>;
 }

@@ -5,13 +5,7 @@ import type { Command } from 'commander';
 
 import type { ComposeContext } from '../compose-context.js';
 import { table } from '../format/ps.js';
-
-function formatSize(n: number): string {
-  if (n < 1000) return `${n}B`;
-  if (n < 1e6) return `${(n / 1e3).toFixed(1)}kB`;
-  if (n < 1e9) return `${(n / 1e6).toFixed(1)}MB`;
-  return `${(n / 1e9).toFixed(2)}GB`;
-}
+import { formatSize } from '../format/size.js';
 
 export function registerImage(program: Command, ctx: (cmd: Command) => ComposeContext, setExit: (code: number) => void): void {
   const image = program.command('image').description('Manage images');

@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 
 import type { ComposeContext } from '../compose-context.js';
+import { TscError } from '../../lib/errors.js';
 import { table } from '../format/ps.js';
+import { formatSize } from '../format/size.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -88,6 +90,38 @@ export function registerResources(program: Command, ctx: (cmd: Command) => Compo
       const c = ctx(cmd);
       const v = await (await c.agent()).createVolume({ name, driver: 'local', driverOpts: {}, labels: labelsOf(f.label) });
       c.stdout.write(`${v.name}\n`);
+      setExit(0);
+    });
+  volume
+    .command('inspect')
+    .description('Display detailed information on one or more volumes')
+    .argument('<names...>')
+    .action(async (names: string[], _f: object, cmd: Command) => {
+      const c = ctx(cmd);
+      const agent = await c.agent();
+      const out = [];
+      for (const n of names) {
+        const v = await agent.inspectVolume(n);
+        out.push({ CreatedAt: v.createdAt, Driver: v.driver, Labels: v.labels, Mountpoint: v.mountpoint, Name: v.name, Options: v.driverOpts, Scope: 'local' });
+      }
+      c.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+      setExit(0);
+    });
+  volume
+    .command('prune')
+    .description('Remove unused local volumes (anonymous ones only, unless --all)')
+    .option('-a, --all', 'Remove all unused volumes, not just anonymous ones')
+    .option('--filter <filter>', 'Provide filter values (e.g. "label=<label>")', collect, [])
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .action(async (f: { all?: boolean; filter: string[] }, cmd: Command) => {
+      const c = ctx(cmd);
+      const label = f.filter.map((x) => {
+        if (!x.startsWith('label=')) throw new TscError('ERR_USAGE', `invalid filter "${x}": only label=<key>[=<value>] is supported`);
+        return x.slice('label='.length);
+      });
+      const r = await (await c.agent()).pruneVolumes({ all: f.all === true, filter: { label } });
+      if (r.removed.length > 0) c.stdout.write(`Deleted Volumes:\n${r.removed.map((n) => `${n}\n`).join('')}\n`);
+      c.stdout.write(`Total reclaimed space: ${formatSize(r.reclaimedBytes)}\n`);
       setExit(0);
     });
   volume
