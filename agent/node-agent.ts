@@ -20,7 +20,7 @@ import type {
   ContainerSummary,
   HealthStatus,
 } from './api/types.js';
-import type { BundleBuilder, ContainerRuntime, ExitStatus, ImageService, NetworkService } from './backends.js';
+import type { BundleBuilder, ContainerRuntime, ExitStatus, ImageBuilder, ImageService, NetworkService } from './backends.js';
 import { createContainerStore, newContainerId, type ContainerRecord, type ContainerStore } from './container-store.js';
 import { createEventBus, type EventBus } from './events.js';
 import { HEALTH_DEFAULTS, INITIAL_HEALTH, applyProbe, nextProbeDelay, probeCommand } from './health.js';
@@ -42,6 +42,8 @@ export interface NodeAgentOptions {
   networks: NetworkService;
   bundles: BundleBuilder;
   volumes: VolumeStore;
+  /** Builds images; without one, `buildImage` says this agent cannot build. */
+  builder?: ImageBuilder;
   nodeId?: string;
   version?: string;
   cgroupVersion?: 1 | 2;
@@ -535,6 +537,13 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       const all = await opts.images.list();
       const found = all.find((i) => i.id === img.id);
       return found ?? { id: img.id, repoTags: [ref], repoDigests: [], size: 0, createdAt: '', labels: img.config.Labels ?? {} };
+    },
+
+    async buildImage(spec, onProgress) {
+      if (opts.builder === undefined) throw new TscError('ERR_UNSUPPORTED', 'this agent cannot build images', { hint: 'build with a local agent' });
+      const r = await opts.builder.build(spec, onProgress);
+      bus.publish({ type: 'image', action: 'build', id: r.id, attributes: { name: r.tags[0] ?? r.id } });
+      return r;
     },
 
     listImages: () => opts.images.list(),

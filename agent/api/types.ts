@@ -259,6 +259,44 @@ export interface PullProgress {
   total?: number;
 }
 
+/** What to build: a Dockerfile and its context on the agent's host (compose `build:`). */
+export interface BuildSpec {
+  /** The build context directory, absolute. */
+  context: string;
+  /** The Dockerfile, relative to the context or absolute (default `Dockerfile`). */
+  dockerfile?: string | undefined;
+  /** The Dockerfile's text instead of a file (`dockerfile_inline`). */
+  dockerfileInline?: string | undefined;
+  buildArgs?: Record<string, string> | undefined;
+  target?: string | undefined;
+  /** Names the image gets (at least one). */
+  tags: string[];
+  labels?: Record<string, string> | undefined;
+  noCache?: boolean | undefined;
+  pull?: boolean | undefined;
+  /** RUN steps' network: `default`, `host` or `none`. */
+  network?: string | undefined;
+  shmSizeBytes?: number | undefined;
+  /** `host:ip` entries for RUN steps' /etc/hosts. */
+  extraHosts?: string[] | undefined;
+}
+
+/** Progress of a build, one event per step change or chunk of a step's output. */
+export interface BuildProgress {
+  /** `[stage 2/5] RUN make`. */
+  step: string;
+  status: 'started' | 'cached' | 'done' | 'output' | 'error';
+  text?: string | undefined;
+}
+
+export interface BuildSummary {
+  /** The image ID (config digest). */
+  id: string;
+  tags: string[];
+  steps: number;
+  cached: number;
+}
+
 /**
  * The node agent, as every caller sees it. Methods throw TscError (ERR_NOT_FOUND,
  * ERR_CONFLICT, ...) with the message a user reads.
@@ -282,6 +320,8 @@ export interface AgentApi {
   exec(id: string, opts: ExecOptions): Promise<{ exitCode: number; stdout: string; stderr: string }>;
 
   pullImage(ref: string, onProgress?: (p: PullProgress) => void): Promise<ImageSummary>;
+  /** Build an image from a Dockerfile (steps run in containers of this host's runtime). */
+  buildImage(spec: BuildSpec, onProgress?: (p: BuildProgress) => void): Promise<BuildSummary>;
   listImages(): Promise<ImageSummary[]>;
   removeImage(ref: string, opts?: { force?: boolean }): Promise<void>;
   /** `image inspect`, in the Docker Engine's shape (Id, RepoTags, RepoDigests, Config, RootFS, ...). */
