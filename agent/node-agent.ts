@@ -296,6 +296,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       id: e.rec.id,
       name: e.rec.name,
       image: e.rec.spec.image,
+      imageId: e.rec.imageId,
       labels: e.rec.spec.labels,
       state,
       status: statusText({ state, health: h, exitCode: e.rec.exitCode, startedAt: e.rec.startedAt, finishedAt: e.rec.finishedAt, now: now().getTime() }),

@@ -144,6 +144,8 @@ export interface ContainerSummary {
   id: string;
   name: string;
   image: string;
+  /** The ID of the image it was created from (a rebuilt image has another). */
+  imageId?: string | undefined;
   labels: StringMap;
   state: ContainerStatus;
   /** "Up 3 minutes (healthy)", "Exited (0) 2 seconds ago". */

@@ -431,6 +431,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
           addLayer(state, hit);
           return key;
         }
+        emit({ step: label, status: 'started' });
         const createdBy = `${instr.kind} ${[...instr.sources, ...instr.inline.map((s) => s.name)].join(' ')} ${instr.dest} # buildkit`;
         await withRootfs(state.layers, async ({ merged, upper, unmount }) => {
           let owner = { uid: 0, gid: 0 };
@@ -523,7 +524,6 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
         }
         state.key = key;
       } else if (instr.kind === 'COPY' || instr.kind === 'ADD') {
-        emit({ step: stepLabel, status: 'started' });
         try {
           state.key = await copyInstruction(state, instr, before, stepLabel, state.key);
         } catch (e) {
