@@ -5,7 +5,7 @@
  * nftables, DNS). The agent core (`node-agent.ts`) is written against these alone; adapters
  * bind them to `agent/runtime/`, `agent/images/` and `overlay/`, and unit tests use fakes.
  */
-import type { ContainerSpec, EndpointSpec, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress, PushProgress } from './api/types.js';
+import type { BuildProgress, BuildSpec, BuildSummary, ContainerSpec, EndpointSpec, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress, PushProgress } from './api/types.js';
 import type { ContainerSettings } from './images/container-settings.js';
 import type { ImageRuntimeConfig } from './images/media-types.js';
 
@@ -35,6 +35,11 @@ export interface ImageService {
   prepareRootfs(imageId: string, containerId: string): Promise<string>;
   /** Unmount the container's rootfs; with `remove`, also delete its writable layer. */
   releaseRootfs(containerId: string, opts: { remove: boolean }): Promise<void>;
+}
+
+/** Builds images from Dockerfiles (the bundled builder; a Docker backend would call the engine). */
+export interface ImageBuilder {
+  build(spec: BuildSpec, onProgress?: (p: BuildProgress) => void): Promise<BuildSummary>;
 }
 
 export interface AttachedEndpoint {

@@ -20,7 +20,7 @@ import type {
   ContainerSummary,
   HealthStatus,
 } from './api/types.js';
-import type { BundleBuilder, ContainerRuntime, ExitStatus, ImageService, NetworkService } from './backends.js';
+import type { BundleBuilder, ContainerRuntime, ExitStatus, ImageBuilder, ImageService, NetworkService } from './backends.js';
 import { createContainerStore, newContainerId, type ContainerRecord, type ContainerStore } from './container-store.js';
 import { createEventBus, type EventBus } from './events.js';
 import { HEALTH_DEFAULTS, INITIAL_HEALTH, applyProbe, nextProbeDelay, probeCommand } from './health.js';
@@ -42,6 +42,8 @@ export interface NodeAgentOptions {
   networks: NetworkService;
   bundles: BundleBuilder;
   volumes: VolumeStore;
+  /** Builds images; without one, `buildImage` says this agent cannot build. */
+  builder?: ImageBuilder;
   nodeId?: string;
   version?: string;
   cgroupVersion?: 1 | 2;
@@ -294,6 +296,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       id: e.rec.id,
       name: e.rec.name,
       image: e.rec.spec.image,
+      imageId: e.rec.imageId,
       labels: e.rec.spec.labels,
       state,
       status: statusText({ state, health: h, exitCode: e.rec.exitCode, startedAt: e.rec.startedAt, finishedAt: e.rec.finishedAt, now: now().getTime() }),
@@ -546,6 +549,13 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     async tagImage(source, target) {
       await opts.images.tag(source, target);
       bus.publish({ type: 'image', action: 'tag', id: source, attributes: { name: target } });
+    },
+
+    async buildImage(spec, onProgress) {
+      if (opts.builder === undefined) throw new TscError('ERR_UNSUPPORTED', 'this agent cannot build images', { hint: 'build with a local agent' });
+      const r = await opts.builder.build(spec, onProgress);
+      bus.publish({ type: 'image', action: 'build', id: r.id, attributes: { name: r.tags[0] ?? r.id } });
+      return r;
     },
 
     listImages: () => opts.images.list(),

@@ -6,6 +6,7 @@
 import { Command, Option } from 'commander';
 
 import { registerAgent } from './commands/agent.js';
+import { registerBuild } from './commands/build.js';
 import { registerConfig } from './commands/config.js';
 import { registerImage } from './commands/image.js';
 import { registerResources } from './commands/resources.js';
@@ -61,6 +62,7 @@ export function buildProgram(): Program {
   registerPush(program, composeContext, setExit);
   registerScale(program, composeContext, setExit);
   registerAttach(program, composeContext, setExit);
+  registerBuild(program, composeContext, setExit);
   registerImage(program, composeContext, setExit);
   registerResources(program, composeContext, setExit);
   registerAgent(program);

@@ -331,9 +331,6 @@ export function unsupportedWarnings(p: Project): string[] {
     if (driver !== undefined && driver !== 'json-file' && driver !== 'none' && driver !== 'local') {
       out.push(`services.${s.name}.logging.driver "${driver}" is not supported yet: json-file is used`);
     }
-    if (s.image === undefined && s.build !== undefined) {
-      out.push(`services.${s.name}.build: building images is not supported yet; load or pull the image ${p.name}-${s.name}`);
-    }
   }
   return out;
 }

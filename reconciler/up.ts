@@ -25,6 +25,12 @@ export interface UpOptions {
   waitTimeoutMs?: number;
   timeoutMs?: number;
   pollMs?: number;
+  /**
+   * Services with `build:` and how to build one (resolving with its image ID): built when
+   * `always` (`up --build`), when their pull_policy is `build`, or when their image is missing.
+   * Containers made from another image than the one built are recreated.
+   */
+  build?: { services: ReadonlySet<string>; always: boolean; run(service: string): Promise<string> };
 }
 
 export const DEFAULT_UP: UpOptions = { recreate: 'diverged', noStart: false, noDeps: false, services: [], wait: false };
@@ -85,14 +91,21 @@ function withTag(ref: string): string {
   return ref.includes('@') || last.includes(':') ? ref : `${ref}:latest`;
 }
 
-async function ensureImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptions, report: Reporter): Promise<void> {
+async function haveImage(agent: AgentApi, image: string): Promise<boolean> {
+  const want = withTag(image);
+  const images = await agent.listImages();
+  return images.some((i) => i.repoTags.some((t) => withTag(t) === want || t.endsWith(`/${want}`)) || i.repoDigests.includes(image));
+}
+
+/** Build or pull what the service needs; resolves with the image ID when it was built now. */
+async function ensureImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptions, report: Reporter): Promise<string | undefined> {
   const policy = opts.pull ?? s.pullPolicy;
-  if (policy === 'never' || policy === 'build') return;
-  if (policy !== 'always') {
-    const want = withTag(s.image);
-    const images = await agent.listImages();
-    if (images.some((i) => i.repoTags.some((t) => withTag(t) === want || t.endsWith(`/${want}`)) || i.repoDigests.includes(s.image))) return;
+  if (opts.build?.services.has(s.name) === true) {
+    if (opts.build.always || s.pullPolicy === 'build' || !(await haveImage(agent, s.image))) return opts.build.run(s.name);
+    return undefined;
   }
+  if (policy === 'never' || policy === 'build') return undefined;
+  if (policy !== 'always' && (await haveImage(agent, s.image))) return undefined;
   const id = resource.image(s.image);
   report.emit({ id, status: 'Pulling', state: 'working' });
   try {
@@ -106,10 +119,13 @@ async function ensureImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptio
     throw e;
   }
   report.emit({ id, status: 'Pulled', state: 'done' });
+  return undefined;
 }
 
-async function converge(agent: AgentApi, project: string, s: DesiredServiceSpec, opts: UpOptions, report: Reporter): Promise<void> {
-  const have = (await agent.listContainers({ all: true, label: serviceFilter(project, s.name) })).map(actual);
+async function converge(agent: AgentApi, project: string, s: DesiredServiceSpec, opts: UpOptions, report: Reporter, builtId?: string): Promise<void> {
+  const listed = await agent.listContainers({ all: true, label: serviceFilter(project, s.name) });
+  // A container of an image other than the one just built has diverged from what is wanted.
+  const have = listed.map((c) => ({ ...actual(c), ...(builtId !== undefined && c.imageId !== undefined && c.imageId !== builtId ? { configHash: '' } : {}) }));
   const ops = planService({ name: s.name, configHash: s.configHash, scale: s.scale }, have, { recreate: opts.recreate, noStart: opts.noStart });
   for (const op of ops) {
     const name = op.op === 'create' || op.op === 'recreate' ? s.container(op.number).name : (have.find((c) => c.id === op.id)?.name ?? op.id);
@@ -234,8 +250,8 @@ export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, re
           report.emit({ id: resource.container(dep.service), status: `optional dependency failed: ${e.message}`, state: 'warning' });
         }
       }
-      await ensureImage(agent, s, opts, report);
-      await converge(agent, p.name, s, opts, report);
+      const builtId = await ensureImage(agent, s, opts, report);
+      await converge(agent, p.name, s, opts, report, builtId);
     })();
     done.set(s.name, task);
     return task;

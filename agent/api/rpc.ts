@@ -17,7 +17,7 @@ export const STREAM_METHODS = ['logs', 'events'] as const satisfies ReadonlyArra
 export const STREAM_OPTIONS_AT: Record<(typeof STREAM_METHODS)[number], number> = { logs: 1, events: 0 };
 
 /** Methods whose last argument is a progress callback, served as NDJSON with a final result. */
-export const PROGRESS_METHODS = ['pullImage', 'pushImage'] as const satisfies ReadonlyArray<keyof AgentApi>;
+export const PROGRESS_METHODS = ['pullImage', 'pushImage', 'buildImage'] as const satisfies ReadonlyArray<keyof AgentApi>;
 
 export type StreamMethod = (typeof STREAM_METHODS)[number];
 export type ProgressMethod = (typeof PROGRESS_METHODS)[number];
@@ -41,6 +41,7 @@ export const METHODS = [
   'pullImage',
   'pushImage',
   'tagImage',
+  'buildImage',
   'listImages',
   'removeImage',
   'loadImage',

@@ -144,6 +144,8 @@ export interface ContainerSummary {
   id: string;
   name: string;
   image: string;
+  /** The ID of the image it was created from (a rebuilt image has another). */
+  imageId?: string | undefined;
   labels: StringMap;
   state: ContainerStatus;
   /** "Up 3 minutes (healthy)", "Exited (0) 2 seconds ago". */
@@ -266,6 +268,44 @@ export interface PushProgress {
   status: 'exists' | 'pushed';
 }
 
+/** What to build: a Dockerfile and its context on the agent's host (compose `build:`). */
+export interface BuildSpec {
+  /** The build context directory, absolute. */
+  context: string;
+  /** The Dockerfile, relative to the context or absolute (default `Dockerfile`). */
+  dockerfile?: string | undefined;
+  /** The Dockerfile's text instead of a file (`dockerfile_inline`). */
+  dockerfileInline?: string | undefined;
+  buildArgs?: Record<string, string> | undefined;
+  target?: string | undefined;
+  /** Names the image gets (at least one). */
+  tags: string[];
+  labels?: Record<string, string> | undefined;
+  noCache?: boolean | undefined;
+  pull?: boolean | undefined;
+  /** RUN steps' network: `default`, `host` or `none`. */
+  network?: string | undefined;
+  shmSizeBytes?: number | undefined;
+  /** `host:ip` entries for RUN steps' /etc/hosts. */
+  extraHosts?: string[] | undefined;
+}
+
+/** Progress of a build, one event per step change or chunk of a step's output. */
+export interface BuildProgress {
+  /** `[stage 2/5] RUN make`. */
+  step: string;
+  status: 'started' | 'cached' | 'done' | 'output' | 'error';
+  text?: string | undefined;
+}
+
+export interface BuildSummary {
+  /** The image ID (config digest). */
+  id: string;
+  tags: string[];
+  steps: number;
+  cached: number;
+}
+
 /**
  * The node agent, as every caller sees it. Methods throw TscError (ERR_NOT_FOUND,
  * ERR_CONFLICT, ...) with the message a user reads.
@@ -293,6 +333,8 @@ export interface AgentApi {
   pushImage(ref: string, onProgress?: (p: PushProgress) => void): Promise<{ name: string; digest: string }>;
   /** Give a local image another name (`docker tag`). */
   tagImage(source: string, target: string): Promise<void>;
+  /** Build an image from a Dockerfile (steps run in containers of this host's runtime). */
+  buildImage(spec: BuildSpec, onProgress?: (p: BuildProgress) => void): Promise<BuildSummary>;
   listImages(): Promise<ImageSummary[]>;
   removeImage(ref: string, opts?: { force?: boolean }): Promise<void>;
   /** `image inspect`, in the Docker Engine's shape (Id, RepoTags, RepoDigests, Config, RootFS, ...). */

@@ -12,6 +12,7 @@ import type { AgentPaths } from '../paths.js';
 import { bundledRuntimePath } from '../runtime/bundled-runtime-path.js';
 import { createVolumeStore } from '../volumes.js';
 import { createLocalBundleBuilder } from './bundle-builder.js';
+import { createLocalImageBuilder } from './image-builder.js';
 import { createLocalImageService } from './image-service.js';
 import { createLocalNetworkService } from './network-service.js';
 import { createRuntimeAdapter } from './runtime-adapter.js';
@@ -45,9 +46,11 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
     ...(opts.nftTable === undefined ? {} : { table: opts.nftTable, resolverTable: `${opts.nftTable}_dns` }),
     ...(opts.dnsPort === undefined ? {} : { dnsPort: opts.dnsPort }),
   });
+  const runtimeBinary = opts.runtime ?? bundledRuntimePath();
   const agent = createNodeAgent({
     stateDir,
-    runtime: createRuntimeAdapter({ binary: opts.runtime ?? bundledRuntimePath(), root: join(runDir, 'runtime') }),
+    runtime: createRuntimeAdapter({ binary: runtimeBinary, root: join(runDir, 'runtime') }),
+    builder: createLocalImageBuilder({ store, runtime: runtimeBinary, runtimeRoot: join(runDir, 'build') }),
     images: createLocalImageService({ store }),
     networks,
     bundles: createLocalBundleBuilder({ volumes, cgroupParent: opts.cgroupParent ?? '/tsc-compose' }),

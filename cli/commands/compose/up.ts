@@ -9,6 +9,7 @@ import { TscError } from '../../../lib/errors.js';
 import { down } from '../../../reconciler/down.js';
 import { desiredProject } from '../../../reconciler/from-project.js';
 import { LABEL } from '../../../reconciler/labels.js';
+import { buildServices } from '../../../reconciler/build-services.js';
 import { DEFAULT_UP, up } from '../../../reconciler/up.js';
 import type { ComposeContext } from '../../compose-context.js';
 import { createPrefixer, useColor } from '../../format/log-prefix.js';
@@ -36,6 +37,8 @@ export interface UpFlags {
   /** false under --no-log-prefix. */
   logPrefix?: boolean;
   timestamps?: boolean;
+  /** `--build` true; `--no-build` false. */
+  build?: boolean;
 }
 
 export function parseScale(values: readonly string[]): Record<string, number> {
@@ -82,6 +85,15 @@ export async function upCommand(ctx: ComposeContext, services: string[], flags: 
         ...(flags.waitTimeout === undefined ? {} : { waitTimeoutMs: Number(flags.waitTimeout) * 1000 }),
         ...(flags.pull === undefined ? {} : { pull: flags.pull }),
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(flags.build === false
+          ? {}
+          : {
+              build: {
+                services: new Set(Object.values(loaded.project.services).filter((s) => s.build !== undefined).map((s) => s.name)),
+                always: flags.build === true,
+                run: async (service: string) => (await buildServices(agent, loaded.project, [service], {}, reporter)).get(service) as string,
+              },
+            }),
       },
       reporter,
     );
@@ -199,6 +211,8 @@ export function registerUpDown(program: Command, ctx: (cmd: Command) => ComposeC
     .option('--exit-code-from <service>', 'Return the exit code of the selected service container')
     .option('--no-start', "Don't start the services after creating them")
     .option('--pull <policy>', 'Pull image before running ("always"|"missing"|"never")')
+    .option('--build', 'Build images before starting containers')
+    .option('--no-build', "Don't build an image, even if it's policy")
     .option('-t, --timeout <seconds>', 'Use this timeout in seconds for container shutdown')
     .option('--no-color', 'Produce monochrome output')
     .option('--no-log-prefix', "Don't print prefix in logs")

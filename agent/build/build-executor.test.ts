@@ -1,0 +1,224 @@
+/**
+ * The builder against real parts: the offline busybox image in a real image store, RUN steps
+ * in containers of the bundled runtime on overlay mounts, layers read back from the store.
+ * What is checked is what a user would check: the files in the built image, the layer's
+ * whiteouts, the cache saying CACHED on a rebuild with the same image ID, errors naming the
+ * Dockerfile line, and nothing left mounted or on disk after a failure.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { buildOciImage } from '../../fixtures/oci-image.js';
+import { command, describePrivileged, root } from '../../test/support/privileged.js';
+import { getImage, importOciDir, openImageStore, prepareRootfs, readTar, removeRootfs, type ImageStore } from '../images/index.js';
+import { bundledRuntimePath } from '../runtime/bundled-runtime-path.js';
+import { buildImage, type BuildEvent, type BuildRequest } from './build-executor.js';
+
+describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root, command('busybox'), command('getfattr'), command('tar')], () => {
+  let dir: string;
+  let store: ImageStore;
+  let ctx: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tsc-build-exec-'));
+    await buildOciImage(join(dir, 'layout'), { tag: 'latest', config: { Cmd: ['sh'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin'] } });
+    store = await openImageStore(join(dir, 'store'));
+    await importOciDir(store, join(dir, 'layout'), { repository: 'busybox' });
+    ctx = join(dir, 'ctx');
+    await mkdir(join(ctx, 'src/sub'), { recursive: true });
+    await writeFile(join(ctx, 'src/a.txt'), 'A\n');
+    await writeFile(join(ctx, 'src/sub/b.txt'), 'B\n');
+    await writeFile(join(ctx, 'src/secret.key'), 'S\n');
+    await writeFile(join(ctx, 'src/keep.key'), 'K\n');
+    await writeFile(join(ctx, '.dockerignore'), '# secrets stay home\nsrc/*.key\n!src/keep.key\n');
+  }, 60_000);
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function build(dockerfile: string, extra: Partial<BuildRequest> = {}): Promise<{ events: BuildEvent[]; result: Awaited<ReturnType<typeof buildImage>> }> {
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+    const events: BuildEvent[] = [];
+    const result = await buildImage(
+      {
+        store,
+        runtime: bundledRuntimePath(),
+        runtimeRoot: join(dir, 'runtime'),
+        pull: (ref) => Promise.reject(new Error(`no registry in this test (pull ${ref})`)),
+        onEvent: (e) => events.push(e),
+      },
+      { context: ctx, tags: ['app:test'], ...extra },
+    );
+    return { events, result };
+  }
+
+  /** Read files of an image through an overlay mount, as a container would see them. */
+  async function inImage<T>(tag: string, fn: (rootfs: string) => Promise<T>): Promise<T> {
+    const img = await getImage(store, tag);
+    const id = `check-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    const r = await prepareRootfs(store, { id, layers: img.layers });
+    try {
+      return await fn(r.path);
+    } finally {
+      await removeRootfs(store, id);
+    }
+  }
+
+  async function layerNames(tag: string, index: number): Promise<string[]> {
+    const img = await getImage(store, tag);
+    const layer = img.layers.at(index);
+    if (layer === undefined) throw new Error(`no layer ${index}`);
+    const names: string[] = [];
+    for await (const { entry, body } of readTar(store.openBlob(layer.blob.digest))) {
+      names.push(entry.name);
+      for await (const chunk of body) void chunk;
+    }
+    return names;
+  }
+
+  function leftovers(): { mounts: number; rootfs: string[]; ingest: string[] } {
+    const mounts = readFileSyncLines('/proc/self/mountinfo').filter((l) => l.includes(dir)).length;
+    return { mounts, rootfs: ls(join(dir, 'store/rootfs')), ingest: ls(join(dir, 'store/ingest')) };
+  }
+
+  const multiStage = [
+    'FROM busybox AS build',
+    'WORKDIR /out',
+    'RUN echo built > artifact && mkdir tmpdir && touch tmpdir/x && rm -rf tmpdir',
+    'COPY src/ /src/',
+    '',
+    'FROM busybox AS unused',
+    'RUN exit 3',
+    '',
+    'FROM busybox',
+    'ARG GREETING=hello',
+    'ENV APP=/app',
+    'COPY --from=build /out/artifact $APP/artifact',
+    'COPY --from=build /src /app/src',
+    'RUN rm /bin/yes && echo "$GREETING from RUN" && echo "$GREETING" > /app/greeting',
+    'WORKDIR /app',
+    'CMD ["cat", "artifact"]',
+    '',
+  ].join('\n');
+
+  it('builds only the stages the target needs, with COPY --from, whiteouts and .dockerignore', async () => {
+    const { events, result } = await build(multiStage, { buildArgs: { GREETING: 'hi' } });
+    expect(result.tags).toEqual(['docker.io/library/app:test']);
+    expect(events.some((e) => e.step.includes('RUN exit 3'))).toBe(false);
+    expect(events.filter((e) => e.status === 'output').map((e) => e.text).join('')).toContain('hi from RUN');
+
+    await inImage('app:test', async (rootfs) => {
+      expect(await readFile(join(rootfs, 'app/artifact'), 'utf8')).toBe('built\n');
+      expect(await readFile(join(rootfs, 'app/greeting'), 'utf8')).toBe('hi\n');
+      expect((await readdir(join(rootfs, 'app/src'))).sort()).toEqual(['a.txt', 'keep.key', 'sub']);
+      expect(await readFile(join(rootfs, 'app/src/sub/b.txt'), 'utf8')).toBe('B\n');
+      expect(ls(join(rootfs, 'bin'))).not.toContain('yes');
+      expect(ls(join(rootfs, 'bin'))).toContain('sh');
+    });
+    // The RUN that deleted /bin/yes carries its whiteout; mount points made for it do not show.
+    const runLayer = await layerNames('app:test', -1);
+    expect(runLayer).toContain('bin/.wh.yes');
+    expect(runLayer).toContain('app/greeting');
+    expect(runLayer.filter((n) => /^(proc|sys|dev|etc)\b/.test(n))).toEqual([]);
+
+    const img = await getImage(store, 'app:test');
+    expect(img.config.config?.Cmd).toEqual(['cat', 'artifact']);
+    expect(img.config.config?.WorkingDir).toBe('/app');
+    expect(img.config.config?.Env).toContain('APP=/app');
+    expect(img.config.config?.Env?.some((e) => e.startsWith('GREETING'))).toBe(false);
+    const history = img.config.history?.map((h) => String(h['created_by']).split(' ')[0]) ?? [];
+    expect(history.slice(-7)).toEqual(['ARG', 'ENV', 'COPY', 'COPY', 'RUN', 'WORKDIR', 'CMD']);
+    expect(img.config.rootfs.diff_ids.length).toBe(img.layers.length);
+  }, 60_000);
+
+  it('rebuilds from the cache without running a step, to the same image ID', async () => {
+    const first = await build(multiStage, { buildArgs: { GREETING: 'hi' } });
+    const again = await build(multiStage, { buildArgs: { GREETING: 'hi' } });
+    expect(again.result.id).toBe(first.result.id);
+    const layered = again.events.filter((e) => / (RUN|COPY) /.test(e.step));
+    expect(layered.filter((e) => e.status === 'cached').length).toBe(5);
+    expect(layered.some((e) => e.status === 'output' || e.status === 'done')).toBe(false);
+
+    // A changed build arg re-runs only the RUN that uses it.
+    const other = await build(multiStage, { buildArgs: { GREETING: 'bye' } });
+    expect(other.result.id).not.toBe(first.result.id);
+    const ran = other.events.filter((e) => e.status === 'done' && / (RUN|COPY) /.test(e.step)).map((e) => e.step.replace(/^\[[^\]]+\] /, ''));
+    expect(ran).toEqual(['RUN rm /bin/yes && echo "$GREETING from RUN" && echo "$GREETING" > /app/greeting']);
+
+    // A changed context file re-runs the COPY that reads it and what follows; --no-cache runs all.
+    await writeFile(join(ctx, 'src/a.txt'), 'A2\n');
+    const changed = await build(multiStage, { buildArgs: { GREETING: 'hi' } });
+    expect(changed.events.find((e) => e.step.includes('COPY src/'))?.status).not.toBe('cached');
+    expect(changed.events.find((e) => e.step.includes('RUN echo built'))?.status).toBe('cached');
+    // An ignored file changing changes nothing.
+    await writeFile(join(ctx, 'src/secret.key'), 'S2\n');
+    const ignored = await build(multiStage, { buildArgs: { GREETING: 'hi' } });
+    expect(ignored.result.id).toBe(changed.result.id);
+    const nocache = await build(multiStage, { buildArgs: { GREETING: 'hi' }, noCache: true });
+    expect(nocache.events.some((e) => e.status === 'cached')).toBe(false);
+  }, 90_000);
+
+  it('fails a RUN with its step, line and exit code, leaving nothing behind', async () => {
+    const err = await build('FROM busybox\nRUN echo about to fail\nRUN echo out; exit 7\n').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_DOCKERFILE', file: 'Dockerfile', line: 3 });
+    expect((err as Error).message).toMatch(/RUN echo out; exit 7.*exit code: 7/);
+    expect(leftovers()).toEqual({ mounts: 0, rootfs: [], ingest: [] });
+    expect(ls(join(dir, 'runtime'))).toEqual([]);
+  }, 60_000);
+
+  it('ADD extracts a local tar archive, refuses a URL, and COPY applies --chown, --chmod and --link', async () => {
+    const payload = join(dir, 'payload');
+    await mkdir(join(payload, 'pkg'), { recursive: true });
+    await writeFile(join(payload, 'pkg/readme'), 'from the archive\n');
+    execFileSync('tar', ['-C', payload, '-czf', join(ctx, 'pkg.tar.gz'), 'pkg']);
+    const { result } = await build(
+      [
+        'FROM busybox',
+        'ADD pkg.tar.gz /opt/',
+        'COPY --chown=app:app --chmod=600 src/a.txt /home/app/a.txt',
+        'COPY --link src/sub/b.txt /linked/',
+        'COPY <<EOF /etc/inline.conf',
+        'key=value',
+        'EOF',
+        'RUN stat -c "%U %a" /home/app/a.txt > /owner',
+      ].join('\n'),
+    );
+    expect(result.id).toMatch(/^sha256:/);
+    await inImage('app:test', async (rootfs) => {
+      expect(await readFile(join(rootfs, 'opt/pkg/readme'), 'utf8')).toBe('from the archive\n');
+      expect(await readFile(join(rootfs, 'owner'), 'utf8')).toBe('app 600\n');
+      expect(await readFile(join(rootfs, 'linked/b.txt'), 'utf8')).toBe('B\n');
+      expect(await readFile(join(rootfs, 'etc/inline.conf'), 'utf8')).toBe('key=value\n');
+    });
+    const err = await build('FROM busybox\nADD https://example.invalid/x.tgz /x\n').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED', line: 2 });
+    expect((err as Error).message).toContain('not supported offline');
+  }, 60_000);
+
+  it('runs RUN with network none in a namespace of its own, and builds FROM scratch', async () => {
+    const { events } = await build('FROM busybox\nRUN --network=none cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "\n', { noCache: true });
+    expect(events.filter((e) => e.status === 'output').map((e) => e.text).join('').trim()).toBe('lo');
+
+    await build('FROM scratch\nCOPY src/sub/ /\nCMD ["/b.txt"]\n');
+    const img = await getImage(store, 'app:test');
+    expect(img.layers.length).toBe(1);
+    expect(await layerNames('app:test', 0)).toEqual(['b.txt']);
+  }, 60_000);
+});
+
+function ls(p: string): string[] {
+  try {
+    return execFileSync('ls', ['-A', p], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+function readFileSyncLines(p: string): string[] {
+  return execFileSync('cat', [p], { encoding: 'utf8' }).split('\n');
+}
