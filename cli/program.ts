@@ -14,6 +14,7 @@ import { registerLifecycle } from './commands/compose/lifecycle.js';
 import { registerPsLogs } from './commands/compose/ps.js';
 import { registerPullImages } from './commands/compose/pull.js';
 import { registerUpDown } from './commands/compose/up.js';
+import { registerWatch } from './commands/compose/watch.js';
 import { registerVersion } from './commands/version.js';
 import { composeContext } from './context.js';
 
@@ -51,6 +52,7 @@ export function buildProgram(): Program {
     .exitOverride();
   registerConfig(program);
   registerUpDown(program, composeContext, setExit);
+  registerWatch(program, composeContext, setExit);
   registerPsLogs(program, composeContext, setExit);
   registerLifecycle(program, composeContext, setExit);
   registerExecRun(program, composeContext, setExit);
