@@ -4,9 +4,10 @@
  * a time; events that arrive meanwhile make the next batch.
  *
  * Two things chokidar does not give, added here:
- * - chokidar drops a second `change` of a path within 50 ms of the first (its throttle). A save
- *   landing just after our read would be lost, so every synced file is stat'ed again once that
- *   window has passed, and re-queued if it changed since it was read.
+ * - chokidar drops a second `change` of a path within 50 ms of the first (its throttle): a save
+ *   landing just after our read would be late or lost. Its unthrottled raw events feed the
+ *   batcher too, and as a safety net every synced file is stat'ed again once that window has
+ *   passed, and re-queued if it changed since it was read.
  * - A sync survives the container: each `start` of a watched service's container (a restart,
  *   a recreate after `rebuild` or `up`) re-syncs every sync rule's whole path into it, files
  *   whose size, mode and mtime match left alone.
@@ -240,6 +241,15 @@ export function startWatchSession(opts: WatchSessionOptions): WatchSession {
     w.on('all', (event, path) => {
       if (event === 'addDir' || event === 'unlinkDir') enqueue({ path, isDir: true });
       else if (event === 'add' || event === 'change' || event === 'unlink') enqueue({ path });
+    });
+    // chokidar's own `change` is throttled (a second one within 50 ms is dropped); its raw
+    // inotify events are not. A raw change names the file relative to the watched directory,
+    // or the file itself when the watch is on the file.
+    w.on('raw', (event, evPath: string | null, details) => {
+      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (event !== 'change' || watched === undefined || closed) return;
+      const path = evPath === null || evPath === '' || posix.basename(watched) === evPath ? watched : posix.join(watched, evPath);
+      enqueue({ path });
     });
     w.on('error', (err) => {
       const e = watcherError(err, { ...(maxUserWatches === undefined ? {} : { maxUserWatches }), ...(maxUserInstances === undefined ? {} : { maxUserInstances }) });
