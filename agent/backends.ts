@@ -5,7 +5,7 @@
  * nftables, DNS). The agent core (`node-agent.ts`) is written against these alone; adapters
  * bind them to `agent/runtime/`, `agent/images/` and `overlay/`, and unit tests use fakes.
  */
-import type { BuildProgress, BuildSpec, BuildSummary, ContainerSpec, EndpointSpec, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress, PushProgress } from './api/types.js';
+import type { BuildProgress, BuildSpec, BuildSummary, ContainerSpec, EndpointSpec, FileSync, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress, PushProgress, SyncFilesOptions, SyncFilesResult } from './api/types.js';
 import type { ContainerSettings } from './images/container-settings.js';
 import type { ImageRuntimeConfig } from './images/media-types.js';
 
@@ -127,4 +127,16 @@ export interface BundleBuilder {
     /** /etc/hosts, /etc/hostname, /etc/resolv.conf contents (absent for network_mode host). */
     etc: { hosts: string; hostname: string; resolvConf: string } | undefined;
   }): Promise<string>;
+}
+
+/**
+ * Files inside a running container, reached through `root`: the container's root as the
+ * container sees it (`/proc/<pid>/root` of its init, so its volumes and tmpfs mounts count).
+ * Every path is resolved one component at a time inside `root`, as if chrooted there: a
+ * symlink in the container, absolute or `..`, cannot lead a write to the host.
+ */
+export interface ContainerFiles {
+  sync(root: string, changes: readonly FileSync[], opts: SyncFilesOptions & { uid: number; gid: number }): Promise<SyncFilesResult>;
+  /** A file's text inside `root`, or undefined when it does not exist. */
+  readText(root: string, path: string): Promise<string | undefined>;
 }

@@ -58,6 +58,33 @@ describe('node agent lifecycle', () => {
     await expect(api.inspectContainer(id)).rejects.toThrow(`No such container: ${id}`);
   });
 
+  it('syncs files through the running container\'s own root, owned by its user', async () => {
+    const { rt } = fakeRuntime();
+    const calls: Array<{ root: string; uid: number; gid: number }> = [];
+    const a = createNodeAgent({
+      stateDir: dir,
+      runtime: rt,
+      images,
+      networks: fakeNetworks(),
+      bundles: { write: async ({ containerId }) => `/bundles/${containerId}` },
+      volumes: createVolumeStore(join(dir, 'volumes')),
+      files: {
+        readText: async (_root, path) => (path === '/etc/passwd' ? 'root:x:0:0::/:/bin/sh\nwww:x:33:44::/:/bin/sh\n' : 'root:x:0:\n'),
+        sync: async (root, changes, o) => {
+          calls.push({ root, uid: o.uid, gid: o.gid });
+          return { written: changes.length, deleted: 0, unchanged: 0 };
+        },
+      },
+    });
+    agents.push(a);
+    const { id } = await a.api.createContainer(spec('p-web-1', { user: 'www' }));
+    await expect(a.api.syncFiles(id, [{ source: '/h/a', target: '/a' }])).rejects.toThrow('container p-web-1 is not running');
+    await a.api.startContainer(id);
+    expect(await a.api.syncFiles(id, [{ source: '/h/a', target: '/a' }])).toEqual({ written: 1, deleted: 0, unchanged: 0 });
+    expect(calls).toEqual([{ root: '/proc/1/root', uid: 33, gid: 44 }]);
+    expect((await a.api.inspectContainer(id)).state.pid).toBe(1);
+  });
+
   it('refuses a second container of the same name and an image it does not have', async () => {
     const { api } = make(fakeRuntime().rt);
     await api.createContainer(spec('p-web-1'));

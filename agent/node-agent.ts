@@ -20,12 +20,13 @@ import type {
   ContainerSummary,
   HealthStatus,
 } from './api/types.js';
-import type { BundleBuilder, ContainerRuntime, ExitStatus, ImageBuilder, ImageService, NetworkService } from './backends.js';
+import type { BundleBuilder, ContainerFiles, ContainerRuntime, ExitStatus, ImageBuilder, ImageService, NetworkService } from './backends.js';
 import { createContainerStore, newContainerId, type ContainerRecord, type ContainerStore } from './container-store.js';
 import { createEventBus, type EventBus } from './events.js';
 import { HEALTH_DEFAULTS, INITIAL_HEALTH, applyProbe, nextProbeDelay, probeCommand } from './health.js';
 import { matchesLabels } from './label-filter.js';
 import { readJsonLogs } from './logs/json-file.js';
+import { resolveUser } from './resolve-user.js';
 import { INITIAL_RESTART_STATE, decideRestart } from './restart-policy.js';
 import { healthSpecOf, settingsFor } from './settings.js';
 import { statusText } from './status-text.js';
@@ -44,6 +45,8 @@ export interface NodeAgentOptions {
   volumes: VolumeStore;
   /** Builds images; without one, `buildImage` says this agent cannot build. */
   builder?: ImageBuilder;
+  /** Writes into running containers (`syncFiles`); without it, syncFiles is not supported. */
+  files?: ContainerFiles;
   nodeId?: string;
   version?: string;
   cgroupVersion?: 1 | 2;
@@ -54,6 +57,8 @@ interface Entry {
   rec: ContainerRecord;
   /** Whether a supervisor waits on the running process. */
   running: boolean;
+  /** The container's init process on the host, while it runs (0 when unknown). */
+  pid: number;
   paused: boolean;
   /** A restart is scheduled. */
   restarting: boolean;
@@ -166,12 +171,13 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         etc,
       });
       const logOpts = rec.spec.logConfig.options;
-      await opts.runtime.create(rec.id, bundle, {
+      const created = await opts.runtime.create(rec.id, bundle, {
         logPath: store.logPath(rec.id),
         ...(logOpts['max-size'] === undefined ? {} : { logMaxSize: parseBytes(logOpts['max-size']) }),
         ...(logOpts['max-file'] === undefined ? {} : { logMaxFiles: Number(logOpts['max-file']) }),
       });
       await opts.runtime.start(rec.id);
+      e.pid = created.pid;
     } catch (err) {
       // Nothing half-made: undo what this start did, keep the record (docker keeps a
       // container whose start failed, in state "created" or "exited" with the error).
@@ -221,6 +227,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     if (err !== undefined) rec.error = err instanceof Error ? err.message : String(err);
     e.running = false;
     e.paused = false;
+    e.pid = 0;
     if (s.oomKilled) publish(rec, 'oom');
     publish(rec, 'die', { exitCode: String(s.exitCode) });
     const decision = decideRestart(rec.spec.restartPolicy, rec.restart, { exitCode: s.exitCode, ranForMs, stoppedByUser: rec.stoppedByUser });
@@ -322,7 +329,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         paused: e.paused,
         restarting: e.restarting,
         oomKilled: e.rec.oomKilled,
-        pid: 0,
+        pid: e.running ? e.pid : 0,
         exitCode: e.rec.exitCode,
         startedAt: e.rec.startedAt,
         finishedAt: e.rec.finishedAt,
@@ -398,7 +405,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       }
       rec.spec = { ...spec, mounts };
       await store.save(rec);
-      entries.set(id, { rec, running: false, paused: false, restarting: false, exited: deferred(), lock: Promise.resolve() });
+      entries.set(id, { rec, running: false, pid: 0, paused: false, restarting: false, exited: deferred(), lock: Promise.resolve() });
       publish(rec, 'create');
       return { id, warnings: [] };
     },
@@ -532,6 +539,22 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       });
     },
 
+    async syncFiles(id, changes, o = {}) {
+      const e = find(id);
+      if (opts.files === undefined) throw new TscError('ERR_UNSUPPORTED', 'this agent cannot write into containers (syncFiles)');
+      if (!e.running || e.pid <= 0) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
+      // The container's own view of its files: its volumes and tmpfs mounts included.
+      const root = `/proc/${e.pid}/root`;
+      const [passwd, group] = await Promise.all([opts.files.readText(root, '/etc/passwd'), opts.files.readText(root, '/etc/group')]);
+      let owner = { uid: 0, gid: 0 };
+      try {
+        owner = resolveUser(e.rec.settings.user, [], passwd ?? '', group ?? '');
+      } catch {
+        // A user the image does not know: the runtime would refuse it too; root owns the files.
+      }
+      return opts.files.sync(root, changes, { ...o, uid: owner.uid, gid: owner.gid });
+    },
+
     async pullImage(ref, onProgress) {
       const img = await opts.images.pull(ref, onProgress);
       bus.publish({ type: 'image', action: 'pull', id: ref, attributes: { name: ref } });
@@ -651,11 +674,12 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     api,
     async recover() {
       for (const rec of await store.loadAll()) {
-        const e: Entry = { rec, running: false, paused: false, restarting: false, exited: deferred(), lock: Promise.resolve() };
+        const e: Entry = { rec, running: false, pid: 0, paused: false, restarting: false, exited: deferred(), lock: Promise.resolve() };
         entries.set(rec.id, e);
         const st = await opts.runtime.state(rec.id).catch(() => undefined);
         if (st !== undefined && (st.status === 'running' || st.status === 'paused')) {
           e.running = true;
+          e.pid = st.pid;
           e.paused = st.status === 'paused';
           supervise(e);
           scheduleProbe(e);

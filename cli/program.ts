@@ -18,6 +18,7 @@ import { registerPush } from './commands/compose/push.js';
 import { registerScale } from './commands/compose/scale.js';
 import { registerAttach } from './commands/compose/attach.js';
 import { registerUpDown } from './commands/compose/up.js';
+import { registerWatch } from './commands/compose/watch.js';
 import { registerVersion } from './commands/version.js';
 import { composeContext } from './context.js';
 
@@ -55,6 +56,7 @@ export function buildProgram(): Program {
     .exitOverride();
   registerConfig(program);
   registerUpDown(program, composeContext, setExit);
+  registerWatch(program, composeContext, setExit);
   registerPsLogs(program, composeContext, setExit);
   registerLifecycle(program, composeContext, setExit);
   registerExecRun(program, composeContext, setExit);

@@ -115,13 +115,22 @@ export interface Deploy {
   endpoint_mode?: 'vip' | 'dnsrr' | string;
 }
 
+/** A command run in a service's container (`develop.watch[].exec`, compose's ServiceHook). */
+export interface ServiceHook {
+  command: string[];
+  user?: string;
+  privileged?: boolean;
+  working_dir?: string;
+  environment?: Record<string, string | null>;
+}
+
 export interface WatchRule {
   path: string;
   action: 'rebuild' | 'sync' | 'restart' | 'sync+restart' | 'sync+exec';
   target?: string;
-  ignore?: string[] | string;
-  include?: string[] | string;
-  exec?: Record<string, unknown>;
+  ignore?: string[];
+  include?: string[];
+  exec?: ServiceHook;
   initial_sync?: boolean;
 }
 

@@ -38,6 +38,7 @@ export const METHODS = [
   'waitContainer',
   'logs',
   'exec',
+  'syncFiles',
   'pullImage',
   'pushImage',
   'tagImage',

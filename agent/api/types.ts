@@ -307,6 +307,30 @@ export interface BuildSummary {
 }
 
 /**
+ * One entry of `syncFiles`: make `target` inside the container what `source` on the agent's
+ * host is (compose watch's sync): a regular file's content, mode and mtime; a directory
+ * (created, not recursed); a symlink as it is; and when `source` no longer exists, `target`
+ * is removed (a directory with its content).
+ */
+export interface FileSync {
+  /** Absolute path on the agent's host. */
+  source: string;
+  /** Absolute path inside the container, as the container sees it (its mounts included). */
+  target: string;
+}
+
+export interface SyncFilesOptions {
+  /** Leave a file alone whose size, mode and mtime already match (a re-sync after a restart). */
+  skipUnchanged?: boolean;
+}
+
+export interface SyncFilesResult {
+  written: number;
+  deleted: number;
+  unchanged: number;
+}
+
+/**
  * The node agent, as every caller sees it. Methods throw TscError (ERR_NOT_FOUND,
  * ERR_CONFLICT, ...) with the message a user reads.
  */
@@ -327,6 +351,11 @@ export interface AgentApi {
   waitContainer(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<{ exitCode: number }>;
   logs(id: string, opts?: LogsOptions): AsyncIterable<LogLine>;
   exec(id: string, opts: ExecOptions): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /**
+   * Write host files into a running container's filesystem directly (no archive): files are
+   * created owned by the container's user, and no path can lead outside the container's root.
+   */
+  syncFiles(id: string, changes: FileSync[], opts?: SyncFilesOptions): Promise<SyncFilesResult>;
 
   pullImage(ref: string, onProgress?: (p: PullProgress) => void): Promise<ImageSummary>;
   /** Send a local image to its registry (`docker push`); progress per layer. */

@@ -13,6 +13,7 @@ import { bundledRuntimePath } from '../runtime/bundled-runtime-path.js';
 import { createVolumeStore } from '../volumes.js';
 import { createLocalBundleBuilder } from './bundle-builder.js';
 import { createLocalImageBuilder } from './image-builder.js';
+import { createContainerFiles } from './container-files.js';
 import { createLocalImageService } from './image-service.js';
 import { createLocalNetworkService } from './network-service.js';
 import { createRuntimeAdapter } from './runtime-adapter.js';
@@ -55,6 +56,7 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
     networks,
     bundles: createLocalBundleBuilder({ volumes, cgroupParent: opts.cgroupParent ?? '/tsc-compose' }),
     volumes,
+    files: createContainerFiles(),
     version: opts.version,
   });
   await agent.recover();

@@ -44,6 +44,40 @@ describe('develop.watch', () => {
     });
   });
 
+  it('gives exec, ignore, include and initial_sync their canonical types', () => {
+    const yaml = [
+      'services:',
+      '  app:',
+      '    image: a',
+      '    develop:',
+      '      watch:',
+      '        - path: ./config',
+      '          target: /etc/app',
+      '          action: sync+exec',
+      '          ignore: "*.tmp"',
+      '          include: "*.conf"',
+      '          initial_sync: "true"',
+      '          exec:',
+      '            command: kill -HUP "1"',
+      '            environment: [MODE=dev, BARE]',
+      '            privileged: "false"',
+      '',
+    ].join('\n');
+    expect(service(yaml, 'app').develop).toEqual({
+      watch: [
+        {
+          path: `${WORKDIR}/config`,
+          action: 'sync+exec',
+          target: '/etc/app',
+          exec: { command: ['kill', '-HUP', '1'], environment: { MODE: 'dev', BARE: null }, privileged: false },
+          include: ['*.conf'],
+          ignore: ['*.tmp'],
+          initial_sync: true,
+        },
+      ],
+    });
+  });
+
   it('rejects an unknown action and a rule without one', () => {
     expect(loadError('services:\n  app:\n    image: a\n    develop:\n      watch:\n        - path: a\n          action: copy\n')).toBe(
       'compose.yaml:7:11 services.app.develop.watch[0].action: must be one of the following: "rebuild", "sync", "restart", "sync+restart", "sync+exec"',

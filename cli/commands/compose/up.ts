@@ -15,6 +15,8 @@ import type { ComposeContext } from '../../compose-context.js';
 import { createPrefixer, useColor } from '../../format/log-prefix.js';
 import { followUntilExit } from './attach.js';
 import { projectContainers } from './select.js';
+import { compileWatchRules } from '../../../reconciler/watch/watch-rules.js';
+import { startWatch } from './watch.js';
 
 export interface UpFlags {
   detach?: boolean;
@@ -39,6 +41,8 @@ export interface UpFlags {
   timestamps?: boolean;
   /** `--build` true; `--no-build` false. */
   build?: boolean;
+  /** `--watch`: follow the `develop.watch` rules while attached. */
+  watch?: boolean;
 }
 
 export function parseScale(values: readonly string[]): Record<string, number> {
@@ -56,10 +60,13 @@ export async function upCommand(ctx: ComposeContext, services: string[], flags: 
   if (flags.detach === true && (flags.abortOnContainerExit === true || flags.exitCodeFrom !== undefined)) {
     throw new TscError('ERR_USAGE', '--abort-on-container-exit and --exit-code-from cannot be combined with --detach');
   }
+  if (flags.watch === true && (flags.detach === true || flags.wait === true)) throw new TscError('ERR_USAGE', '--watch cannot be combined with --detach or --wait');
   // Attached output shows what containers print from this `up` on, not their earlier runs.
   const startedAt = new Date().toISOString();
   const loaded = await ctx.load(services);
   for (const w of loaded.warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
+  // A bad watch rule is reported before anything starts.
+  if (flags.watch === true) compileWatchRules(loaded.project, { services, readDockerignore: () => undefined });
   const desired = desiredProject(loaded.project, { ...ctx.desiredOptions(loaded), scale: parseScale(flags.scale) });
   for (const w of desired.warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
   const agent = await ctx.agent();
@@ -106,7 +113,15 @@ export async function upCommand(ctx: ComposeContext, services: string[], flags: 
     );
   }
   if (flags.detach === true || flags.wait === true || flags.start === false) return 0;
-  return attach(ctx, desired.name, services, flags, startedAt, signal);
+  if (flags.watch !== true) return attach(ctx, desired.name, services, flags, startedAt, signal);
+  const watching = new AbortController();
+  const session = await startWatch(ctx, loaded, { services, prune: true, quiet: false, signal: watching.signal });
+  try {
+    return await attach(ctx, desired.name, services, flags, startedAt, signal);
+  } finally {
+    watching.abort();
+    await session.done.catch((e: unknown) => ctx.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`));
+  }
 }
 
 /** Follow every container's logs until all have exited, or until Ctrl-C stops them. */
@@ -217,6 +232,7 @@ export function registerUpDown(program: Command, ctx: (cmd: Command) => ComposeC
     .option('--no-color', 'Produce monochrome output')
     .option('--no-log-prefix', "Don't print prefix in logs")
     .option('--timestamps', 'Show timestamps')
+    .option('-w, --watch', 'Watch source code and rebuild/refresh containers when files are updated.')
     .action(async (services: string[], flags: UpFlags, cmd: Command) => {
       setExit(await upCommand(ctx(cmd), services, flags));
     });

@@ -1,0 +1,267 @@
+/**
+ * `ContainerFiles` (backends.ts): compose watch's sync written straight into a running
+ * container's filesystem, without a tar round trip.
+ *
+ * The root is the container's own view (`/proc/<pid>/root`), never the overlay upper dir
+ * (writing there while it is mounted is undefined behaviour for overlayfs) and not the host-side
+ * merged mount either (it would miss the container's volumes and tmpfs mounts).
+ *
+ * Node has no openat2(RESOLVE_IN_ROOT), so it is emulated: every directory is held open as a
+ * descriptor, and the next component is opened through `/proc/self/fd/<fd>/<name>` with
+ * O_NOFOLLOW: the kernel resolves the magic link to exactly that directory (not a path that
+ * could have changed), then looks up one name without following a symlink. Symlinks met on the
+ * way are read and resolved by us, absolute ones from the container's root, `..` never above
+ * it, so a link planted in the container (`/var/www -> /`) resolves inside the container, as
+ * it would for the container's own processes. Files are written to a temporary name opened
+ * O_EXCL|O_NOFOLLOW in the resolved directory, then renamed over the target: a reader never
+ * sees half a file.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lchown, lstat, mkdir, open, readFile, readdir, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { posix } from 'node:path';
+
+import { TscError } from '../../lib/errors.js';
+import type { FileSync, SyncFilesOptions, SyncFilesResult } from '../api/types.js';
+import type { ContainerFiles } from '../backends.js';
+
+const MAX_LINKS = 40;
+const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+const at = (dir: FileHandle, name?: string) => (name === undefined ? `/proc/self/fd/${dir.fd}` : `/proc/self/fd/${dir.fd}/${name}`);
+
+function code(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/** A walk inside one root: the directories it opened, closed together at the end. */
+interface Walk {
+  root: FileHandle;
+  opened: FileHandle[];
+}
+
+async function openDir(w: Walk, parent: FileHandle, name: string): Promise<FileHandle> {
+  const fh = await open(at(parent, name), DIR_FLAGS);
+  w.opened.push(fh);
+  return fh;
+}
+
+/**
+ * The directory `parts` names inside the root, symlinks resolved inside it. With `create`,
+ * missing directories are made (mode 0755, owned by `create`); else a missing one gives
+ * undefined. A component that exists and is not a directory is an error.
+ */
+async function resolveDir(w: Walk, parts: readonly string[], create: Owner | undefined, path: string): Promise<FileHandle | undefined> {
+  const stack: FileHandle[] = [w.root];
+  const queue = [...parts];
+  let links = 0;
+  for (let steps = 0; queue.length > 0; steps++) {
+    if (steps > 4096) throw new TscError('ERR_CONFLICT', `cannot sync ${path}: the container keeps changing the path while it is resolved`);
+    const name = queue.shift() as string;
+    if (name === '' || name === '.') continue;
+    if (name === '..') {
+      if (stack.length > 1) stack.pop();
+      continue;
+    }
+    const cur = stack[stack.length - 1] as FileHandle;
+    let next: FileHandle;
+    try {
+      next = await openDir(w, cur, name);
+    } catch (e) {
+      const c = code(e);
+      if (c === 'ENOENT') {
+        if (create === undefined) return undefined;
+        try {
+          await mkdir(at(cur, name), 0o755);
+          await lchown(at(cur, name), create.uid, create.gid);
+        } catch (me) {
+          if (code(me) !== 'EEXIST') throw me;
+        }
+        queue.unshift(name);
+        continue;
+      }
+      if (c !== 'ELOOP' && c !== 'ENOTDIR') throw e;
+      const st = await lstat(at(cur, name));
+      if (!st.isSymbolicLink()) throw new TscError('ERR_CONFLICT', `cannot sync ${path}: ${name} is not a directory in the container`);
+      if (++links > MAX_LINKS) throw new TscError('ERR_CONFLICT', `cannot sync ${path}: too many levels of symbolic links in the container`);
+      const target = await readlink(at(cur, name));
+      if (target.startsWith('/')) stack.length = 1;
+      queue.unshift(...target.split('/'));
+      continue;
+    }
+    stack.push(next);
+  }
+  return stack[stack.length - 1];
+}
+
+function split(path: string): { dir: string[]; name: string } {
+  const clean = posix.normalize(`/${path}`);
+  const parts = clean.split('/').filter((p) => p !== '');
+  const name = parts.pop();
+  if (name === undefined || name === '..') throw new TscError('ERR_USAGE', `cannot sync to ${path}: it names the container's root`);
+  return { dir: parts, name };
+}
+
+/** Remove `name` in `dir`, a directory with everything below it, without following links. */
+async function removeAt(w: Walk, dir: FileHandle, name: string): Promise<boolean> {
+  let st;
+  try {
+    st = await lstat(at(dir, name));
+  } catch (e) {
+    if (code(e) === 'ENOENT') return false;
+    throw e;
+  }
+  if (!st.isDirectory()) {
+    await unlink(at(dir, name));
+    return true;
+  }
+  const sub = await openDir(w, dir, name);
+  for (const entry of await readdir(at(sub))) await removeAt(w, sub, entry);
+  await rmdir(at(dir, name));
+  return true;
+}
+
+/** Copy a host file's content into a fresh temp file of `dir`, then rename it over `name`. */
+async function writeFileAt(dir: FileHandle, name: string, source: string, st: { mode: number; atime: Date; mtime: Date }, owner: Owner, w: Walk): Promise<void> {
+  const tmp = `.tsc-sync-${randomBytes(6).toString('hex')}`;
+  const fh = await open(at(dir, tmp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    try {
+      await fh.writeFile(await readFile(source));
+      await fh.chown(owner.uid, owner.gid);
+      await fh.chmod(st.mode & 0o7777);
+      await fh.utimes(st.atime, st.mtime);
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(at(dir, tmp), at(dir, name));
+    } catch (e) {
+      // A directory where the file goes: replace it, as docker cp does.
+      if (code(e) !== 'EISDIR' && code(e) !== 'ENOTEMPTY' && code(e) !== 'EEXIST') throw e;
+      await removeAt(w, dir, name);
+      await rename(at(dir, tmp), at(dir, name));
+    }
+  } catch (e) {
+    await unlink(at(dir, tmp)).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function syncOne(w: Walk, change: FileSync, opts: SyncFilesOptions & Owner, result: SyncFilesResult): Promise<void> {
+  const { dir: dirParts, name } = split(change.target);
+  const src = await lstat(change.source).catch((e: unknown) => {
+    if (code(e) === 'ENOENT' || code(e) === 'ENOTDIR') return undefined;
+    throw e;
+  });
+  if (src === undefined) {
+    const dir = await resolveDir(w, dirParts, undefined, change.target);
+    if (dir !== undefined && (await removeAt(w, dir, name))) result.deleted++;
+    return;
+  }
+  const dir = (await resolveDir(w, dirParts, opts, change.target)) as FileHandle;
+  const have = await lstat(at(dir, name)).catch(() => undefined);
+  if (src.isDirectory()) {
+    if (have?.isDirectory() === true) {
+      result.unchanged++;
+      return;
+    }
+    if (have !== undefined) await removeAt(w, dir, name);
+    await mkdir(at(dir, name), src.mode & 0o7777);
+    await lchown(at(dir, name), opts.uid, opts.gid);
+    result.written++;
+    return;
+  }
+  if (src.isSymbolicLink()) {
+    const link = await readlink(change.source);
+    if (have?.isSymbolicLink() === true && (await readlink(at(dir, name))) === link) {
+      result.unchanged++;
+      return;
+    }
+    if (have !== undefined) await removeAt(w, dir, name);
+    await symlink(link, at(dir, name));
+    await lchown(at(dir, name), opts.uid, opts.gid);
+    result.written++;
+    return;
+  }
+  if (!src.isFile()) throw new TscError('ERR_UNSUPPORTED', `cannot sync ${change.source}: only files, directories and symlinks can be synced`);
+  if (
+    opts.skipUnchanged === true &&
+    have?.isFile() === true &&
+    have.size === src.size &&
+    // utimes goes through a float of seconds: equal to the millisecond, not the nanosecond.
+    Math.abs(have.mtimeMs - src.mtimeMs) < 1 &&
+    (have.mode & 0o7777) === (src.mode & 0o7777)
+  ) {
+    result.unchanged++;
+    return;
+  }
+  await writeFileAt(dir, name, change.source, src, opts, w);
+  result.written++;
+}
+
+async function withRoot<T>(root: string, fn: (w: Walk) => Promise<T>): Promise<T> {
+  let rootFh: FileHandle;
+  try {
+    rootFh = await open(root, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (e) {
+    throw new TscError('ERR_CONFLICT', `cannot reach the container's filesystem at ${root}: ${code(e) ?? String(e)}`, { cause: e });
+  }
+  const w: Walk = { root: rootFh, opened: [] };
+  try {
+    return await fn(w);
+  } finally {
+    await Promise.all([rootFh, ...w.opened].map((f) => f.close().catch(() => undefined)));
+  }
+}
+
+export function createContainerFiles(): ContainerFiles {
+  return {
+    async sync(root, changes, opts) {
+      const result: SyncFilesResult = { written: 0, deleted: 0, unchanged: 0 };
+      await withRoot(root, async (w) => {
+        // In order: a directory made before the files that go in it, a deletion before a re-add.
+        for (const c of changes) {
+          if (!posix.isAbsolute(c.target)) throw new TscError('ERR_USAGE', `cannot sync to ${c.target}: the container path must be absolute`);
+          await syncOne(w, c, opts, result);
+          // Directories opened for this entry are not reused: the next entry resolves afresh.
+          await Promise.all(w.opened.splice(0).map((f) => f.close().catch(() => undefined)));
+        }
+      });
+      return result;
+    },
+
+    async readText(root, path) {
+      return withRoot(root, async (w) => {
+        let { dir: dirParts, name } = split(path) as { dir: string[]; name: string };
+        for (let links = 0; ; links++) {
+          const dir = await resolveDir(w, dirParts, undefined, path);
+          if (dir === undefined) return undefined;
+          const st = await lstat(at(dir, name)).catch(() => undefined);
+          if (st === undefined) return undefined;
+          if (!st.isSymbolicLink()) {
+            const fh = await open(at(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
+            try {
+              return (await fh.stat()).isFile() ? await fh.readFile('utf8') : undefined;
+            } finally {
+              await fh.close();
+            }
+          }
+          if (links >= MAX_LINKS) return undefined;
+          const target = await readlink(at(dir, name));
+          // Relative links resolve from the link's directory: `resolveDir` walks `..` there.
+          const parts = (target.startsWith('/') ? target.split('/') : [...dirParts, ...target.split('/')]).filter((p) => p !== '' && p !== '.');
+          const last = parts.pop();
+          if (last === undefined || last === '..') return undefined;
+          dirParts = parts;
+          name = last;
+        }
+      });
+    },
+  };
+}
