@@ -22,6 +22,13 @@ export async function openDurable(dir: string, opts: WalOptions = {}): Promise<D
   if (snapshot !== undefined) storage.applySnapshot(snapshot);
   const first = storage.firstIndex();
   storage.append(state.entries.filter((e) => e.index >= first));
-  storage.setHardState(state.hardState);
+  // A crash between writing a received snapshot and the hard state after it can leave a commit
+  // index below the snapshot's: the snapshot is committed by definition, so raise it.
+  const hs = { ...state.hardState };
+  if (snapshot !== undefined && hs.commit < snapshot.metadata.index) {
+    hs.commit = snapshot.metadata.index;
+    hs.term = Math.max(hs.term, snapshot.metadata.term);
+  }
+  storage.setHardState(hs);
   return { storage, wal, snapshot };
 }
