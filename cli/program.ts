@@ -8,6 +8,8 @@ import { Command, Option } from 'commander';
 import { registerAgent } from './commands/agent.js';
 import { registerConfig } from './commands/config.js';
 import { registerImage } from './commands/image.js';
+import { registerLogin } from './commands/login.js';
+import { registerLogout } from './commands/logout.js';
 import { registerResources } from './commands/resources.js';
 import { registerExecRun } from './commands/compose/exec-run.js';
 import { registerLifecycle } from './commands/compose/lifecycle.js';
@@ -57,6 +59,8 @@ export function buildProgram(): Program {
   registerPullImages(program, composeContext, setExit);
   registerImage(program, composeContext, setExit);
   registerResources(program, composeContext, setExit);
+  registerLogin(program, setExit);
+  registerLogout(program, setExit);
   registerAgent(program);
   registerVersion(program);
   return { command: program, exitCode: () => exitCode };
