@@ -9,6 +9,8 @@ import { registerAgent } from './commands/agent.js';
 import { registerBuild } from './commands/build.js';
 import { registerConfig } from './commands/config.js';
 import { registerImage } from './commands/image.js';
+import { registerLogin } from './commands/login.js';
+import { registerLogout } from './commands/logout.js';
 import { registerResources } from './commands/resources.js';
 import { registerExecRun } from './commands/compose/exec-run.js';
 import { registerLifecycle } from './commands/compose/lifecycle.js';
@@ -67,6 +69,8 @@ export function buildProgram(): Program {
   registerBuild(program, composeContext, setExit);
   registerImage(program, composeContext, setExit);
   registerResources(program, composeContext, setExit);
+  registerLogin(program, setExit);
+  registerLogout(program, setExit);
   registerAgent(program);
   registerVersion(program);
   return { command: program, exitCode: () => exitCode };

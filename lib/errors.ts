@@ -21,6 +21,7 @@ export type TscErrorCode =
   | 'ERR_CONFLICT' // it exists already, or is in use
   | 'ERR_RUNTIME' // the container runtime failed
   | 'ERR_IMAGE' // an image could not be pulled, loaded or read
+  | 'ERR_AUTH' // registry credentials refused, or a config.json / credential helper failed
   | 'ERR_NETWORK' // a network could not be made as asked
   | 'ERR_UNSUPPORTED' // asked for something this build cannot do (yet)
   | 'ERR_DOCKERFILE' // a Dockerfile or .dockerignore that does not parse, or a bad build stage

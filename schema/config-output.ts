@@ -5,10 +5,9 @@
  * follow). Pure functions: the CLI writes the strings.
  */
 
-import { stringify } from 'yaml';
-
 import { compilePattern, findRule } from './path-pattern.js';
 import type { ComposeTree } from './phase.js';
+import { emitYaml } from './yaml-emit.js';
 
 type Mapping = Record<string, unknown>;
 
@@ -98,7 +97,7 @@ export function orderForOutput(tree: ComposeTree): Mapping {
 export function renderConfig(tree: ComposeTree, format: 'yaml' | 'json'): string {
   const ordered = orderForOutput(tree);
   if (format === 'json') return `${JSON.stringify(ordered, null, 2)}\n`;
-  return stringify(ordered, { lineWidth: 0, indentSeq: true, aliasDuplicateObjects: false, nullStr: 'null' });
+  return emitYaml(ordered);
 }
 
 /** Service names, dependencies before their dependents (as `config --services` lists them). */

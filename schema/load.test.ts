@@ -197,3 +197,50 @@ describe('include', () => {
     );
   });
 });
+
+describe('label_file', () => {
+  it('reads KEY=VALUE files relative to the project directory, later files and then labels: winning; config drops label_file', () => {
+    const dir = project({
+      'compose.yaml': [
+        'services:',
+        '  web:',
+        '    image: x',
+        '    label_file: [conf/base.labels, ./extra.labels]',
+        '    labels:',
+        '      com.example.owner: compose',
+        '  one:',
+        '    image: x',
+        '    label_file: conf/base.labels',
+        '',
+      ].join('\n'),
+      'conf/base.labels': '# team labels\ncom.example.tier=web\ncom.example.owner=file\nexport com.example.quoted="a b"\nTEAM=core\n',
+      'extra.labels': 'com.example.tier=front\ncom.example.ref=${TEAM}!\n',
+    });
+    const r = load(dir);
+    const services = r.tree.services as Record<string, Record<string, unknown>>;
+    expect(services.web?.labels).toEqual({
+      'com.example.owner': 'compose',
+      'com.example.quoted': 'a b',
+      'com.example.ref': 'core!',
+      'com.example.tier': 'front',
+      TEAM: 'core',
+    });
+    expect(services.web).not.toHaveProperty('label_file');
+    expect(services.one?.labels).toEqual({ 'com.example.tier': 'web', 'com.example.owner': 'file', 'com.example.quoted': 'a b', TEAM: 'core' });
+    expect(r.project.services.one?.labels).toEqual(services.one?.labels);
+  });
+
+  it('names a missing label file at its entry', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: x\n    label_file:\n      - gone.labels\n' });
+    expect(errorOf(() => load(dir))).toBe(`compose.yaml:5:9 services.web.label_file[0]: label file ${join(dir, 'gone.labels')} not found`);
+  });
+
+  it('takes an extended service\'s label_file relative to that file', () => {
+    const dir = project({
+      'compose.yaml': 'services:\n  web:\n    extends: {file: lib/base.yaml, service: base}\n',
+      'lib/base.yaml': 'services:\n  base:\n    image: x\n    label_file: base.labels\n',
+      'lib/base.labels': 'from=lib\n',
+    });
+    expect((load(dir).tree.services as Record<string, Record<string, unknown>>).web?.labels).toEqual({ from: 'lib' });
+  });
+});

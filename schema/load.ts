@@ -20,8 +20,10 @@ import { resolveEnvironment } from './environment.js';
 import { resolveExtends } from './extends.js';
 import { applyInclude } from './include.js';
 import { interpolate } from './interpolate.js';
+import { resolveLabelFiles } from './label-files.js';
 import { applyResetTags, mergeTrees, type MergeInput } from './merge.js';
 import { normalize } from './normalize.js';
+import { parseDotenv } from './dotenv.js';
 import { parseCompose, setKey, type ParsedDocument } from './parse.js';
 import { resolvePaths } from './paths.js';
 import type { ComposeTree, PhaseContext } from './phase.js';
@@ -150,9 +152,23 @@ export function loadProject(opts: LoadOptions): LoadResult {
   if (opts.normalize !== false) tree = normalize(tree, ctx);
   tree = applyDefaults(tree, ctx);
   tree = validateProject(tree, ctx);
+  // docker compose resolves label files for every command and drops label_file (WithDiscardEnvFile).
+  tree = resolveLabelFiles(tree, ctx, readLabelFile, { discard: true });
   tree = { name: projectName, ...withoutKey(tree, 'name') };
   const project = buildProject(tree, ctx);
   return { project, tree, positions, warnings, files: discovered.files, allProfiles, environment };
+}
+
+/** One label file (`.env` syntax), or undefined when it does not exist. */
+function readLabelFile(path: string, resolve: (name: string) => string | undefined): Record<string, string> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TscError('ERR_COMPOSE_NOT_FOUND', `cannot read label file ${path}: ${(e as Error).message}`, { file: path, cause: e });
+  }
+  return parseDotenv(text, path, () => undefined, resolve);
 }
 
 /** `--profile` values, or else `COMPOSE_PROFILES` (comma-separated). */

@@ -62,6 +62,21 @@ describePrivileged('image load and save', [root, command('skopeo'), command('bus
     expect(await readdir(join(other.root, 'ingest'))).toEqual([]);
   });
 
+  it('an OCI archive named only by a bare tag (skopeo oci-archive:FILE:latest) asks for --repository, then loads as REPO:latest', async () => {
+    const file = join(work, 'bare-tag.tar');
+    execFileSync('skopeo', ['copy', '--quiet', `oci:${image.dir}:v1`, `oci-archive:${file}:latest`]);
+    const store = await newStore();
+    const err = await caught(loadImageArchive(store, file));
+    expect(isTscError(err, 'ERR_IMAGE')).toBe(true);
+    expect(err.message).toBe(`image archive ${file} names its image only by the tag "latest" (org.opencontainers.image.ref.name without a repository)`);
+    expect((err as Error & { hint?: string }).hint).toBe('give the repository: tsc-compose image load --repository NAME (loads NAME:latest)');
+    expect(await store.listImages()).toEqual([]);
+    expect(await readdir(join(store.root, 'blobs', 'sha256'))).toEqual([]);
+    const loaded = await loadImageArchive(store, file, { repository: 'localhost/app' });
+    expect(loaded.map((l) => [l.name, l.target.digest])).toEqual([['localhost/app:latest', image.manifest.digest]]);
+    expect((await getImage(store, 'localhost/app')).configDigest).toBe(image.configDigest);
+  });
+
   it('loads a legacy docker save archive (uncompressed layer.tar), plain and gzipped', async () => {
     const file = join(work, 'legacy.tar');
     execFileSync('skopeo', ['copy', '--quiet', `oci:${image.dir}:v1`, `docker-archive:${file}:localhost/legacy:v1`]);

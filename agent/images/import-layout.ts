@@ -50,12 +50,21 @@ export async function copyTree(store: ImageStore, source: BlobSource, d: Descrip
   await Promise.all(doc.layers.map((l) => copyBlob(store, source, l, what)));
 }
 
+const BARE_TAG = /^[\w][\w.-]{0,127}$/;
+
+/** The bare tag (`latest`) a descriptor is named by, when it has no repository to go with it. */
+export function bareTagOf(d: Descriptor): string | undefined {
+  if (d.annotations?.[IMAGE_NAME_ANNOTATION] !== undefined) return undefined;
+  const ref = d.annotations?.[REF_NAME_ANNOTATION];
+  return ref !== undefined && BARE_TAG.test(ref) ? ref : undefined;
+}
+
 export function nameFromAnnotations(d: Descriptor, repository?: string): string | undefined {
   const full = d.annotations?.[IMAGE_NAME_ANNOTATION];
   if (full !== undefined) return formatReference(parseReference(full));
   const ref = d.annotations?.[REF_NAME_ANNOTATION];
   if (ref === undefined) return undefined;
-  if (/^[\w][\w.-]{0,127}$/.test(ref)) {
+  if (BARE_TAG.test(ref)) {
     return repository === undefined ? undefined : formatReference({ ...parseReference(repository), tag: ref, digest: undefined });
   }
   return formatReference(parseReference(ref));
@@ -70,6 +79,15 @@ export async function importLayout(
 ): Promise<ImportedImage[]> {
   const out: ImportedImage[] = [];
   if (!Array.isArray(index.manifests)) throw new TscError('ERR_IMAGE', `${opts.what}: index.json has no manifests`);
+  const bare = index.manifests.map(bareTagOf).filter((t): t is string => t !== undefined);
+  if (bare.length > 0 && opts.repository === undefined) {
+    // docker load would keep such an image unnamed (only its ID); here an unnamed image is
+    // garbage, so ask for the name before anything is stored (skopeo wants one too).
+    const tags = bare.map((t) => `"${t}"`).join(', ');
+    throw new TscError('ERR_IMAGE', `${opts.what} names its image only by the tag ${tags} (org.opencontainers.image.ref.name without a repository)`, {
+      hint: `give the repository: tsc-compose image load --repository NAME (loads NAME:${bare[0] ?? 'latest'})`,
+    });
+  }
   for (const d of index.manifests) {
     parseDigest(d.digest);
     await store.withLease([d.digest], async () => {

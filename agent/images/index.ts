@@ -16,8 +16,19 @@ export type { PullPolicy, ServiceImage, ServicePullOutcome } from './pull-servic
 export { pullDecision, pullServices } from './pull-services.js';
 export type { RegistryClient, RegistryOptions } from './registry/registry-client.js';
 export { createRegistryClient } from './registry/registry-client.js';
-export type { Credentials } from './registry/auth.js';
-export { defaultAuthFile, loadCredentials, removeCredentials, saveCredentials } from './registry/auth.js';
+export type { CredentialOptions, Credentials, StoredCredentials } from './registry/credentials.js';
+export {
+  DOCKER_HUB_KEY,
+  defaultAuthFile,
+  eraseCredentials,
+  getCredentials,
+  listCredentials,
+  loadCredentials,
+  serverKey,
+  storeCredentials,
+} from './registry/credentials.js';
+export type { LoginResult } from './registry/login.js';
+export { verifyLogin } from './registry/login.js';
 export { loadImageArchive, saveImages } from './archive.js';
 export type { ImportedImage } from './import-layout.js';
 export { importOciDir } from './import-layout.js';

@@ -13,7 +13,7 @@ export function registerImage(program: Command, ctx: (cmd: Command) => ComposeCo
     .command('load')
     .description('Load an image from a tar archive (docker save or OCI layout)')
     .requiredOption('-i, --input <file>', 'Read from tar archive file')
-    .option('--repository <name>', 'Name for images the archive does not name')
+    .option('--repository <name>', 'Repository for images an OCI archive names only by a tag (ref.name "latest" loads as NAME:latest)')
     .action(async (flags: { input: string; repository?: string }, cmd: Command) => {
       const c = ctx(cmd);
       const names = await (await c.agent()).loadImage(resolve(flags.input), flags.repository === undefined ? {} : { repository: flags.repository });

@@ -52,7 +52,22 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(): Promise<RunningRegistry> {
+/** A user for `startRegistry({ htpasswd })`: the line is bcrypt (cost 4) of the password. */
+export const TEST_REGISTRY_USER = {
+  username: 'alice',
+  password: 's3cret',
+  htpasswd: 'alice:$2b$04$WarE3kCt6xf9KjSOvANKfe.eWQv0UOTv.BjluPVBlTLY7i5EswVBy',
+} as const;
+
+export interface RegistryOptions {
+  /**
+   * `htpasswd` lines (`user:bcrypt-hash`): the registry then asks for basic auth itself
+   * (its own htpasswd access controller, realm `tsc-test`).
+   */
+  htpasswd?: string[];
+}
+
+export async function startRegistry(opts: RegistryOptions = {}): Promise<RunningRegistry> {
   const dir = await mkdtemp(join(tmpdir(), 'tsc-registry-'));
   const storage = join(dir, 'storage');
   const port = await freePort();
@@ -72,9 +87,11 @@ export async function startRegistry(): Promise<RunningRegistry> {
       '    enabled: true',
       'http:',
       `  addr: 127.0.0.1:${port}`,
+      ...(opts.htpasswd === undefined ? [] : ['auth:', '  htpasswd:', '    realm: tsc-test', `    path: ${join(dir, 'htpasswd')}`]),
       '',
     ].join('\n'),
   );
+  if (opts.htpasswd !== undefined) await writeFile(join(dir, 'htpasswd'), `${opts.htpasswd.join('\n')}\n`);
   const child = spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
@@ -89,7 +106,8 @@ export async function startRegistry(): Promise<RunningRegistry> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(async () => (await httpStatus(`http://127.0.0.1:${port}/v2/`)) === 200, 15_000, `docker-registry on port ${port} (${stderr})`);
+    const ready = opts.htpasswd === undefined ? 200 : 401;
+    await waitFor(async () => (await httpStatus(`http://127.0.0.1:${port}/v2/`)) === ready, 15_000, `docker-registry on port ${port} (${stderr})`);
   } catch (e) {
     await stop();
     throw e;
@@ -97,9 +115,9 @@ export async function startRegistry(): Promise<RunningRegistry> {
   return { port, host: `127.0.0.1:${port}`, storage, process: child, stop };
 }
 
-/** Push an OCI layout tag into a registry with skopeo (`all` copies every platform). */
-export function skopeoPush(layoutDir: string, tag: string, dest: string, all = false): Promise<void> {
-  const args = ['copy', '--quiet', '--dest-tls-verify=false', ...(all ? ['--all'] : []), `oci:${layoutDir}:${tag}`, `docker://${dest}`];
+/** Push an OCI layout tag into a registry with skopeo (`all` copies every platform; `destCreds` is `user:password`). */
+export function skopeoPush(layoutDir: string, tag: string, dest: string, all = false, destCreds?: string): Promise<void> {
+  const args = ['copy', '--quiet', '--dest-tls-verify=false', ...(all ? ['--all'] : []), ...(destCreds === undefined ? [] : [`--dest-creds=${destCreds}`]), `oci:${layoutDir}:${tag}`, `docker://${dest}`];
   return new Promise((resolve, reject) => {
     execFile('skopeo', args, { maxBuffer: 1 << 24 }, (err, _out, stderr) => (err === null ? resolve() : reject(new Error(`skopeo ${args.join(' ')}: ${stderr}`))));
   });

@@ -13,13 +13,14 @@ import type { BlobWriter } from '../image-store.js';
 import type { Descriptor } from '../media-types.js';
 import { MANIFEST_ACCEPT } from '../media-types.js';
 import type { ImageReference } from '../reference.js';
-import type { Credentials } from './auth.js';
-import { basicAuth, loadCredentials, parseChallenges } from './auth.js';
+import { basicAuth, parseChallenges } from './auth.js';
+import type { Credentials } from './credentials.js';
+import { getCredentials } from './credentials.js';
 import type { HttpResponse } from './http.js';
 import { httpRequest, readBody } from './http.js';
 
 export interface RegistryOptions {
-  /** Docker config.json to read `auths` from (default $DOCKER_CONFIG or ~/.docker). */
+  /** Docker config.json to read `auths`, `credsStore`, `credHelpers` from (default $DOCKER_CONFIG or ~/.docker). */
   authFile?: string;
   /** Credentials by registry host, taking precedence over the auth file (`login`). */
   credentials?: Record<string, Credentials>;
@@ -120,8 +121,21 @@ export function createRegistryClient(opts: RegistryOptions = {}): RegistryClient
     return s;
   }
 
-  function credentialsFor(domain: string): Credentials | undefined {
-    return opts.credentials?.[domain] ?? loadCredentials(domain, opts.authFile);
+  /**
+   * Given credentials, else config.json through its credential helper if it names one; read
+   * once per domain and client (basic auth needs them on every request, a helper is a process).
+   */
+  const looked = new Map<string, Promise<Credentials | undefined>>();
+  function credentialsFor(domain: string): Promise<Credentials | undefined> {
+    const given = opts.credentials?.[domain];
+    if (given !== undefined) return Promise.resolve(given);
+    let p = looked.get(domain);
+    if (p === undefined) {
+      p = getCredentials(domain, opts.authFile === undefined ? {} : { configFile: opts.authFile });
+      looked.set(domain, p);
+      p.catch(() => looked.delete(domain));
+    }
+    return p;
   }
 
   function endpointsFor(domain: string): Endpoint[] {
@@ -152,7 +166,7 @@ export function createRegistryClient(opts: RegistryOptions = {}): RegistryClient
   async function token(ep: Endpoint, st: EndpointState, scope: string): Promise<string | undefined> {
     const ch = st.challenge;
     if (ch === undefined) return undefined;
-    const creds = credentialsFor(ep.domain);
+    const creds = await credentialsFor(ep.domain);
     if (ch.scheme === 'basic') {
       if (creds === undefined) return undefined;
       return basicAuth(creds);
