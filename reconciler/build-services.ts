@@ -9,6 +9,7 @@ import { TscError } from '../lib/errors.js';
 import { resource, type Reporter } from '../lib/progress.js';
 import { parseBytes } from '../lib/units.js';
 import type { Project, ServiceConfig } from '../schema/project.js';
+import type { UpOptions } from './up.js';
 
 export interface BuildServicesOptions {
   noCache?: boolean | undefined;
@@ -123,4 +124,16 @@ export async function buildServices(agent: AgentApi, project: Project, services:
     }
   }
   return out;
+}
+
+/**
+ * The `build` option of `up` for a project: every service with `build:` is built when
+ * `always` (`up --build`), when its pull_policy is `build`, or when its image is missing.
+ */
+export function upBuildOption(agent: AgentApi, project: Project, always: boolean, reporter: Reporter): NonNullable<UpOptions['build']> {
+  return {
+    services: new Set(Object.values(project.services).filter((s) => s.build !== undefined).map((s) => s.name)),
+    always,
+    run: async (service: string) => (await buildServices(agent, project, [service], {}, reporter)).get(service) as string,
+  };
 }

@@ -9,7 +9,7 @@ import { TscError } from '../../../lib/errors.js';
 import { down } from '../../../reconciler/down.js';
 import { desiredProject } from '../../../reconciler/from-project.js';
 import { LABEL } from '../../../reconciler/labels.js';
-import { buildServices } from '../../../reconciler/build-services.js';
+import { upBuildOption } from '../../../reconciler/build-services.js';
 import { DEFAULT_UP, up } from '../../../reconciler/up.js';
 import type { ComposeContext } from '../../compose-context.js';
 import { createPrefixer, useColor } from '../../format/log-prefix.js';
@@ -92,15 +92,7 @@ export async function upCommand(ctx: ComposeContext, services: string[], flags: 
         ...(flags.waitTimeout === undefined ? {} : { waitTimeoutMs: Number(flags.waitTimeout) * 1000 }),
         ...(flags.pull === undefined ? {} : { pull: flags.pull }),
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
-        ...(flags.build === false
-          ? {}
-          : {
-              build: {
-                services: new Set(Object.values(loaded.project.services).filter((s) => s.build !== undefined).map((s) => s.name)),
-                always: flags.build === true,
-                run: async (service: string) => (await buildServices(agent, loaded.project, [service], {}, reporter)).get(service) as string,
-              },
-            }),
+        ...(flags.build === false ? {} : { build: upBuildOption(agent, loaded.project, flags.build === true, reporter) }),
       },
       reporter,
     );

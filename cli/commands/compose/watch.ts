@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import type { Command } from 'commander';
 
-import { buildServices } from '../../../reconciler/build-services.js';
+import { buildServices, upBuildOption } from '../../../reconciler/build-services.js';
 import { desiredProject } from '../../../reconciler/from-project.js';
 import { DEFAULT_UP, up } from '../../../reconciler/up.js';
 import { compileWatchRules } from '../../../reconciler/watch/watch-rules.js';
@@ -107,7 +107,9 @@ export async function watchCommand(ctx: ComposeContext, services: string[], flag
     const desired = desiredProject(loaded.project, ctx.desiredOptions(loaded));
     const reporter = flags.quiet === true ? quietReporter() : ctx.reporter();
     try {
-      await up(await ctx.agent(), desired, { ...DEFAULT_UP, services }, reporter);
+      const agent = await ctx.agent();
+      // images of services with `build:` that are missing are built first, as `up` does
+      await up(agent, desired, { ...DEFAULT_UP, services, build: upBuildOption(agent, loaded.project, false, reporter) }, reporter);
     } finally {
       await reporter.close();
     }
