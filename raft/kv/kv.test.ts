@@ -74,7 +74,11 @@ describe('raft/kv: the replicated KV service as three processes', () => {
     expect(await httpRequest(agent, leader, 'DELETE', '/kv/color')).toMatchObject({ status: 200 });
     expect(await httpRequest(agent, leader, 'GET', '/kv/color')).toMatchObject({ status: 404 });
     const follower = addrs.find((a) => a !== leader) as string;
-    const r = await httpRequest(agent, follower, 'GET', '/kv/color');
+    // a follower that has not heard from the leader yet answers 503: wait for it to learn
+    const r = await until('the follower to know the leader', async () => {
+      const x = await httpRequest(agent, follower, 'GET', '/kv/color');
+      return x.status === 503 ? undefined : x;
+    });
     expect(r.status).toBe(307);
     expect(r.location).toBe(`http://${leader}/kv/color`);
     const client = new KvClient({ members: [follower] });
