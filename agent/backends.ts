@@ -121,6 +121,8 @@ export interface BundleBuilder {
     rootfs: string;
     /** The network namespace to join (undefined for host and none). */
     sandbox: string | undefined;
+    /** Namespaces of another container to join (`pid: container:X`, `ipc: service:X`), by type. */
+    joinNamespaces?: Partial<Record<'pid' | 'ipc', string>>;
     /** The container's own directory: bundle, files and logs go below it. */
     dir: string;
     logPath: string;

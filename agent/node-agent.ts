@@ -126,6 +126,13 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     return e.rec.health.status;
   }
 
+  /** `/proc/<pid>/ns/<type>` of the running container a `container:X` mode names. */
+  function sharedNamespace(mode: `container:${string}`, type: 'net' | 'pid' | 'ipc', what: string): string {
+    const target = find(mode.slice('container:'.length));
+    if (!target.running || target.pid <= 0) throw new TscError('ERR_CONFLICT', `cannot join ${what} of a non running container: ${target.rec.name}`);
+    return `/proc/${target.pid}/ns/${type}`;
+  }
+
   async function doStart(e: Entry): Promise<void> {
     const rec = e.rec;
     const image = await opts.images.resolve(rec.imageId);
@@ -147,25 +154,34 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         rec.ports = connected.ports;
       }
       if (rec.spec.networkMode === 'none') sandbox = await opts.networks.createSandbox(rec.id);
+      // container:X shares X's network stack, and with it X's names (/etc/hosts, resolv.conf)
+      const netOwner = rec.spec.networkMode.startsWith('container:') ? find(rec.spec.networkMode.slice('container:'.length)) : e;
+      const joined = netOwner === e ? undefined : sharedNamespace(rec.spec.networkMode as `container:${string}`, 'net', 'network namespace');
+      const owner = netOwner.rec.spec;
+      const joinNamespaces: Partial<Record<'pid' | 'ipc', string>> = {};
+      if (rec.spec.pidMode?.startsWith('container:') === true) joinNamespaces.pid = sharedNamespace(rec.spec.pidMode as `container:${string}`, 'pid', 'PID namespace');
+      if (rec.spec.ipcMode?.startsWith('container:') === true) joinNamespaces.ipc = sharedNamespace(rec.spec.ipcMode as `container:${string}`, 'ipc', 'IPC namespace');
       const etc =
         rec.spec.networkMode === 'host'
           ? undefined
-          : await opts.networks.etcFiles(rec.name, {
-              hostname: rec.spec.hostname ?? rec.id.slice(0, 12),
-              ...(rec.spec.domainname === undefined ? {} : { domainname: rec.spec.domainname }),
-              ...(rec.spec.labels['com.docker.compose.service'] === undefined ? {} : { service: rec.spec.labels['com.docker.compose.service'] }),
-              extraHosts: rec.spec.extraHosts,
-              dns: rec.spec.dns,
-              dnsSearch: rec.spec.dnsSearch,
-              dnsOptions: rec.spec.dnsOptions,
+          : await opts.networks.etcFiles(netOwner.rec.name, {
+              hostname: owner.hostname ?? netOwner.rec.id.slice(0, 12),
+              ...(owner.domainname === undefined ? {} : { domainname: owner.domainname }),
+              ...(owner.labels['com.docker.compose.service'] === undefined ? {} : { service: owner.labels['com.docker.compose.service'] }),
+              extraHosts: owner.extraHosts,
+              dns: owner.dns,
+              dnsSearch: owner.dnsSearch,
+              dnsOptions: owner.dnsOptions,
             });
       const rootfs = await opts.images.prepareRootfs(rec.imageId, rec.id);
       const bundle = await opts.bundles.write({
         containerId: rec.id,
-        spec: rec.spec,
+        // a container on another's network stack answers to that one's hostname, as in Docker
+        spec: joined === undefined ? rec.spec : { ...rec.spec, hostname: owner.hostname ?? netOwner.rec.id.slice(0, 12) },
         settings: rec.settings,
         rootfs,
-        sandbox,
+        sandbox: joined ?? sandbox,
+        ...(Object.keys(joinNamespaces).length === 0 ? {} : { joinNamespaces }),
         dir: store.dir(rec.id),
         logPath: store.logPath(rec.id),
         etc,

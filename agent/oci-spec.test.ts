@@ -72,4 +72,17 @@ describe('buildOciSpec', () => {
     const s = buildOciSpec({ ...input({ networkMode: 'host' }), netns: undefined });
     expect(s.linux?.namespaces?.some((n) => n.type === 'network')).toBe(false);
   });
+
+  it('leaves out the namespaces shared with the host and joins another container\'s by path', () => {
+    const host = buildOciSpec(input({ pidMode: 'host', ipcMode: 'host', utsMode: 'host' }));
+    expect(host.linux?.namespaces?.map((n) => n.type).sort()).toEqual(['mount', 'network']);
+    // a private UTS namespace is what allows a hostname; the host's keeps its own
+    expect(host.hostname).toBeUndefined();
+    const joined = buildOciSpec({ ...input({ pidMode: 'container:p-db-1', ipcMode: 'container:p-db-1' }), joinNamespaces: { pid: '/proc/42/ns/pid', ipc: '/proc/42/ns/ipc' } });
+    expect(joined.linux?.namespaces).toContainEqual({ type: 'pid', path: '/proc/42/ns/pid' });
+    expect(joined.linux?.namespaces).toContainEqual({ type: 'ipc', path: '/proc/42/ns/ipc' });
+    expect(joined.linux?.namespaces).toContainEqual({ type: 'uts' });
+    expect(joined.hostname).toBe('abcdef012345');
+  });
 });
+

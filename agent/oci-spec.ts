@@ -16,6 +16,8 @@ export interface OciSpecInput {
   rootfs: string;
   /** Network namespace to join; undefined: the host's (`host`) or a new one (`none`). */
   netns: string | undefined;
+  /** Other namespaces to join (another container's), by type. */
+  joinNamespaces?: Partial<Record<'pid' | 'ipc', string>>;
   /** Resolved user: numeric ids from the image's /etc/passwd and /etc/group. */
   user: { uid: number; gid: number; additionalGids: number[] };
   /** Host directory of each named volume the spec mounts, by volume name. */
@@ -66,7 +68,8 @@ export function buildOciSpec(i: OciSpecInput): Spec {
     args: settings.args,
     rootfs: i.rootfs,
     env: settings.env,
-    hostname: spec.hostname ?? i.containerId.slice(0, 12),
+    // the host's UTS namespace keeps the host's names: a container may not set them there
+    ...(spec.utsMode === 'host' ? {} : { hostname: spec.hostname ?? i.containerId.slice(0, 12) }),
     cgroupsPath: `${i.cgroupParent}/${i.containerId}`,
   });
   const caps = spec.privileged ? capabilitiesFor(['ALL']) : capabilitiesFor(spec.capAdd, spec.capDrop);
@@ -98,7 +101,14 @@ export function buildOciSpec(i: OciSpecInput): Spec {
   else if (spec.devices.length > 0) {
     resources.devices = [...(resources.devices ?? []), ...spec.devices.map((d) => ({ allow: true, access: d.permissions || 'rwm', path: d.source }))];
   }
-  const namespaces = (linux.namespaces ?? []).filter((n) => n.type !== 'network');
+  // Shared namespaces: the host's is not listed at all; another container's is joined by path.
+  const hostNs = new Set([spec.pidMode === 'host' ? 'pid' : '', spec.ipcMode === 'host' ? 'ipc' : '', spec.utsMode === 'host' ? 'uts' : '']);
+  const namespaces = (linux.namespaces ?? [])
+    .filter((n) => n.type !== 'network' && !hostNs.has(n.type))
+    .map((n) => {
+      const path = n.type === 'pid' || n.type === 'ipc' ? i.joinNamespaces?.[n.type] : undefined;
+      return path === undefined ? n : { type: n.type, path };
+    });
   if (spec.networkMode !== 'host') namespaces.push(i.netns === undefined ? { type: 'network' } : { type: 'network', path: i.netns });
 
   const result: Spec = {

@@ -101,16 +101,51 @@ describe('keys this host cannot honour yet', () => {
 services:
   app:
     build: ./app
-    pid: host
+    userns_mode: host
     logging: { driver: syslog }
   web:
     image: nginx
     volumes_from: [app]
 `);
     expect(desiredProject(project).warnings).toEqual([
-      'services.app.pid is not supported yet on this host and is ignored',
+      'services.app.userns_mode is not supported yet on this host and is ignored',
       'services.app.logging.driver "syslog" is not supported yet: json-file is used',
       'services.web.volumes_from is not supported yet on this host and is ignored',
     ]);
   });
 });
+
+describe('shared namespaces', () => {
+  it('turns pid, ipc and uts into namespace modes; service:X names X\'s first container', () => {
+    const { project } = loadModel(`
+name: p
+services:
+  db:
+    image: busybox
+  app:
+    image: busybox
+    pid: service:db
+    ipc: host
+    uts: host
+    network_mode: service:db
+  tool:
+    image: busybox
+    pid: host
+    ipc: shareable
+  named:
+    image: busybox
+    container_name: the-db
+  side:
+    image: busybox
+    ipc: service:named
+`, { projectName: 'p' });
+    const spec = (name: string) => desiredProject(project).services.find((s) => s.name === name)?.container(1);
+    expect(spec('app')).toMatchObject({ pidMode: 'container:p-db-1', ipcMode: 'host', utsMode: 'host', networkMode: 'container:p-db-1' });
+    expect(spec('tool')).toMatchObject({ pidMode: 'host' });
+    expect(spec('tool')?.ipcMode).toBeUndefined();
+    expect(spec('side')).toMatchObject({ ipcMode: 'container:the-db' });
+    expect(spec('db')?.pidMode).toBeUndefined();
+    expect(desiredProject(project).warnings).toEqual([]);
+  });
+});
+

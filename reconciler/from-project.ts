@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec, PortBinding, ResourceSpec, RestartPolicy } from '../agent/api/types.js';
+import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec, NamespaceMode, PortBinding, ResourceSpec, RestartPolicy } from '../agent/api/types.js';
 import { parseRestartPolicy } from '../agent/restart-policy.js';
 import { TscError } from '../lib/errors.js';
 import { parseBytes, parseDuration } from '../lib/units.js';
@@ -178,6 +178,19 @@ function networkMode(p: Project, s: ServiceConfig): ContainerSpec['networkMode']
   throw new TscError('ERR_UNSUPPORTED', `network_mode "${m}" is not supported`, { path: `services.${s.name}.network_mode` });
 }
 
+/** `pid:` / `ipc:` as a namespace mode: the host's, or another container's (`service:X` names X's first). */
+function namespaceMode(p: Project, s: ServiceConfig, key: 'pid' | 'ipc'): NamespaceMode | undefined {
+  const m = s[key];
+  if (m === undefined || m === '' || m === 'private' || m === 'shareable') return undefined;
+  if (m === 'host') return 'host';
+  if (m.startsWith('service:')) {
+    const other = m.slice('service:'.length);
+    return `container:${p.services[other]?.container_name ?? containerName(p.name, other, 1)}`;
+  }
+  if (m.startsWith('container:')) return m as `container:${string}`;
+  throw new TscError('ERR_UNSUPPORTED', `${key} "${m}" is not supported: use host, private, service:NAME or container:NAME`, { path: `services.${s.name}.${key}` });
+}
+
 function ports(s: ServiceConfig): PortBinding[] {
   return (s.ports ?? []).map((pt) => ({
     target: pt.target,
@@ -230,6 +243,8 @@ function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): De
   const shm = bytes(s.shm_size);
   const hc = healthcheck(s);
   const logging = s.logging;
+  const pidMode = namespaceMode(p, s, 'pid');
+  const ipcMode = namespaceMode(p, s, 'ipc');
   const container = (n: number): ContainerSpec => ({
     name: s.container_name ?? containerName(p.name, s.name, n),
     image: imageOf(p, s),
@@ -258,6 +273,9 @@ function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): De
     ...(stopGrace === undefined ? {} : { stopGracePeriodMs: stopGrace }),
     mounts: mountList,
     networkMode: networkMode(p, s),
+    ...(pidMode === undefined ? {} : { pidMode }),
+    ...(ipcMode === undefined ? {} : { ipcMode }),
+    ...(s.uts === 'host' ? { utsMode: 'host' as const } : {}),
     endpoints: endpoints(p, s),
     ports: ports(s),
     exposedPorts: s.expose ?? [],
@@ -297,17 +315,14 @@ export const UNSUPPORTED_KEYS = [
   'credential_spec',
   'device_cgroup_rules',
   'gpus',
-  'ipc',
   'isolation',
   'oom_kill_disable',
-  'pid',
   'platform',
   'post_start',
   'pre_stop',
   'runtime',
   'storage_opt',
   'userns_mode',
-  'uts',
   'volume_driver',
   'volumes_from',
 ] as const;

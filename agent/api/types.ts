@@ -109,6 +109,12 @@ export interface ContainerSpec {
   mounts: MountSpec[];
   /** 'bridge' networks by endpoint, or a mode: host, none, container:<id>. */
   networkMode: 'default' | 'host' | 'none' | `container:${string}`;
+  /** `pid:` the host's PID namespace or another container's; unset: its own. */
+  pidMode?: NamespaceMode;
+  /** `ipc:` the host's IPC namespace or another container's; unset: its own (`private`, `shareable`). */
+  ipcMode?: NamespaceMode;
+  /** `uts: host`: the host's hostname and domain name. */
+  utsMode?: 'host';
   endpoints: EndpointSpec[];
   ports: PortBinding[];
   exposedPorts: string[];
@@ -121,6 +127,9 @@ export interface ContainerSpec {
   resources: ResourceSpec;
   logConfig: LogConfig;
 }
+
+/** A namespace shared with the host or with another container (by name or ID). */
+export type NamespaceMode = 'host' | `container:${string}`;
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';

@@ -109,6 +109,7 @@ export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): Bundl
         settings: a.settings,
         rootfs: a.rootfs,
         netns: a.sandbox,
+        ...(a.joinNamespaces === undefined ? {} : { joinNamespaces: a.joinNamespaces }),
         user: resolveUser(a.settings.user, a.spec.groupAdd ?? [], passwd, group),
         volumePaths,
         files,
