@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { containerSettings } from './images/container-settings.js';
-import { buildOciSpec, type OciSpecInput } from './oci-spec.js';
+import { buildOciSpec, parseDeviceCgroupRule, type OciSpecInput } from './oci-spec.js';
 import { ANNOTATIONS, DEFAULT_MASKED_PATHS } from './runtime/spec.js';
 import { containerSpec } from './testing/fakes.js';
 
@@ -83,6 +83,38 @@ describe('buildOciSpec', () => {
     expect(joined.linux?.namespaces).toContainEqual({ type: 'ipc', path: '/proc/42/ns/ipc' });
     expect(joined.linux?.namespaces).toContainEqual({ type: 'uts' });
     expect(joined.hostname).toBe('abcdef012345');
+  });
+
+  it('maps cgroup options: parent, oom killer, realtime CPU, per-device blkio, device rules, cgroup namespace', () => {
+    const s = buildOciSpec({
+      ...input({
+        cgroupParent: '/custom/parent/',
+        cgroupnsMode: 'private',
+        deviceCgroupRules: ['c 1:3 mr', 'b *:* rwm'],
+        resources: {
+          oomKillDisable: true,
+          cpuRealtimeRuntimeUs: 400_000,
+          cpuRealtimePeriodUs: 1_000_000,
+          blkioWeightDevice: [{ path: '/dev/vda', weight: 400 }],
+          blkioThrottle: { readBps: [{ path: '/dev/vda', rate: 12_582_912 }], writeIops: [{ path: '/dev/vda', rate: 30 }] },
+        },
+      }),
+      deviceNumbers: { '/dev/vda': { major: 254, minor: 0 } },
+    });
+    expect(s.linux?.cgroupsPath).toBe('/custom/parent/abcdef0123456789');
+    expect(s.linux?.namespaces).toContainEqual({ type: 'cgroup' });
+    expect(s.linux?.resources?.memory?.disableOOMKiller).toBe(true);
+    expect(s.linux?.resources?.cpu).toMatchObject({ realtimeRuntime: 400_000, realtimePeriod: 1_000_000 });
+    expect(s.linux?.resources?.blockIO).toEqual({
+      weightDevice: [{ major: 254, minor: 0, weight: 400 }],
+      throttleReadBpsDevice: [{ major: 254, minor: 0, rate: 12_582_912 }],
+      throttleWriteIOPSDevice: [{ major: 254, minor: 0, rate: 30 }],
+    });
+    expect(s.linux?.resources?.devices?.slice(-2)).toEqual([
+      { allow: true, type: 'c', major: 1, minor: 3, access: 'mr' },
+      { allow: true, type: 'b', access: 'rwm' },
+    ]);
+    expect(() => parseDeviceCgroupRule('c 1-3 mr')).toThrow('invalid device cgroup rule "c 1-3 mr": expected TYPE MAJOR:MINOR ACCESS, e.g. "c 1:3 mr"');
   });
 });
 

@@ -5,9 +5,10 @@
  * Pure: every path it needs (rootfs, sandbox, volume directories, the agent's files) is given.
  */
 import type { ContainerSpec } from './api/types.js';
+import { TscError } from '../lib/errors.js';
 import type { ContainerSettings } from './images/container-settings.js';
 import { capabilitiesFor } from './runtime/capabilities.js';
-import { ANNOTATIONS, defaultSpec, type Mount, type Spec } from './runtime/spec.js';
+import { ANNOTATIONS, defaultSpec, type DeviceCgroup, type Mount, type Spec } from './runtime/spec.js';
 
 export interface OciSpecInput {
   containerId: string;
@@ -26,6 +27,24 @@ export interface OciSpecInput {
   files: ReadonlyArray<{ target: string; source: string; readOnly: boolean }>;
   logPath: string;
   cgroupParent: string;
+  /** Major and minor numbers of the device paths `blkio_config` names (stat'ed by the agent). */
+  deviceNumbers?: Readonly<Record<string, { major: number; minor: number }>>;
+}
+
+/** `device_cgroup_rules` entries (`c 1:3 mr`, `a *:* rwm`) as OCI device cgroup rules. */
+export function parseDeviceCgroupRule(rule: string): DeviceCgroup {
+  const m = /^([acb]) (\*|\d+):(\*|\d+) ([rwm]{1,3})$/.exec(rule.trim());
+  if (m === null) throw new TscError('ERR_USAGE', `invalid device cgroup rule "${rule}": expected TYPE MAJOR:MINOR ACCESS, e.g. "c 1:3 mr"`);
+  const num = (v: string | undefined): number | undefined => (v === undefined || v === '*' ? undefined : Number(v));
+  const major = num(m[2]);
+  const minor = num(m[3]);
+  return { allow: true, type: m[1] as 'a' | 'c' | 'b', ...(major === undefined ? {} : { major }), ...(minor === undefined ? {} : { minor }), access: m[4] as string };
+}
+
+function deviceNumber(i: OciSpecInput, path: string): { major: number; minor: number } {
+  const n = i.deviceNumbers?.[path];
+  if (n === undefined) throw new Error(`oci spec: no device numbers given for ${path} of container ${i.spec.name}`);
+  return n;
 }
 
 const PROPAGATIONS = new Set(['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave']);
@@ -70,7 +89,7 @@ export function buildOciSpec(i: OciSpecInput): Spec {
     env: settings.env,
     // the host's UTS namespace keeps the host's names: a container may not set them there
     ...(spec.utsMode === 'host' ? {} : { hostname: spec.hostname ?? i.containerId.slice(0, 12) }),
-    cgroupsPath: `${i.cgroupParent}/${i.containerId}`,
+    cgroupsPath: `${spec.cgroupParent === undefined ? i.cgroupParent : `/${spec.cgroupParent.replace(/^\/+|\/+$/g, '')}`}/${i.containerId}`,
   });
   const caps = spec.privileged ? capabilitiesFor(['ALL']) : capabilitiesFor(spec.capAdd, spec.capDrop);
   const linux = base.linux ?? {};
@@ -84,6 +103,7 @@ export function buildOciSpec(i: OciSpecInput): Spec {
       ...(r.memorySwapBytes === undefined ? {} : { swap: r.memorySwapBytes }),
     };
   }
+  if (r.oomKillDisable === true) resources.memory = { ...resources.memory, disableOOMKiller: true };
   const period = r.cpuPeriod ?? (r.nanoCpus !== undefined ? 100_000 : undefined);
   const quota = r.cpuQuota ?? (r.nanoCpus !== undefined ? Math.round((r.nanoCpus * 100_000) / 1e9) : undefined);
   if (period !== undefined || quota !== undefined || r.cpuShares !== undefined || r.cpusetCpus !== undefined || r.cpusetMems !== undefined) {
@@ -95,11 +115,24 @@ export function buildOciSpec(i: OciSpecInput): Spec {
       ...(r.cpusetMems === undefined ? {} : { mems: r.cpusetMems }),
     };
   }
+  if (r.cpuRealtimeRuntimeUs !== undefined) resources.cpu = { ...resources.cpu, realtimeRuntime: r.cpuRealtimeRuntimeUs };
+  if (r.cpuRealtimePeriodUs !== undefined) resources.cpu = { ...resources.cpu, realtimePeriod: r.cpuRealtimePeriodUs };
   if (r.pidsLimit !== undefined && r.pidsLimit > 0) resources.pids = { limit: r.pidsLimit };
   if (r.blkioWeight !== undefined) resources.blockIO = { weight: r.blkioWeight };
+  if (r.blkioWeightDevice !== undefined && r.blkioWeightDevice.length > 0) {
+    resources.blockIO = { ...resources.blockIO, weightDevice: r.blkioWeightDevice.map((d) => ({ ...deviceNumber(i, d.path), weight: d.weight })) };
+  }
+  const throttles = { readBps: 'throttleReadBpsDevice', writeBps: 'throttleWriteBpsDevice', readIops: 'throttleReadIOPSDevice', writeIops: 'throttleWriteIOPSDevice' } as const;
+  for (const [key, field] of Object.entries(throttles) as Array<[keyof typeof throttles, (typeof throttles)[keyof typeof throttles]]>) {
+    const list = r.blkioThrottle?.[key];
+    if (list !== undefined && list.length > 0) resources.blockIO = { ...resources.blockIO, [field]: list.map((d) => ({ ...deviceNumber(i, d.path), rate: d.rate })) };
+  }
   if (spec.privileged) resources.devices = [{ allow: true, access: 'rwm' }];
   else if (spec.devices.length > 0) {
     resources.devices = [...(resources.devices ?? []), ...spec.devices.map((d) => ({ allow: true, access: d.permissions || 'rwm', path: d.source }))];
+  }
+  if (!spec.privileged && spec.deviceCgroupRules !== undefined && spec.deviceCgroupRules.length > 0) {
+    resources.devices = [...(resources.devices ?? []), ...spec.deviceCgroupRules.map(parseDeviceCgroupRule)];
   }
   // Shared namespaces: the host's is not listed at all; another container's is joined by path.
   const hostNs = new Set([spec.pidMode === 'host' ? 'pid' : '', spec.ipcMode === 'host' ? 'ipc' : '', spec.utsMode === 'host' ? 'uts' : '']);
@@ -110,6 +143,7 @@ export function buildOciSpec(i: OciSpecInput): Spec {
       return path === undefined ? n : { type: n.type, path };
     });
   if (spec.networkMode !== 'host') namespaces.push(i.netns === undefined ? { type: 'network' } : { type: 'network', path: i.netns });
+  if (spec.cgroupnsMode === 'private' && !namespaces.some((n) => n.type === 'cgroup')) namespaces.push({ type: 'cgroup' });
 
   const result: Spec = {
     ...base,

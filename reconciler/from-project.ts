@@ -80,8 +80,19 @@ function resources(s: ServiceConfig): ResourceSpec {
   const pids = s.pids_limit ?? limits?.pids;
   if (pids !== undefined) r.pidsLimit = pids;
   if (s.oom_score_adj !== undefined) r.oomScoreAdj = s.oom_score_adj;
-  const blkio = s['blkio_config'] as { weight?: number } | undefined;
+  if (s['oom_kill_disable'] === true) r.oomKillDisable = true;
+  if (typeof s['cpu_rt_runtime'] === 'number') r.cpuRealtimeRuntimeUs = s['cpu_rt_runtime'];
+  if (typeof s['cpu_rt_period'] === 'number') r.cpuRealtimePeriodUs = s['cpu_rt_period'];
+  type Rate = { path: string; rate: number | string };
+  const blkio = s['blkio_config'] as
+    | { weight?: number; weight_device?: Array<{ path: string; weight: number }>; device_read_bps?: Rate[]; device_write_bps?: Rate[]; device_read_iops?: Rate[]; device_write_iops?: Rate[] }
+    | undefined;
   if (blkio?.weight !== undefined) r.blkioWeight = blkio.weight;
+  if (blkio?.weight_device !== undefined) r.blkioWeightDevice = blkio.weight_device.map((d) => ({ path: d.path, weight: d.weight }));
+  const rates = (list: Rate[] | undefined) => list?.map((d) => ({ path: d.path, rate: Number(d.rate) }));
+  const throttle = { readBps: rates(blkio?.device_read_bps), writeBps: rates(blkio?.device_write_bps), readIops: rates(blkio?.device_read_iops), writeIops: rates(blkio?.device_write_iops) };
+  const given = Object.fromEntries(Object.entries(throttle).filter(([, v]) => v !== undefined));
+  if (Object.keys(given).length > 0) r.blkioThrottle = given;
   return r;
 }
 
@@ -276,6 +287,9 @@ function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): De
     ...(pidMode === undefined ? {} : { pidMode }),
     ...(ipcMode === undefined ? {} : { ipcMode }),
     ...(s.uts === 'host' ? { utsMode: 'host' as const } : {}),
+    ...(s.cgroup === 'host' || s.cgroup === 'private' ? { cgroupnsMode: s.cgroup } : {}),
+    ...(typeof s['cgroup_parent'] === 'string' && s['cgroup_parent'] !== '' ? { cgroupParent: s['cgroup_parent'] } : {}),
+    ...(Array.isArray(s['device_cgroup_rules']) && s['device_cgroup_rules'].length > 0 ? { deviceCgroupRules: (s['device_cgroup_rules'] as unknown[]).map(String) } : {}),
     endpoints: endpoints(p, s),
     ports: ports(s),
     exposedPorts: s.expose ?? [],
@@ -302,21 +316,11 @@ function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): De
  * `up`, so that nothing a compose file asks for is dropped silently.
  */
 export const UNSUPPORTED_KEYS = [
-  'blkio_config.device_read_bps',
-  'blkio_config.device_write_bps',
-  'blkio_config.device_read_iops',
-  'blkio_config.device_write_iops',
-  'cgroup',
-  'cgroup_parent',
   'cpu_count',
   'cpu_percent',
-  'cpu_rt_period',
-  'cpu_rt_runtime',
   'credential_spec',
-  'device_cgroup_rules',
   'gpus',
   'isolation',
-  'oom_kill_disable',
   'platform',
   'post_start',
   'pre_stop',

@@ -69,6 +69,13 @@ export interface ResourceSpec {
   cpusetMems?: string;
   pidsLimit?: number;
   blkioWeight?: number;
+  /** `blkio_config.weight_device`: per-device weights, by device path. */
+  blkioWeightDevice?: Array<{ path: string; weight: number }>;
+  /** `blkio_config.device_{read,write}_{bps,iops}`: per-device limits, by device path. */
+  blkioThrottle?: Partial<Record<'readBps' | 'writeBps' | 'readIops' | 'writeIops', Array<{ path: string; rate: number }>>>;
+  /** `cpu_rt_runtime` / `cpu_rt_period`, in microseconds. */
+  cpuRealtimeRuntimeUs?: number;
+  cpuRealtimePeriodUs?: number;
   oomScoreAdj?: number;
   oomKillDisable?: boolean;
 }
@@ -115,6 +122,12 @@ export interface ContainerSpec {
   ipcMode?: NamespaceMode;
   /** `uts: host`: the host's hostname and domain name. */
   utsMode?: 'host';
+  /** `cgroup: private`: a cgroup namespace of its own (the default on cgroup v1 hosts is the host's). */
+  cgroupnsMode?: 'host' | 'private';
+  /** `cgroup_parent`: the cgroup the container's cgroup is made under (default the agent's). */
+  cgroupParent?: string;
+  /** `device_cgroup_rules`: `c 1:3 mr`, `b *:* rwm`, ... */
+  deviceCgroupRules?: string[];
   endpoints: EndpointSpec[];
   ports: PortBinding[];
   exposedPorts: string[];

@@ -101,6 +101,7 @@ export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): Bundl
           await run('cp', ['-a', `${fromImage}/.`, src.source]);
         }
       }
+      const deviceNumbers = await blkioDeviceNumbers(a.spec);
       const passwd = await readFile(join(a.rootfs, 'etc/passwd'), 'utf8').catch(() => '');
       const group = await readFile(join(a.rootfs, 'etc/group'), 'utf8').catch(() => '');
       const spec = buildOciSpec({
@@ -115,10 +116,28 @@ export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): Bundl
         files,
         logPath: a.logPath,
         cgroupParent: opts.cgroupParent,
+        deviceNumbers,
       });
       const bundleDir = join(a.dir, 'bundle');
       await mkdir(bundleDir, { recursive: true });
       return writeBundle(bundleDir, await writeSeccomp(bundleDir, spec, await seccompSetting(a.spec)));
     },
   };
+}
+
+/** Major and minor numbers of the block devices `blkio_config` names, read from the devices. */
+async function blkioDeviceNumbers(spec: ContainerSpec): Promise<Record<string, { major: number; minor: number }>> {
+  const r = spec.resources;
+  const paths = new Set([...(r.blkioWeightDevice ?? []), ...Object.values(r.blkioThrottle ?? {}).flat()].map((d) => d.path));
+  const out: Record<string, { major: number; minor: number }> = {};
+  for (const path of paths) {
+    const st = await stat(path).catch(() => undefined);
+    if (st === undefined || !st.isBlockDevice()) {
+      throw new TscError('ERR_USAGE', `blkio_config: ${path} is not a block device on this host`, { path: `services.${spec.labels['com.docker.compose.service'] ?? spec.name}.blkio_config` });
+    }
+    // glibc's gnu_dev_major/minor: 12 bits of major and 20 of minor, split across the word
+    const dev = BigInt(st.rdev);
+    out[path] = { major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn)), minor: Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn)) };
+  }
+  return out;
 }

@@ -109,6 +109,9 @@ const rows: Array<[string, Rule]> = [
   [`${S}.memswap_limit`, asBytes],
   [`${S}.mem_swappiness`, asBytes],
   [`${S}.shm_size`, asBytes],
+  // compose-go's ThrottleDevice.Rate is UnitBytes: `12mb` prints as 12582912 (iops are plain counts)
+  [`${S}.blkio_config.device_read_bps[].rate`, asBytes],
+  [`${S}.blkio_config.device_write_bps[].rate`, asBytes],
   [`${S}.deploy.resources.limits.memory`, asBytes],
   [`${S}.deploy.resources.reservations.memory`, asBytes],
   // numbers

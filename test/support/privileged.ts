@@ -4,6 +4,7 @@
  * fails instead, so that CI never passes by skipping.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 import { describe, it } from 'vitest';
 
@@ -31,6 +32,11 @@ export function command(name: string): Requirement {
       }
     },
   };
+}
+
+/** A file or device that must exist, e.g. `path('/sys/fs/cgroup/blkio')`. */
+export function path(p: string): Requirement {
+  return { name: p, check: () => existsSync(p) };
 }
 
 /** The requirements that are not met, by name. */
