@@ -212,7 +212,9 @@ export function startWatchSession(opts: WatchSessionOptions): WatchSession {
 
   /** Re-sync every sync rule of the service into one container (after it started). */
   async function resync(container: ContainerSummary, service: string): Promise<void> {
-    const files = (await Promise.all(rules.filter((r) => r.service === service && isSyncAction(r.action)).map(collectTree))).flat();
+    const all = (await Promise.all(rules.filter((r) => r.service === service && isSyncAction(r.action)).map(collectTree))).flat();
+    // Two rules may cover one file (a directory rule and a file rule inside it): sync it once.
+    const files = [...new Map(all.map((f) => [f.target, f])).values()];
     if (files.length > 0) await syncInto([container], files, true);
   }
 
