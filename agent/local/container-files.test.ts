@@ -4,9 +4,12 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { createContainerFiles } from './container-files.js';
+import { readTextInRoot, syncInRoot } from './container-files.js';
 
-const files = createContainerFiles();
+const files = {
+  sync: (dir: string, ...rest: [Parameters<typeof syncInRoot>[1], Parameters<typeof syncInRoot>[2]]) => syncInRoot({ dir }, ...rest),
+  readText: (dir: string, path: string) => readTextInRoot({ dir }, path),
+};
 const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 
 describe('container files (sync into a root, resolved inside it)', () => {
@@ -122,6 +125,14 @@ describe('container files (sync into a root, resolved inside it)', () => {
     await files.sync(root, [{ source: join(host, 'missing'), target: '/d' }], me);
     expect(await readFile(join(outside, 'keep'), 'utf8')).toBe('k');
     expect(await readdir(root)).toEqual([]);
+  });
+
+  it('refuses a pid that is not the container (a reused pid must never make the host the root)', async () => {
+    await writeFile(join(host, 'f'), 'x');
+    await expect(syncInRoot({ pid: process.pid, containerId: 'c0ffee0000000000' }, [{ source: join(host, 'f'), target: '/f' }], me)).rejects.toThrow(
+      `process ${process.pid} is no longer container c0ffee000000`,
+    );
+    await expect(readTextInRoot({ pid: 2 ** 22 + 1, containerId: 'c0ffee' }, '/etc/passwd')).rejects.toThrow('cannot reach the filesystem of container c0ffee');
   });
 
   it('reads a text file inside the root, following links inside it', async () => {

@@ -2,7 +2,7 @@
  * `ContainerFiles` (backends.ts): compose watch's sync written straight into a running
  * container's filesystem, without a tar round trip.
  *
- * The root is the container's own view (`/proc/<pid>/root`), never the overlay upper dir
+ * The root is the container's own view (`/proc/<pid>/root` of its init), never the overlay upper dir
  * (writing there while it is mounted is undefined behaviour for overlayfs) and not the host-side
  * merged mount either (it would miss the container's volumes and tmpfs mounts).
  *
@@ -205,12 +205,35 @@ async function syncOne(w: Walk, change: FileSync, opts: SyncFilesOptions & Owner
   result.written++;
 }
 
-async function withRoot<T>(root: string, fn: (w: Walk) => Promise<T>): Promise<T> {
+/**
+ * Where the files are: a container, by the host pid of its init (the agent's view), or a plain
+ * directory (tests). A container's pid is checked to still be that container: `/proc/<pid>` is
+ * held open while its cgroup is read (it must name the container id) and its `root` opened
+ * through it, so a pid reused by a host process after the container died can never make
+ * the host's root the target.
+ */
+export type RootSpec = { dir: string } | { pid: number; containerId: string };
+
+async function openRoot(spec: RootSpec): Promise<FileHandle> {
+  if ('dir' in spec) return open(spec.dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  const proc = await open(`/proc/${spec.pid}`, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    const cgroup = await readFile(at(proc, 'cgroup'), 'utf8');
+    if (!cgroup.includes(spec.containerId)) throw new TscError('ERR_CONFLICT', `process ${spec.pid} is no longer container ${spec.containerId.slice(0, 12)}`);
+    return await open(at(proc, 'root'), constants.O_RDONLY | constants.O_DIRECTORY);
+  } finally {
+    await proc.close();
+  }
+}
+
+async function withRoot<T>(spec: RootSpec, fn: (w: Walk) => Promise<T>): Promise<T> {
   let rootFh: FileHandle;
   try {
-    rootFh = await open(root, constants.O_RDONLY | constants.O_DIRECTORY);
+    rootFh = await openRoot(spec);
   } catch (e) {
-    throw new TscError('ERR_CONFLICT', `cannot reach the container's filesystem at ${root}: ${code(e) ?? String(e)}`, { cause: e });
+    if (e instanceof TscError) throw e;
+    const what = 'dir' in spec ? spec.dir : `container ${spec.containerId.slice(0, 12)} (pid ${spec.pid})`;
+    throw new TscError('ERR_CONFLICT', `cannot reach the filesystem of ${what}: ${code(e) ?? String(e)}`, { cause: e });
   }
   const w: Walk = { root: rootFh, opened: [] };
   try {
@@ -220,48 +243,53 @@ async function withRoot<T>(root: string, fn: (w: Walk) => Promise<T>): Promise<T
   }
 }
 
+/** Mirror each host `source` at its `target` inside the root, in order. */
+export async function syncInRoot(spec: RootSpec, changes: readonly FileSync[], opts: SyncFilesOptions & Owner): Promise<SyncFilesResult> {
+  const result: SyncFilesResult = { written: 0, deleted: 0, unchanged: 0 };
+  await withRoot(spec, async (w) => {
+    // In order: a directory made before the files that go in it, a deletion before a re-add.
+    for (const c of changes) {
+      if (!posix.isAbsolute(c.target)) throw new TscError('ERR_USAGE', `cannot sync to ${c.target}: the container path must be absolute`);
+      await syncOne(w, c, opts, result);
+      // Directories opened for this entry are not reused: the next entry resolves afresh.
+      await Promise.all(w.opened.splice(0).map((f) => f.close().catch(() => undefined)));
+    }
+  });
+  return result;
+}
+
+/** A file's text inside the root (symlinks followed inside it), or undefined. */
+export async function readTextInRoot(spec: RootSpec, path: string): Promise<string | undefined> {
+  return withRoot(spec, async (w) => {
+    let { dir: dirParts, name } = split(path) as { dir: string[]; name: string };
+    for (let links = 0; ; links++) {
+      const dir = await resolveDir(w, dirParts, undefined, path);
+      if (dir === undefined) return undefined;
+      const st = await lstat(at(dir, name)).catch(() => undefined);
+      if (st === undefined) return undefined;
+      if (!st.isSymbolicLink()) {
+        const fh = await open(at(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
+        try {
+          return (await fh.stat()).isFile() ? await fh.readFile('utf8') : undefined;
+        } finally {
+          await fh.close();
+        }
+      }
+      if (links >= MAX_LINKS) return undefined;
+      const target = await readlink(at(dir, name));
+      // Relative links resolve from the link's directory: `resolveDir` walks `..` there.
+      const parts = (target.startsWith('/') ? target.split('/') : [...dirParts, ...target.split('/')]).filter((p) => p !== '' && p !== '.');
+      const last = parts.pop();
+      if (last === undefined || last === '..') return undefined;
+      dirParts = parts;
+      name = last;
+    }
+  });
+}
+
 export function createContainerFiles(): ContainerFiles {
   return {
-    async sync(root, changes, opts) {
-      const result: SyncFilesResult = { written: 0, deleted: 0, unchanged: 0 };
-      await withRoot(root, async (w) => {
-        // In order: a directory made before the files that go in it, a deletion before a re-add.
-        for (const c of changes) {
-          if (!posix.isAbsolute(c.target)) throw new TscError('ERR_USAGE', `cannot sync to ${c.target}: the container path must be absolute`);
-          await syncOne(w, c, opts, result);
-          // Directories opened for this entry are not reused: the next entry resolves afresh.
-          await Promise.all(w.opened.splice(0).map((f) => f.close().catch(() => undefined)));
-        }
-      });
-      return result;
-    },
-
-    async readText(root, path) {
-      return withRoot(root, async (w) => {
-        let { dir: dirParts, name } = split(path) as { dir: string[]; name: string };
-        for (let links = 0; ; links++) {
-          const dir = await resolveDir(w, dirParts, undefined, path);
-          if (dir === undefined) return undefined;
-          const st = await lstat(at(dir, name)).catch(() => undefined);
-          if (st === undefined) return undefined;
-          if (!st.isSymbolicLink()) {
-            const fh = await open(at(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
-            try {
-              return (await fh.stat()).isFile() ? await fh.readFile('utf8') : undefined;
-            } finally {
-              await fh.close();
-            }
-          }
-          if (links >= MAX_LINKS) return undefined;
-          const target = await readlink(at(dir, name));
-          // Relative links resolve from the link's directory: `resolveDir` walks `..` there.
-          const parts = (target.startsWith('/') ? target.split('/') : [...dirParts, ...target.split('/')]).filter((p) => p !== '' && p !== '.');
-          const last = parts.pop();
-          if (last === undefined || last === '..') return undefined;
-          dirParts = parts;
-          name = last;
-        }
-      });
-    },
+    sync: (c, changes, opts) => syncInRoot({ pid: c.pid, containerId: c.id }, changes, opts),
+    readText: (c, path) => readTextInRoot({ pid: c.pid, containerId: c.id }, path),
   };
 }
