@@ -67,6 +67,14 @@ describe('container files (sync into a root, resolved inside it)', () => {
     expect(await readdir(root)).toEqual([]);
   });
 
+  it('copies a big file in pieces, whole', async () => {
+    const big = Buffer.alloc((9 << 20) + 123);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+    await writeFile(join(host, 'big'), big);
+    await files.sync(root, [{ source: join(host, 'big'), target: '/big' }], me);
+    expect((await readFile(join(root, 'big'))).equals(big)).toBe(true);
+  });
+
   it('makes directories and copies symlinks as links', async () => {
     await mkdir(join(host, 'sub'));
     await symlink('../elsewhere', join(host, 'link'));

@@ -126,13 +126,32 @@ async function removeAt(w: Walk, dir: FileHandle, name: string): Promise<boolean
   return true;
 }
 
+/** Small files in one read; big ones in 1 MiB pieces, never whole in memory. */
+async function copyContent(source: string, to: FileHandle, size: number): Promise<void> {
+  if (size <= 8 << 20) {
+    await to.writeFile(await readFile(source));
+    return;
+  }
+  const from = await open(source, constants.O_RDONLY);
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await from.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      await to.write(buf, 0, bytesRead);
+    }
+  } finally {
+    await from.close();
+  }
+}
+
 /** Copy a host file's content into a fresh temp file of `dir`, then rename it over `name`. */
-async function writeFileAt(dir: FileHandle, name: string, source: string, st: { mode: number; atime: Date; mtime: Date }, owner: Owner, w: Walk): Promise<void> {
+async function writeFileAt(dir: FileHandle, name: string, source: string, st: { mode: number; size: number; atime: Date; mtime: Date }, owner: Owner, w: Walk): Promise<void> {
   const tmp = `.tsc-sync-${randomBytes(6).toString('hex')}`;
   const fh = await open(at(dir, tmp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
     try {
-      await fh.writeFile(await readFile(source));
+      await copyContent(source, fh, st.size);
       await fh.chown(owner.uid, owner.gid);
       await fh.chmod(st.mode & 0o7777);
       await fh.utimes(st.atime, st.mtime);
@@ -189,7 +208,11 @@ async function syncOne(w: Walk, change: FileSync, opts: SyncFilesOptions & Owner
     result.written++;
     return;
   }
-  if (!src.isFile()) throw new TscError('ERR_UNSUPPORTED', `cannot sync ${change.source}: only files, directories and symlinks can be synced`);
+  // Sockets, fifos and devices have no content to copy: left alone, as an archive would skip them.
+  if (!src.isFile()) {
+    result.unchanged++;
+    return;
+  }
   if (
     opts.skipUnchanged === true &&
     have?.isFile() === true &&
