@@ -145,6 +145,17 @@ describePrivileged('tsc-compose watch on one host', [root, command('nft'), comma
     expect((await get('/marker.html'))[1]).toBe('after\n');
   });
 
+  it('re-syncs into a recreated container: the synced files survive a new writable layer', async () => {
+    const [, bootBefore] = await get('/boot.txt');
+    const r = host.cli(['up', '-d', '--force-recreate', 'web']);
+    expect(r.status, r.stderr).toBe(0);
+    await until('the new container', () => get('/boot.txt'), ([s, b]) => s === 200 && b !== bootBefore);
+    // Nothing but the watch's re-sync on start puts these in the new container.
+    expect(await until('v2 in the new container', () => get('/index.html'), ([s]) => s === 200)).toEqual([200, 'v2\n']);
+    expect(await until('marker in the new container', () => get('/marker.html'), ([s]) => s === 200)).toEqual([200, 'after\n']);
+    expect((await get('/draft.tmp'))[0]).toBe(404);
+  });
+
   it('syncs as the container\'s user, then runs the sync+exec hook in the container', async () => {
     await writeFile(join(proj(), 'hooks/job'), 'job-1\n');
     await until('hook output', async () => out, (o) => o.includes('hook ran as 1000 on job-1'));
