@@ -74,6 +74,13 @@ describe('compileWatchRules', () => {
     expect(caught(() => compileWatchRules(project(outside), noIgnoreFile))).toBe(
       `services.web.develop.watch[0].path: path ${dir}/other is outside the context of service web (${dir}/app)\nhint: watch paths must lie inside the service's build context`,
     );
+    // With the loader's positions, the message says where the rule is written.
+    const file = join(dir, 'positions.yaml');
+    writeFileSync(file, noTarget);
+    const loaded = loadProject({ cwd: dir, files: [file], projectName: 'p' });
+    expect(caught(() => compileWatchRules(loaded.project, { ...noIgnoreFile, position: (p) => loaded.positions.nearest(p) }))).toBe(
+      `positions.yaml:6:11 services.web.develop.watch[0].target: action "sync" needs a target (the path in the container to sync ${dir}/src to)`,
+    );
     const rebuildNoBuild = 'services:\n  web:\n    image: busybox\n    develop:\n      watch:\n        - { path: ./a, action: rebuild }\n';
     expect(caught(() => compileWatchRules(project(rebuildNoBuild), noIgnoreFile))).toBe(
       'services.web.develop.watch[0].action: can\'t watch with action "rebuild" on service web without a build context',

@@ -45,6 +45,8 @@ export interface CompileOptions {
   services?: readonly string[];
   /** The text of `<dir>/.dockerignore`, or undefined when there is none. */
   readDockerignore(dir: string): string | undefined;
+  /** Where a key path was written (the loader's PositionTable `nearest`), for messages. */
+  position?: (path: string) => { file: string; line: number; col: number } | undefined;
 }
 
 export interface WatchSetup {
@@ -84,22 +86,23 @@ export function compileWatchRules(project: Project, opts: CompileOptions): Watch
     const binds = (svc.volumes ?? []).flatMap((v) => (v.type === 'bind' && v.source !== undefined ? [posix.normalize(v.source)] : []));
     watch.forEach((w, index) => {
       const at = `services.${name}.develop.watch[${index}]`;
+      const where = (key: string) => ({ ...opts.position?.(`${at}.${key}`), path: `${at}.${key}` });
       const path = posix.normalize(w.path);
       if (isSyncAction(w.action) && (w.target === undefined || w.target === '')) {
-        throw new TscError('ERR_COMPOSE_INVALID', `action "${w.action}" needs a target (the path in the container to sync ${w.path} to)`, { path: `${at}.target` });
+        throw new TscError('ERR_COMPOSE_INVALID', `action "${w.action}" needs a target (the path in the container to sync ${w.path} to)`, where('target'));
       }
       if (w.target !== undefined && !posix.isAbsolute(w.target)) {
-        throw new TscError('ERR_COMPOSE_INVALID', `target "${w.target}" must be an absolute path in the container`, { path: `${at}.target` });
+        throw new TscError('ERR_COMPOSE_INVALID', `target "${w.target}" must be an absolute path in the container`, where('target'));
       }
       if (w.action === 'sync+exec' && (w.exec?.command === undefined || w.exec.command.length === 0)) {
-        throw new TscError('ERR_COMPOSE_INVALID', `action "sync+exec" needs exec.command`, { path: `${at}.exec` });
+        throw new TscError('ERR_COMPOSE_INVALID', `action "sync+exec" needs exec.command`, where('exec'));
       }
       if (w.action === 'rebuild' && svc.build === undefined) {
-        throw new TscError('ERR_COMPOSE_INVALID', `can't watch with action "rebuild" on service ${name} without a build context`, { path: `${at}.action` });
+        throw new TscError('ERR_COMPOSE_INVALID', `can't watch with action "rebuild" on service ${name} without a build context`, where('action'));
       }
       if (!within(contextDir, path)) {
         throw new TscError('ERR_COMPOSE_INVALID', `path ${w.path} is outside the context of service ${name} (${contextDir})`, {
-          path: `${at}.path`,
+          ...where('path'),
           hint: svc.build === undefined ? 'a service without build: watches paths inside the project directory' : 'watch paths must lie inside the service\'s build context',
         });
       }
