@@ -55,7 +55,7 @@ export interface WatchSession {
 }
 
 async function readLimit(name: string): Promise<number | undefined> {
-  const text = await readFile(`/proc/sys/fs/inotify/${name}`, 'utf8').catch(() => undefined);
+  const text = await readFile(`/proc/sys/${name}`, 'utf8').catch(() => undefined);
   return text === undefined ? undefined : Number(text.trim());
 }
 
@@ -230,7 +230,13 @@ export function startWatchSession(opts: WatchSessionOptions): WatchSession {
     }
     void followStarts();
     const roots = [...new Set(rules.map((r) => r.path))];
-    const [maxUserWatches, maxUserInstances] = await Promise.all([readLimit('max_user_watches'), readLimit('max_user_instances')]);
+    // In a user namespace the lower of its own limit and the system's applies.
+    const [sysWatches, nsWatches, maxUserInstances] = await Promise.all([
+      readLimit('fs/inotify/max_user_watches'),
+      readLimit('user/max_inotify_watches'),
+      readLimit('fs/inotify/max_user_instances'),
+    ]);
+    const maxUserWatches = sysWatches === undefined ? nsWatches : nsWatches === undefined ? sysWatches : Math.min(sysWatches, nsWatches);
     const w = watch(roots, {
       ignoreInitial: true,
       // Deletions are not held back 100 ms to spot an editor's rename dance: the sync mirrors
@@ -255,12 +261,18 @@ export function startWatchSession(opts: WatchSessionOptions): WatchSession {
     });
     w.on('error', (err) => {
       const e = watcherError(err, { ...(maxUserWatches === undefined ? {} : { maxUserWatches }), ...(maxUserInstances === undefined ? {} : { maxUserInstances }) });
-      void session.close().then(() => fail(e));
+      // Rejected first: close() would otherwise settle `done` as a normal end.
+      fail(e);
+      void session.close();
     });
-    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    // A watcher that fails while it scans (inotify limits) never becomes ready: `done` says why.
+    await Promise.race([new Promise<void>((resolve) => w.once('ready', () => resolve())), done]);
     if (!closed) log('Watch enabled');
   })();
-  ready.catch((e: unknown) => void session.close().then(() => fail(e)));
+  ready.catch((e: unknown) => {
+    fail(e);
+    void session.close();
+  });
 
   async function followStarts(): Promise<void> {
     if (syncServices.size === 0) return;
