@@ -143,6 +143,17 @@ describe('container files (sync into a root, resolved inside it)', () => {
     await expect(readTextInRoot({ pid: 2 ** 22 + 1, containerId: 'c0ffee' }, '/etc/passwd')).rejects.toThrow('cannot reach the filesystem of container c0ffee');
   });
 
+  it('refuses to write or delete on a kernel filesystem (proc, sysfs) inside the root', async () => {
+    await writeFile(join(host, 'f'), 'x');
+    // The host's own /proc and /sys stand for a container's (the root here is the host's /).
+    await expect(syncInRoot({ dir: '/' }, [{ source: join(host, 'f'), target: '/proc/self/comm' }], me)).rejects.toThrow(
+      "cannot sync to /proc/self/comm: it is on the container's proc filesystem",
+    );
+    await expect(syncInRoot({ dir: '/' }, [{ source: join(host, 'gone'), target: '/sys/kernel/x' }], me)).rejects.toThrow(
+      "cannot sync to /sys/kernel/x: it is on the container's sysfs filesystem",
+    );
+  });
+
   it('reads a text file inside the root, following links inside it', async () => {
     await mkdir(join(root, 'etc'));
     await writeFile(join(root, 'etc/passwd.real'), 'root:x:0:0::/root:/bin/sh\n');

@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lchown, lstat, mkdir, open, readFile, readdir, readlink, rename, rmdir, symlink, unlink, type FileHandle } from 'node:fs/promises';
+import { lchown, lstat, mkdir, open, readFile, readdir, readlink, rename, rmdir, statfs, symlink, unlink, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
@@ -97,6 +97,33 @@ async function resolveDir(w: Walk, parts: readonly string[], create: Owner | und
     stack.push(next);
   }
   return stack[stack.length - 1];
+}
+
+/**
+ * Kernel filesystems a sync must never write to. The agent writes with the host's root
+ * privileges, which the container's own processes do not have: a target in the container's
+ * /proc (its processes' files), /sys or a cgroup tree would reach the kernel past the
+ * container's confinement. Read-only mounts (/proc/sys, masked paths) refuse by themselves.
+ */
+const KERNEL_FS: ReadonlyMap<number, string> = new Map([
+  [0x9fa0, 'proc'],
+  [0x62656572, 'sysfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0x1cd1, 'devpts'],
+  [0x73636673, 'securityfs'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0xcafe4a11, 'bpf'],
+  [0x6165676c, 'pstore'],
+  [0x62656570, 'configfs'],
+  [0xde5e81e4, 'efivarfs'],
+  [0x65735543, 'fusectl'],
+]);
+
+async function assertPlainFs(dir: FileHandle, target: string): Promise<void> {
+  const fs = KERNEL_FS.get(Number((await statfs(at(dir))).type));
+  if (fs !== undefined) throw new TscError('ERR_USAGE', `cannot sync to ${target}: it is on the container's ${fs} filesystem`);
 }
 
 function split(path: string): { dir: string[]; name: string } {
@@ -180,10 +207,13 @@ async function syncOne(w: Walk, change: FileSync, opts: SyncFilesOptions & Owner
   });
   if (src === undefined) {
     const dir = await resolveDir(w, dirParts, undefined, change.target);
-    if (dir !== undefined && (await removeAt(w, dir, name))) result.deleted++;
+    if (dir === undefined) return;
+    await assertPlainFs(dir, change.target);
+    if (await removeAt(w, dir, name)) result.deleted++;
     return;
   }
   const dir = (await resolveDir(w, dirParts, opts, change.target)) as FileHandle;
+  await assertPlainFs(dir, change.target);
   const have = await lstat(at(dir, name)).catch(() => undefined);
   if (src.isDirectory()) {
     if (have?.isDirectory() === true) {
