@@ -67,6 +67,28 @@ describe('container files (sync into a root, resolved inside it)', () => {
     expect(await readdir(root)).toEqual([]);
   });
 
+  it('writes many entries at once, yet in order where paths are related', async () => {
+    await mkdir(join(host, 'd'));
+    await writeFile(join(host, 'one'), '1');
+    await writeFile(join(host, 'two'), '2');
+    const many = Array.from({ length: 40 }, (_, i) => ({ source: join(host, 'one'), target: `/d/f${i}` }));
+    const r = await files.sync(
+      root,
+      [
+        { source: join(host, 'd'), target: '/d' },
+        ...many,
+        { source: join(host, 'one'), target: '/d/x' },
+        { source: join(host, 'gone'), target: '/d/x' },
+        { source: join(host, 'two'), target: '/d/x' },
+        { source: join(host, 'gone'), target: '/d/f0' },
+      ],
+      me,
+    );
+    expect(r).toEqual({ written: 43, deleted: 2, unchanged: 0 });
+    expect(await readFile(join(root, 'd/x'), 'utf8')).toBe('2');
+    expect((await readdir(join(root, 'd'))).sort()).toEqual([...many.slice(1).map((m) => m.target.slice(3)), 'x'].sort());
+  });
+
   it('copies a big file in pieces, whole', async () => {
     const big = Buffer.alloc((9 << 20) + 123);
     for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;

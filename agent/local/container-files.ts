@@ -296,17 +296,47 @@ async function withRoot<T>(spec: RootSpec, fn: (w: Walk) => Promise<T>): Promise
   }
 }
 
-/** Mirror each host `source` at its `target` inside the root, in order. */
+/** Entries written at once: file system calls overlap instead of queueing one by one. */
+const PARALLEL = 16;
+
+/** Paths where the order of two entries matters: the same path, or one below the other. */
+function related(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+}
+
+/**
+ * Mirror each host `source` at its `target` inside the root. Entries run up to 16 at a time,
+ * but an entry waits for every earlier one on the same path or above or below it: a directory
+ * is made before what goes in it, a deletion happens before a re-add, the last write wins.
+ */
 export async function syncInRoot(spec: RootSpec, changes: readonly FileSync[], opts: SyncFilesOptions & Owner): Promise<SyncFilesResult> {
+  for (const c of changes) {
+    if (!posix.isAbsolute(c.target)) throw new TscError('ERR_USAGE', `cannot sync to ${c.target}: the container path must be absolute`);
+  }
   const result: SyncFilesResult = { written: 0, deleted: 0, unchanged: 0 };
   await withRoot(spec, async (w) => {
-    // In order: a directory made before the files that go in it, a deletion before a re-add.
+    const inflight = new Map<Promise<void>, string>();
+    let failure: { error: unknown } | undefined;
     for (const c of changes) {
-      if (!posix.isAbsolute(c.target)) throw new TscError('ERR_USAGE', `cannot sync to ${c.target}: the container path must be absolute`);
-      await syncOne(w, c, opts, result);
-      // Directories opened for this entry are not reused: the next entry resolves afresh.
-      await Promise.all(w.opened.splice(0).map((f) => f.close().catch(() => undefined)));
+      if (failure !== undefined) break;
+      const target = posix.normalize(c.target);
+      const before = [...inflight].filter(([, t]) => related(t, target)).map(([p]) => p);
+      if (before.length > 0) await Promise.all(before);
+      while (inflight.size >= PARALLEL) await Promise.race(inflight.keys());
+      // Each entry resolves its own directories, from the root, and closes them when done.
+      const own: Walk = { root: w.root, opened: [] };
+      const task: Promise<void> = syncOne(own, c, opts, result)
+        .catch((error: unknown) => {
+          failure ??= { error };
+        })
+        .finally(async () => {
+          inflight.delete(task);
+          await Promise.all(own.opened.map((f) => f.close().catch(() => undefined)));
+        });
+      inflight.set(task, target);
     }
+    await Promise.all(inflight.keys());
+    if (failure !== undefined) throw failure.error;
   });
   return result;
 }
