@@ -65,6 +65,11 @@ describe('compileWatchRules', () => {
     expect(rules[3]?.exec?.command).toEqual(['kill', '-HUP', '1']);
   });
 
+  it('lists the services that follow a watched one (depends_on with restart: true)', () => {
+    const yaml = `${SEED}  worker:\n    image: busybox\n    depends_on: { web: { condition: service_started, restart: true } }\n  cron:\n    image: busybox\n    depends_on: [web]\n`;
+    expect(compileWatchRules(project(yaml), noIgnoreFile).restartWith).toEqual({ web: ['worker'] });
+  });
+
   it('says which rule lacks a target, or lies outside the context', () => {
     const noTarget = 'services:\n  web:\n    image: busybox\n    develop:\n      watch:\n        - { path: ./src, action: sync }\n';
     expect(caught(() => compileWatchRules(project(noTarget), noIgnoreFile))).toBe(

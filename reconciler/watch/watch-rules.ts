@@ -51,6 +51,11 @@ export interface CompileOptions {
 
 export interface WatchSetup {
   rules: CompiledRule[];
+  /**
+   * Service → the services that must follow it when it restarts or is recreated
+   * (`depends_on: { <it>: { restart: true } }`); their dependencies are left alone.
+   */
+  restartWith: Record<string, string[]>;
   /** Warnings to show once (skipped rules, left-out subtrees). */
   warnings: string[];
 }
@@ -137,7 +142,14 @@ export function compileWatchRules(project: Project, opts: CompileOptions): Watch
   if (rules.length === 0 && warnings.length === 0) {
     throw new TscError('ERR_USAGE', "none of the selected services is configured for watch, consider setting a 'develop' section");
   }
-  return { rules, warnings };
+  const restartWith: Record<string, string[]> = {};
+  for (const service of new Set(rules.map((r) => r.service))) {
+    const followers = Object.entries(project.services)
+      .filter(([, svc]) => svc.depends_on?.[service]?.restart === true)
+      .map(([n]) => n);
+    if (followers.length > 0) restartWith[service] = followers;
+  }
+  return { rules, warnings, restartWith };
 }
 
 /** Does `rule` take this host path, and where does it go in the container? */

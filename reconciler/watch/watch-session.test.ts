@@ -22,6 +22,7 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
 }
 
 type Call = { op: 'sync'; id: string; files: FileSync[]; opts: SyncFilesOptions | undefined } | { op: 'restart'; id: string } | { op: 'exec'; id: string; cmd: string[] };
+const ops = (calls: readonly Call[]) => calls.map((c) => (c.op === 'restart' ? `restart ${c.id}` : c.op)).join(' ');
 
 function fakeAgent(calls: Call[]) {
   const container: ContainerSummary = {
@@ -37,10 +38,14 @@ function fakeAgent(calls: Call[]) {
     ports: [],
     networks: [],
   };
+  const worker: ContainerSummary = { ...container, id: 'c2', name: 'p-worker-1', labels: { ...container.labels, 'com.docker.compose.service': 'worker' } };
   const queue: AgentEvent[] = [];
   let wake: (() => void) | undefined;
   const api: Partial<AgentApi> = {
-    listContainers: async () => [container],
+    listContainers: async (f) => {
+      const service = f?.label?.find((l) => l.startsWith('com.docker.compose.service='))?.split('=')[1];
+      return [container, worker].filter((c) => service === undefined || c.labels['com.docker.compose.service'] === service);
+    },
     syncFiles: async (id, files, opts) => {
       calls.push({ op: 'sync', id, files, opts });
       return { written: files.length, deleted: 0, unchanged: 0 };
@@ -103,6 +108,8 @@ describe('watch session', () => {
             ],
           },
         },
+        worker: { image: 'busybox', depends_on: { web: { condition: 'service_started', required: true, restart: true } } },
+        other: { image: 'busybox', depends_on: { web: { condition: 'service_started', required: true } } },
       },
     } as unknown as Project;
   }
@@ -113,11 +120,13 @@ describe('watch session', () => {
     const rebuilt: string[] = [];
     let pruned = 0;
     const { api, emitStart } = fakeAgent(calls);
-    const { rules } = compileWatchRules(project(), { readDockerignore: () => undefined });
+    const { rules, restartWith } = compileWatchRules(project(), { readDockerignore: () => undefined });
+    expect(restartWith).toEqual({ web: ['worker'] });
     session = startWatchSession({
       agent: api,
       project: 'p',
       rules,
+      restartWith,
       log: (l) => lines.push(l),
       rebuild: async (s) => void rebuilt.push(s),
       prune: async () => void pruned++,
@@ -150,15 +159,16 @@ describe('watch session', () => {
     await until('the hook', () => calls.some((c) => c.op === 'exec'));
     await session.idle();
     // A loaded machine may split one write into two batches: each is a sync, then the hook.
-    expect(calls.map((c) => c.op).join(' ')).toMatch(/^(sync exec ?)+$/);
+    expect(ops(calls)).toMatch(/^(sync exec ?)+$/);
     expect(lines).toContain('reloaded');
     calls.length = 0;
 
     await writeFile(join(dir, 'config/restart.conf'), 'y');
     await until('the restart', () => calls.some((c) => c.op === 'restart'));
     await session.idle();
-    // Both rules take the file: per batch one sync (not one per rule), the restart, the hook.
-    expect(calls.map((c) => c.op).join(' ')).toMatch(/^(sync restart exec ?)+$/);
+    // Both rules take the file: per batch one sync (not one per rule), the restart, the worker
+    // that depends on web with `restart: true`, then the hook.
+    expect(ops(calls)).toMatch(/^(sync restart c1 restart c2 exec ?)+$/);
     expect(lines).toContain('service "web" restarted');
     calls.length = 0;
 
@@ -167,7 +177,8 @@ describe('watch session', () => {
     await session.idle();
     expect(new Set(rebuilt)).toEqual(new Set(['web']));
     expect(pruned).toBe(rebuilt.length);
-    expect(calls).toEqual([]);
+    // Only what follows web is restarted after its rebuild (web's own recreate is the hook's).
+    expect(ops(calls)).toMatch(/^(restart c2 ?)+$/);
     expect(lines).toContain('Rebuilding service(s) ["web"] after changes were detected...');
 
     calls.length = 0;

@@ -34,6 +34,8 @@ export interface WatchSessionOptions {
   /** The compose project name (container labels). */
   project: string;
   rules: readonly CompiledRule[];
+  /** Services restarted after a service restarts or is rebuilt (compileWatchRules gives it). */
+  restartWith?: Readonly<Record<string, readonly string[]>>;
   /** One line for the user (docker compose's wording). */
   log(line: string): void;
   /** Build the service's image and recreate its containers only (dependencies left running). */
@@ -127,11 +129,22 @@ export function startWatchSession(opts: WatchSessionOptions): WatchSession {
     }
   }
 
+  /** `depends_on: { <service>: { restart: true } }`: those services follow it. */
+  async function restartFollowers(service: string): Promise<void> {
+    for (const follower of opts.restartWith?.[service] ?? []) {
+      const cs = await containersOf(follower);
+      if (cs.length === 0) continue;
+      log(`Restarting service "${follower}" (it depends on "${service}" with restart: true)`);
+      await Promise.all(cs.map((c) => agent.restartContainer(c.id)));
+    }
+  }
+
   async function apply(a: ServiceActions): Promise<void> {
     if (a.rebuild) {
       log(`Rebuilding service(s) ["${a.service}"] after changes were detected...`);
       await opts.rebuild(a.service);
       log(`service(s) ["${a.service}"] successfully built`);
+      await restartFollowers(a.service);
       if (opts.prune !== undefined) await opts.prune();
       return;
     }
@@ -156,6 +169,7 @@ export function startWatchSession(opts: WatchSessionOptions): WatchSession {
       log(`Restarting service "${a.service}" after changes were detected`);
       await Promise.all(containers.map((c) => agent.restartContainer(c.id)));
       log(`service "${a.service}" restarted`);
+      await restartFollowers(a.service);
     }
     for (const hook of a.exec) {
       await Promise.all(
