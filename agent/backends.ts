@@ -132,13 +132,13 @@ export interface BundleBuilder {
 }
 
 /**
- * Files inside a running container, reached through `root`: the container's root as the
- * container sees it (`/proc/<pid>/root` of its init, so its volumes and tmpfs mounts count).
- * Every path is resolved one component at a time inside `root`, as if chrooted there: a
- * symlink in the container, absolute or `..`, cannot lead a write to the host.
+ * Files inside a running container, as the container sees them (the local adapter goes through
+ * `/proc/<pid>/root` of its init, so its volumes and tmpfs mounts count). Every path is
+ * resolved one component at a time inside that root, as if chrooted there: a symlink in the
+ * container, absolute or `..`, cannot lead a write to the host.
  */
 export interface ContainerFiles {
-  sync(root: string, changes: readonly FileSync[], opts: SyncFilesOptions & { uid: number; gid: number }): Promise<SyncFilesResult>;
-  /** A file's text inside `root`, or undefined when it does not exist. */
-  readText(root: string, path: string): Promise<string | undefined>;
+  sync(container: { id: string; pid: number }, changes: readonly FileSync[], opts: SyncFilesOptions & { uid: number; gid: number }): Promise<SyncFilesResult>;
+  /** A file's text inside the container, or undefined when it does not exist. */
+  readText(container: { id: string; pid: number }, path: string): Promise<string | undefined>;
 }

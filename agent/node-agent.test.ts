@@ -58,9 +58,9 @@ describe('node agent lifecycle', () => {
     await expect(api.inspectContainer(id)).rejects.toThrow(`No such container: ${id}`);
   });
 
-  it('syncs files through the running container\'s own root, owned by its user', async () => {
+  it('syncs files into the running container by its init pid, owned by its user', async () => {
     const { rt } = fakeRuntime();
-    const calls: Array<{ root: string; uid: number; gid: number }> = [];
+    const calls: Array<{ pid: number; uid: number; gid: number }> = [];
     const a = createNodeAgent({
       stateDir: dir,
       runtime: rt,
@@ -70,8 +70,8 @@ describe('node agent lifecycle', () => {
       volumes: createVolumeStore(join(dir, 'volumes')),
       files: {
         readText: async (_root, path) => (path === '/etc/passwd' ? 'root:x:0:0::/:/bin/sh\nwww:x:33:44::/:/bin/sh\n' : 'root:x:0:\n'),
-        sync: async (root, changes, o) => {
-          calls.push({ root, uid: o.uid, gid: o.gid });
+        sync: async (c, changes, o) => {
+          calls.push({ pid: c.pid, uid: o.uid, gid: o.gid });
           return { written: changes.length, deleted: 0, unchanged: 0 };
         },
       },
@@ -81,7 +81,7 @@ describe('node agent lifecycle', () => {
     await expect(a.api.syncFiles(id, [{ source: '/h/a', target: '/a' }])).rejects.toThrow('container p-web-1 is not running');
     await a.api.startContainer(id);
     expect(await a.api.syncFiles(id, [{ source: '/h/a', target: '/a' }])).toEqual({ written: 1, deleted: 0, unchanged: 0 });
-    expect(calls).toEqual([{ root: '/proc/1/root', uid: 33, gid: 44 }]);
+    expect(calls).toEqual([{ pid: 1, uid: 33, gid: 44 }]);
     expect((await a.api.inspectContainer(id)).state.pid).toBe(1);
   });
 

@@ -559,16 +559,15 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       const e = find(id);
       if (opts.files === undefined) throw new TscError('ERR_UNSUPPORTED', 'this agent cannot write into containers (syncFiles)');
       if (!e.running || e.pid <= 0) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
-      // The container's own view of its files: its volumes and tmpfs mounts included.
-      const root = `/proc/${e.pid}/root`;
-      const [passwd, group] = await Promise.all([opts.files.readText(root, '/etc/passwd'), opts.files.readText(root, '/etc/group')]);
+      const target = { id: e.rec.id, pid: e.pid };
+      const [passwd, group] = await Promise.all([opts.files.readText(target, '/etc/passwd'), opts.files.readText(target, '/etc/group')]);
       let owner = { uid: 0, gid: 0 };
       try {
         owner = resolveUser(e.rec.settings.user, [], passwd ?? '', group ?? '');
       } catch {
         // A user the image does not know: the runtime would refuse it too; root owns the files.
       }
-      return opts.files.sync(root, changes, { ...o, uid: owner.uid, gid: owner.gid });
+      return opts.files.sync(target, changes, { ...o, uid: owner.uid, gid: owner.gid });
     },
 
     async pullImage(ref, onProgress) {

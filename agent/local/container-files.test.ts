@@ -4,9 +4,12 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { createContainerFiles } from './container-files.js';
+import { readTextInRoot, syncInRoot } from './container-files.js';
 
-const files = createContainerFiles();
+const files = {
+  sync: (dir: string, ...rest: [Parameters<typeof syncInRoot>[1], Parameters<typeof syncInRoot>[2]]) => syncInRoot({ dir }, ...rest),
+  readText: (dir: string, path: string) => readTextInRoot({ dir }, path),
+};
 const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 
 describe('container files (sync into a root, resolved inside it)', () => {
@@ -62,6 +65,36 @@ describe('container files (sync into a root, resolved inside it)', () => {
     );
     expect(r).toEqual({ written: 0, deleted: 2, unchanged: 0 });
     expect(await readdir(root)).toEqual([]);
+  });
+
+  it('writes many entries at once, yet in order where paths are related', async () => {
+    await mkdir(join(host, 'd'));
+    await writeFile(join(host, 'one'), '1');
+    await writeFile(join(host, 'two'), '2');
+    const many = Array.from({ length: 40 }, (_, i) => ({ source: join(host, 'one'), target: `/d/f${i}` }));
+    const r = await files.sync(
+      root,
+      [
+        { source: join(host, 'd'), target: '/d' },
+        ...many,
+        { source: join(host, 'one'), target: '/d/x' },
+        { source: join(host, 'gone'), target: '/d/x' },
+        { source: join(host, 'two'), target: '/d/x' },
+        { source: join(host, 'gone'), target: '/d/f0' },
+      ],
+      me,
+    );
+    expect(r).toEqual({ written: 43, deleted: 2, unchanged: 0 });
+    expect(await readFile(join(root, 'd/x'), 'utf8')).toBe('2');
+    expect((await readdir(join(root, 'd'))).sort()).toEqual([...many.slice(1).map((m) => m.target.slice(3)), 'x'].sort());
+  });
+
+  it('copies a big file in pieces, whole', async () => {
+    const big = Buffer.alloc((9 << 20) + 123);
+    for (let i = 0; i < big.length; i += 4096) big[i] = i % 251;
+    await writeFile(join(host, 'big'), big);
+    await files.sync(root, [{ source: join(host, 'big'), target: '/big' }], me);
+    expect((await readFile(join(root, 'big'))).equals(big)).toBe(true);
   });
 
   it('makes directories and copies symlinks as links', async () => {
@@ -122,6 +155,25 @@ describe('container files (sync into a root, resolved inside it)', () => {
     await files.sync(root, [{ source: join(host, 'missing'), target: '/d' }], me);
     expect(await readFile(join(outside, 'keep'), 'utf8')).toBe('k');
     expect(await readdir(root)).toEqual([]);
+  });
+
+  it('refuses a pid that is not the container (a reused pid must never make the host the root)', async () => {
+    await writeFile(join(host, 'f'), 'x');
+    await expect(syncInRoot({ pid: process.pid, containerId: 'c0ffee0000000000' }, [{ source: join(host, 'f'), target: '/f' }], me)).rejects.toThrow(
+      `process ${process.pid} is no longer container c0ffee000000`,
+    );
+    await expect(readTextInRoot({ pid: 2 ** 22 + 1, containerId: 'c0ffee' }, '/etc/passwd')).rejects.toThrow('cannot reach the filesystem of container c0ffee');
+  });
+
+  it('refuses to write or delete on a kernel filesystem (proc, sysfs) inside the root', async () => {
+    await writeFile(join(host, 'f'), 'x');
+    // The host's own /proc and /sys stand for a container's (the root here is the host's /).
+    await expect(syncInRoot({ dir: '/' }, [{ source: join(host, 'f'), target: '/proc/self/comm' }], me)).rejects.toThrow(
+      "cannot sync to /proc/self/comm: it is on the container's proc filesystem",
+    );
+    await expect(syncInRoot({ dir: '/' }, [{ source: join(host, 'gone'), target: '/sys/kernel/x' }], me)).rejects.toThrow(
+      "cannot sync to /sys/kernel/x: it is on the container's sysfs filesystem",
+    );
   });
 
   it('reads a text file inside the root, following links inside it', async () => {

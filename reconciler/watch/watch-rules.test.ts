@@ -65,6 +65,11 @@ describe('compileWatchRules', () => {
     expect(rules[3]?.exec?.command).toEqual(['kill', '-HUP', '1']);
   });
 
+  it('lists the services that follow a watched one (depends_on with restart: true)', () => {
+    const yaml = `${SEED}  worker:\n    image: busybox\n    depends_on: { web: { condition: service_started, restart: true } }\n  cron:\n    image: busybox\n    depends_on: [web]\n`;
+    expect(compileWatchRules(project(yaml), noIgnoreFile).restartWith).toEqual({ web: ['worker'] });
+  });
+
   it('says which rule lacks a target, or lies outside the context', () => {
     const noTarget = 'services:\n  web:\n    image: busybox\n    develop:\n      watch:\n        - { path: ./src, action: sync }\n';
     expect(caught(() => compileWatchRules(project(noTarget), noIgnoreFile))).toBe(
@@ -73,6 +78,13 @@ describe('compileWatchRules', () => {
     const outside = 'services:\n  web:\n    build: ./app\n    develop:\n      watch:\n        - { path: ./other, target: /x, action: sync }\n';
     expect(caught(() => compileWatchRules(project(outside), noIgnoreFile))).toBe(
       `services.web.develop.watch[0].path: path ${dir}/other is outside the context of service web (${dir}/app)\nhint: watch paths must lie inside the service's build context`,
+    );
+    // With the loader's positions, the message says where the rule is written.
+    const file = join(dir, 'positions.yaml');
+    writeFileSync(file, noTarget);
+    const loaded = loadProject({ cwd: dir, files: [file], projectName: 'p' });
+    expect(caught(() => compileWatchRules(loaded.project, { ...noIgnoreFile, position: (p) => loaded.positions.nearest(p) }))).toBe(
+      `positions.yaml:6:11 services.web.develop.watch[0].target: action "sync" needs a target (the path in the container to sync ${dir}/src to)`,
     );
     const rebuildNoBuild = 'services:\n  web:\n    image: busybox\n    develop:\n      watch:\n        - { path: ./a, action: rebuild }\n';
     expect(caught(() => compileWatchRules(project(rebuildNoBuild), noIgnoreFile))).toBe(

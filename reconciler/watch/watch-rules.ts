@@ -45,10 +45,17 @@ export interface CompileOptions {
   services?: readonly string[];
   /** The text of `<dir>/.dockerignore`, or undefined when there is none. */
   readDockerignore(dir: string): string | undefined;
+  /** Where a key path was written (the loader's PositionTable `nearest`), for messages. */
+  position?: (path: string) => { file: string; line: number; col: number } | undefined;
 }
 
 export interface WatchSetup {
   rules: CompiledRule[];
+  /**
+   * Service → the services that must follow it when it restarts or is recreated
+   * (`depends_on: { <it>: { restart: true } }`); their dependencies are left alone.
+   */
+  restartWith: Record<string, string[]>;
   /** Warnings to show once (skipped rules, left-out subtrees). */
   warnings: string[];
 }
@@ -84,22 +91,23 @@ export function compileWatchRules(project: Project, opts: CompileOptions): Watch
     const binds = (svc.volumes ?? []).flatMap((v) => (v.type === 'bind' && v.source !== undefined ? [posix.normalize(v.source)] : []));
     watch.forEach((w, index) => {
       const at = `services.${name}.develop.watch[${index}]`;
+      const where = (key: string) => ({ ...opts.position?.(`${at}.${key}`), path: `${at}.${key}` });
       const path = posix.normalize(w.path);
       if (isSyncAction(w.action) && (w.target === undefined || w.target === '')) {
-        throw new TscError('ERR_COMPOSE_INVALID', `action "${w.action}" needs a target (the path in the container to sync ${w.path} to)`, { path: `${at}.target` });
+        throw new TscError('ERR_COMPOSE_INVALID', `action "${w.action}" needs a target (the path in the container to sync ${w.path} to)`, where('target'));
       }
       if (w.target !== undefined && !posix.isAbsolute(w.target)) {
-        throw new TscError('ERR_COMPOSE_INVALID', `target "${w.target}" must be an absolute path in the container`, { path: `${at}.target` });
+        throw new TscError('ERR_COMPOSE_INVALID', `target "${w.target}" must be an absolute path in the container`, where('target'));
       }
       if (w.action === 'sync+exec' && (w.exec?.command === undefined || w.exec.command.length === 0)) {
-        throw new TscError('ERR_COMPOSE_INVALID', `action "sync+exec" needs exec.command`, { path: `${at}.exec` });
+        throw new TscError('ERR_COMPOSE_INVALID', `action "sync+exec" needs exec.command`, where('exec'));
       }
       if (w.action === 'rebuild' && svc.build === undefined) {
-        throw new TscError('ERR_COMPOSE_INVALID', `can't watch with action "rebuild" on service ${name} without a build context`, { path: `${at}.action` });
+        throw new TscError('ERR_COMPOSE_INVALID', `can't watch with action "rebuild" on service ${name} without a build context`, where('action'));
       }
       if (!within(contextDir, path)) {
         throw new TscError('ERR_COMPOSE_INVALID', `path ${w.path} is outside the context of service ${name} (${contextDir})`, {
-          path: `${at}.path`,
+          ...where('path'),
           hint: svc.build === undefined ? 'a service without build: watches paths inside the project directory' : 'watch paths must lie inside the service\'s build context',
         });
       }
@@ -134,7 +142,14 @@ export function compileWatchRules(project: Project, opts: CompileOptions): Watch
   if (rules.length === 0 && warnings.length === 0) {
     throw new TscError('ERR_USAGE', "none of the selected services is configured for watch, consider setting a 'develop' section");
   }
-  return { rules, warnings };
+  const restartWith: Record<string, string[]> = {};
+  for (const service of new Set(rules.map((r) => r.service))) {
+    const followers = Object.entries(project.services)
+      .filter(([, svc]) => svc.depends_on?.[service]?.restart === true)
+      .map(([n]) => n);
+    if (followers.length > 0) restartWith[service] = followers;
+  }
+  return { rules, warnings, restartWith };
 }
 
 /** Does `rule` take this host path, and where does it go in the container? */

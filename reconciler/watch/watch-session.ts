@@ -34,6 +34,8 @@ export interface WatchSessionOptions {
   /** The compose project name (container labels). */
   project: string;
   rules: readonly CompiledRule[];
+  /** Services restarted after a service restarts or is rebuilt (compileWatchRules gives it). */
+  restartWith?: Readonly<Record<string, readonly string[]>>;
   /** One line for the user (docker compose's wording). */
   log(line: string): void;
   /** Build the service's image and recreate its containers only (dependencies left running). */
@@ -55,7 +57,7 @@ export interface WatchSession {
 }
 
 async function readLimit(name: string): Promise<number | undefined> {
-  const text = await readFile(`/proc/sys/fs/inotify/${name}`, 'utf8').catch(() => undefined);
+  const text = await readFile(`/proc/sys/${name}`, 'utf8').catch(() => undefined);
   return text === undefined ? undefined : Number(text.trim());
 }
 
@@ -127,11 +129,22 @@ export function startWatchSession(opts: WatchSessionOptions): WatchSession {
     }
   }
 
+  /** `depends_on: { <service>: { restart: true } }`: those services follow it. */
+  async function restartFollowers(service: string): Promise<void> {
+    for (const follower of opts.restartWith?.[service] ?? []) {
+      const cs = await containersOf(follower);
+      if (cs.length === 0) continue;
+      log(`Restarting service "${follower}" (it depends on "${service}" with restart: true)`);
+      await Promise.all(cs.map((c) => agent.restartContainer(c.id)));
+    }
+  }
+
   async function apply(a: ServiceActions): Promise<void> {
     if (a.rebuild) {
       log(`Rebuilding service(s) ["${a.service}"] after changes were detected...`);
       await opts.rebuild(a.service);
       log(`service(s) ["${a.service}"] successfully built`);
+      await restartFollowers(a.service);
       if (opts.prune !== undefined) await opts.prune();
       return;
     }
@@ -156,6 +169,7 @@ export function startWatchSession(opts: WatchSessionOptions): WatchSession {
       log(`Restarting service "${a.service}" after changes were detected`);
       await Promise.all(containers.map((c) => agent.restartContainer(c.id)));
       log(`service "${a.service}" restarted`);
+      await restartFollowers(a.service);
     }
     for (const hook of a.exec) {
       await Promise.all(
@@ -212,7 +226,9 @@ export function startWatchSession(opts: WatchSessionOptions): WatchSession {
 
   /** Re-sync every sync rule of the service into one container (after it started). */
   async function resync(container: ContainerSummary, service: string): Promise<void> {
-    const files = (await Promise.all(rules.filter((r) => r.service === service && isSyncAction(r.action)).map(collectTree))).flat();
+    const all = (await Promise.all(rules.filter((r) => r.service === service && isSyncAction(r.action)).map(collectTree))).flat();
+    // Two rules may cover one file (a directory rule and a file rule inside it): sync it once.
+    const files = [...new Map(all.map((f) => [f.target, f])).values()];
     if (files.length > 0) await syncInto([container], files, true);
   }
 
@@ -228,7 +244,13 @@ export function startWatchSession(opts: WatchSessionOptions): WatchSession {
     }
     void followStarts();
     const roots = [...new Set(rules.map((r) => r.path))];
-    const [maxUserWatches, maxUserInstances] = await Promise.all([readLimit('max_user_watches'), readLimit('max_user_instances')]);
+    // In a user namespace the lower of its own limit and the system's applies.
+    const [sysWatches, nsWatches, maxUserInstances] = await Promise.all([
+      readLimit('fs/inotify/max_user_watches'),
+      readLimit('user/max_inotify_watches'),
+      readLimit('fs/inotify/max_user_instances'),
+    ]);
+    const maxUserWatches = sysWatches === undefined ? nsWatches : nsWatches === undefined ? sysWatches : Math.min(sysWatches, nsWatches);
     const w = watch(roots, {
       ignoreInitial: true,
       // Deletions are not held back 100 ms to spot an editor's rename dance: the sync mirrors
@@ -253,12 +275,18 @@ export function startWatchSession(opts: WatchSessionOptions): WatchSession {
     });
     w.on('error', (err) => {
       const e = watcherError(err, { ...(maxUserWatches === undefined ? {} : { maxUserWatches }), ...(maxUserInstances === undefined ? {} : { maxUserInstances }) });
-      void session.close().then(() => fail(e));
+      // Rejected first: close() would otherwise settle `done` as a normal end.
+      fail(e);
+      void session.close();
     });
-    await new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    // A watcher that fails while it scans (inotify limits) never becomes ready: `done` says why.
+    await Promise.race([new Promise<void>((resolve) => w.once('ready', () => resolve())), done]);
     if (!closed) log('Watch enabled');
   })();
-  ready.catch((e: unknown) => void session.close().then(() => fail(e)));
+  ready.catch((e: unknown) => {
+    fail(e);
+    void session.close();
+  });
 
   async function followStarts(): Promise<void> {
     if (syncServices.size === 0) return;

@@ -52,6 +52,7 @@ describePrivileged('tsc-compose watch on one host', [root, command('nft'), comma
     host = await createE2eHost('watch', {
       'src/index.html': 'v1\n',
       'config/app.conf': 'a=1\n',
+      'hooks/.keep': '',
       'compose.yaml': [
         'services:',
         '  web:',
@@ -69,6 +70,18 @@ describePrivileged('tsc-compose watch on one host', [root, command('nft'), comma
         '        - path: ./config',
         '          target: /etc/web',
         '          action: sync+restart',
+        '  worker:',
+        '    image: busybox',
+        '    user: app',
+        '    command: ["sleep", "3600"]',
+        '    stop_signal: SIGKILL',
+        '    develop:',
+        '      watch:',
+        '        - path: ./hooks',
+        '          target: /tmp/hooks',
+        '          action: sync+exec',
+        '          exec:',
+        '            command: ["sh", "-c", "echo hook ran as $(id -u) on $(cat /tmp/hooks/job)"]',
         '',
       ].join('\n'),
     });
@@ -130,6 +143,25 @@ describePrivileged('tsc-compose watch on one host', [root, command('nft'), comma
     expect(host.cli(['exec', 'web', 'cat', '/etc/web/app.conf']).stdout).toBe('a=2\n');
     expect((await get('/index.html'))[1]).toBe('v2\n');
     expect((await get('/marker.html'))[1]).toBe('after\n');
+  });
+
+  it('re-syncs into a recreated container: the synced files survive a new writable layer', async () => {
+    const [, bootBefore] = await get('/boot.txt');
+    const r = host.cli(['up', '-d', '--force-recreate', 'web']);
+    expect(r.status, r.stderr).toBe(0);
+    await until('the new container', () => get('/boot.txt'), ([s, b]) => s === 200 && b !== bootBefore);
+    // Nothing but the watch's re-sync on start puts these in the new container.
+    expect(await until('v2 in the new container', () => get('/index.html'), ([s]) => s === 200)).toEqual([200, 'v2\n']);
+    expect(await until('marker in the new container', () => get('/marker.html'), ([s]) => s === 200)).toEqual([200, 'after\n']);
+    expect((await get('/draft.tmp'))[0]).toBe(404);
+  });
+
+  it('syncs as the container\'s user, then runs the sync+exec hook in the container', async () => {
+    await writeFile(join(proj(), 'hooks/job'), 'job-1\n');
+    await until('hook output', async () => out, (o) => o.includes('hook ran as 1000 on job-1'));
+    expect(out).toContain('Syncing service "worker" after 1 changes were detected');
+    // Made by the sync (directory included), owned by `app` (1000:1000 in the image's passwd).
+    expect(host.cli(['exec', 'worker', 'stat', '-c', '%u:%g %n', '/tmp/hooks', '/tmp/hooks/job']).stdout).toBe('1000:1000 /tmp/hooks\n1000:1000 /tmp/hooks/job\n');
   });
 
   it('stops on Ctrl-C with status 0', async () => {

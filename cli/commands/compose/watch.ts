@@ -65,7 +65,7 @@ export interface StartWatchOptions {
 
 /** Compile the rules and start watching (the project is already up). */
 export async function startWatch(ctx: ComposeContext, loaded: LoadedProject, opts: StartWatchOptions): Promise<WatchSession> {
-  const { rules, warnings } = compileWatchRules(loaded.project, {
+  const { rules, warnings, restartWith } = compileWatchRules(loaded.project, {
     services: opts.services,
     readDockerignore: (dir) => {
       try {
@@ -82,6 +82,7 @@ export async function startWatch(ctx: ComposeContext, loaded: LoadedProject, opt
     agent,
     project: loaded.project.name,
     rules,
+    restartWith,
     log,
     rebuild: (service) => rebuildService(ctx, loaded, service, { quiet: opts.quiet, ...(opts.build === undefined ? {} : { build: opts.build }) }),
     ...(opts.prune
