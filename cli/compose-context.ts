@@ -13,6 +13,8 @@ export interface LoadedProject {
   configFiles: string[];
   environment: Readonly<Record<string, string>>;
   warnings: string[];
+  /** Where each key of the merged files was written: file, line and column by dotted path. */
+  position?: (path: string) => { file: string; line: number; col: number } | undefined;
 }
 
 export interface ComposeContext {

@@ -20,7 +20,7 @@ export function composeContext(cmd: Command): ComposeContext {
   const load = async (services: readonly string[] = []): Promise<LoadedProject> => {
     if (loaded !== undefined && services.length === 0) return loaded;
     const r = loadProject(loadOptionsFrom(g, { services }));
-    loaded = { project: r.project, configFiles: r.files, environment: r.environment, warnings: r.warnings };
+    loaded = { project: r.project, configFiles: r.files, environment: r.environment, warnings: r.warnings, position: (path) => r.positions.nearest(path) };
     return loaded;
   };
   return {

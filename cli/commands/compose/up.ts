@@ -66,7 +66,7 @@ export async function upCommand(ctx: ComposeContext, services: string[], flags: 
   const loaded = await ctx.load(services);
   for (const w of loaded.warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
   // A bad watch rule is reported before anything starts.
-  if (flags.watch === true) compileWatchRules(loaded.project, { services, readDockerignore: () => undefined });
+  if (flags.watch === true) compileWatchRules(loaded.project, { services, readDockerignore: () => undefined, ...(loaded.position === undefined ? {} : { position: loaded.position }) });
   const desired = desiredProject(loaded.project, { ...ctx.desiredOptions(loaded), scale: parseScale(flags.scale) });
   for (const w of desired.warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
   const agent = await ctx.agent();

@@ -67,6 +67,7 @@ export interface StartWatchOptions {
 export async function startWatch(ctx: ComposeContext, loaded: LoadedProject, opts: StartWatchOptions): Promise<WatchSession> {
   const { rules, warnings, restartWith } = compileWatchRules(loaded.project, {
     services: opts.services,
+    ...(loaded.position === undefined ? {} : { position: loaded.position }),
     readDockerignore: (dir) => {
       try {
         return readFileSync(join(dir, '.dockerignore'), 'utf8');
@@ -103,7 +104,7 @@ export async function watchCommand(ctx: ComposeContext, services: string[], flag
   const loaded = await ctx.load(services);
   for (const w of loaded.warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
   // Check the rules before anything starts: a bad rule should not leave a project half up.
-  compileWatchRules(loaded.project, { services, readDockerignore: () => undefined });
+  compileWatchRules(loaded.project, { services, readDockerignore: () => undefined, ...(loaded.position === undefined ? {} : { position: loaded.position }) });
   if (flags.up !== false) {
     const desired = desiredProject(loaded.project, ctx.desiredOptions(loaded));
     const reporter = flags.quiet === true ? quietReporter() : ctx.reporter();
