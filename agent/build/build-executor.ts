@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, posix, relative } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
@@ -26,6 +26,7 @@ import { MEDIA, hostPlatform } from '../images/media-types.js';
 import { normalizeReference } from '../images/reference.js';
 import { isMounted, prepareRootfs, removeRootfs } from '../images/rootfs.js';
 import { runCommand } from '../images/run-command.js';
+import { hasSnapshot, snapshotPath } from '../images/snapshots.js';
 import { resolveUser } from '../resolve-user.js';
 import type { BuildContext } from './build-context.js';
 import { isUrlSource, matchContextSources, openBuildContext } from './build-context.js';
@@ -206,6 +207,14 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
 
   async function commitLayer(state: StageState, key: string, dir: string, overlay: boolean, createdBy: string, exclude?: Set<string>): Promise<CacheRecord> {
     const blob = await writeLayer(store, dir, { overlay, ...(exclude === undefined ? {} : { exclude }) });
+    // The directory already is the layer in overlayfs' form (whiteouts, opaque markers): it
+    // becomes the snapshot as it is, instead of extracting the blob again for the next step.
+    if (!(await hasSnapshot(store, blob.digest))) {
+      for (const rel of exclude ?? []) await rm(join(dir, rel), { recursive: true, force: true });
+      await rename(dir, snapshotPath(store, blob.digest)).catch(async (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+      });
+    }
     const rec: CacheRecord = { layer: blob.digest, size: blob.size, created: now(), createdBy };
     await cache.put(key, rec);
     addLayer(state, rec);
@@ -410,27 +419,30 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
         fromKey = img.configDigest;
       }
     }
+    // The key: what the step reads, by content; a hit needs no mount at all.
+    const inputs: string[] = [];
+    if (fromState === undefined) {
+      const ctx = await getContext();
+      for (const src of instr.sources) {
+        if (isUrlSource(src)) continue;
+        for (const e of matchContextSources(ctx, src, where)) inputs.push(`${e.rel}=${await ctx.digest(e.rel)}`);
+      }
+    } else inputs.push(`from=${fromKey}`);
+    const desc = JSON.stringify({ kind: instr.kind, sources: instr.sources, inline: instr.inline, dest, chown: instr.chown, chmod: instr.chmod, link: instr.link, inputs });
+    const key = stepKey(instr.link ? '' : parentKey, desc);
+    const hit = req.noCache === true ? undefined : await cache.get(key);
+    if (hit !== undefined) {
+      cachedSteps++;
+      emit({ step: label, status: 'cached' });
+      addLayer(state, hit);
+      return key;
+    }
     const tmp = await store.tempDir('build-copy-');
     try {
       const run = async (sourceRoot: string | undefined): Promise<string> => {
         let items = await copySources(instr, where, tmp.path, sourceRoot);
         let preserve = items.map(() => false);
         if (instr.kind === 'ADD') ({ items, preserve } = await expandArchives(items, tmp.path));
-        // The key: what the step reads, by content.
-        const inputs: string[] = [];
-        if (sourceRoot === undefined) {
-          const ctx = await getContext();
-          for (const src of instr.sources) for (const e of matchContextSources(ctx, src, where)) inputs.push(`${e.rel}=${await ctx.digest(e.rel)}`);
-        } else inputs.push(`from=${fromKey}`);
-        const desc = JSON.stringify({ kind: instr.kind, sources: instr.sources, inline: instr.inline, dest, chown: instr.chown, chmod: instr.chmod, link: instr.link, inputs });
-        const key = stepKey(instr.link ? '' : parentKey, desc);
-        const hit = req.noCache === true ? undefined : await cache.get(key);
-        if (hit !== undefined) {
-          cachedSteps++;
-          emit({ step: label, status: 'cached' });
-          addLayer(state, hit);
-          return key;
-        }
         emit({ step: label, status: 'started' });
         const createdBy = `${instr.kind} ${[...instr.sources, ...instr.inline.map((s) => s.name)].join(' ')} ${instr.dest} # buildkit`;
         await withRootfs(state.layers, async ({ merged, upper, unmount }) => {
