@@ -200,6 +200,46 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
     expect((err as Error).message).toContain('not supported offline');
   }, 60_000);
 
+  it('writes the image config: USER, ENTRYPOINT/CMD, HEALTHCHECK, STOPSIGNAL, EXPOSE, VOLUME, labels; ONBUILD triggers run in the child', async () => {
+    await build(
+      [
+        'FROM busybox',
+        'ONBUILD RUN echo triggered by $(id -u) > /tmp/onbuild',
+        'USER app',
+        'RUN id -u > /tmp/uid',
+        'EXPOSE 8080 53/udp',
+        'VOLUME /data',
+        'STOPSIGNAL SIGQUIT',
+        'HEALTHCHECK --interval=5s --retries=2 CMD wget -q -O- http://localhost/ || exit 1',
+        'ENTRYPOINT ["/bin/sh", "-c"]',
+        'CMD echo hi',
+        '',
+      ].join('\n'),
+      { tags: ['parent:1'], labels: { 'com.example.team': 'build' } },
+    );
+    const parent = await getImage(store, 'parent:1');
+    expect(parent.config.config).toMatchObject({
+      User: 'app',
+      ExposedPorts: { '8080/tcp': {}, '53/udp': {} },
+      Volumes: { '/data': {} },
+      StopSignal: 'SIGQUIT',
+      Healthcheck: { Test: ['CMD-SHELL', 'wget -q -O- http://localhost/ || exit 1'], Interval: 5e9, Retries: 2 },
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: ['/bin/sh', '-c', 'echo hi'],
+      Labels: { 'com.example.team': 'build' },
+      OnBuild: ['RUN echo triggered by $(id -u) > /tmp/onbuild'],
+    });
+    await inImage('parent:1', async (rootfs) => {
+      expect(await readFile(join(rootfs, 'tmp/uid'), 'utf8')).toBe('1000\n');
+    });
+    await build('FROM parent:1\nUSER root\n', { tags: ['child:1'] });
+    const child = await getImage(store, 'child:1');
+    expect((child.config.config as Record<string, unknown> | undefined)?.['OnBuild']).toBeUndefined();
+    await inImage('child:1', async (rootfs) => {
+      expect(await readFile(join(rootfs, 'tmp/onbuild'), 'utf8')).toBe('triggered by 1000\n');
+    });
+  }, 60_000);
+
   it('runs RUN with network none in a namespace of its own, and builds FROM scratch', async () => {
     const { events } = await build('FROM busybox\nRUN --network=none cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "\n', { noCache: true });
     expect(events.filter((e) => e.status === 'output').map((e) => e.text).join('').trim()).toBe('lo');

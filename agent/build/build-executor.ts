@@ -162,6 +162,16 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
   let context: BuildContext | undefined;
   const getContext = async (): Promise<BuildContext> => (context ??= await openBuildContext(req.context, dockerfilePath === undefined ? {} : { dockerfile: dockerfilePath }));
 
+  // Everything the build makes or reuses stays out of a garbage collection's reach until it ends.
+  let release!: () => void;
+  const finished = new Promise<void>((r) => (release = r));
+  const held = new Set<string>();
+  const hold = (digests: string[]): void => {
+    const fresh = digests.filter((d) => !held.has(d));
+    for (const d of fresh) held.add(d);
+    if (fresh.length > 0) void store.withLease(fresh, () => finished);
+  };
+
   const results = new Map<number, StageState>();
   let steps = 0;
   let cachedSteps = 0;
@@ -178,11 +188,17 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     return getImage(store, ref, platform);
   }
 
+  async function imageStateHeld(ref: string, forcePull: boolean): Promise<ResolvedImage> {
+    const img = await imageState(ref, forcePull);
+    hold([img.manifestDigest, img.configDigest, ...img.layers.flatMap((l) => [l.blob.digest, l.diffId])]);
+    return img;
+  }
+
   const pulledOnce = new Map<string, Promise<ResolvedImage>>();
   const baseImage = (ref: string): Promise<ResolvedImage> => {
     let p = pulledOnce.get(ref);
     if (p === undefined) {
-      p = imageState(ref, req.pull === true);
+      p = imageStateHeld(ref, req.pull === true);
       pulledOnce.set(ref, p);
     }
     return p;
@@ -222,6 +238,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
   }
 
   function addLayer(state: StageState, rec: CacheRecord): void {
+    hold([rec.layer]);
     state.layers.push({ blob: { mediaType: MEDIA.ociLayer, digest: rec.layer, size: rec.size }, diffId: rec.layer });
     state.config.rootfs.diff_ids.push(rec.layer);
     state.config.history = [...(state.config.history ?? []), { created: rec.created, created_by: rec.createdBy, comment: 'buildkit.dockerfile.v0' }];
@@ -498,7 +515,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     // The base image's ONBUILD triggers run first, as instructions of this stage.
     const triggers = (baseRuntime.OnBuild ?? []).flatMap((t) => {
       try {
-        return parseDockerfile(t, { file }).instructions.map((x) => ({ ...x, line: stage.from.line }));
+        return parseDockerfile(`FROM scratch\n${t}`, { file }).instructions.slice(1).map((x) => ({ ...x, line: stage.from.line }));
       } catch (e) {
         throw new TscError('ERR_DOCKERFILE', `ONBUILD trigger of ${stage.from.image} "${t}": ${(e as Error).message}`, { file, line: stage.from.line });
       }
@@ -557,27 +574,31 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     return state;
   }
 
-  for (const [i, stage] of plan.entries()) results.set(stage.index, await buildStage(stage, i, plan.length));
-  const last = plan[plan.length - 1] as Stage;
-  const final = results.get(last.index) as StageState;
-  const runtimeConfig = { ...(final.config.config ?? {}) };
-  if (req.labels !== undefined && Object.keys(req.labels).length > 0) runtimeConfig.Labels = { ...(runtimeConfig.Labels ?? {}), ...req.labels };
-  const imageConfig: ImageConfig = {
-    ...final.config,
-    architecture: final.config.architecture || platform.architecture,
-    os: final.config.os || platform.os,
-    config: runtimeConfig,
-    rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
-  };
-  const configDesc = await store.putBlob(Buffer.from(JSON.stringify(imageConfig)), MEDIA.ociConfig);
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA.ociManifest,
-    config: { mediaType: MEDIA.ociConfig, digest: configDesc.digest, size: configDesc.size },
-    layers: final.layers.map((l): Descriptor => ({ mediaType: l.blob.mediaType, digest: l.blob.digest, size: l.blob.size })),
-  };
-  const manifestDesc = await store.putBlob(Buffer.from(JSON.stringify(manifest)), MEDIA.ociManifest);
-  const tags = req.tags.map((t) => normalizeReference(t));
-  for (const t of tags) await store.setImage(t, { ...manifestDesc, platform: { os: imageConfig.os, architecture: imageConfig.architecture } });
-  return { id: configDesc.digest, manifestDigest: manifestDesc.digest, tags, steps, cached: cachedSteps };
+  try {
+    for (const [i, stage] of plan.entries()) results.set(stage.index, await buildStage(stage, i, plan.length));
+    const last = plan[plan.length - 1] as Stage;
+    const final = results.get(last.index) as StageState;
+    const runtimeConfig = { ...(final.config.config ?? {}) };
+    if (req.labels !== undefined && Object.keys(req.labels).length > 0) runtimeConfig.Labels = { ...(runtimeConfig.Labels ?? {}), ...req.labels };
+    const imageConfig: ImageConfig = {
+      ...final.config,
+      architecture: final.config.architecture || platform.architecture,
+      os: final.config.os || platform.os,
+      config: runtimeConfig,
+      rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
+    };
+    const configDesc = await store.putBlob(Buffer.from(JSON.stringify(imageConfig)), MEDIA.ociConfig);
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MEDIA.ociManifest,
+      config: { mediaType: MEDIA.ociConfig, digest: configDesc.digest, size: configDesc.size },
+      layers: final.layers.map((l): Descriptor => ({ mediaType: l.blob.mediaType, digest: l.blob.digest, size: l.blob.size })),
+    };
+    const manifestDesc = await store.putBlob(Buffer.from(JSON.stringify(manifest)), MEDIA.ociManifest);
+    const tags = req.tags.map((t) => normalizeReference(t));
+    for (const t of tags) await store.setImage(t, { ...manifestDesc, platform: { os: imageConfig.os, architecture: imageConfig.architecture } });
+    return { id: configDesc.digest, manifestDigest: manifestDesc.digest, tags, steps, cached: cachedSteps };
+  } finally {
+    release();
+  }
 }
