@@ -240,6 +240,25 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
     });
   }, 60_000);
 
+  it('adds no layer for a step that changes nothing, and leaves no overlay bookkeeping in layer snapshots', async () => {
+    await build('FROM busybox\nRUN true\nRUN echo changed > /etc/motd\nRUN true\n', { tags: ['noop:1'] });
+    const img = await getImage(store, 'noop:1');
+    const base = await getImage(store, 'busybox');
+    expect(img.layers.length).toBe(base.layers.length + 1);
+    expect(img.config.history?.slice(-3).map((h) => [h['created_by'], h['empty_layer'] ?? false])).toEqual([
+      ['RUN /bin/sh -c true # buildkit', true],
+      ['RUN /bin/sh -c echo changed > /etc/motd # buildkit', false],
+      ['RUN /bin/sh -c true # buildkit', true],
+    ]);
+    // The image mounts (a layer listed twice would not) and its snapshot is plain.
+    await inImage('noop:1', async (rootfs) => {
+      expect(await readFile(join(rootfs, 'etc/motd'), 'utf8')).toBe('changed\n');
+    });
+    const top = img.layers.at(-1)?.diffId.slice(7) ?? '';
+    const attrs = execFileSync('getfattr', ['-R', '-h', '-m', '^trusted\\.overlay\\.', '--absolute-names', join(dir, 'store/snapshots', top)], { encoding: 'utf8' });
+    expect(attrs.split('\n').filter((l) => l.startsWith('trusted.overlay.') && l !== 'trusted.overlay.opaque')).toEqual([]);
+  }, 60_000);
+
   it('runs RUN with network none in a namespace of its own, and builds FROM scratch', async () => {
     const { events } = await build('FROM busybox\nRUN --network=none cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "\n', { noCache: true });
     expect(events.filter((e) => e.status === 'output').map((e) => e.text).join('').trim()).toBe('lo');

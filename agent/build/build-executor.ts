@@ -40,7 +40,7 @@ import { compileGlob, hasGlob } from './glob.js';
 import { resolveInRoot, mkdirInRoot } from './in-root.js';
 import type { StageImageConfig } from './image-config.js';
 import { DEFAULT_SHELL, foldImageConfig } from './image-config.js';
-import { writeLayer } from './layer-diff.js';
+import { unescapeGetfattr, writeLayer } from './layer-diff.js';
 import type { CacheRecord } from './layer-cache.js';
 import { openLayerCache, stepKey } from './layer-cache.js';
 import type { BuildNetwork } from './run-step.js';
@@ -137,6 +137,19 @@ function parseChmod(v: string | undefined, where: { file: string; line: number; 
   return parseInt(v, 8);
 }
 
+/** Remove overlayfs' bookkeeping xattrs (all but opaque markers) from an upper directory. */
+async function stripOverlayXattrs(dir: string): Promise<void> {
+  const r = await runCommand('getfattr', ['-R', '-h', '--absolute-names', '-m', '^trusted\\.overlay\\.', dir]);
+  let file: string | undefined;
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('# file: ')) file = unescapeGetfattr(line.slice(8));
+    else if (file !== undefined && line.startsWith('trusted.overlay.') && line !== 'trusted.overlay.opaque') {
+      const x = await runCommand('setfattr', ['-h', '-x', line, file]);
+      if (x.code !== 0) throw new TscError('ERR_IMAGE', `cannot clear overlay attributes of a build layer: ${x.stderr.trim()}`);
+    }
+  }
+}
+
 export async function buildImage(env: BuildEnvironment, req: BuildRequest): Promise<BuildResult> {
   const { store } = env;
   const emit = (e: BuildEvent): void => env.onEvent?.(e);
@@ -223,10 +236,19 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
 
   async function commitLayer(state: StageState, key: string, dir: string, overlay: boolean, createdBy: string, exclude?: Set<string>): Promise<CacheRecord> {
     const blob = await writeLayer(store, dir, { overlay, ...(exclude === undefined ? {} : { exclude }) });
+    // A step that changed nothing adds no layer (as BuildKit): only a history entry.
+    if (blob.entries === 0) {
+      const rec: CacheRecord = { layer: blob.digest, size: blob.size, created: now(), createdBy, empty: true };
+      await cache.put(key, rec);
+      addLayer(state, rec);
+      return rec;
+    }
     // The directory already is the layer in overlayfs' form (whiteouts, opaque markers): it
-    // becomes the snapshot as it is, instead of extracting the blob again for the next step.
+    // becomes the snapshot as it is, instead of extracting the blob again for the next step,
+    // once overlayfs' own bookkeeping (uuid, impure, origin) is taken off it.
     if (!(await hasSnapshot(store, blob.digest))) {
       for (const rel of exclude ?? []) await rm(join(dir, rel), { recursive: true, force: true });
+      if (overlay) await stripOverlayXattrs(dir);
       await rename(dir, snapshotPath(store, blob.digest)).catch(async (e: NodeJS.ErrnoException) => {
         if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
       });
@@ -238,6 +260,11 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
   }
 
   function addLayer(state: StageState, rec: CacheRecord): void {
+    if (rec.empty === true) {
+      state.config.history = [...(state.config.history ?? []), { created: rec.created, created_by: rec.createdBy, comment: 'buildkit.dockerfile.v0', empty_layer: true }];
+      state.config.created = rec.created;
+      return;
+    }
     hold([rec.layer]);
     state.layers.push({ blob: { mediaType: MEDIA.ociLayer, digest: rec.layer, size: rec.size }, diffId: rec.layer });
     state.config.rootfs.diff_ids.push(rec.layer);
