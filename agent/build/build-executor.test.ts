@@ -195,6 +195,11 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
       expect(await readFile(join(rootfs, 'linked/b.txt'), 'utf8')).toBe('B\n');
       expect(await readFile(join(rootfs, 'etc/inline.conf'), 'utf8')).toBe('key=value\n');
     });
+    const mount = await build('FROM busybox\nRUN --mount=type=cache,target=/root/.cache true\n').catch((e: unknown) => e);
+    expect(mount).toMatchObject({ code: 'ERR_UNSUPPORTED', line: 2 });
+    const plat = await build('FROM --platform=linux/s390x busybox\n').catch((e: unknown) => e);
+    expect(plat).toMatchObject({ code: 'ERR_UNSUPPORTED', line: 1 });
+    await build('FROM --platform=$BUILDPLATFORM busybox\nRUN true\n');
     const err = await build('FROM busybox\nADD https://example.invalid/x.tgz /x\n').catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED', line: 2 });
     expect((err as Error).message).toContain('not supported offline');

@@ -22,7 +22,7 @@ import { getImage } from '../images/image-resolve.js';
 import type { ImageLayer, ResolvedImage } from '../images/image-resolve.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../images/media-types.js';
-import { MEDIA, hostPlatform } from '../images/media-types.js';
+import { MEDIA, formatPlatform, hostPlatform, parsePlatform, platformMatches } from '../images/media-types.js';
 import { normalizeReference } from '../images/reference.js';
 import { isMounted, prepareRootfs, removeRootfs } from '../images/rootfs.js';
 import { runCommand } from '../images/run-command.js';
@@ -526,6 +526,9 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
 
   async function buildStage(stage: Stage, position: number, total: number): Promise<StageState> {
     const label = (i: number, n: number): string => `[${stage.name ?? `stage-${stage.index}`} ${i}/${n}]`;
+    if (stage.from.platform !== undefined && stage.from.platform !== '' && !platformMatches(parsePlatform(stage.from.platform), platform)) {
+      throw new TscError('ERR_UNSUPPORTED', `FROM --platform=${stage.from.platform}: this builder builds for ${formatPlatform(platform)} only`, { file, line: stage.from.line });
+    }
     let state: StageState;
     let baseRuntime: StageImageConfig;
     if (stage.base.kind === 'stage') {
@@ -562,6 +565,13 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
       steps++;
       if (instr.kind === 'RUN') {
         const run = instr as RunInstruction & { argEnv?: { key: string; value: string }[] };
+        if (run.mounts.length > 0 || run.security !== undefined) {
+          throw new TscError('ERR_UNSUPPORTED', `RUN ${run.mounts.length > 0 ? '--mount' : '--security'} is not supported by this builder`, {
+            file,
+            line: run.line,
+            hint: run.mounts.length > 0 ? 'copy what the step needs with COPY (cache and secret mounts are BuildKit features)' : 'remove --security',
+          });
+        }
         const key = stepKey(state.key, JSON.stringify({ kind: 'RUN', args: run.command, heredocs: run.heredocs, argEnv: run.argEnv, network: run.network ?? req.network ?? 'default' }));
         const hit = req.noCache === true ? undefined : await cache.get(key);
         if (hit !== undefined) {
