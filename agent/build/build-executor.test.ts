@@ -195,6 +195,9 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
       expect(await readFile(join(rootfs, 'linked/b.txt'), 'utf8')).toBe('B\n');
       expect(await readFile(join(rootfs, 'etc/inline.conf'), 'utf8')).toBe('key=value\n');
     });
+    const user = await build('FROM busybox\nUSER nobody-here\nRUN true\n').catch((e: unknown) => e);
+    expect(user).toMatchObject({ file: 'Dockerfile', line: 3 });
+    expect((user as Error).message).toContain('RUN true');
     const mount = await build('FROM busybox\nRUN --mount=type=cache,target=/root/.cache true\n').catch((e: unknown) => e);
     expect(mount).toMatchObject({ code: 'ERR_UNSUPPORTED', line: 2 });
     const plat = await build('FROM --platform=linux/s390x busybox\n').catch((e: unknown) => e);

@@ -524,6 +524,15 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     }
   }
 
+  /** Report a step's failure; an error that does not say where gets the step and its line. */
+  function failStep(e: unknown, step: string, line: number): unknown {
+    emit({ step, status: 'error', text: e instanceof Error ? e.message : String(e) });
+    if (e instanceof TscError && e.file === undefined) {
+      return new TscError(e.code, `${step}: ${e.message}`, { file, line, hint: e.hint, cause: e });
+    }
+    return e;
+  }
+
   async function buildStage(stage: Stage, position: number, total: number): Promise<StageState> {
     const label = (i: number, n: number): string => `[${stage.name ?? `stage-${stage.index}`} ${i}/${n}]`;
     if (stage.from.platform !== undefined && stage.from.platform !== '' && !platformMatches(parsePlatform(stage.from.platform), platform)) {
@@ -583,8 +592,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
           try {
             await runInstruction(state, run, before, stepLabel, key);
           } catch (e) {
-            emit({ step: stepLabel, status: 'error', text: e instanceof Error ? e.message : String(e) });
-            throw e;
+            throw failStep(e, stepLabel, instr.line);
           }
           emit({ step: stepLabel, status: 'done' });
         }
@@ -593,8 +601,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
         try {
           state.key = await copyInstruction(state, instr, before, stepLabel, state.key);
         } catch (e) {
-          emit({ step: stepLabel, status: 'error', text: e instanceof Error ? e.message : String(e) });
-          throw e;
+          throw failStep(e, stepLabel, instr.line);
         }
       } else {
         const { line: _line, original: _original, ...rest } = instr;
