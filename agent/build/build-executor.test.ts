@@ -262,6 +262,12 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
     await inImage('noop:1', async (rootfs) => {
       expect(await readFile(join(rootfs, 'etc/motd'), 'utf8')).toBe('changed\n');
     });
+    // A directory removed and made again hides what the layers below had: an opaque marker.
+    await build('FROM busybox\nRUN mkdir -p /srv/keep && echo a > /srv/keep/a && echo b > /srv/keep/b\nRUN rm -rf /srv/keep && mkdir /srv/keep && echo c > /srv/keep/c\n', { tags: ['opaque:1'] });
+    expect(await layerNames('opaque:1', -1)).toEqual(expect.arrayContaining(['srv/keep/', 'srv/keep/.wh..wh..opq', 'srv/keep/c']));
+    await inImage('opaque:1', async (rootfs) => {
+      expect(ls(join(rootfs, 'srv/keep'))).toEqual(['c']);
+    });
     const top = img.layers.at(-1)?.diffId.slice(7) ?? '';
     const attrs = execFileSync('getfattr', ['-R', '-h', '-m', '^trusted\\.overlay\\.', '--absolute-names', join(dir, 'store/snapshots', top)], { encoding: 'utf8' });
     expect(attrs.split('\n').filter((l) => l.startsWith('trusted.overlay.') && l !== 'trusted.overlay.opaque')).toEqual([]);
