@@ -171,6 +171,31 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
     expect(ls(join(dir, 'runtime'))).toEqual([]);
   }, 60_000);
 
+  it('builds independent stages side by side, and a failing one leaves nothing running or mounted', async () => {
+    const df = (failB: boolean) =>
+      [
+        'FROM busybox AS a',
+        'RUN sleep 1 && echo A > /a',
+        'FROM busybox AS b',
+        `RUN ${failB ? 'exit 5' : 'echo B > /b'}`,
+        'FROM busybox',
+        'COPY --from=a /a /a',
+        'COPY --from=b /b /b',
+        '',
+      ].join('\n');
+    const { events } = await build(df(false), { noCache: true });
+    // b's RUN started before a's finished: they overlapped.
+    const at = (pred: (e: BuildEvent) => boolean) => events.findIndex(pred);
+    expect(at((e) => e.step.startsWith('[b 2/2]') && e.status === 'started')).toBeLessThan(at((e) => e.step.startsWith('[a 2/2]') && e.status === 'done'));
+    await inImage('app:test', async (rootfs) => {
+      expect(await readFile(join(rootfs, 'a'), 'utf8')).toBe('A\n');
+      expect(await readFile(join(rootfs, 'b'), 'utf8')).toBe('B\n');
+    });
+    const err = await build(df(true), { noCache: true }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_DOCKERFILE', line: 4 });
+    expect(leftovers()).toEqual({ mounts: 0, rootfs: [], ingest: [] });
+  }, 60_000);
+
   it('ADD extracts a local tar archive, refuses a URL, and COPY applies --chown, --chmod and --link', async () => {
     const payload = join(dir, 'payload');
     await mkdir(join(payload, 'pkg'), { recursive: true });

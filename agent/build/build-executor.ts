@@ -533,7 +533,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     return e;
   }
 
-  async function buildStage(stage: Stage, position: number, total: number): Promise<StageState> {
+  async function buildStage(stage: Stage): Promise<StageState> {
     const label = (i: number, n: number): string => `[${stage.name ?? `stage-${stage.index}`} ${i}/${n}]`;
     if (stage.from.platform !== undefined && stage.from.platform !== '' && !platformMatches(parsePlatform(stage.from.platform), platform)) {
       throw new TscError('ERR_UNSUPPORTED', `FROM --platform=${stage.from.platform}: this builder builds for ${formatPlatform(platform)} only`, { file, line: stage.from.line });
@@ -564,8 +564,6 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     const expanded = expandStage(instructions, { meta: graph.meta, baseEnv: baseRuntime.Env ?? [], ctx: argsCtx }).instructions;
     const n = expanded.length + 1;
     emit({ step: `${label(1, n)} FROM ${stage.from.image}`, status: 'done' });
-    void position;
-    void total;
     let config: StageImageConfig = baseRuntime;
     for (const [i, instr] of expanded.entries()) {
       const stepLabel = `${label(i + 2, n)} ${instr.original.replace(/\s+/g, ' ').slice(0, 200)}`;
@@ -619,7 +617,26 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
   }
 
   try {
-    for (const [i, stage] of plan.entries()) results.set(stage.index, await buildStage(stage, i, plan.length));
+    // Stages run as soon as what they need is built: independent stages side by side. Every
+    // stage is waited for, failed or not, so nothing of the build is still running after it.
+    const running = new Map<number, Promise<StageState>>();
+    const stageResult = (index: number): Promise<StageState> => {
+      let p = running.get(index);
+      if (p === undefined) {
+        const stage = graph.stages[index] as Stage;
+        p = (async () => {
+          await Promise.all(stage.dependsOn.map(stageResult));
+          const st = await buildStage(stage);
+          results.set(index, st);
+          return st;
+        })();
+        running.set(index, p);
+      }
+      return p;
+    };
+    const settled = await Promise.allSettled(plan.map((s) => stageResult(s.index)));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     const last = plan[plan.length - 1] as Stage;
     const final = results.get(last.index) as StageState;
     const runtimeConfig = { ...(final.config.config ?? {}) };
