@@ -210,6 +210,13 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
         'COPY <<EOF /etc/inline.conf',
         'key=value',
         'EOF',
+        'RUN <<EOF',
+        'echo one > /h1',
+        'echo two >> /h1',
+        'EOF',
+        'RUN cat <<EOT > /h2',
+        'hello $HOME',
+        'EOT',
         'RUN stat -c "%U %a" /home/app/a.txt > /owner',
       ].join('\n'),
     );
@@ -219,6 +226,8 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
       expect(await readFile(join(rootfs, 'owner'), 'utf8')).toBe('app 600\n');
       expect(await readFile(join(rootfs, 'linked/b.txt'), 'utf8')).toBe('B\n');
       expect(await readFile(join(rootfs, 'etc/inline.conf'), 'utf8')).toBe('key=value\n');
+      expect(await readFile(join(rootfs, 'h1'), 'utf8')).toBe('one\ntwo\n');
+      expect(await readFile(join(rootfs, 'h2'), 'utf8')).toBe('hello /root\n');
     });
     const user = await build('FROM busybox\nUSER nobody-here\nRUN true\n').catch((e: unknown) => e);
     expect(user).toMatchObject({ file: 'Dockerfile', line: 3 });
@@ -298,11 +307,11 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
     expect(attrs.split('\n').filter((l) => l.startsWith('trusted.overlay.') && l !== 'trusted.overlay.opaque')).toEqual([]);
   }, 60_000);
 
-  it('runs RUN with network none in a namespace of its own, and builds FROM scratch', async () => {
+  it('runs RUN with network none in a namespace of its own, and builds FROM scratch (dockerfile_inline)', async () => {
     const { events } = await build('FROM busybox\nRUN --network=none cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "\n', { noCache: true });
     expect(events.filter((e) => e.status === 'output').map((e) => e.text).join('').trim()).toBe('lo');
 
-    await build('FROM scratch\nCOPY src/sub/ /\nCMD ["/b.txt"]\n');
+    await build('FROM busybox\nRUN exit 1\n', { dockerfileInline: 'FROM scratch\nCOPY src/sub/ /\nCMD ["/b.txt"]\n' });
     const img = await getImage(store, 'app:test');
     expect(img.layers.length).toBe(1);
     expect(await layerNames('app:test', 0)).toEqual(['b.txt']);
