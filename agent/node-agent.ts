@@ -540,9 +540,9 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       return found ?? { id: img.id, repoTags: [ref], repoDigests: [], size: 0, createdAt: '', labels: img.config.Labels ?? {} };
     },
 
-    async buildImage(spec, onProgress) {
+    async buildImage(spec, onProgress, signal) {
       if (opts.builder === undefined) throw new TscError('ERR_UNSUPPORTED', 'this agent cannot build images', { hint: 'build with a local agent' });
-      const r = await opts.builder.build(spec, onProgress);
+      const r = await opts.builder.build(spec, onProgress, signal);
       bus.publish({ type: 'image', action: 'build', id: r.id, attributes: { name: r.tags[0] ?? r.id } });
       return r;
     },

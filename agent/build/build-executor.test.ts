@@ -196,6 +196,30 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
     expect(leftovers()).toEqual({ mounts: 0, rootfs: [], ingest: [] });
   }, 60_000);
 
+  it('stops when its signal aborts: the running step\'s container is killed, nothing is left behind', async () => {
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo going && sleep 600\nRUN echo never\n');
+    const ac = new AbortController();
+    const seen: BuildEvent[] = [];
+    const err = await buildImage(
+      {
+        store,
+        runtime: bundledRuntimePath(),
+        runtimeRoot: join(dir, 'runtime'),
+        pull: (ref) => Promise.reject(new Error(`no registry (pull ${ref})`)),
+        onEvent: (e) => {
+          seen.push(e);
+          if (e.status === 'output' && e.text?.includes('going') === true) ac.abort();
+        },
+        signal: ac.signal,
+      },
+      { context: ctx, tags: ['cancelled:1'], noCache: true },
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_CANCELLED', line: 2 });
+    expect(seen.some((e) => e.step.includes('RUN echo never'))).toBe(false);
+    expect(leftovers()).toEqual({ mounts: 0, rootfs: [], ingest: [] });
+    expect(ls(join(dir, 'runtime'))).toEqual([]);
+  }, 60_000);
+
   it('ADD extracts a local tar archive, refuses a URL, and COPY applies --chown, --chmod and --link', async () => {
     const payload = join(dir, 'payload');
     await mkdir(join(payload, 'pkg'), { recursive: true });

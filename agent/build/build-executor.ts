@@ -98,6 +98,8 @@ export interface BuildEnvironment {
   /** Bring an image into the store (a registry pull). */
   pull: (ref: string) => Promise<void>;
   onEvent?: ((e: BuildEvent) => void) | undefined;
+  /** Stops the build: between steps, and a running step's container is killed. */
+  signal?: AbortSignal | undefined;
 }
 
 interface StageState {
@@ -321,6 +323,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
           extraHosts: req.extraHosts,
           shmSizeBytes: req.shmSizeBytes,
           onOutput: (chunk: string) => emit({ step: label, status: 'output', text: chunk }),
+          signal: env.signal,
         };
         // Mount points the runtime will create are not the step's doing: left out of the layer.
         // Directories that hold one only get copied up: also left out when nothing else changed.
@@ -343,6 +346,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
           throw e;
         });
         await unmount();
+        if (env.signal?.aborted === true) throw new TscError('ERR_CANCELLED', `build cancelled during ${label}`, { file, line: instr.line });
         if (result.exitCode !== 0) {
           const shown = JSON.stringify(args.join(' '));
           throw new TscError('ERR_DOCKERFILE', `${label}: process ${shown} did not complete successfully: exit code: ${result.exitCode}${result.message === '' ? '' : ` (${result.message})`}`, {
@@ -567,6 +571,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     let config: StageImageConfig = baseRuntime;
     for (const [i, instr] of expanded.entries()) {
       const stepLabel = `${label(i + 2, n)} ${instr.original.replace(/\s+/g, ' ').slice(0, 200)}`;
+      if (env.signal?.aborted === true) throw new TscError('ERR_CANCELLED', `build cancelled before ${stepLabel}`);
       const before = config;
       config = foldImageConfig(baseRuntime, expanded.slice(0, i + 1) as ExpandedInstruction[], { file }).config;
       steps++;
