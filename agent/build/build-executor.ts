@@ -222,7 +222,10 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
   /** Mount `layers` (plus a fresh upper) for one step; `fn` works in it; it is always removed. */
   async function withRootfs<T>(layers: ImageLayer[], fn: (r: { merged: string; upper: string; unmount: () => Promise<void> }) => Promise<T>): Promise<T> {
     const id = `build-${randomBytes(8).toString('hex')}`;
-    const r = await prepareRootfs(store, { id, layers });
+    const r = await prepareRootfs(store, { id, layers }).catch(async (e: unknown) => {
+      await removeRootfs(store, id).catch(() => {}); // the directories of a mount that failed
+      throw e;
+    });
     const unmount = async (): Promise<void> => {
       while (await isMounted(r.path)) {
         const u = await runCommand('umount', [r.path]);
