@@ -39,7 +39,7 @@ export interface ImageService {
 
 /** Builds images from Dockerfiles (the bundled builder; a Docker backend would call the engine). */
 export interface ImageBuilder {
-  build(spec: BuildSpec, onProgress?: (p: BuildProgress) => void): Promise<BuildSummary>;
+  build(spec: BuildSpec, onProgress?: (p: BuildProgress) => void, signal?: AbortSignal): Promise<BuildSummary>;
 }
 
 export interface AttachedEndpoint {

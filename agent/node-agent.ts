@@ -589,9 +589,9 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       bus.publish({ type: 'image', action: 'tag', id: source, attributes: { name: target } });
     },
 
-    async buildImage(spec, onProgress) {
+    async buildImage(spec, onProgress, signal) {
       if (opts.builder === undefined) throw new TscError('ERR_UNSUPPORTED', 'this agent cannot build images', { hint: 'build with a local agent' });
-      const r = await opts.builder.build(spec, onProgress);
+      const r = await opts.builder.build(spec, onProgress, signal);
       bus.publish({ type: 'image', action: 'build', id: r.id, attributes: { name: r.tags[0] ?? r.id } });
       return r;
     },

@@ -26,6 +26,7 @@ export type TscErrorCode =
   | 'ERR_UNSUPPORTED' // asked for something this build cannot do (yet)
   | 'ERR_DOCKERFILE' // a Dockerfile or .dockerignore that does not parse, or a bad build stage
   | 'ERR_AGENT' // the node agent could not be reached or failed
+  | 'ERR_CANCELLED' // the caller went away or asked to stop (a build whose client disconnected)
   | 'ERR_RAFT' // consensus: no leader, not a member, proposal dropped
   | 'ERR_INTERNAL';
 

@@ -99,8 +99,8 @@ function reportStep(reporter: Reporter, service: string, parentId: string, p: Bu
 }
 
 /**
- * Build `services` (all that have `build:` when empty), one after the other; resolves with
- * each built service's image ID.
+ * Build `services` (all that have `build:` when empty), side by side; resolves with each
+ * built service's image ID.
  */
 export async function buildServices(agent: AgentApi, project: Project, services: readonly string[], opts: BuildServicesOptions, reporter: Reporter): Promise<Map<string, string>> {
   const out = new Map<string, string>();
@@ -108,21 +108,26 @@ export async function buildServices(agent: AgentApi, project: Project, services:
     if (project.services[name] === undefined) throw new TscError('ERR_USAGE', `no such service: ${name}`);
   }
   const chosen = Object.values(project.services).filter((s) => (services.length === 0 || services.includes(s.name)) && s.build !== undefined);
-  for (const s of chosen) {
-    const spec = serviceBuildSpec(project, s, opts) as BuildSpec;
-    const id = resource.image(spec.tags[0] as string);
-    reporter.emit({ id, status: 'Building', state: 'working' });
-    try {
-      const r = await agent.buildImage(spec, (p) => {
-        if (opts.quiet !== true) reportStep(reporter, s.name, id, p);
-      });
-      out.set(s.name, r.id);
-      reporter.emit({ id, status: 'Built', state: 'done' });
-    } catch (e) {
-      reporter.emit({ id, status: 'Error', state: 'error', text: e instanceof Error ? e.message : String(e) });
-      throw e;
-    }
-  }
+  // Side by side, as docker compose builds; every build is waited for before an error is thrown.
+  const settled = await Promise.allSettled(
+    chosen.map(async (s) => {
+      const spec = serviceBuildSpec(project, s, opts) as BuildSpec;
+      const id = resource.image(spec.tags[0] as string);
+      reporter.emit({ id, status: 'Building', state: 'working' });
+      try {
+        const r = await agent.buildImage(spec, (p) => {
+          if (opts.quiet !== true) reportStep(reporter, s.name, id, p);
+        });
+        out.set(s.name, r.id);
+        reporter.emit({ id, status: 'Built', state: 'done' });
+      } catch (e) {
+        reporter.emit({ id, status: 'Error', state: 'error', text: e instanceof Error ? e.message : String(e) });
+        throw e;
+      }
+    }),
+  );
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
   return out;
 }
 

@@ -91,18 +91,25 @@ function withTag(ref: string): string {
   return ref.includes('@') || last.includes(':') ? ref : `${ref}:latest`;
 }
 
-async function haveImage(agent: AgentApi, image: string): Promise<boolean> {
+/** The ID of the local image `image` names, if there is one. */
+async function localImageId(agent: AgentApi, image: string): Promise<string | undefined> {
   const want = withTag(image);
   const images = await agent.listImages();
-  return images.some((i) => i.repoTags.some((t) => withTag(t) === want || t.endsWith(`/${want}`)) || i.repoDigests.includes(image));
+  return images.find((i) => i.repoTags.some((t) => withTag(t) === want || t.endsWith(`/${want}`)) || i.repoDigests.includes(image))?.id;
 }
 
-/** Build or pull what the service needs; resolves with the image ID when it was built now. */
+async function haveImage(agent: AgentApi, image: string): Promise<boolean> {
+  return (await localImageId(agent, image)) !== undefined;
+}
+
+/** Build or pull what the service needs; for a service that builds, resolves with its image ID. */
 async function ensureImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptions, report: Reporter): Promise<string | undefined> {
   const policy = opts.pull ?? s.pullPolicy;
   if (opts.build?.services.has(s.name) === true) {
-    if (opts.build.always || s.pullPolicy === 'build' || !(await haveImage(agent, s.image))) return opts.build.run(s.name);
-    return undefined;
+    const have = await localImageId(agent, s.image);
+    if (opts.build.always || s.pullPolicy === 'build' || have === undefined) return opts.build.run(s.name);
+    // Built earlier (`tsc-compose build`): containers of an older build are replaced too.
+    return have;
   }
   if (policy === 'never' || policy === 'build') return undefined;
   if (policy !== 'always' && (await haveImage(agent, s.image))) return undefined;

@@ -88,8 +88,11 @@ async function handle(api: AgentApi, req: IncomingMessage, res: ServerResponse):
 
   if ((PROGRESS_METHODS as readonly string[]).includes(method)) {
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    // A client that goes away stops the work (a build), where the method takes a signal.
+    const ac = new AbortController();
+    res.on('close', () => ac.abort());
     try {
-      const value = await fn(...args, (p: unknown) => writeLine(res, { kind: 'progress', value: p }));
+      const value = await fn(...args, (p: unknown) => writeLine(res, { kind: 'progress', value: p }), ac.signal);
       writeLine(res, { kind: 'result', value: value ?? null });
     } catch (e) {
       writeLine(res, { kind: 'error', value: toWire(e) });

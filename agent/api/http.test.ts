@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TscError } from '../../lib/errors.js';
 import { connectAgent } from './http-client.js';
 import { serveAgent, type AgentServer } from './http-server.js';
-import type { AgentApi, AgentEvent, ContainerSummary, PullProgress } from './types.js';
+import type { AgentApi, AgentEvent, BuildProgress, ContainerSummary, PullProgress } from './types.js';
+
+const builds = { aborted: false };
 
 // A fake node at the executor edge: the test is about the wire, not about containers.
 function fakeAgent(): AgentApi {
@@ -37,6 +40,15 @@ function fakeAgent(): AgentApi {
       onProgress?.({ image: ref, layer: 'sha256:aa', status: 'downloading', current: 1, total: 2 });
       onProgress?.({ image: ref, layer: 'sha256:aa', status: 'done' });
       return { id: 'sha256:img', repoTags: [ref], repoDigests: [], size: 2, createdAt: '', labels: {} };
+    },
+    buildImage: async (spec, onProgress, signal) => {
+      onProgress?.({ step: '[stage-0 2/2] RUN make', status: 'output', text: 'compiling\n' });
+      if (spec.target === 'wait') {
+        await new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+        builds.aborted = true;
+        throw new TscError('ERR_CANCELLED', 'build cancelled');
+      }
+      return { id: 'sha256:built', tags: spec.tags, steps: 2, cached: 1 };
     },
     events: async function* (): AsyncGenerator<AgentEvent> {
       yield { type: 'container', action: 'start', id: 'a', attributes: {}, time: '1' };
@@ -97,5 +109,26 @@ describe('agent API over a unix socket', () => {
   it('says clearly when no agent answers', async () => {
     const none = connectAgent(join(dir, 'missing.sock'));
     await expect(none.info()).rejects.toThrow(`no agent answers on ${join(dir, 'missing.sock')}`);
+  });
+  it('streams build progress and its result, and a client that goes away stops the build', async () => {
+    const seen: BuildProgress[] = [];
+    const r = await client.buildImage({ context: '/ctx', tags: ['app'] }, (p) => seen.push(p));
+    expect(r).toEqual({ id: 'sha256:built', tags: ['app'], steps: 2, cached: 1 });
+    expect(seen).toEqual([{ step: '[stage-0 2/2] RUN make', status: 'output', text: 'compiling\n' }]);
+
+    builds.aborted = false;
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ socketPath: server.socketPath, method: 'POST', path: '/v1/buildImage?stream', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(e)));
+      req.end(JSON.stringify([{ context: '/ctx', tags: ['app'], target: 'wait' }]));
+    });
+    const deadline = Date.now() + 5000;
+    while (!builds.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(builds.aborted).toBe(true);
   });
 });

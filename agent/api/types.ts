@@ -385,7 +385,8 @@ export interface AgentApi {
   /** Give a local image another name (`docker tag`). */
   tagImage(source: string, target: string): Promise<void>;
   /** Build an image from a Dockerfile (steps run in containers of this host's runtime). */
-  buildImage(spec: BuildSpec, onProgress?: (p: BuildProgress) => void): Promise<BuildSummary>;
+  /** `signal`: stop the build (the HTTP server aborts it when its client goes away). */
+  buildImage(spec: BuildSpec, onProgress?: (p: BuildProgress) => void, signal?: AbortSignal): Promise<BuildSummary>;
   listImages(): Promise<ImageSummary[]>;
   removeImage(ref: string, opts?: { force?: boolean }): Promise<void>;
   /** `image inspect`, in the Docker Engine's shape (Id, RepoTags, RepoDigests, Config, RootFS, ...). */

@@ -171,6 +171,55 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
     expect(ls(join(dir, 'runtime'))).toEqual([]);
   }, 60_000);
 
+  it('builds independent stages side by side, and a failing one leaves nothing running or mounted', async () => {
+    const df = (failB: boolean) =>
+      [
+        'FROM busybox AS a',
+        'RUN sleep 1 && echo A > /a',
+        'FROM busybox AS b',
+        `RUN ${failB ? 'exit 5' : 'echo B > /b'}`,
+        'FROM busybox',
+        'COPY --from=a /a /a',
+        'COPY --from=b /b /b',
+        '',
+      ].join('\n');
+    const { events } = await build(df(false), { noCache: true });
+    // b's RUN started before a's finished: they overlapped.
+    const at = (pred: (e: BuildEvent) => boolean) => events.findIndex(pred);
+    expect(at((e) => e.step.startsWith('[b 2/2]') && e.status === 'started')).toBeLessThan(at((e) => e.step.startsWith('[a 2/2]') && e.status === 'done'));
+    await inImage('app:test', async (rootfs) => {
+      expect(await readFile(join(rootfs, 'a'), 'utf8')).toBe('A\n');
+      expect(await readFile(join(rootfs, 'b'), 'utf8')).toBe('B\n');
+    });
+    const err = await build(df(true), { noCache: true }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_DOCKERFILE', line: 4 });
+    expect(leftovers()).toEqual({ mounts: 0, rootfs: [], ingest: [] });
+  }, 60_000);
+
+  it('stops when its signal aborts: the running step\'s container is killed, nothing is left behind', async () => {
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo going && sleep 600\nRUN echo never\n');
+    const ac = new AbortController();
+    const seen: BuildEvent[] = [];
+    const err = await buildImage(
+      {
+        store,
+        runtime: bundledRuntimePath(),
+        runtimeRoot: join(dir, 'runtime'),
+        pull: (ref) => Promise.reject(new Error(`no registry (pull ${ref})`)),
+        onEvent: (e) => {
+          seen.push(e);
+          if (e.status === 'output' && e.text?.includes('going') === true) ac.abort();
+        },
+        signal: ac.signal,
+      },
+      { context: ctx, tags: ['cancelled:1'], noCache: true },
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_CANCELLED', line: 2 });
+    expect(seen.some((e) => e.step.includes('RUN echo never'))).toBe(false);
+    expect(leftovers()).toEqual({ mounts: 0, rootfs: [], ingest: [] });
+    expect(ls(join(dir, 'runtime'))).toEqual([]);
+  }, 60_000);
+
   it('ADD extracts a local tar archive, refuses a URL, and COPY applies --chown, --chmod and --link', async () => {
     const payload = join(dir, 'payload');
     await mkdir(join(payload, 'pkg'), { recursive: true });
@@ -185,6 +234,13 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
         'COPY <<EOF /etc/inline.conf',
         'key=value',
         'EOF',
+        'RUN <<EOF',
+        'echo one > /h1',
+        'echo two >> /h1',
+        'EOF',
+        'RUN cat <<EOT > /h2',
+        'hello $HOME',
+        'EOT',
         'RUN stat -c "%U %a" /home/app/a.txt > /owner',
       ].join('\n'),
     );
@@ -194,17 +250,92 @@ describePrivileged('buildImage (bundled runtime, overlayfs, image store)', [root
       expect(await readFile(join(rootfs, 'owner'), 'utf8')).toBe('app 600\n');
       expect(await readFile(join(rootfs, 'linked/b.txt'), 'utf8')).toBe('B\n');
       expect(await readFile(join(rootfs, 'etc/inline.conf'), 'utf8')).toBe('key=value\n');
+      expect(await readFile(join(rootfs, 'h1'), 'utf8')).toBe('one\ntwo\n');
+      expect(await readFile(join(rootfs, 'h2'), 'utf8')).toBe('hello /root\n');
     });
+    const user = await build('FROM busybox\nUSER nobody-here\nRUN true\n').catch((e: unknown) => e);
+    expect(user).toMatchObject({ file: 'Dockerfile', line: 3 });
+    expect((user as Error).message).toContain('RUN true');
+    const mount = await build('FROM busybox\nRUN --mount=type=cache,target=/root/.cache true\n').catch((e: unknown) => e);
+    expect(mount).toMatchObject({ code: 'ERR_UNSUPPORTED', line: 2 });
+    const plat = await build('FROM --platform=linux/s390x busybox\n').catch((e: unknown) => e);
+    expect(plat).toMatchObject({ code: 'ERR_UNSUPPORTED', line: 1 });
+    await build('FROM --platform=$BUILDPLATFORM busybox\nRUN true\n');
     const err = await build('FROM busybox\nADD https://example.invalid/x.tgz /x\n').catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_UNSUPPORTED', line: 2 });
     expect((err as Error).message).toContain('not supported offline');
   }, 60_000);
 
-  it('runs RUN with network none in a namespace of its own, and builds FROM scratch', async () => {
+  it('writes the image config: USER, ENTRYPOINT/CMD, HEALTHCHECK, STOPSIGNAL, EXPOSE, VOLUME, labels; ONBUILD triggers run in the child', async () => {
+    await build(
+      [
+        'FROM busybox',
+        'ONBUILD RUN echo triggered by $(id -u) > /tmp/onbuild',
+        'USER app',
+        'RUN id -u > /tmp/uid',
+        'EXPOSE 8080 53/udp',
+        'VOLUME /data',
+        'STOPSIGNAL SIGQUIT',
+        'HEALTHCHECK --interval=5s --retries=2 CMD wget -q -O- http://localhost/ || exit 1',
+        'ENTRYPOINT ["/bin/sh", "-c"]',
+        'CMD echo hi',
+        '',
+      ].join('\n'),
+      { tags: ['parent:1'], labels: { 'com.example.team': 'build' } },
+    );
+    const parent = await getImage(store, 'parent:1');
+    expect(parent.config.config).toMatchObject({
+      User: 'app',
+      ExposedPorts: { '8080/tcp': {}, '53/udp': {} },
+      Volumes: { '/data': {} },
+      StopSignal: 'SIGQUIT',
+      Healthcheck: { Test: ['CMD-SHELL', 'wget -q -O- http://localhost/ || exit 1'], Interval: 5e9, Retries: 2 },
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: ['/bin/sh', '-c', 'echo hi'],
+      Labels: { 'com.example.team': 'build' },
+      OnBuild: ['RUN echo triggered by $(id -u) > /tmp/onbuild'],
+    });
+    await inImage('parent:1', async (rootfs) => {
+      expect(await readFile(join(rootfs, 'tmp/uid'), 'utf8')).toBe('1000\n');
+    });
+    await build('FROM parent:1\nUSER root\n', { tags: ['child:1'] });
+    const child = await getImage(store, 'child:1');
+    expect((child.config.config as Record<string, unknown> | undefined)?.['OnBuild']).toBeUndefined();
+    await inImage('child:1', async (rootfs) => {
+      expect(await readFile(join(rootfs, 'tmp/onbuild'), 'utf8')).toBe('triggered by 1000\n');
+    });
+  }, 60_000);
+
+  it('adds no layer for a step that changes nothing, and leaves no overlay bookkeeping in layer snapshots', async () => {
+    await build('FROM busybox\nRUN true\nRUN echo changed > /etc/motd\nRUN true\n', { tags: ['noop:1'] });
+    const img = await getImage(store, 'noop:1');
+    const base = await getImage(store, 'busybox');
+    expect(img.layers.length).toBe(base.layers.length + 1);
+    expect(img.config.history?.slice(-3).map((h) => [h['created_by'], h['empty_layer'] ?? false])).toEqual([
+      ['RUN /bin/sh -c true # buildkit', true],
+      ['RUN /bin/sh -c echo changed > /etc/motd # buildkit', false],
+      ['RUN /bin/sh -c true # buildkit', true],
+    ]);
+    // The image mounts (a layer listed twice would not) and its snapshot is plain.
+    await inImage('noop:1', async (rootfs) => {
+      expect(await readFile(join(rootfs, 'etc/motd'), 'utf8')).toBe('changed\n');
+    });
+    // A directory removed and made again hides what the layers below had: an opaque marker.
+    await build('FROM busybox\nRUN mkdir -p /srv/keep && echo a > /srv/keep/a && echo b > /srv/keep/b\nRUN rm -rf /srv/keep && mkdir /srv/keep && echo c > /srv/keep/c\n', { tags: ['opaque:1'] });
+    expect(await layerNames('opaque:1', -1)).toEqual(expect.arrayContaining(['srv/keep/', 'srv/keep/.wh..wh..opq', 'srv/keep/c']));
+    await inImage('opaque:1', async (rootfs) => {
+      expect(ls(join(rootfs, 'srv/keep'))).toEqual(['c']);
+    });
+    const top = img.layers.at(-1)?.diffId.slice(7) ?? '';
+    const attrs = execFileSync('getfattr', ['-R', '-h', '-m', '^trusted\\.overlay\\.', '--absolute-names', join(dir, 'store/snapshots', top)], { encoding: 'utf8' });
+    expect(attrs.split('\n').filter((l) => l.startsWith('trusted.overlay.') && l !== 'trusted.overlay.opaque')).toEqual([]);
+  }, 60_000);
+
+  it('runs RUN with network none in a namespace of its own, and builds FROM scratch (dockerfile_inline)', async () => {
     const { events } = await build('FROM busybox\nRUN --network=none cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "\n', { noCache: true });
     expect(events.filter((e) => e.status === 'output').map((e) => e.text).join('').trim()).toBe('lo');
 
-    await build('FROM scratch\nCOPY src/sub/ /\nCMD ["/b.txt"]\n');
+    await build('FROM busybox\nRUN exit 1\n', { dockerfileInline: 'FROM scratch\nCOPY src/sub/ /\nCMD ["/b.txt"]\n' });
     const img = await getImage(store, 'app:test');
     expect(img.layers.length).toBe(1);
     expect(await layerNames('app:test', 0)).toEqual(['b.txt']);

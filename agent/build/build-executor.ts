@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, posix, relative } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
@@ -22,10 +22,11 @@ import { getImage } from '../images/image-resolve.js';
 import type { ImageLayer, ResolvedImage } from '../images/image-resolve.js';
 import type { ImageStore } from '../images/image-store.js';
 import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../images/media-types.js';
-import { MEDIA, hostPlatform } from '../images/media-types.js';
+import { MEDIA, formatPlatform, hostPlatform, parsePlatform, platformMatches } from '../images/media-types.js';
 import { normalizeReference } from '../images/reference.js';
 import { isMounted, prepareRootfs, removeRootfs } from '../images/rootfs.js';
 import { runCommand } from '../images/run-command.js';
+import { hasSnapshot, snapshotPath } from '../images/snapshots.js';
 import { resolveUser } from '../resolve-user.js';
 import type { BuildContext } from './build-context.js';
 import { isUrlSource, matchContextSources, openBuildContext } from './build-context.js';
@@ -39,7 +40,7 @@ import { compileGlob, hasGlob } from './glob.js';
 import { resolveInRoot, mkdirInRoot } from './in-root.js';
 import type { StageImageConfig } from './image-config.js';
 import { DEFAULT_SHELL, foldImageConfig } from './image-config.js';
-import { writeLayer } from './layer-diff.js';
+import { unescapeGetfattr, writeLayer } from './layer-diff.js';
 import type { CacheRecord } from './layer-cache.js';
 import { openLayerCache, stepKey } from './layer-cache.js';
 import type { BuildNetwork } from './run-step.js';
@@ -97,6 +98,8 @@ export interface BuildEnvironment {
   /** Bring an image into the store (a registry pull). */
   pull: (ref: string) => Promise<void>;
   onEvent?: ((e: BuildEvent) => void) | undefined;
+  /** Stops the build: between steps, and a running step's container is killed. */
+  signal?: AbortSignal | undefined;
 }
 
 interface StageState {
@@ -136,6 +139,19 @@ function parseChmod(v: string | undefined, where: { file: string; line: number; 
   return parseInt(v, 8);
 }
 
+/** Remove overlayfs' bookkeeping xattrs (all but opaque markers) from an upper directory. */
+async function stripOverlayXattrs(dir: string): Promise<void> {
+  const r = await runCommand('getfattr', ['-R', '-h', '--absolute-names', '-m', '^trusted\\.overlay\\.', dir]);
+  let file: string | undefined;
+  for (const line of r.stdout.split('\n')) {
+    if (line.startsWith('# file: ')) file = unescapeGetfattr(line.slice(8));
+    else if (file !== undefined && line.startsWith('trusted.overlay.') && line !== 'trusted.overlay.opaque') {
+      const x = await runCommand('setfattr', ['-h', '-x', line, file]);
+      if (x.code !== 0) throw new TscError('ERR_IMAGE', `cannot clear overlay attributes of a build layer: ${x.stderr.trim()}`);
+    }
+  }
+}
+
 export async function buildImage(env: BuildEnvironment, req: BuildRequest): Promise<BuildResult> {
   const { store } = env;
   const emit = (e: BuildEvent): void => env.onEvent?.(e);
@@ -161,6 +177,16 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
   let context: BuildContext | undefined;
   const getContext = async (): Promise<BuildContext> => (context ??= await openBuildContext(req.context, dockerfilePath === undefined ? {} : { dockerfile: dockerfilePath }));
 
+  // Everything the build makes or reuses stays out of a garbage collection's reach until it ends.
+  let release!: () => void;
+  const finished = new Promise<void>((r) => (release = r));
+  const held = new Set<string>();
+  const hold = (digests: string[]): void => {
+    const fresh = digests.filter((d) => !held.has(d));
+    for (const d of fresh) held.add(d);
+    if (fresh.length > 0) void store.withLease(fresh, () => finished);
+  };
+
   const results = new Map<number, StageState>();
   let steps = 0;
   let cachedSteps = 0;
@@ -177,11 +203,17 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     return getImage(store, ref, platform);
   }
 
+  async function imageStateHeld(ref: string, forcePull: boolean): Promise<ResolvedImage> {
+    const img = await imageState(ref, forcePull);
+    hold([img.manifestDigest, img.configDigest, ...img.layers.flatMap((l) => [l.blob.digest, l.diffId])]);
+    return img;
+  }
+
   const pulledOnce = new Map<string, Promise<ResolvedImage>>();
   const baseImage = (ref: string): Promise<ResolvedImage> => {
     let p = pulledOnce.get(ref);
     if (p === undefined) {
-      p = imageState(ref, req.pull === true);
+      p = imageStateHeld(ref, req.pull === true);
       pulledOnce.set(ref, p);
     }
     return p;
@@ -190,7 +222,10 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
   /** Mount `layers` (plus a fresh upper) for one step; `fn` works in it; it is always removed. */
   async function withRootfs<T>(layers: ImageLayer[], fn: (r: { merged: string; upper: string; unmount: () => Promise<void> }) => Promise<T>): Promise<T> {
     const id = `build-${randomBytes(8).toString('hex')}`;
-    const r = await prepareRootfs(store, { id, layers });
+    const r = await prepareRootfs(store, { id, layers }).catch(async (e: unknown) => {
+      await removeRootfs(store, id).catch(() => {}); // the directories of a mount that failed
+      throw e;
+    });
     const unmount = async (): Promise<void> => {
       while (await isMounted(r.path)) {
         const u = await runCommand('umount', [r.path]);
@@ -206,6 +241,23 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
 
   async function commitLayer(state: StageState, key: string, dir: string, overlay: boolean, createdBy: string, exclude?: Set<string>): Promise<CacheRecord> {
     const blob = await writeLayer(store, dir, { overlay, ...(exclude === undefined ? {} : { exclude }) });
+    // A step that changed nothing adds no layer (as BuildKit): only a history entry.
+    if (blob.entries === 0) {
+      const rec: CacheRecord = { layer: blob.digest, size: blob.size, created: now(), createdBy, empty: true };
+      await cache.put(key, rec);
+      addLayer(state, rec);
+      return rec;
+    }
+    // The directory already is the layer in overlayfs' form (whiteouts, opaque markers): it
+    // becomes the snapshot as it is, instead of extracting the blob again for the next step,
+    // once overlayfs' own bookkeeping (uuid, impure, origin) is taken off it.
+    if (!(await hasSnapshot(store, blob.digest))) {
+      for (const rel of exclude ?? []) await rm(join(dir, rel), { recursive: true, force: true });
+      if (overlay) await stripOverlayXattrs(dir);
+      await rename(dir, snapshotPath(store, blob.digest)).catch(async (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOTEMPTY' && e.code !== 'EEXIST') throw e;
+      });
+    }
     const rec: CacheRecord = { layer: blob.digest, size: blob.size, created: now(), createdBy };
     await cache.put(key, rec);
     addLayer(state, rec);
@@ -213,6 +265,12 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
   }
 
   function addLayer(state: StageState, rec: CacheRecord): void {
+    if (rec.empty === true) {
+      state.config.history = [...(state.config.history ?? []), { created: rec.created, created_by: rec.createdBy, comment: 'buildkit.dockerfile.v0', empty_layer: true }];
+      state.config.created = rec.created;
+      return;
+    }
+    hold([rec.layer]);
     state.layers.push({ blob: { mediaType: MEDIA.ociLayer, digest: rec.layer, size: rec.size }, diffId: rec.layer });
     state.config.rootfs.diff_ids.push(rec.layer);
     state.config.history = [...(state.config.history ?? []), { created: rec.created, created_by: rec.createdBy, comment: 'buildkit.dockerfile.v0' }];
@@ -268,6 +326,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
           extraHosts: req.extraHosts,
           shmSizeBytes: req.shmSizeBytes,
           onOutput: (chunk: string) => emit({ step: label, status: 'output', text: chunk }),
+          signal: env.signal,
         };
         // Mount points the runtime will create are not the step's doing: left out of the layer.
         // Directories that hold one only get copied up: also left out when nothing else changed.
@@ -290,6 +349,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
           throw e;
         });
         await unmount();
+        if (env.signal?.aborted === true) throw new TscError('ERR_CANCELLED', `build cancelled during ${label}`, { file, line: instr.line });
         if (result.exitCode !== 0) {
           const shown = JSON.stringify(args.join(' '));
           throw new TscError('ERR_DOCKERFILE', `${label}: process ${shown} did not complete successfully: exit code: ${result.exitCode}${result.message === '' ? '' : ` (${result.message})`}`, {
@@ -410,27 +470,30 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
         fromKey = img.configDigest;
       }
     }
+    // The key: what the step reads, by content; a hit needs no mount at all.
+    const inputs: string[] = [];
+    if (fromState === undefined) {
+      const ctx = await getContext();
+      for (const src of instr.sources) {
+        if (isUrlSource(src)) continue;
+        for (const e of matchContextSources(ctx, src, where)) inputs.push(`${e.rel}=${await ctx.digest(e.rel)}`);
+      }
+    } else inputs.push(`from=${fromKey}`);
+    const desc = JSON.stringify({ kind: instr.kind, sources: instr.sources, inline: instr.inline, dest, chown: instr.chown, chmod: instr.chmod, link: instr.link, inputs });
+    const key = stepKey(instr.link ? '' : parentKey, desc);
+    const hit = req.noCache === true ? undefined : await cache.get(key);
+    if (hit !== undefined) {
+      cachedSteps++;
+      emit({ step: label, status: 'cached' });
+      addLayer(state, hit);
+      return key;
+    }
     const tmp = await store.tempDir('build-copy-');
     try {
       const run = async (sourceRoot: string | undefined): Promise<string> => {
         let items = await copySources(instr, where, tmp.path, sourceRoot);
         let preserve = items.map(() => false);
         if (instr.kind === 'ADD') ({ items, preserve } = await expandArchives(items, tmp.path));
-        // The key: what the step reads, by content.
-        const inputs: string[] = [];
-        if (sourceRoot === undefined) {
-          const ctx = await getContext();
-          for (const src of instr.sources) for (const e of matchContextSources(ctx, src, where)) inputs.push(`${e.rel}=${await ctx.digest(e.rel)}`);
-        } else inputs.push(`from=${fromKey}`);
-        const desc = JSON.stringify({ kind: instr.kind, sources: instr.sources, inline: instr.inline, dest, chown: instr.chown, chmod: instr.chmod, link: instr.link, inputs });
-        const key = stepKey(instr.link ? '' : parentKey, desc);
-        const hit = req.noCache === true ? undefined : await cache.get(key);
-        if (hit !== undefined) {
-          cachedSteps++;
-          emit({ step: label, status: 'cached' });
-          addLayer(state, hit);
-          return key;
-        }
         emit({ step: label, status: 'started' });
         const createdBy = `${instr.kind} ${[...instr.sources, ...instr.inline.map((s) => s.name)].join(' ')} ${instr.dest} # buildkit`;
         await withRootfs(state.layers, async ({ merged, upper, unmount }) => {
@@ -468,8 +531,20 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     }
   }
 
-  async function buildStage(stage: Stage, position: number, total: number): Promise<StageState> {
+  /** Report a step's failure; an error that does not say where gets the step and its line. */
+  function failStep(e: unknown, step: string, line: number): unknown {
+    emit({ step, status: 'error', text: e instanceof Error ? e.message : String(e) });
+    if (e instanceof TscError && e.file === undefined) {
+      return new TscError(e.code, `${step}: ${e.message}`, { file, line, hint: e.hint, cause: e });
+    }
+    return e;
+  }
+
+  async function buildStage(stage: Stage): Promise<StageState> {
     const label = (i: number, n: number): string => `[${stage.name ?? `stage-${stage.index}`} ${i}/${n}]`;
+    if (stage.from.platform !== undefined && stage.from.platform !== '' && !platformMatches(parsePlatform(stage.from.platform), platform)) {
+      throw new TscError('ERR_UNSUPPORTED', `FROM --platform=${stage.from.platform}: this builder builds for ${formatPlatform(platform)} only`, { file, line: stage.from.line });
+    }
     let state: StageState;
     let baseRuntime: StageImageConfig;
     if (stage.base.kind === 'stage') {
@@ -486,7 +561,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     // The base image's ONBUILD triggers run first, as instructions of this stage.
     const triggers = (baseRuntime.OnBuild ?? []).flatMap((t) => {
       try {
-        return parseDockerfile(t, { file }).instructions.map((x) => ({ ...x, line: stage.from.line }));
+        return parseDockerfile(`FROM scratch\n${t}`, { file }).instructions.slice(1).map((x) => ({ ...x, line: stage.from.line }));
       } catch (e) {
         throw new TscError('ERR_DOCKERFILE', `ONBUILD trigger of ${stage.from.image} "${t}": ${(e as Error).message}`, { file, line: stage.from.line });
       }
@@ -496,16 +571,22 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     const expanded = expandStage(instructions, { meta: graph.meta, baseEnv: baseRuntime.Env ?? [], ctx: argsCtx }).instructions;
     const n = expanded.length + 1;
     emit({ step: `${label(1, n)} FROM ${stage.from.image}`, status: 'done' });
-    void position;
-    void total;
     let config: StageImageConfig = baseRuntime;
     for (const [i, instr] of expanded.entries()) {
       const stepLabel = `${label(i + 2, n)} ${instr.original.replace(/\s+/g, ' ').slice(0, 200)}`;
+      if (env.signal?.aborted === true) throw new TscError('ERR_CANCELLED', `build cancelled before ${stepLabel}`);
       const before = config;
       config = foldImageConfig(baseRuntime, expanded.slice(0, i + 1) as ExpandedInstruction[], { file }).config;
       steps++;
       if (instr.kind === 'RUN') {
         const run = instr as RunInstruction & { argEnv?: { key: string; value: string }[] };
+        if (run.mounts.length > 0 || run.security !== undefined) {
+          throw new TscError('ERR_UNSUPPORTED', `RUN ${run.mounts.length > 0 ? '--mount' : '--security'} is not supported by this builder`, {
+            file,
+            line: run.line,
+            hint: run.mounts.length > 0 ? 'copy what the step needs with COPY (cache and secret mounts are BuildKit features)' : 'remove --security',
+          });
+        }
         const key = stepKey(state.key, JSON.stringify({ kind: 'RUN', args: run.command, heredocs: run.heredocs, argEnv: run.argEnv, network: run.network ?? req.network ?? 'default' }));
         const hit = req.noCache === true ? undefined : await cache.get(key);
         if (hit !== undefined) {
@@ -517,8 +598,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
           try {
             await runInstruction(state, run, before, stepLabel, key);
           } catch (e) {
-            emit({ step: stepLabel, status: 'error', text: e instanceof Error ? e.message : String(e) });
-            throw e;
+            throw failStep(e, stepLabel, instr.line);
           }
           emit({ step: stepLabel, status: 'done' });
         }
@@ -527,8 +607,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
         try {
           state.key = await copyInstruction(state, instr, before, stepLabel, state.key);
         } catch (e) {
-          emit({ step: stepLabel, status: 'error', text: e instanceof Error ? e.message : String(e) });
-          throw e;
+          throw failStep(e, stepLabel, instr.line);
         }
       } else {
         const { line: _line, original: _original, ...rest } = instr;
@@ -545,27 +624,50 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     return state;
   }
 
-  for (const [i, stage] of plan.entries()) results.set(stage.index, await buildStage(stage, i, plan.length));
-  const last = plan[plan.length - 1] as Stage;
-  const final = results.get(last.index) as StageState;
-  const runtimeConfig = { ...(final.config.config ?? {}) };
-  if (req.labels !== undefined && Object.keys(req.labels).length > 0) runtimeConfig.Labels = { ...(runtimeConfig.Labels ?? {}), ...req.labels };
-  const imageConfig: ImageConfig = {
-    ...final.config,
-    architecture: final.config.architecture || platform.architecture,
-    os: final.config.os || platform.os,
-    config: runtimeConfig,
-    rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
-  };
-  const configDesc = await store.putBlob(Buffer.from(JSON.stringify(imageConfig)), MEDIA.ociConfig);
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MEDIA.ociManifest,
-    config: { mediaType: MEDIA.ociConfig, digest: configDesc.digest, size: configDesc.size },
-    layers: final.layers.map((l): Descriptor => ({ mediaType: l.blob.mediaType, digest: l.blob.digest, size: l.blob.size })),
-  };
-  const manifestDesc = await store.putBlob(Buffer.from(JSON.stringify(manifest)), MEDIA.ociManifest);
-  const tags = req.tags.map((t) => normalizeReference(t));
-  for (const t of tags) await store.setImage(t, { ...manifestDesc, platform: { os: imageConfig.os, architecture: imageConfig.architecture } });
-  return { id: configDesc.digest, manifestDigest: manifestDesc.digest, tags, steps, cached: cachedSteps };
+  try {
+    // Stages run as soon as what they need is built: independent stages side by side. Every
+    // stage is waited for, failed or not, so nothing of the build is still running after it.
+    const running = new Map<number, Promise<StageState>>();
+    const stageResult = (index: number): Promise<StageState> => {
+      let p = running.get(index);
+      if (p === undefined) {
+        const stage = graph.stages[index] as Stage;
+        p = (async () => {
+          await Promise.all(stage.dependsOn.map(stageResult));
+          const st = await buildStage(stage);
+          results.set(index, st);
+          return st;
+        })();
+        running.set(index, p);
+      }
+      return p;
+    };
+    const settled = await Promise.allSettled(plan.map((s) => stageResult(s.index)));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const last = plan[plan.length - 1] as Stage;
+    const final = results.get(last.index) as StageState;
+    const runtimeConfig = { ...(final.config.config ?? {}) };
+    if (req.labels !== undefined && Object.keys(req.labels).length > 0) runtimeConfig.Labels = { ...(runtimeConfig.Labels ?? {}), ...req.labels };
+    const imageConfig: ImageConfig = {
+      ...final.config,
+      architecture: final.config.architecture || platform.architecture,
+      os: final.config.os || platform.os,
+      config: runtimeConfig,
+      rootfs: { type: 'layers', diff_ids: final.layers.map((l) => l.diffId) },
+    };
+    const configDesc = await store.putBlob(Buffer.from(JSON.stringify(imageConfig)), MEDIA.ociConfig);
+    const manifest: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MEDIA.ociManifest,
+      config: { mediaType: MEDIA.ociConfig, digest: configDesc.digest, size: configDesc.size },
+      layers: final.layers.map((l): Descriptor => ({ mediaType: l.blob.mediaType, digest: l.blob.digest, size: l.blob.size })),
+    };
+    const manifestDesc = await store.putBlob(Buffer.from(JSON.stringify(manifest)), MEDIA.ociManifest);
+    const tags = req.tags.map((t) => normalizeReference(t));
+    for (const t of tags) await store.setImage(t, { ...manifestDesc, platform: { os: imageConfig.os, architecture: imageConfig.architecture } });
+    return { id: configDesc.digest, manifestDigest: manifestDesc.digest, tags, steps, cached: cachedSteps };
+  } finally {
+    release();
+  }
 }

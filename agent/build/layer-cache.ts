@@ -19,6 +19,8 @@ export interface CacheRecord {
   /** When the step ran: the history entry's `created`, reused on hits so image IDs stay stable. */
   created: string;
   createdBy: string;
+  /** The step changed nothing: no layer, a history entry marked empty_layer. */
+  empty?: boolean;
 }
 
 /** The key of a step: sha256 over its parent's key and its parts. */
@@ -48,7 +50,7 @@ export function openLayerCache(store: ImageStore): LayerCache {
       } catch {
         return undefined;
       }
-      return (await store.hasBlob(rec.layer)) ? rec : undefined;
+      return rec.empty === true || (await store.hasBlob(rec.layer)) ? rec : undefined;
     },
     async put(key, rec) {
       await mkdir(dir, { recursive: true, mode: 0o700 });

@@ -25,7 +25,8 @@ export interface LayerBlob {
   entries: number;
 }
 
-function unescapeGetfattr(s: string): string {
+/** A path as getfattr prints it (`\\ooo` octal escapes) back to itself. */
+export function unescapeGetfattr(s: string): string {
   const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const m = /^\\([0-7]{3})/.exec(s.slice(i));

@@ -41,6 +41,8 @@ export interface RunStepOptions {
   /** A file of the host's to bind as /etc/hosts (written by the caller, extra hosts added). */
   hostsFile?: string | undefined;
   onOutput?: ((chunk: string, stream: 'stdout' | 'stderr') => void) | undefined;
+  /** Kills the step's container when aborted. */
+  signal?: AbortSignal | undefined;
 }
 
 /** The mount destinations a step's container gets: the runtime creates the missing ones. */
@@ -94,6 +96,13 @@ export async function runStep(o: RunStepOptions): Promise<{ exitCode: number; me
       });
       child.stdout.on('data', (b: Buffer) => o.onOutput?.(b.toString('utf8'), 'stdout'));
       child.stderr.on('data', (b: Buffer) => o.onOutput?.(b.toString('utf8'), 'stderr'));
+      const kill = (): void => {
+        // The container, not just the runtime's foreground process: then `run` cleans up as usual.
+        spawn(o.binary, ['--root', o.runtimeRoot, 'kill', o.id, 'SIGKILL'], { stdio: 'ignore' }).on('error', () => {});
+      };
+      if (o.signal?.aborted === true) kill();
+      o.signal?.addEventListener('abort', kill, { once: true });
+      child.on('close', () => o.signal?.removeEventListener('abort', kill));
       child.on('error', (e) => reject(new TscError('ERR_RUNTIME', `cannot start the container runtime ${o.binary}: ${e.message}`, { cause: e })));
       child.on('close', (code, signal) => {
         void readFile(log, 'utf8')

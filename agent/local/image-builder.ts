@@ -18,7 +18,7 @@ export interface LocalImageBuilderOptions {
 
 export function createLocalImageBuilder(opts: LocalImageBuilderOptions): ImageBuilder {
   return {
-    async build(spec, onProgress) {
+    async build(spec, onProgress, signal) {
       const r = await buildImage(
         {
           store: opts.store,
@@ -30,6 +30,7 @@ export function createLocalImageBuilder(opts: LocalImageBuilderOptions): ImageBu
             onProgress?.({ step: `[internal] load metadata for ${ref}`, status: 'done' });
           },
           onEvent: onProgress,
+          signal,
         },
         spec,
       );

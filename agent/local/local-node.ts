@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 
 import { serveAgent, type AgentServer } from '../api/http-server.js';
+import { cleanupBuilds } from '../build/build-cleanup.js';
 import { openImageStore } from '../images/index.js';
 import { createNodeAgent, type NodeAgent } from '../node-agent.js';
 import type { AgentPaths } from '../paths.js';
@@ -60,6 +61,8 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
     version: opts.version,
   });
   await agent.recover();
+  // A build cut short by a crash left its step container and mounts: nothing builds yet.
+  await cleanupBuilds({ store, runtime: runtimeBinary, runtimeRoot: join(runDir, 'build') });
   const server = await serveAgent(agent.api, opts.paths.socket);
   return {
     agent,

@@ -2,7 +2,8 @@
  * `build:` end to end, as a user runs it: `tsc-compose build` of a multi-stage Dockerfile FROM
  * the offline busybox image (COPY --from, a RUN that writes and deletes, .dockerignore), the
  * same build again all CACHED, `up` running the built image, `up --build` after an edit
- * recreating the container, and `down` leaving no mount behind. Real parts only: the agent,
+ * recreating the container, `down` leaving no mount behind, and plain `up` building the
+ * image when it is missing. Real parts only: the agent,
  * the bundled runtime, overlayfs, the image store.
  */
 import { readFileSync } from 'node:fs';
@@ -77,6 +78,16 @@ describePrivileged('tsc-compose build and up of a built image', [root, command('
     expect(up.stderr).toMatch(/COPY --from=build .*CACHED/);
     expect(up.stderr).toContain(`Container ${host.project}-app-1  Recreated`);
     expect(waitForLogs('page two')).toContain('page two');
+    expect(cli(['down']).status).toBe(0);
+    expect(mountsUnder()).toBe(0);
+  }, 240_000);
+
+  it('builds on plain up when the image is missing', () => {
+    expect(cli(['image', 'rm', `${host.project}-app`]).status).toBe(0);
+    const up = cli(['--progress', 'plain', 'up', '-d']);
+    expect(up.status, up.stderr).toBe(0);
+    expect(up.stderr).toContain(`Image ${host.project}-app  Built`);
+    expect(waitForLogs('page two')).toContain('hello from the build stage');
     expect(cli(['down']).status).toBe(0);
     expect(mountsUnder()).toBe(0);
   }, 240_000);
