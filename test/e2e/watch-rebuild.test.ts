@@ -84,6 +84,7 @@ describePrivileged('tsc-compose watch: rebuild', [root, command('nft'), command(
     const after = ids();
     expect(after['api']).not.toBe(before['api']);
     expect(after['db']).toBe(before['db']);
-    expect(out).toContain('Rebuilding service(s) ["api"] after changes were detected...');
+    // the watcher's output reaches this process between the polls above, not at once
+    await until('the rebuild reported', () => out, (o) => o.includes('Rebuilding service(s) ["api"] after changes were detected...'), 10_000);
   }, 180_000);
 });
