@@ -234,8 +234,12 @@ function inlineValue(src: string, at: number): Node {
   return plainScalar(src, at);
 }
 
+/** Anchored nodes by name, sorted by where they start (what `parse.ts` looks aliases up in). */
+export type AnchorIndex = Map<string, Array<{ start: number; node: Node }>>;
+
 class Reader {
   i = 0;
+  readonly anchors: AnchorIndex = new Map();
   constructor(private readonly lines: Line[]) {}
 
   peek(): Line | undefined {
@@ -317,7 +321,12 @@ class Reader {
       const next = this.peek();
       if (next !== undefined && next.indent > col) fallback(); // a multi-line scalar or a nested block after a value
     }
-    if (p.anchor !== undefined) node.anchor = p.anchor;
+    if (p.anchor !== undefined) {
+      node.anchor = p.anchor;
+      const list = this.anchors.get(p.anchor) ?? [];
+      list.push({ start: node.range?.[0] ?? 0, node });
+      this.anchors.set(p.anchor, list);
+    }
     if (p.tag !== undefined) node.tag = p.tag;
     return node;
   }
@@ -380,7 +389,7 @@ function isMapEntry(text: string): boolean {
  * The document of `text`, built as `parseAllDocuments` would for this shape, with its line
  * counter; undefined when the package must parse it.
  */
-export function fastParseDocument(text: string): { doc: Document; lines: LineCounter } | undefined {
+export function fastParseDocument(text: string): { doc: Document; lines: LineCounter; anchors: AnchorIndex } | undefined {
   if (text.includes('\t') || text.includes('\r') || text.startsWith('\uFEFF')) return undefined;
   try {
     const lines = new LineCounter();
@@ -392,7 +401,9 @@ export function fastParseDocument(text: string): { doc: Document; lines: LineCou
     if (reader.i !== all.length) return undefined;
     const doc = new Document();
     doc.contents = root;
-    return { doc, lines };
+    // Nodes were finished inside out: put each name's anchors back in document order.
+    for (const list of reader.anchors.values()) list.sort((a, b) => a.start - b.start);
+    return { doc, lines, anchors: reader.anchors };
   } catch (e) {
     if (e instanceof Fallback) return undefined;
     throw e;

@@ -68,7 +68,7 @@ export function parseCompose(text: string, file: string, opts: { fast?: boolean 
       throw new TscError('ERR_COMPOSE_YAML', `invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
     }
     const positions = new PositionTable(file);
-    const state: WalkState = { file, doc, lines, positions, tags: new Map(), aliasVisits: 0, expanding: new Set(), anchors: collectAnchors(doc) };
+    const state: WalkState = { file, doc, lines, positions, tags: new Map(), aliasVisits: 0, expanding: new Set(), anchors: fast?.anchors ?? collectAnchors(doc) };
     const root = doc.contents;
     if (root === null || (isScalar(root) && root.value === null)) {
       out.push({ tree: {}, positions, tags: state.tags });
