@@ -151,7 +151,7 @@ export function loadProject(opts: LoadOptions): LoadResult {
   tree = resolvePaths(tree, ctx);
   if (opts.normalize !== false) tree = normalize(tree, ctx);
   tree = applyDefaults(tree, ctx);
-  tree = validateProject(tree, ctx);
+  tree = validateProject(tree, ctx, { canonical: true }); // applyDefaults ran the canonical rules
   // docker compose resolves label files for every command and drops label_file (WithDiscardEnvFile).
   tree = resolveLabelFiles(tree, ctx, readLabelFile, { discard: true });
   tree = { name: projectName, ...withoutKey(tree, 'name') };
