@@ -49,12 +49,15 @@ const MAP_TYPED = [
   'networks.*.labels', 'networks.*.driver_opts', 'networks.*.ipam.options', 'volumes.*.labels', 'volumes.*.driver_opts',
   'secrets.*.labels', 'configs.*.labels',
 ].map((p) => [compilePattern(p), true] as const);
+/** The last steps of MAP_TYPED: only a mapping under one of these keys can match a row. */
+const MAP_TYPED_LAST = new Set(MAP_TYPED.map(([p]) => p[p.length - 1]));
 
 /** Sort the keys of map-typed attributes under a resource, as docker compose prints them. */
 function sortMaps(value: unknown, steps: Array<string | number>): unknown {
   if (Array.isArray(value)) return value.map((v, i) => sortMaps(v, [...steps, i]));
   if (!isMapping(value)) return value;
-  const keys = findRule(MAP_TYPED, steps) === true ? Object.keys(value).sort() : Object.keys(value);
+  const sorted = MAP_TYPED_LAST.has(steps[steps.length - 1] as string) && findRule(MAP_TYPED, steps) === true;
+  const keys = sorted ? Object.keys(value).sort() : Object.keys(value);
   const out: Mapping = {};
   for (const k of keys) out[k] = sortMaps(value[k], [...steps, k]);
   return out;

@@ -133,12 +133,15 @@ describe('extends', () => {
     const dir = project({
       'compose.yaml': 'services:\n  web:\n    extends:\n      file: common/base.yaml\n      service: app\n    image: web\nvolumes:\n  named: {}\n',
       'common/base.yaml': 'services:\n  app:\n    build: ./app\n    volumes: ["./data:/data", "named:/named"]\n    env_file: app.env\n',
+      'common/app.env': 'FROM_BASE=yes\n',
     });
     const web = serviceOf(load(dir).tree, 'web');
     expect(web.image).toBe('web');
     expect(buildContextOf(web, dir)).toBe(join(dir, 'common', 'app'));
     expect(bindsOf(web, dir)).toEqual([`${join(dir, 'common', 'data')}:/data`]);
-    expect(JSON.stringify(web.env_file)).toContain(JSON.stringify(join(dir, 'common', 'app.env')));
+    // the env file was found next to base.yaml; docker compose prints its contents, not the file
+    expect(web.environment).toEqual({ FROM_BASE: 'yes' });
+    expect(web.env_file).toBeUndefined();
   });
 
   it('names the cycle', () => {
@@ -242,5 +245,39 @@ describe('label_file', () => {
       'lib/base.labels': 'from=lib\n',
     });
     expect((load(dir).tree.services as Record<string, Record<string, unknown>>).web?.labels).toEqual({ from: 'lib' });
+  });
+});
+
+describe('env_file', () => {
+  it('goes into environment (files in order, environment: winning, ${VAR} from the project), and config drops env_file', () => {
+    const dir = project({
+      'compose.yaml': [
+        'services:',
+        '  web:',
+        '    image: x',
+        '    env_file:',
+        '      - a.env',
+        '      - path: raw.env',
+        '        format: raw',
+        '      - path: missing.env',
+        '        required: false',
+        '    environment:',
+        '      OWN: compose',
+        '      SHARED: compose',
+        '',
+      ].join('\n'),
+      'a.env': 'SHARED=file\nGREETING="hello ${WHO}"\nOWN=file\n',
+      'raw.env': 'RAW=${NOT_EXPANDED} "kept"\n',
+      '.env': 'WHO=world\n',
+    });
+    const web = serviceOf(load(dir).tree, 'web');
+    expect(web.environment).toEqual({ SHARED: 'compose', GREETING: 'hello world', OWN: 'compose', RAW: '${NOT_EXPANDED} "kept"' });
+    expect(web.env_file).toBeUndefined();
+    expect(load(dir).project.services.web?.environment).toEqual(web.environment);
+  });
+
+  it('names a missing required env file at its entry', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  web:\n    image: x\n    env_file: gone.env\n' });
+    expect(errorOf(() => load(dir))).toBe(`compose.yaml:4:5 services.web.env_file[0]: env file ${join(dir, 'gone.env')} not found`);
   });
 });

@@ -20,6 +20,7 @@ import { resolveEnvironment } from './environment.js';
 import { resolveExtends } from './extends.js';
 import { applyInclude } from './include.js';
 import { interpolate } from './interpolate.js';
+import { resolveEnvFiles } from './env-files.js';
 import { resolveLabelFiles } from './label-files.js';
 import { applyResetTags, mergeTrees, type MergeInput } from './merge.js';
 import { normalize } from './normalize.js';
@@ -151,12 +152,39 @@ export function loadProject(opts: LoadOptions): LoadResult {
   tree = resolvePaths(tree, ctx);
   if (opts.normalize !== false) tree = normalize(tree, ctx);
   tree = applyDefaults(tree, ctx);
-  tree = validateProject(tree, ctx);
-  // docker compose resolves label files for every command and drops label_file (WithDiscardEnvFile).
+  tree = validateProject(tree, ctx, { canonical: true }); // applyDefaults ran the canonical rules
+  // docker compose resolves env and label files for every command and drops env_file and
+  // label_file (compose-go WithDiscardEnvFile): `config` prints them merged, containers get them.
+  tree = resolveEnvFiles(tree, ctx, (path, format) => readEnvFile(path, format, ctx.environment), { discard: true });
   tree = resolveLabelFiles(tree, ctx, readLabelFile, { discard: true });
   tree = { name: projectName, ...withoutKey(tree, 'name') };
   const project = buildProject(tree, ctx);
   return { project, tree, positions, warnings, files: discovered.files, allProfiles, environment };
+}
+
+/**
+ * One env_file, or undefined when it does not exist: `.env` syntax with `${VAR}` from the
+ * project environment, or with `format: raw` each `KEY=VALUE` line taken as it is.
+ */
+function readEnvFile(path: string, format: string | undefined, environment: Readonly<Record<string, string>>): Record<string, string> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new TscError('ERR_COMPOSE_NOT_FOUND', `cannot read env file ${path}: ${(e as Error).message}`, { file: path, cause: e });
+  }
+  if (format === 'raw') {
+    const out: Record<string, string> = {};
+    for (const line of text.split(/\r?\n/)) {
+      if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
+      const eq = line.indexOf('=');
+      if (eq === -1) out[line.trim()] = '';
+      else out[line.slice(0, eq).trim()] = line.slice(eq + 1);
+    }
+    return out;
+  }
+  return parseDotenv(text, path, (name) => (Object.hasOwn(environment, name) ? environment[name] : undefined));
 }
 
 /** One label file (`.env` syntax), or undefined when it does not exist. */

@@ -8,6 +8,7 @@
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit, type Alias, type Document, type Node } from 'yaml';
 
 import { TscError } from '../lib/errors.js';
+import { fastParseDocument } from './fast-yaml.js';
 import type { ComposeTree } from './phase.js';
 import { PositionTable } from './positions.js';
 import { next } from './tree-path.js';
@@ -52,9 +53,11 @@ interface WalkState {
 }
 
 /** Parse `text` (the content of `file`, used in positions and errors) into its documents. */
-export function parseCompose(text: string, file: string): ParsedDocument[] {
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, version: '1.2', uniqueKeys: false, merge: false });
+export function parseCompose(text: string, file: string, opts: { fast?: boolean } = {}): ParsedDocument[] {
+  // The common shape is read by fast-yaml.ts; anything else (and every error) by the package.
+  const fast = opts.fast === false ? undefined : fastParseDocument(text);
+  const lines = fast?.lines ?? new LineCounter();
+  const docs = fast !== undefined ? [fast.doc] : parseAllDocuments(text, { lineCounter: lines, version: '1.2', uniqueKeys: false, merge: false });
   if (!Array.isArray(docs)) return [emptyDocument(file)]; // an empty stream
   const out: ParsedDocument[] = [];
   for (const doc of docs) {
@@ -65,7 +68,7 @@ export function parseCompose(text: string, file: string): ParsedDocument[] {
       throw new TscError('ERR_COMPOSE_YAML', `invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
     }
     const positions = new PositionTable(file);
-    const state: WalkState = { file, doc, lines, positions, tags: new Map(), aliasVisits: 0, expanding: new Set(), anchors: collectAnchors(doc) };
+    const state: WalkState = { file, doc, lines, positions, tags: new Map(), aliasVisits: 0, expanding: new Set(), anchors: fast?.anchors ?? collectAnchors(doc) };
     const root = doc.contents;
     if (root === null || (isScalar(root) && root.value === null)) {
       out.push({ tree: {}, positions, tags: state.tags });

@@ -25,9 +25,11 @@ function keysOf(v: unknown): Set<string> {
   return new Set(isMapping(v) ? Object.keys(v) : []);
 }
 
-export function validateProject(input: ComposeTree, ctx: PhaseContext): ComposeTree {
-  // the rules read long forms; canonical rules are idempotent, so this is safe whatever ran before
-  const tree = canonicalize(input, ctx);
+export function validateProject(input: ComposeTree, ctx: PhaseContext, opts: { canonical?: boolean } = {}): ComposeTree {
+  // the rules read long forms; canonical rules are idempotent, so this is safe whatever ran
+  // before. `canonical`: the caller's tree is in long form already (load.ts, after defaults),
+  // and a second pass over a large project is a quarter of `config`'s time.
+  const tree = opts.canonical === true ? input : canonicalize(input, ctx);
   const fail = (message: string, path: string): never => {
     throw ctx.positions.error('ERR_COMPOSE_INVALID', message, path);
   };
