@@ -10,6 +10,7 @@
  * container's primary network and SNATs the loopback source to the container's address, so
  * the server knows who asks (see README.md).
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 import { TscError } from '../lib/errors.js';
@@ -185,7 +186,8 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     }
     if (state.networks[spec.name] !== undefined) return state.networks[spec.name] as NetworkRecord;
     const before = state;
-    const planned = planNetwork(state, spec, await readRouteDestinations());
+    const identity = { id: spec.id ?? randomBytes(32).toString('hex'), created: spec.created ?? new Date().toISOString() };
+    const planned = planNetwork(state, { ...spec, ...identity }, await readRouteDestinations());
     const net = planned.record;
     const driver = driverFor(net);
     // Never remove on failure what was there before us (a name clash is not ours to delete).

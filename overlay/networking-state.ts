@@ -27,6 +27,9 @@ export interface NetworkSpec {
   ipam?: { driver?: string | undefined; config?: IpamConfigEntry[] | undefined } | undefined;
   /** Overlay networks only, set by the swarm: VNI, this host's underlay address, the peers. */
   vxlan?: NetworkRecord['vxlan'];
+  /** Identity given by the caller (the manager makes a random id and stamps the time). */
+  id?: string | undefined;
+  created?: string | undefined;
 }
 
 export interface ContainerRecord {
@@ -159,6 +162,10 @@ export function planNetwork(
   const hostBinding = opts['com.docker.network.bridge.host_binding_ipv4'];
   const record: NetworkRecord = {
     name: spec.name,
+    id: spec.id,
+    created: spec.created,
+    options: Object.fromEntries(Object.entries(opts).map(([k, v]) => [k, String(v)])),
+    enableIpv6: spec.enable_ipv6 === true,
     driver,
     bridge,
     altname: bridgeOpt === undefined ? altnameFor(spec.name) : undefined,
