@@ -33,9 +33,11 @@ import {
   planVipRemoval,
   rulesetOf,
 } from './networking-state.js';
+import type { RulesetPort } from './nft-ruleset.js';
 import { renderResolverScript, renderRulesetScript } from './nft-ruleset.js';
 import type { BoundSocket } from './published-ports.js';
 import { parseProcNet } from './published-ports.js';
+import { createPortReservations, reservationKey } from './port-reservations.js';
 import { runCommand } from './run-command.js';
 
 /** Where the DNS server listens on each gateway; containers still ask 127.0.0.11:53. */
@@ -53,6 +55,8 @@ export interface HostNetworkingOptions {
   state?: NetworkingState | undefined;
   drivers?: Partial<Record<DriverName, NetworkDriver>> | undefined;
   seed?: (() => number) | undefined;
+  /** Hold each published host port with a socket of ours, as docker-proxy does (default true). */
+  reservePorts?: boolean | undefined;
 }
 
 export interface HostNetworking {
@@ -102,6 +106,22 @@ async function readEphemeral(): Promise<[number, number]> {
   return [lo ?? 32768, hi ?? 60999];
 }
 
+/** A failed bind of a published port, as the user's compose file names it. */
+function portError(req: ConnectRequest, ports: readonly RulesetPort[], e: unknown): unknown {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  const p = ports.find((x) => x.hostPort === err.port) ?? ports[0];
+  if (p === undefined || (err.code !== 'EADDRINUSE' && err.code !== 'EADDRNOTAVAIL' && err.code !== 'EACCES')) return e;
+  const who = req.service ?? req.container;
+  const i = (req.ports ?? []).findIndex((c) => c.target === p.containerPort && (c.protocol ?? 'tcp').toLowerCase() === p.protocol);
+  const addr = `${p.hostIp ?? (p.family === 4 ? '0.0.0.0' : '[::]')}:${p.hostPort}/${p.protocol}`;
+  const why = err.code === 'EADDRINUSE' ? 'is already in use on the host' : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this host' : 'cannot be bound';
+  return new TscError('ERR_CONFLICT', `service ${who}: host port ${addr} ${why}`, {
+    path: `services.${who}.ports[${Math.max(i, 0)}].${err.code === 'EADDRNOTAVAIL' ? 'host_ip' : 'published'}`,
+    hint: 'choose another published port, or stop what holds it',
+    cause: e,
+  });
+}
+
 export async function createHostNetworking(opts: HostNetworkingOptions = {}): Promise<HostNetworking> {
   const table = opts.table ?? 'tsc_compose';
   const resolverTable = opts.resolverTable ?? 'tsc_dns';
@@ -122,6 +142,11 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const addr = net.driver === 'bridge' ? net.subnets.find((s) => s.family === 4)?.gateway : undefined;
     if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
   }
+  const reservations = createPortReservations();
+  const reserving = opts.reservePorts !== false;
+  const allPorts = () => Object.values(state.containers).flatMap((c) => c.ports);
+  // After a restart the old process's sockets are gone: take the ports back (best effort).
+  if (reserving) await reservations.reconcile(allPorts());
   let queue: Promise<unknown> = Promise.resolve();
 
   function serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -222,7 +247,12 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const before = state;
     const planned = planConnect(state, req, { bound, ephemeral, seed: seed(), existingIfnames: inside.map((l) => l.ifname) });
     const made: typeof planned.added = [];
+    const held = new Set(reservations.held());
+    const fresh = planned.container.ports.filter((p) => !held.has(reservationKey(p)));
     try {
+      if (reserving) await reservations.reserve(fresh).catch((e: unknown) => {
+        throw portError(req, fresh, e);
+      });
       for (const ep of planned.added) {
         const net = planned.state.networks[ep.network] as NetworkRecord;
         made.push(ep);
@@ -239,6 +269,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       state = before;
       await syncResolver(state.containers[req.container], req.netns).catch(() => undefined);
       await sync().catch(() => undefined);
+      if (reserving) await reservations.reconcile(allPorts());
       throw e;
     }
     return planned.container;
@@ -259,6 +290,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     // The namespace may already be gone with its container: then so is the redirect table.
     await syncResolver(r.container, c.netns).catch(() => undefined);
     await sync();
+    if (reserving) await reservations.reconcile(allPorts());
   }
 
   async function setServiceVip(req: VipRequest): Promise<VipRecord> {
@@ -292,6 +324,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     for (const c of Object.keys(state.containers)) await disconnect(c);
     for (const n of Object.keys(state.networks)) await removeNetwork(n);
     await sync();
+    await reservations.close();
     await dns.close();
   }
 
@@ -322,6 +355,9 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     dns,
     readRuleset: readTable,
     down: () => serial(down),
-    close: () => dns.close(),
+    close: async () => {
+      await reservations.close();
+      await dns.close();
+    },
   };
 }
