@@ -12,10 +12,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 
 import { TscError } from '../lib/errors.js';
 import { bridgeDriver, hostDriver, noneDriver } from './bridge-driver.js';
 import { overlayDriver } from './overlay-driver.js';
+import type { AddressPool } from './ipam.js';
+import { ulaPoolFor } from './ipam.js';
 import type { DnsServer } from './dns-server.js';
 import { createDnsServer } from './dns-server.js';
 import { parseResolvConf } from './etc-files.js';
@@ -55,6 +58,8 @@ export interface HostNetworkingOptions {
   state?: NetworkingState | undefined;
   drivers?: Partial<Record<DriverName, NetworkDriver>> | undefined;
   seed?: (() => number) | undefined;
+  /** Pools for automatic IPv6 subnets; default: this host's ULA /48 (from /etc/machine-id). */
+  ipv6Pools?: AddressPool[] | undefined;
   /** Hold each published host port with a socket of ours, as docker-proxy does (default true). */
   reservePorts?: boolean | undefined;
 }
@@ -136,6 +141,8 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     ...opts.drivers,
   };
   let state = opts.state ?? emptyNetworkingState();
+  const hostId = (await readFile('/etc/machine-id', 'utf8').catch(() => hostname())).trim();
+  const ipv6Pools = opts.ipv6Pools ?? [ulaPoolFor(hostId)];
   const dns = createDnsServer({ table: dnsTableOf(state, upstreams), timeoutMs: opts.dnsTimeoutMs });
   // A restored state (agent restart): links and rules are still there; answer DNS again.
   for (const net of Object.values(state.networks)) {
@@ -212,7 +219,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     if (state.networks[spec.name] !== undefined) return state.networks[spec.name] as NetworkRecord;
     const before = state;
     const identity = { id: spec.id ?? randomBytes(32).toString('hex'), created: spec.created ?? new Date().toISOString() };
-    const planned = planNetwork(state, { ...spec, ...identity }, await readRouteDestinations());
+    const planned = planNetwork(state, { ...spec, ...identity }, await readRouteDestinations(), ipv6Pools);
     const net = planned.record;
     const driver = driverFor(net);
     // Never remove on failure what was there before us (a name clash is not ours to delete).

@@ -6,7 +6,7 @@
  */
 import { TscError } from '../lib/errors.js';
 import type { DnsEndpoint, DnsTable } from './dns-answer.js';
-import type { IpamConfigEntry, IpamState } from './ipam.js';
+import type { AddressPool, IpamConfigEntry, IpamState } from './ipam.js';
 import { allocateAddresses, allocateSubnets, emptyIpamState, OVERLAY_POOLS, releaseAddresses, releaseSubnets } from './ipam.js';
 import { altnameFor, bridgeNameFor, isValidIfname, macForIpv4, vethNameFor } from './link-names.js';
 import type { DriverName, EndpointRecord, NetworkRecord } from './network-driver.js';
@@ -123,6 +123,7 @@ export function planNetwork(
   state: NetworkingState,
   spec: NetworkSpec,
   hostRoutes: readonly string[],
+  ipv6Pools?: readonly AddressPool[],
 ): { state: NetworkingState; record: NetworkRecord } {
   const existing = state.networks[spec.name];
   if (existing !== undefined) return { state, record: existing };
@@ -155,7 +156,7 @@ export function planNetwork(
   let subnets: NetworkRecord['subnets'] = [];
   if (driver === 'bridge' || driver === 'overlay') {
     const pools = driver === 'overlay' ? OVERLAY_POOLS : undefined;
-    const r = allocateSubnets(ipam, { network: spec.name, config: spec.ipam?.config, enableIpv6: spec.enable_ipv6, hostRoutes, pools });
+    const r = allocateSubnets(ipam, { network: spec.name, config: spec.ipam?.config, enableIpv6: spec.enable_ipv6, hostRoutes, pools, ipv6Pools });
     ipam = r.state;
     subnets = r.network.subnets.map((s) => ({ family: s.family, subnet: s.subnet, gateway: s.gateway }));
   }
