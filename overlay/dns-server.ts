@@ -12,6 +12,7 @@ import net from 'node:net';
 import { TscError } from '../lib/errors.js';
 import type { DnsTable } from './dns-answer.js';
 import { answerQuery } from './dns-answer.js';
+import { createDnsFastPath } from './dns-fast-path.js';
 import { decodeQuery, encodeReply, isTruncated, messageId, servfailFor } from './dns-wire.js';
 
 export interface DnsListenAddress {
@@ -123,12 +124,19 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
   const timeoutMs = opts.timeoutMs ?? 4000;
   const seed = opts.seed ?? (() => Math.floor(Math.random() * 2 ** 32));
   const listeners = new Map<string, Listener>();
+  const fast = createDnsFastPath();
 
   /** Answer one message through `send`: at once when the answer is ours, later when forwarded. */
   function handle(msg: Buffer, asker: string, overTcp: boolean, send: (reply: Buffer) => void): void {
+    const quick = fast.answer(msg, asker, seed);
+    if (quick !== undefined) {
+      send(quick);
+      return;
+    }
     const q = decodeQuery(msg);
     if (q === undefined) return;
     const d = answerQuery(q, table, asker, seed());
+    fast.learn(msg, asker, d);
     if (d.kind === 'reply') {
       send(encodeReply(d.reply));
       return;
@@ -193,7 +201,10 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
     }
     udp.on('error', () => undefined);
     udp.on('message', (msg, rinfo) => {
-      handle(msg, rinfo.address, false, (r) => udp.send(r, rinfo.port, rinfo.address));
+      // The common query answers here without a closure or a decode (dns-fast-path.ts).
+      const quick = fast.answer(msg, rinfo.address, seed);
+      if (quick !== undefined) udp.send(quick, rinfo.port, rinfo.address);
+      else handle(msg, rinfo.address, false, (r) => udp.send(r, rinfo.port, rinfo.address));
     });
     listeners.set(key(at), { udp, tcp, conns });
   }
@@ -212,6 +223,7 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
   return {
     setTable(t) {
       table = t;
+      fast.clear();
     },
     table: () => table,
     listen,
