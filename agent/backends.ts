@@ -87,6 +87,8 @@ export interface NetworkService {
   connectEndpoint?(containerId: string, name: string, endpoint: EndpointSpec): Promise<AttachedEndpoint>;
   /** Unplug a running container from one network. */
   disconnectEndpoint?(containerId: string, name: string, network: string): Promise<void>;
+  /** Refuse (ERR_CONFLICT naming the service and `ports` key) fixed host ports a host process holds. */
+  checkPorts?(args: { name: string; service?: string; ports: readonly PortBinding[] }): Promise<void>;
   /** Resolve a network name or id (prefix) to its name; undefined when unknown. */
   resolve?(nameOrId: string): string | undefined;
 }

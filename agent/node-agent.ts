@@ -362,6 +362,11 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       }
       const image = await opts.images.resolve(spec.image);
       if (image === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${spec.image}`);
+      // A host port another process holds: refused before anything is made.
+      if (spec.networkMode === 'default' && spec.ports.length > 0) {
+        const service = spec.labels['com.docker.compose.service'];
+        await opts.networks.checkPorts?.({ name: spec.name, ...(service === undefined ? {} : { service }), ports: spec.ports });
+      }
       const settings = settingsFor(spec, image);
       const id = newContainerId();
       const rec: ContainerRecord = {

@@ -187,10 +187,10 @@ describePrivileged('host networking on the kernel', [root, command('nft'), comma
       hn.connect({ container: name, netns: extra, service: 'hold', networks: [{ network: front }], ports });
     const taken = await ask([{ target: 81, published: String(webPort + 2) }, { target: 80, published: String(webPort + 1) }]).catch((e: unknown) => e);
     expect(taken).toMatchObject({ code: 'ERR_CONFLICT', path: 'services.hold.ports[1].published' });
-    expect((taken as Error).message).toMatch(`host port ${webPort + 1}/tcp is already in use on the host`);
+    expect((taken as Error).message).toMatch(`service hold: ports[1]: host port ${webPort + 1}/tcp is already in use on the host`);
     const foreign = await ask([{ target: 80, published: String(webPort + 3), host_ip: '192.0.2.77' }]).catch((e: unknown) => e);
     expect(foreign).toMatchObject({ code: 'ERR_CONFLICT', path: 'services.hold.ports[0].host_ip' });
-    expect((foreign as Error).message).toBe(`service hold: host port 192.0.2.77:${webPort + 3}/tcp is not an address of this host`);
+    expect((foreign as Error).message).toBe(`service hold: ports[0]: host port 192.0.2.77:${webPort + 3}/tcp is not an address of this host`);
     await new Promise((r) => holder.close(r));
     // Nothing half-made: no endpoint, no veth, no rule, and the other ports were let go.
     expect(hn.state().containers[name]).toBeUndefined();

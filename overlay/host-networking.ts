@@ -39,7 +39,8 @@ import {
 import type { RulesetPort } from './nft-ruleset.js';
 import { renderResolverScript, renderRulesetScript } from './nft-ruleset.js';
 import type { BoundSocket } from './published-ports.js';
-import { parseProcNet } from './published-ports.js';
+import type { PortConfig } from './published-ports.js';
+import { parseProcNet, planPublishedPorts } from './published-ports.js';
 import { createPortReservations, reservationKey } from './port-reservations.js';
 import { runCommand } from './run-command.js';
 
@@ -76,6 +77,12 @@ export interface HostNetworking {
   inspectNetwork(name: string): { network: NetworkRecord; containers: { container: string; ipv4?: string | undefined; ipv6?: string | undefined; mac?: string | undefined }[] };
   /** `network prune`: remove networks without containers; returns their names. */
   pruneNetworks(filter?: (n: NetworkRecord) => boolean): Promise<string[]>;
+  /**
+   * Whether a container's fixed published ports are free of host processes (ports we hold for
+   * our own containers do not count: those conflicts are found when it connects). Throws the
+   * same ERR_CONFLICT as connect, naming the service and `ports` key; changes nothing.
+   */
+  checkPorts(req: { container: string; service?: string | undefined; ports: PortConfig[] }): Promise<void>;
   /** A service VIP on a network, load-balanced by nftables over its backends (swarm's vip mode). */
   setServiceVip(req: VipRequest): Promise<VipRecord>;
   removeServiceVip(network: string, service: string): Promise<void>;
@@ -120,7 +127,7 @@ function portError(req: ConnectRequest, ports: readonly RulesetPort[], e: unknow
   const i = (req.ports ?? []).findIndex((c) => c.target === p.containerPort && (c.protocol ?? 'tcp').toLowerCase() === p.protocol);
   const addr = `${p.hostIp ?? (p.family === 4 ? '0.0.0.0' : '[::]')}:${p.hostPort}/${p.protocol}`;
   const why = err.code === 'EADDRINUSE' ? 'is already in use on the host' : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this host' : 'cannot be bound';
-  return new TscError('ERR_CONFLICT', `service ${who}: host port ${addr} ${why}`, {
+  return new TscError('ERR_CONFLICT', `service ${who}: ports[${Math.max(i, 0)}]: host port ${addr} ${why}`, {
     path: `services.${who}.ports[${Math.max(i, 0)}].${err.code === 'EADDRNOTAVAIL' ? 'host_ip' : 'published'}`,
     hint: 'choose another published port, or stop what holds it',
     cause: e,
@@ -357,6 +364,22 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
         for (const n of gone) await removeNetwork(n.name);
         return gone.map((n) => n.name);
       }),
+    async checkPorts(req) {
+      const ours = new Set(reservations.held());
+      const foreign = (await readBound()).filter(
+        (b) => !ours.has(reservationKey({ family: b.address.includes(':') ? 6 : 4, protocol: b.protocol, hostIp: b.address === '0.0.0.0' || b.address === '::' ? undefined : b.address, hostPort: b.port })),
+      );
+      const fixed = req.ports.filter((p) => p.published !== undefined && p.published !== '');
+      if (fixed.length === 0) return;
+      // Only fixed ports: a random one is chosen free at connect time anyway.
+      planPublishedPorts({
+        request: { service: req.service ?? req.container, container: req.container, ports: req.ports.map((p) => (fixed.includes(p) ? p : { ...p, published: '1-65535' })), ipv4: '0.0.0.0' },
+        existing: [],
+        bound: foreign,
+        ephemeral: [1, 65535],
+        seed: 1,
+      });
+    },
     setServiceVip: (req) => serial(() => setServiceVip(req)),
     removeServiceVip: (n, svc) => serial(() => removeServiceVip(n, svc)),
     dns,

@@ -84,6 +84,13 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
       if (gone.length > 0) await save();
       return gone;
     },
+    async checkPorts(args) {
+      await networking.checkPorts({
+        container: args.name,
+        service: args.service,
+        ports: args.ports.map((p) => ({ target: p.target, published: p.published, host_ip: p.hostIp === '' ? undefined : p.hostIp, protocol: p.protocol })),
+      });
+    },
     async connectEndpoint(containerId, name, ep) {
       await networking.connect({
         container: name,

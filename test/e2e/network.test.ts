@@ -7,6 +7,7 @@
  * `network prune`; and `down` leaving no link, rule or address behind.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
@@ -71,6 +72,7 @@ describePrivileged('tiered networks end to end', [root, command('nft'), command(
         `    ipam: { config: [{ subnet: "${backendSubnet}" }] }`,
         '',
       ].join('\n'),
+      'taken.yaml': ['services:', '  api:', '    image: busybox', '    command: ["sleep", "600"]', `    ports: ["${port + 1}:80"]`, ''].join('\n'),
     });
     p = host.project;
     const up = cli(['--progress', 'plain', 'up', '-d']);
@@ -105,6 +107,30 @@ describePrivileged('tiered networks end to end', [root, command('nft'), command(
     const r = await fx.exec(other, ['busybox', 'timeout', '3', 'busybox', 'wget', '-q', '-O-', `http://${m}.1:${port}/`]);
     expect(r.stdout).toBe('web\n');
   }, 60_000);
+
+  it('refuses a host port another process holds, naming the service and key, creating no container and no rule', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(port + 1, '0.0.0.0', r));
+    const other = `${p}t`;
+    try {
+      const up = cli(['-f', 'taken.yaml', '-p', other, '--progress', 'plain', 'up', '-d']);
+      expect(up.status).not.toBe(0);
+      expect(up.stderr).toContain(`service api: ports[0]: host port ${port + 1}/tcp is already in use on the host`);
+      expect(cli(['-f', 'taken.yaml', '-p', other, 'ps', '-a', '-q']).stdout).toBe('');
+      expect(spawnSync('nft', ['list', 'table', 'inet', host.table], { encoding: 'utf8' }).stdout).not.toContain(`dport ${port + 1} `);
+    } finally {
+      await new Promise((r) => holder.close(r));
+      cli(['-f', 'taken.yaml', '-p', other, 'down']);
+    }
+    // The web tier's own port is held by the agent: no host process can take it meanwhile.
+    const again = createServer();
+    const code = await new Promise<string>((r) => {
+      again.once('error', (e: NodeJS.ErrnoException) => r(e.code ?? 'error'));
+      again.listen(port, '0.0.0.0', () => r('bound'));
+    });
+    if (code === 'bound') await new Promise((r) => again.close(r));
+    expect(code).toBe('EADDRINUSE');
+  }, 120_000);
 
   it('inspects a network as docker network inspect does', () => {
     const out = JSON.parse(cli(['network', 'inspect', `${p}_backend`, `${p}_frontend`]).stdout) as InspectedNetwork[];
