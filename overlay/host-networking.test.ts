@@ -49,7 +49,7 @@ describePrivileged('host networking on the kernel', [root, command('nft'), comma
     const [fSub, bSub, mSub] = [await freeSubnet24(avoid), await freeSubnet24(avoid), await freeSubnet24(avoid)];
     const upAddr = `127.0.0.${2 + Math.floor(Math.random() * 250)}`;
     upstream = await startUpstream(upAddr, 20000 + Math.floor(Math.random() * 10000));
-    hn = await createHostNetworking({ table, upstreams: [`${upstream.address}:${upstream.port}`], dnsTimeoutMs: 1000 });
+    hn = await createHostNetworking({ table, upstreams: [`${upstream.address}:${upstream.port}`], dnsTimeoutMs: 1000, dnsWorkers: 1 });
     await hn.createNetwork({ name: front, ipam: { config: [{ subnet: fSub }] } });
     await hn.createNetwork({ name: back, ipam: { config: [{ subnet: bSub }] } });
     for (const c of ['web', 'db', 'app']) ns[c] = await fx.netns(nsName(c));

@@ -59,6 +59,8 @@ export interface HostNetworkingOptions {
   state?: NetworkingState | undefined;
   drivers?: Partial<Record<DriverName, NetworkDriver>> | undefined;
   seed?: (() => number) | undefined;
+  /** Extra DNS server threads on the ports after dnsPort (see DnsServerOptions.workers); default 0. */
+  dnsWorkers?: number | undefined;
   /** Pools for automatic IPv6 subnets; default: this host's ULA /48 (from /etc/machine-id). */
   ipv6Pools?: AddressPool[] | undefined;
   /** Hold each published host port with a socket of ours, as docker-proxy does (default true). */
@@ -150,7 +152,8 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
   let state = opts.state ?? emptyNetworkingState();
   const hostId = (await readFile('/etc/machine-id', 'utf8').catch(() => hostname())).trim();
   const ipv6Pools = opts.ipv6Pools ?? [ulaPoolFor(hostId)];
-  const dns = createDnsServer({ table: dnsTableOf(state, upstreams), timeoutMs: opts.dnsTimeoutMs });
+  const dnsWorkers = opts.dnsWorkers ?? 0;
+  const dns = createDnsServer({ table: dnsTableOf(state, upstreams), timeoutMs: opts.dnsTimeoutMs, workers: dnsWorkers });
   // A restored state (agent restart): links and rules are still there; answer DNS again.
   for (const net of Object.values(state.networks)) {
     const addr = net.driver === 'bridge' ? net.subnets.find((s) => s.family === 4)?.gateway : undefined;
@@ -179,6 +182,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const rs = rulesetOf(state, table);
     await runCommand(['nft', '-f', '-'], { input: renderRulesetScript(rs) });
     dns.setTable(dnsTableOf(state, upstreams));
+    await dns.tableApplied();
     // Read back: the table holds one DNAT rule per published port (or is gone when empty).
     const back = await readTable();
     const empty = rs.networks.length === 0 && rs.ports.length === 0 && rs.vips.length === 0;
@@ -208,7 +212,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const script =
       primary?.ipv4 === undefined || server === undefined
         ? `table ip ${resolverTable}\ndelete table ip ${resolverTable}\n`
-        : renderResolverScript({ table: resolverTable, server, serverPort: dnsPort, source: primary.ipv4 });
+        : renderResolverScript({ table: resolverTable, server, serverPort: dnsPort, serverPorts: 1 + dnsWorkers, source: primary.ipv4 });
     await runCommand(['nft', '-f', '-'], { input: script, netns });
   }
 

@@ -41,7 +41,8 @@ async function readState(file: string): Promise<NetworkingState | undefined> {
 
 export async function createLocalNetworkService(opts: LocalNetworkServiceOptions): Promise<LocalNetworkService> {
   const prefix = opts.netnsPrefix ?? 'tsc-';
-  const networking = await createHostNetworking({ ...opts, state: await readState(opts.stateFile) });
+  // One worker thread besides the agent's own: DNS answers on two threads (bench/dns).
+  const networking = await createHostNetworking({ dnsWorkers: 1, ...opts, state: await readState(opts.stateFile) });
   let seq = 0;
   const save = async () => {
     await mkdir(dirname(opts.stateFile), { recursive: true });
