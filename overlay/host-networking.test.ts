@@ -140,6 +140,22 @@ describePrivileged('host networking on the kernel', [root, command('nft'), comma
     expect(one.stdout).not.toContain(`Address: ${second}`);
   });
 
+  it('connects a running container to one more network and back, moving the default route', async () => {
+    const name = `${tag}-mover-1`;
+    const ns = await fx.netns(nsName('mv'));
+    await hn.connect({ container: name, netns: ns, service: 'mover', networks: [{ network: front }] });
+    await hn.connect({ container: name, netns: ns, networks: [{ network: back, aliases: ['mv-alias'] }] });
+    const eth1 = hn.state().containers[name]?.endpoints.find((e) => e.network === back);
+    expect(eth1?.ifname).toBe('eth1');
+    expect((await fx.exec(nsName('db'), ['busybox', 'nslookup', 'mv-alias', '127.0.0.11'])).stdout).toContain(`Address: ${eth1?.ipv4}`);
+    await hn.disconnect(name, front);
+    const route = await fx.exec(nsName('mv'), ['ip', 'route', 'show', 'default']);
+    expect(route.stdout).toContain(`via ${hn.state().networks[back]?.subnets[0]?.gateway} dev eth1`);
+    expect((await fx.exec(nsName('mv'), ['ip', 'link', 'show', 'eth0'])).ok).toBe(false);
+    await hn.disconnect(name);
+    expect((await fx.exec(nsName('db'), ['busybox', 'nslookup', 'mv-alias', '127.0.0.11'])).ok).toBe(false);
+  });
+
   it('publishes a TCP port on the host: 127.0.0.1, the bridge-facing address, another machine, hairpin', async () => {
     const got = {
       localhost: (await wget(undefined, `http://127.0.0.1:${webPort}/`)).stdout,

@@ -305,6 +305,12 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       await driverFor(net).detach(ctx, net, ep);
     }
     state = r.state;
+    const moved = r.container?.endpoints.find((e) => e.gatewayRoute && !c.endpoints.some((o) => o.network === e.network && o.gatewayRoute));
+    const movedNet = moved === undefined ? undefined : state.networks[moved.network];
+    if (moved !== undefined && movedNet !== undefined) {
+      const gws = movedNet.subnets.filter((s) => (s.family === 4 ? moved.ipv4 : moved.ipv6) !== undefined).map((s) => s.gateway);
+      await applyLinkOps(gws.map((gw) => ({ kind: 'ip' as const, netns: c.netns, args: ['route', 'replace', 'default', 'via', gw, 'dev', moved.ifname] })));
+    }
     // The namespace may already be gone with its container: then so is the redirect table.
     await syncResolver(r.container, c.netns).catch(() => undefined);
     await sync();

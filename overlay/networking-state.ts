@@ -341,7 +341,12 @@ export function planDisconnect(
   const removed = c.endpoints.filter((e) => network === undefined || e.network === network);
   let ipam = state.ipam;
   for (const e of removed) ipam = releaseAddresses(ipam, { network: e.network, owner: container });
-  const endpoints = c.endpoints.filter((e) => !removed.includes(e));
+  let endpoints = c.endpoints.filter((e) => !removed.includes(e));
+  // The default route left with its network: the next non-internal network carries it (as Docker moves the gateway).
+  if (removed.some((e) => e.gatewayRoute) && !endpoints.some((e) => e.gatewayRoute)) {
+    const next = endpoints.find((e) => state.networks[e.network]?.internal === false);
+    if (next !== undefined) endpoints = endpoints.map((e) => (e === next ? { ...e, gatewayRoute: true } : e));
+  }
   const containers = { ...state.containers };
   if (endpoints.length === 0) delete containers[container];
   else {
