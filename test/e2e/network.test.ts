@@ -66,6 +66,7 @@ describePrivileged('tiered networks end to end', [root, command('nft'), command(
         'networks:',
         '  frontend:',
         '    driver: bridge',
+        '    enable_ipv6: true',
         '  backend:',
         '    driver: bridge',
         '    internal: true',
@@ -98,6 +99,17 @@ describePrivileged('tiered networks end to end', [root, command('nft'), command(
     const webAddr = Object.values(inspect(`${p}_frontend`).Containers).find((c) => c.Name === `${p}-web-1`)?.IPv4Address.split('/')[0] ?? '';
     expect(fetch('db', webAddr).status).not.toBe(0);
   }, 120_000);
+
+  it('gives the IPv6-enabled tier a ULA /64: AAAA answers and ping -6 by name', () => {
+    const front = inspect(`${p}_frontend`);
+    expect(front.EnableIPv6).toBe(true);
+    const v6 = front.IPAM.Config.find((c) => c.Subnet.includes(':'));
+    expect(v6?.Subnet).toMatch(/^fd[0-9a-f]{2}:[0-9a-f:]+\/64$/);
+    const web6 = sh('web', 'ip -o -6 addr show dev eth0 scope global').stdout;
+    const addr = /inet6 ([0-9a-f:]+)\/64/.exec(web6)?.[1] ?? 'none';
+    expect(sh('app', 'nslookup -type=AAAA web 127.0.0.11').stdout).toContain(`Address: ${addr}`);
+    expect(sh('app', 'ping -6 -c 1 -W 2 web').status).toBe(0);
+  }, 60_000);
 
   it('answers the published port on the host and from another machine', async () => {
     expect(spawnSync('busybox', ['wget', '-q', '-O-', `http://127.0.0.1:${port}/`], { encoding: 'utf8', timeout: 5000 }).stdout).toBe('web\n');
@@ -185,7 +197,8 @@ describePrivileged('tiered networks end to end', [root, command('nft'), command(
   }, 60_000);
 
   it('down leaves no link, rule or address behind', () => {
-    const gateways = [inspect(`${p}_frontend`), inspect(`${p}_backend`)].map((n) => n.IPAM.Config[0]?.Gateway ?? 'none');
+    const gateways = [inspect(`${p}_frontend`), inspect(`${p}_backend`)].flatMap((n) => n.IPAM.Config.map((c) => c.Gateway));
+    expect(gateways).toHaveLength(3);
     const down = cli(['--progress', 'plain', 'down']);
     expect(down.status, down.stderr).toBe(0);
     const links = spawnSync('ip', ['link', 'show'], { encoding: 'utf8' }).stdout;
