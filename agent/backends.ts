@@ -86,6 +86,18 @@ export interface NetworkService {
   etcFiles(name: string, opts: EtcFileOptions): Promise<{ hosts: string; hostname: string; resolvConf: string }>;
   /** Unplug it from every network and withdraw its ports (`name` as given to connect). */
   disconnect(containerId: string, name: string): Promise<void>;
+  /** `network inspect` (Docker's shape); `idOf` maps container names to the ids `Containers` is keyed by. */
+  inspect?(nameOrId: string, idOf: (container: string) => string): Promise<Record<string, unknown>>;
+  /** Remove the networks (matching `filter`) that `inUse` does not claim; returns their names. */
+  prune?(inUse: (network: string) => boolean, filter?: ListFilter): Promise<string[]>;
+  /** Plug a connected (running) container into one more network. */
+  connectEndpoint?(containerId: string, name: string, endpoint: EndpointSpec): Promise<AttachedEndpoint>;
+  /** Unplug a running container from one network. */
+  disconnectEndpoint?(containerId: string, name: string, network: string): Promise<void>;
+  /** Refuse (ERR_CONFLICT naming the service and `ports` key) fixed host ports a host process holds. */
+  checkPorts?(args: { name: string; service?: string; ports: readonly PortBinding[] }): Promise<void>;
+  /** Resolve a network name or id (prefix) to its name; undefined when unknown. */
+  resolve?(nameOrId: string): string | undefined;
 }
 
 export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';

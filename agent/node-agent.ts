@@ -388,6 +388,11 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       }
       const image = await opts.images.resolve(spec.image);
       if (image === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${spec.image}`);
+      // A host port another process holds: refused before anything is made.
+      if (spec.networkMode === 'default' && spec.ports.length > 0) {
+        const service = spec.labels['com.docker.compose.service'];
+        await opts.networks.checkPorts?.({ name: spec.name, ...(service === undefined ? {} : { service }), ports: spec.ports });
+      }
       const settings = settingsFor(spec, image);
       const id = newContainerId();
       const rec: ContainerRecord = {
@@ -629,7 +634,8 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       return n;
     },
 
-    async removeNetwork(name) {
+    async removeNetwork(nameOrId) {
+      const name = opts.networks.resolve?.(nameOrId) ?? nameOrId;
       const users = [...entries.values()].filter((e) => e.running && e.rec.spec.endpoints.some((ep) => ep.network === name));
       if (users.length > 0) {
         throw new TscError('ERR_CONFLICT', `error while removing network: network ${name} has active endpoints (${users.map((u) => u.rec.name).join(', ')})`);
@@ -639,6 +645,68 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     },
 
     listNetworks: (filter) => opts.networks.list(filter),
+
+    async inspectNetwork(nameOrId) {
+      if (opts.networks.inspect === undefined) throw new TscError('ERR_UNSUPPORTED', 'network inspect is not supported by this node');
+      const ids = new Map([...entries.values()].map((e) => [e.rec.name, e.rec.id]));
+      return opts.networks.inspect(nameOrId, (name) => ids.get(name) ?? name);
+    },
+
+    async pruneNetworks(filter) {
+      if (opts.networks.prune === undefined) throw new TscError('ERR_UNSUPPORTED', 'network prune is not supported by this node');
+      // Docker keeps a network any container refers to, running or not.
+      const used = new Set([...entries.values()].flatMap((e) => e.rec.spec.endpoints.map((ep) => ep.network)));
+      const gone = await opts.networks.prune((n) => used.has(n), filter);
+      for (const name of gone) bus.publish({ type: 'network', action: 'destroy', id: name, attributes: { name } });
+      return gone;
+    },
+
+    async connectNetwork(nameOrId, idOrName, o = {}) {
+      const e = find(idOrName);
+      const network = opts.networks.resolve?.(nameOrId) ?? nameOrId;
+      if (!(await opts.networks.list()).some((n) => n.name === network)) throw new TscError('ERR_NOT_FOUND', `network ${nameOrId} not found`);
+      await serialized(e, async () => {
+        const rec = e.rec;
+        if (rec.spec.networkMode !== 'default') {
+          throw new TscError('ERR_CONFLICT', `container ${rec.name}: a container with network_mode ${rec.spec.networkMode} cannot be connected to network ${network}`);
+        }
+        if (rec.spec.endpoints.some((ep) => ep.network === network)) {
+          throw new TscError('ERR_CONFLICT', `endpoint with name ${rec.name} already exists in network ${network}`);
+        }
+        const ep = {
+          network,
+          aliases: [...(o.aliases ?? [])],
+          ...(o.ipv4Address === undefined ? {} : { ipv4Address: o.ipv4Address }),
+          ...(o.ipv6Address === undefined ? {} : { ipv6Address: o.ipv6Address }),
+        };
+        if (e.running) {
+          if (opts.networks.connectEndpoint === undefined) throw new TscError('ERR_UNSUPPORTED', 'network connect is not supported by this node');
+          rec.endpoints = [...rec.endpoints, await opts.networks.connectEndpoint(rec.id, rec.name, ep)];
+        }
+        rec.spec = { ...rec.spec, endpoints: [...rec.spec.endpoints, ep] };
+        await store.save(rec);
+      });
+      bus.publish({ type: 'network', action: 'connect', id: network, attributes: { name: network, container: e.rec.id } });
+    },
+
+    async disconnectNetwork(nameOrId, idOrName) {
+      const e = find(idOrName);
+      const network = opts.networks.resolve?.(nameOrId) ?? nameOrId;
+      await serialized(e, async () => {
+        const rec = e.rec;
+        if (!rec.spec.endpoints.some((ep) => ep.network === network)) {
+          throw new TscError('ERR_NOT_FOUND', `container ${rec.name} is not connected to network ${nameOrId}`);
+        }
+        if (e.running && rec.endpoints.some((ep) => ep.network === network)) {
+          if (opts.networks.disconnectEndpoint === undefined) throw new TscError('ERR_UNSUPPORTED', 'network disconnect is not supported by this node');
+          await opts.networks.disconnectEndpoint(rec.id, rec.name, network);
+          rec.endpoints = rec.endpoints.filter((ep) => ep.network !== network);
+        }
+        rec.spec = { ...rec.spec, endpoints: rec.spec.endpoints.filter((ep) => ep.network !== network) };
+        await store.save(rec);
+      });
+      bus.publish({ type: 'network', action: 'disconnect', id: network, attributes: { name: network, container: e.rec.id } });
+    },
 
     async createVolume(spec) {
       const v = await opts.volumes.create(spec, now());

@@ -115,3 +115,38 @@ describe('embedded DNS server on loopback', () => {
     expect(r.answers.map((a) => a.address)).toEqual(['172.30.0.2']);
   });
 });
+
+describe('embedded DNS server with a worker thread', () => {
+  const addr = `127.0.0.${2 + Math.floor(Math.random() * 250)}`;
+  const port = 40000 + Math.floor(Math.random() * 9000);
+  let server: DnsServer;
+  const table = (ip: string) => ({ endpoints: [{ container: 'p-web-1', network: 'n', ipv4: ip, names: ['web'] }, { container: 'me', network: 'n', ipv4: '127.0.0.1', names: ['me'] }], upstreams: [] });
+
+  beforeAll(async () => {
+    server = createDnsServer({ table: table('10.3.0.2'), workers: 1 });
+    await server.listen({ address: addr, port });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('answers on the next port from the worker, the same as on its own, UDP and TCP', async () => {
+    for (const p of [port, port + 1]) {
+      expect((await askUdp(addr, p, encodeQuery('web', QTYPE.A))).answers.map((a) => a.address)).toEqual(['10.3.0.2']);
+      expect((await askTcp(addr, p, encodeQuery('web', QTYPE.A))).answers.map((a) => a.address)).toEqual(['10.3.0.2']);
+    }
+  });
+
+  it('hands the worker every new table, and lets go of its port on close', async () => {
+    server.setTable(table('10.3.0.9'));
+    await server.tableApplied();
+    expect((await askUdp(addr, port + 1, encodeQuery('web', QTYPE.A))).answers.map((a) => a.address)).toEqual(['10.3.0.9']);
+    await server.close();
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.bind(port + 1, addr, () => resolve());
+    });
+    s.close();
+  });
+});

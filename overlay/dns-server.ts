@@ -8,10 +8,13 @@
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { Worker } from 'node:worker_threads';
 
 import { TscError } from '../lib/errors.js';
 import type { DnsTable } from './dns-answer.js';
+import type { DnsWorkerReply, DnsWorkerRequest } from './dns-worker.js';
 import { answerQuery } from './dns-answer.js';
+import { createDnsFastPath } from './dns-fast-path.js';
 import { decodeQuery, encodeReply, isTruncated, messageId, servfailFor } from './dns-wire.js';
 
 export interface DnsListenAddress {
@@ -24,10 +27,18 @@ export interface DnsServerOptions {
   timeoutMs?: number | undefined;
   /** Source of per-query seeds for shuffling; random by default. */
   seed?: (() => number) | undefined;
+  /**
+   * Worker threads each running one more server on the next ports of every address
+   * (port + 1, port + 2, ...), fed the same tables; the resolver rules spread containers'
+   * queries over them. 0 (default): this thread answers alone.
+   */
+  workers?: number | undefined;
 }
 
 export interface DnsServer {
   setTable(table: DnsTable): void;
+  /** Resolves once every worker thread answers from the latest table. */
+  tableApplied(): Promise<void>;
   table(): DnsTable;
   /** Start answering on an address (idempotent); resolves once both sockets are bound. */
   listen(at: DnsListenAddress): Promise<void>;
@@ -114,6 +125,54 @@ export async function forwardQuery(
   return undefined;
 }
 
+interface WorkerHandle {
+  ask(req: DistributiveOmit<DnsWorkerRequest, 'seq'>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** One server in a worker thread (dns-worker.ts); requests are answered in order. */
+function startWorker(timeoutMs: number): WorkerHandle {
+  // Run from source (tsx) the worker is the .ts file, built it is the .js one.
+  const fromSource = import.meta.url.endsWith('.ts');
+  const file = new URL(fromSource ? './dns-worker.ts' : './dns-worker.js', import.meta.url);
+  // From source, the worker registers tsx itself before loading the .ts module (loader
+  // hooks of the main thread do not reach workers).
+  const w = fromSource
+    ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(file.href)}); });`, {
+        eval: true,
+        workerData: { timeoutMs },
+      })
+    : new Worker(file, { workerData: { timeoutMs } });
+  w.unref();
+  let seq = 0;
+  const pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  w.on('message', (m: DnsWorkerReply) => {
+    const p = pending.get(m.seq);
+    pending.delete(m.seq);
+    if (m.error === undefined) p?.resolve();
+    else p?.reject(new TscError('ERR_NETWORK', `embedded DNS worker: ${m.error}`));
+  });
+  w.on('error', (e) => {
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  });
+  return {
+    ask(req) {
+      const s = seq++;
+      return new Promise<void>((resolve, reject) => {
+        pending.set(s, { resolve, reject });
+        w.postMessage({ ...req, seq: s });
+      });
+    },
+    async stop() {
+      await this.ask({ kind: 'close' }).catch(() => undefined);
+      await w.terminate();
+    },
+  };
+}
+
 function key(at: DnsListenAddress): string {
   return `${at.address}#${at.port}`;
 }
@@ -123,12 +182,21 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
   const timeoutMs = opts.timeoutMs ?? 4000;
   const seed = opts.seed ?? (() => Math.floor(Math.random() * 2 ** 32));
   const listeners = new Map<string, Listener>();
+  const fast = createDnsFastPath();
+  const workers = Array.from({ length: opts.workers ?? 0 }, () => startWorker(timeoutMs));
+  let applied: Promise<unknown> = Promise.all(workers.map((w) => w.ask({ kind: 'table', table })));
 
   /** Answer one message through `send`: at once when the answer is ours, later when forwarded. */
   function handle(msg: Buffer, asker: string, overTcp: boolean, send: (reply: Buffer) => void): void {
+    const quick = fast.answer(msg, asker, seed);
+    if (quick !== undefined) {
+      send(quick);
+      return;
+    }
     const q = decodeQuery(msg);
     if (q === undefined) return;
     const d = answerQuery(q, table, asker, seed());
+    fast.learn(msg, asker, d);
     if (d.kind === 'reply') {
       send(encodeReply(d.reply));
       return;
@@ -163,6 +231,7 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
 
   async function listen(at: DnsListenAddress): Promise<void> {
     if (listeners.has(key(at))) return;
+    await Promise.all(workers.map((w, k) => w.ask({ kind: 'listen', at: { address: at.address, port: at.port + k + 1 } })));
     // Replies go to IP literals: skip dgram's per-send dns.lookup round trip.
     const udp = dgram.createSocket({
       type: at.address.includes(':') ? 'udp6' : 'udp4',
@@ -193,7 +262,10 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
     }
     udp.on('error', () => undefined);
     udp.on('message', (msg, rinfo) => {
-      handle(msg, rinfo.address, false, (r) => udp.send(r, rinfo.port, rinfo.address));
+      // The common query answers here without a closure or a decode (dns-fast-path.ts).
+      const quick = fast.answer(msg, rinfo.address, seed);
+      if (quick !== undefined) udp.send(quick, rinfo.port, rinfo.address);
+      else handle(msg, rinfo.address, false, (r) => udp.send(r, rinfo.port, rinfo.address));
     });
     listeners.set(key(at), { udp, tcp, conns });
   }
@@ -202,6 +274,7 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
     const l = listeners.get(key(at));
     if (l === undefined) return;
     listeners.delete(key(at));
+    await Promise.all(workers.map((w, k) => w.ask({ kind: 'unlisten', at: { address: at.address, port: at.port + k + 1 } })));
     for (const c of l.conns) c.destroy();
     await Promise.all([
       new Promise<void>((r) => l.udp.close(() => r())),
@@ -212,6 +285,11 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
   return {
     setTable(t) {
       table = t;
+      fast.clear();
+      applied = Promise.all(workers.map((w) => w.ask({ kind: 'table', table: t })));
+    },
+    async tableApplied() {
+      await applied;
     },
     table: () => table,
     listen,
@@ -225,6 +303,8 @@ export function createDnsServer(opts: DnsServerOptions = {}): DnsServer {
         const [address, port] = k.split('#');
         await unlisten({ address: address as string, port: Number(port) });
       }
+      await Promise.all(workers.map((w) => w.stop()));
+      workers.length = 0;
     },
   };
 }

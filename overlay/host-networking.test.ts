@@ -4,6 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -48,7 +49,7 @@ describePrivileged('host networking on the kernel', [root, command('nft'), comma
     const [fSub, bSub, mSub] = [await freeSubnet24(avoid), await freeSubnet24(avoid), await freeSubnet24(avoid)];
     const upAddr = `127.0.0.${2 + Math.floor(Math.random() * 250)}`;
     upstream = await startUpstream(upAddr, 20000 + Math.floor(Math.random() * 10000));
-    hn = await createHostNetworking({ table, upstreams: [`${upstream.address}:${upstream.port}`], dnsTimeoutMs: 1000 });
+    hn = await createHostNetworking({ table, upstreams: [`${upstream.address}:${upstream.port}`], dnsTimeoutMs: 1000, dnsWorkers: 1 });
     await hn.createNetwork({ name: front, ipam: { config: [{ subnet: fSub }] } });
     await hn.createNetwork({ name: back, ipam: { config: [{ subnet: bSub }] } });
     for (const c of ['web', 'db', 'app']) ns[c] = await fx.netns(nsName(c));
@@ -139,6 +140,22 @@ describePrivileged('host networking on the kernel', [root, command('nft'), comma
     expect(one.stdout).not.toContain(`Address: ${second}`);
   });
 
+  it('connects a running container to one more network and back, moving the default route', async () => {
+    const name = `${tag}-mover-1`;
+    const ns = await fx.netns(nsName('mv'));
+    await hn.connect({ container: name, netns: ns, service: 'mover', networks: [{ network: front }] });
+    await hn.connect({ container: name, netns: ns, networks: [{ network: back, aliases: ['mv-alias'] }] });
+    const eth1 = hn.state().containers[name]?.endpoints.find((e) => e.network === back);
+    expect(eth1?.ifname).toBe('eth1');
+    expect((await fx.exec(nsName('db'), ['busybox', 'nslookup', 'mv-alias', '127.0.0.11'])).stdout).toContain(`Address: ${eth1?.ipv4}`);
+    await hn.disconnect(name, front);
+    const route = await fx.exec(nsName('mv'), ['ip', 'route', 'show', 'default']);
+    expect(route.stdout).toContain(`via ${hn.state().networks[back]?.subnets[0]?.gateway} dev eth1`);
+    expect((await fx.exec(nsName('mv'), ['ip', 'link', 'show', 'eth0'])).ok).toBe(false);
+    await hn.disconnect(name);
+    expect((await fx.exec(nsName('db'), ['busybox', 'nslookup', 'mv-alias', '127.0.0.11'])).ok).toBe(false);
+  });
+
   it('publishes a TCP port on the host: 127.0.0.1, the bridge-facing address, another machine, hairpin', async () => {
     const got = {
       localhost: (await wget(undefined, `http://127.0.0.1:${webPort}/`)).stdout,
@@ -168,6 +185,35 @@ describePrivileged('host networking on the kernel', [root, command('nft'), comma
     const links = await run('ip', ['-j', 'link', 'show']);
     expect(links.stdout).not.toContain(vethNameFor(`${tag}-dup-1`, front));
     expect((await fx.exec(nsName('dup'), ['ip', '-j', 'link', 'show'])).stdout).not.toContain('eth0');
+  });
+
+  it('holds each published port on the host, so no other process can take it', async () => {
+    const bind = `require('net').createServer().once('error',(e)=>{console.log(e.code);process.exit(0)}).listen(Number(process.argv[1]),()=>{console.log('bound');process.exit(0)})`;
+    expect((await fx.exec(undefined, ['node', '-e', bind, String(webPort)])).stdout.trim()).toBe('EADDRINUSE');
+    const udp = `require('dgram').createSocket('udp4').once('error',(e)=>{console.log(e.code);process.exit(0)}).bind(Number(process.argv[1]),()=>{console.log('bound');process.exit(0)})`;
+    expect((await fx.exec(undefined, ['node', '-e', udp, String(dbUdpPort)])).stdout.trim()).toBe('EADDRINUSE');
+  });
+
+  it('refuses a port a host process holds, and one on an address the host does not have, leaving nothing', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(webPort + 1, '0.0.0.0', r));
+    const extra = await fx.netns(nsName('hold'));
+    const name = `${tag}-hold-1`;
+    const ask = (ports: { target: number; published: string; host_ip?: string }[]) =>
+      hn.connect({ container: name, netns: extra, service: 'hold', networks: [{ network: front }], ports });
+    const taken = await ask([{ target: 81, published: String(webPort + 2) }, { target: 80, published: String(webPort + 1) }]).catch((e: unknown) => e);
+    expect(taken).toMatchObject({ code: 'ERR_CONFLICT', path: 'services.hold.ports[1].published' });
+    expect((taken as Error).message).toMatch(`service hold: ports[1]: host port ${webPort + 1}/tcp is already in use on the host`);
+    const foreign = await ask([{ target: 80, published: String(webPort + 3), host_ip: '192.0.2.77' }]).catch((e: unknown) => e);
+    expect(foreign).toMatchObject({ code: 'ERR_CONFLICT', path: 'services.hold.ports[0].host_ip' });
+    expect((foreign as Error).message).toBe(`service hold: ports[0]: host port 192.0.2.77:${webPort + 3}/tcp is not an address of this host`);
+    await new Promise((r) => holder.close(r));
+    // Nothing half-made: no endpoint, no veth, no rule, and the other ports were let go.
+    expect(hn.state().containers[name]).toBeUndefined();
+    expect((await run('ip', ['-j', 'link', 'show'])).stdout).not.toContain(vethNameFor(name, front));
+    expect((await run('nft', ['list', 'table', 'inet', table])).stdout).not.toContain(name);
+    const bind = `require('net').createServer().once('error',(e)=>{console.log(e.code);process.exit(0)}).listen(Number(process.argv[1]),()=>{console.log('bound');process.exit(0)})`;
+    expect((await fx.exec(undefined, ['node', '-e', bind, String(webPort + 2)])).stdout.trim()).toBe('bound');
   });
 
   it('down leaves no link, rule, address or namespace of ours', async () => {

@@ -10,11 +10,15 @@
  * container's primary network and SNATs the loopback source to the container's address, so
  * the server knows who asks (see README.md).
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 
 import { TscError } from '../lib/errors.js';
 import { bridgeDriver, hostDriver, noneDriver } from './bridge-driver.js';
 import { overlayDriver } from './overlay-driver.js';
+import type { AddressPool } from './ipam.js';
+import { ulaPoolFor } from './ipam.js';
 import type { DnsServer } from './dns-server.js';
 import { createDnsServer } from './dns-server.js';
 import { parseResolvConf } from './etc-files.js';
@@ -32,9 +36,12 @@ import {
   planVipRemoval,
   rulesetOf,
 } from './networking-state.js';
+import type { RulesetPort } from './nft-ruleset.js';
 import { renderResolverScript, renderRulesetScript } from './nft-ruleset.js';
 import type { BoundSocket } from './published-ports.js';
-import { parseProcNet } from './published-ports.js';
+import type { PortConfig } from './published-ports.js';
+import { parseProcNet, planPublishedPorts } from './published-ports.js';
+import { createPortReservations, reservationKey } from './port-reservations.js';
 import { runCommand } from './run-command.js';
 
 /** Where the DNS server listens on each gateway; containers still ask 127.0.0.11:53. */
@@ -52,6 +59,12 @@ export interface HostNetworkingOptions {
   state?: NetworkingState | undefined;
   drivers?: Partial<Record<DriverName, NetworkDriver>> | undefined;
   seed?: (() => number) | undefined;
+  /** Extra DNS server threads on the ports after dnsPort (see DnsServerOptions.workers); default 0. */
+  dnsWorkers?: number | undefined;
+  /** Pools for automatic IPv6 subnets; default: this host's ULA /48 (from /etc/machine-id). */
+  ipv6Pools?: AddressPool[] | undefined;
+  /** Hold each published host port with a socket of ours, as docker-proxy does (default true). */
+  reservePorts?: boolean | undefined;
 }
 
 export interface HostNetworking {
@@ -66,6 +79,12 @@ export interface HostNetworking {
   inspectNetwork(name: string): { network: NetworkRecord; containers: { container: string; ipv4?: string | undefined; ipv6?: string | undefined; mac?: string | undefined }[] };
   /** `network prune`: remove networks without containers; returns their names. */
   pruneNetworks(filter?: (n: NetworkRecord) => boolean): Promise<string[]>;
+  /**
+   * Whether a container's fixed published ports are free of host processes (ports we hold for
+   * our own containers do not count: those conflicts are found when it connects). Throws the
+   * same ERR_CONFLICT as connect, naming the service and `ports` key; changes nothing.
+   */
+  checkPorts(req: { container: string; service?: string | undefined; ports: PortConfig[] }): Promise<void>;
   /** A service VIP on a network, load-balanced by nftables over its backends (swarm's vip mode). */
   setServiceVip(req: VipRequest): Promise<VipRecord>;
   removeServiceVip(network: string, service: string): Promise<void>;
@@ -101,6 +120,22 @@ async function readEphemeral(): Promise<[number, number]> {
   return [lo ?? 32768, hi ?? 60999];
 }
 
+/** A failed bind of a published port, as the user's compose file names it. */
+function portError(req: ConnectRequest, ports: readonly RulesetPort[], e: unknown): unknown {
+  const err = e as NodeJS.ErrnoException & { address?: string; port?: number };
+  const p = ports.find((x) => x.hostPort === err.port) ?? ports[0];
+  if (p === undefined || (err.code !== 'EADDRINUSE' && err.code !== 'EADDRNOTAVAIL' && err.code !== 'EACCES')) return e;
+  const who = req.service ?? req.container;
+  const i = (req.ports ?? []).findIndex((c) => c.target === p.containerPort && (c.protocol ?? 'tcp').toLowerCase() === p.protocol);
+  const addr = `${p.hostIp ?? (p.family === 4 ? '0.0.0.0' : '[::]')}:${p.hostPort}/${p.protocol}`;
+  const why = err.code === 'EADDRINUSE' ? 'is already in use on the host' : err.code === 'EADDRNOTAVAIL' ? 'is not an address of this host' : 'cannot be bound';
+  return new TscError('ERR_CONFLICT', `service ${who}: ports[${Math.max(i, 0)}]: host port ${addr} ${why}`, {
+    path: `services.${who}.ports[${Math.max(i, 0)}].${err.code === 'EADDRNOTAVAIL' ? 'host_ip' : 'published'}`,
+    hint: 'choose another published port, or stop what holds it',
+    cause: e,
+  });
+}
+
 export async function createHostNetworking(opts: HostNetworkingOptions = {}): Promise<HostNetworking> {
   const table = opts.table ?? 'tsc_compose';
   const resolverTable = opts.resolverTable ?? 'tsc_dns';
@@ -115,12 +150,20 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     ...opts.drivers,
   };
   let state = opts.state ?? emptyNetworkingState();
-  const dns = createDnsServer({ table: dnsTableOf(state, upstreams), timeoutMs: opts.dnsTimeoutMs });
+  const hostId = (await readFile('/etc/machine-id', 'utf8').catch(() => hostname())).trim();
+  const ipv6Pools = opts.ipv6Pools ?? [ulaPoolFor(hostId)];
+  const dnsWorkers = opts.dnsWorkers ?? 0;
+  const dns = createDnsServer({ table: dnsTableOf(state, upstreams), timeoutMs: opts.dnsTimeoutMs, workers: dnsWorkers });
   // A restored state (agent restart): links and rules are still there; answer DNS again.
   for (const net of Object.values(state.networks)) {
     const addr = net.driver === 'bridge' ? net.subnets.find((s) => s.family === 4)?.gateway : undefined;
     if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
   }
+  const reservations = createPortReservations();
+  const reserving = opts.reservePorts !== false;
+  const allPorts = () => Object.values(state.containers).flatMap((c) => c.ports);
+  // After a restart the old process's sockets are gone: take the ports back (best effort).
+  if (reserving) await reservations.reconcile(allPorts());
   let queue: Promise<unknown> = Promise.resolve();
 
   function serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -139,6 +182,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const rs = rulesetOf(state, table);
     await runCommand(['nft', '-f', '-'], { input: renderRulesetScript(rs) });
     dns.setTable(dnsTableOf(state, upstreams));
+    await dns.tableApplied();
     // Read back: the table holds one DNAT rule per published port (or is gone when empty).
     const back = await readTable();
     const empty = rs.networks.length === 0 && rs.ports.length === 0 && rs.vips.length === 0;
@@ -168,7 +212,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const script =
       primary?.ipv4 === undefined || server === undefined
         ? `table ip ${resolverTable}\ndelete table ip ${resolverTable}\n`
-        : renderResolverScript({ table: resolverTable, server, serverPort: dnsPort, source: primary.ipv4 });
+        : renderResolverScript({ table: resolverTable, server, serverPort: dnsPort, serverPorts: 1 + dnsWorkers, source: primary.ipv4 });
     await runCommand(['nft', '-f', '-'], { input: script, netns });
   }
 
@@ -185,7 +229,8 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     }
     if (state.networks[spec.name] !== undefined) return state.networks[spec.name] as NetworkRecord;
     const before = state;
-    const planned = planNetwork(state, spec, await readRouteDestinations());
+    const identity = { id: spec.id ?? randomBytes(32).toString('hex'), created: spec.created ?? new Date().toISOString() };
+    const planned = planNetwork(state, { ...spec, ...identity }, await readRouteDestinations(), ipv6Pools);
     const net = planned.record;
     const driver = driverFor(net);
     // Never remove on failure what was there before us (a name clash is not ours to delete).
@@ -220,7 +265,12 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const before = state;
     const planned = planConnect(state, req, { bound, ephemeral, seed: seed(), existingIfnames: inside.map((l) => l.ifname) });
     const made: typeof planned.added = [];
+    const held = new Set(reservations.held());
+    const fresh = planned.container.ports.filter((p) => !held.has(reservationKey(p)));
     try {
+      if (reserving) await reservations.reserve(fresh).catch((e: unknown) => {
+        throw portError(req, fresh, e);
+      });
       for (const ep of planned.added) {
         const net = planned.state.networks[ep.network] as NetworkRecord;
         made.push(ep);
@@ -237,6 +287,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       state = before;
       await syncResolver(state.containers[req.container], req.netns).catch(() => undefined);
       await sync().catch(() => undefined);
+      if (reserving) await reservations.reconcile(allPorts());
       throw e;
     }
     return planned.container;
@@ -254,9 +305,16 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       await driverFor(net).detach(ctx, net, ep);
     }
     state = r.state;
+    const moved = r.container?.endpoints.find((e) => e.gatewayRoute && !c.endpoints.some((o) => o.network === e.network && o.gatewayRoute));
+    const movedNet = moved === undefined ? undefined : state.networks[moved.network];
+    if (moved !== undefined && movedNet !== undefined) {
+      const gws = movedNet.subnets.filter((s) => (s.family === 4 ? moved.ipv4 : moved.ipv6) !== undefined).map((s) => s.gateway);
+      await applyLinkOps(gws.map((gw) => ({ kind: 'ip' as const, netns: c.netns, args: ['route', 'replace', 'default', 'via', gw, 'dev', moved.ifname] })));
+    }
     // The namespace may already be gone with its container: then so is the redirect table.
     await syncResolver(r.container, c.netns).catch(() => undefined);
     await sync();
+    if (reserving) await reservations.reconcile(allPorts());
   }
 
   async function setServiceVip(req: VipRequest): Promise<VipRecord> {
@@ -290,6 +348,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     for (const c of Object.keys(state.containers)) await disconnect(c);
     for (const n of Object.keys(state.networks)) await removeNetwork(n);
     await sync();
+    await reservations.close();
     await dns.close();
   }
 
@@ -315,11 +374,30 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
         for (const n of gone) await removeNetwork(n.name);
         return gone.map((n) => n.name);
       }),
+    async checkPorts(req) {
+      const ours = new Set(reservations.held());
+      const foreign = (await readBound()).filter(
+        (b) => !ours.has(reservationKey({ family: b.address.includes(':') ? 6 : 4, protocol: b.protocol, hostIp: b.address === '0.0.0.0' || b.address === '::' ? undefined : b.address, hostPort: b.port })),
+      );
+      const fixed = req.ports.filter((p) => p.published !== undefined && p.published !== '');
+      if (fixed.length === 0) return;
+      // Only fixed ports: a random one is chosen free at connect time anyway.
+      planPublishedPorts({
+        request: { service: req.service ?? req.container, container: req.container, ports: req.ports.map((p) => (fixed.includes(p) ? p : { ...p, published: '1-65535' })), ipv4: '0.0.0.0' },
+        existing: [],
+        bound: foreign,
+        ephemeral: [1, 65535],
+        seed: 1,
+      });
+    },
     setServiceVip: (req) => serial(() => setServiceVip(req)),
     removeServiceVip: (n, svc) => serial(() => removeServiceVip(n, svc)),
     dns,
     readRuleset: readTable,
     down: () => serial(down),
-    close: () => dns.close(),
+    close: async () => {
+      await reservations.close();
+      await dns.close();
+    },
   };
 }

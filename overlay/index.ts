@@ -16,3 +16,5 @@ export type { DnsTable } from './dns-answer.js';
 export { createDnsServer } from './dns-server.js';
 export type { DnsServer } from './dns-server.js';
 export type { PortConfig } from './published-ports.js';
+export { dockerNetworkInspect, networkIdOf } from './network-inspect.js';
+export type { DockerNetworkEndpoint, DockerNetworkInspect } from './network-inspect.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { isTscError } from '../lib/errors.js';
 import type { IpamState } from './ipam.js';
-import { allocateAddresses, allocateSubnets, emptyIpamState, releaseAddresses, releaseSubnets } from './ipam.js';
+import { allocateAddresses, allocateSubnets, emptyIpamState, releaseAddresses, releaseSubnets, ulaPoolFor } from './ipam.js';
 
 function subnetOf(state: IpamState, net: string, family: 4 | 6 = 4): string | undefined {
   return state.networks[net]?.subnets.find((s) => s.family === family)?.subnet;
@@ -87,7 +87,7 @@ describe('ipam subnets', () => {
     expect(subnetOf(s, 'b')).toBe('172.18.0.0/16');
   });
 
-  it('IPv6 needs an explicit subnet with enable_ipv6', () => {
+  it('uses an IPv6 subnet from ipam.config with enable_ipv6', () => {
     const { state } = allocateSubnets(emptyIpamState(), {
       network: 'v6',
       enableIpv6: true,
@@ -96,8 +96,20 @@ describe('ipam subnets', () => {
     expect(subnetOf(state, 'v6', 6)).toBe('fd00:db8:1::/64');
     expect(state.networks['v6']?.subnets.find((x) => x.family === 6)?.gateway).toBe('fd00:db8:1::1');
     expect(subnetOf(state, 'v6', 4)).toBe('172.17.0.0/16');
-    const e = thrown(() => allocateSubnets(emptyIpamState(), { network: 'v6', enableIpv6: true }));
-    expect((e as { path?: string }).path).toBe('networks.v6.enable_ipv6');
+  });
+
+  it('takes an IPv6 /64 from the host\'s ULA /48 when enable_ipv6 gives no subnet, as Docker 27 does', () => {
+    const pool = ulaPoolFor('host-a');
+    expect(pool.base).toMatch(/^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::\/48$/);
+    expect(pool.size).toBe(64);
+    expect(ulaPoolFor('host-b').base).not.toBe(pool.base);
+    const prefix = pool.base.replace(/::\/48$/, '');
+    let s = allocateSubnets(emptyIpamState(), { network: 'v6', enableIpv6: true, ipv6Pools: [pool] }).state;
+    s = allocateSubnets(s, { network: 'w6', enableIpv6: true, ipv6Pools: [pool], hostRoutes: [`${prefix}:1::/64`] }).state;
+    expect(subnetOf(s, 'v6', 6)).toBe(`${prefix}::/64`);
+    expect(s.networks['v6']?.subnets.find((x) => x.family === 6)?.gateway).toBe(`${prefix}::1`);
+    // The next network skips both the first /64 and a host route.
+    expect(subnetOf(s, 'w6', 6)).toBe(`${prefix}:2::/64`);
   });
 
   it('releasing a network frees its subnet for the next one', () => {

@@ -9,6 +9,8 @@
  * error. Addresses are handed out lowest-free inside `ip_range` (or the subnet), skipping the
  * network and broadcast addresses, the gateway and `aux_addresses`.
  */
+import { createHash } from 'node:crypto';
+
 import { TscError } from '../lib/errors.js';
 import type { Cidr, Family } from './ip-addr.js';
 import {
@@ -50,6 +52,18 @@ export const LOCAL_POOLS: readonly AddressPool[] = [
   { base: '192.168.0.0/16', size: 20 },
 ];
 
+/**
+ * Docker's default IPv6 pool (Engine 27+): a ULA /48 whose 40-bit Global ID is derived from
+ * the host's id (RFC 4193 3.2.2), so it is stable on one host and differs between hosts; cut
+ * into /64s for networks with `enable_ipv6` and no IPv6 subnet of their own.
+ */
+export function ulaPoolFor(hostId: string): AddressPool {
+  const g = createHash('sha256').update(hostId).digest('hex').slice(0, 10);
+  const base = parseCidr(`fd${g.slice(0, 2)}:${g.slice(2, 6)}:${g.slice(6, 10)}::/48`);
+  if (base === undefined) throw new Error(`ULA prefix from ${g} did not parse`);
+  return { base: formatCidr(base), size: 64 };
+}
+
 /** Docker swarm's default overlay pool (10.0.0.0/8 in /24s), for the swarm allocator. */
 export const OVERLAY_POOLS: readonly AddressPool[] = [{ base: '10.0.0.0/8', size: 24 }];
 
@@ -87,6 +101,8 @@ export interface SubnetRequest {
   /** Destinations of the host's routes (CIDRs); automatic subnets avoid them. */
   hostRoutes?: readonly string[] | undefined;
   pools?: readonly AddressPool[] | undefined;
+  /** Where automatic IPv6 subnets come from (default: a ULA pool, see ulaPoolFor). */
+  ipv6Pools?: readonly AddressPool[] | undefined;
 }
 
 function netError(message: string, path: string, hint?: string): TscError {
@@ -202,11 +218,9 @@ export function allocateSubnets(state: IpamState, req: SubnetRequest): { state: 
     });
   }
   if (req.enableIpv6 === true && !subnets.some((s) => s.family === 6)) {
-    throw netError(
-      `network ${name}: enable_ipv6 is set but ipam.config gives no IPv6 subnet`,
-      `networks.${name}.enable_ipv6`,
-      'add an entry such as `- subnet: fd00:db8:1::/64` under ipam.config',
-    );
+    const taken = [...routes, ...others.map((o) => o.cidr)];
+    const cidr = pickFromPools(req.ipv6Pools ?? [ulaPoolFor('tsc-compose')], taken, name);
+    subnets.push({ family: 6, subnet: formatCidr(cidr), gateway: formatIp(6, cidr.base + 1n), reserved: [], addresses: {}, automatic: true });
   }
   if (req.enableIpv6 !== true && subnets.some((s) => s.family === 6)) {
     throw netError(`network ${name}: an IPv6 subnet needs enable_ipv6: true`, `networks.${name}.enable_ipv6`);

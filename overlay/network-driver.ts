@@ -13,6 +13,14 @@ export type DriverName = 'bridge' | 'overlay' | 'host' | 'none';
 export interface NetworkRecord {
   /** Full name (`<project>_<name>` for compose networks). */
   name: string;
+  /** 64 hex digits, as Docker's network ids (absent in states saved before ids existed). */
+  id?: string | undefined;
+  /** When it was created (RFC 3339), for `network inspect`. */
+  created?: string | undefined;
+  /** The `driver_opts` as given, for `network inspect`'s Options. */
+  options?: Record<string, string> | undefined;
+  /** Whether IPv6 was asked for (`enable_ipv6`). */
+  enableIpv6?: boolean | undefined;
   driver: DriverName;
   /** Kernel name of the bridge (at most 15 bytes). */
   bridge: string;

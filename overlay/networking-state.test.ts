@@ -81,6 +81,17 @@ describe('planConnect', () => {
     expect(d.state.ipam.networks['p_front']?.subnets[0]?.addresses).toEqual({});
   });
 
+  it('moves the default route to the next non-internal network when its network is disconnected', () => {
+    const s = planNetwork(twoNetworks(), { name: 'p_side' }, []).state;
+    const r = planConnect(s, { container: 'c', netns: '/x', networks: [{ network: 'p_front', priority: 9 }, { network: 'p_back', priority: 5 }, { network: 'p_side' }] }, ctx);
+    expect(r.container.endpoints.map((e) => [e.network, e.gatewayRoute])).toEqual([['p_front', true], ['p_back', false], ['p_side', false]]);
+    const d = planDisconnect(r.state, 'c', 'p_front');
+    expect(d.container?.endpoints.map((e) => [e.network, e.gatewayRoute])).toEqual([['p_back', false], ['p_side', true]]);
+    // Only internal networks left: no default route at all.
+    const only = planDisconnect(d.state, 'c', 'p_side');
+    expect(only.container?.endpoints.map((e) => [e.network, e.gatewayRoute])).toEqual([['p_back', false]]);
+  });
+
   it('builds the DNS table from service, container, hostname and aliases', () => {
     const s = planConnect(twoNetworks(), { container: 'p-web-1', netns: '/x', service: 'web', hostname: 'WebHost', networks: [{ network: 'p_front', aliases: ['www'] }] }, ctx).state;
     expect(dnsTableOf(s, ['1.1.1.1', '2.2.2.2', '3.3.3.3', '4.4.4.4'])).toEqual({

@@ -6,7 +6,7 @@
  */
 import { TscError } from '../lib/errors.js';
 import type { DnsEndpoint, DnsTable } from './dns-answer.js';
-import type { IpamConfigEntry, IpamState } from './ipam.js';
+import type { AddressPool, IpamConfigEntry, IpamState } from './ipam.js';
 import { allocateAddresses, allocateSubnets, emptyIpamState, OVERLAY_POOLS, releaseAddresses, releaseSubnets } from './ipam.js';
 import { altnameFor, bridgeNameFor, isValidIfname, macForIpv4, vethNameFor } from './link-names.js';
 import type { DriverName, EndpointRecord, NetworkRecord } from './network-driver.js';
@@ -27,6 +27,9 @@ export interface NetworkSpec {
   ipam?: { driver?: string | undefined; config?: IpamConfigEntry[] | undefined } | undefined;
   /** Overlay networks only, set by the swarm: VNI, this host's underlay address, the peers. */
   vxlan?: NetworkRecord['vxlan'];
+  /** Identity given by the caller (the manager makes a random id and stamps the time). */
+  id?: string | undefined;
+  created?: string | undefined;
 }
 
 export interface ContainerRecord {
@@ -120,6 +123,7 @@ export function planNetwork(
   state: NetworkingState,
   spec: NetworkSpec,
   hostRoutes: readonly string[],
+  ipv6Pools?: readonly AddressPool[],
 ): { state: NetworkingState; record: NetworkRecord } {
   const existing = state.networks[spec.name];
   if (existing !== undefined) return { state, record: existing };
@@ -152,13 +156,17 @@ export function planNetwork(
   let subnets: NetworkRecord['subnets'] = [];
   if (driver === 'bridge' || driver === 'overlay') {
     const pools = driver === 'overlay' ? OVERLAY_POOLS : undefined;
-    const r = allocateSubnets(ipam, { network: spec.name, config: spec.ipam?.config, enableIpv6: spec.enable_ipv6, hostRoutes, pools });
+    const r = allocateSubnets(ipam, { network: spec.name, config: spec.ipam?.config, enableIpv6: spec.enable_ipv6, hostRoutes, pools, ipv6Pools });
     ipam = r.state;
     subnets = r.network.subnets.map((s) => ({ family: s.family, subnet: s.subnet, gateway: s.gateway }));
   }
   const hostBinding = opts['com.docker.network.bridge.host_binding_ipv4'];
   const record: NetworkRecord = {
     name: spec.name,
+    id: spec.id,
+    created: spec.created,
+    options: Object.fromEntries(Object.entries(opts).map(([k, v]) => [k, String(v)])),
+    enableIpv6: spec.enable_ipv6 === true,
     driver,
     bridge,
     altname: bridgeOpt === undefined ? altnameFor(spec.name) : undefined,
@@ -333,7 +341,12 @@ export function planDisconnect(
   const removed = c.endpoints.filter((e) => network === undefined || e.network === network);
   let ipam = state.ipam;
   for (const e of removed) ipam = releaseAddresses(ipam, { network: e.network, owner: container });
-  const endpoints = c.endpoints.filter((e) => !removed.includes(e));
+  let endpoints = c.endpoints.filter((e) => !removed.includes(e));
+  // The default route left with its network: the next non-internal network carries it (as Docker moves the gateway).
+  if (removed.some((e) => e.gatewayRoute) && !endpoints.some((e) => e.gatewayRoute)) {
+    const next = endpoints.find((e) => state.networks[e.network]?.internal === false);
+    if (next !== undefined) endpoints = endpoints.map((e) => (e === next ? { ...e, gatewayRoute: true } : e));
+  }
   const containers = { ...state.containers };
   if (endpoints.length === 0) delete containers[container];
   else {

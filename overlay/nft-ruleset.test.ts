@@ -79,9 +79,15 @@ describe('renderRulesetScript', () => {
 describe('renderResolverScript', () => {
   it('sends 127.0.0.11:53 to the server and SNATs to the container address', () => {
     const s = renderResolverScript({ table: 'tsc_dns', server: '172.18.0.1', serverPort: 53, source: '172.18.0.5' });
-    expect(s).toContain('ip daddr 127.0.0.11 udp dport 53 dnat to 172.18.0.1:53');
-    expect(s).toContain('ip daddr 127.0.0.11 tcp dport 53 dnat to 172.18.0.1:53');
+    expect(s).toContain('ip daddr 127.0.0.11 udp dport 53 dnat ip to 172.18.0.1:53');
+    expect(s).toContain('ip daddr 127.0.0.11 tcp dport 53 dnat ip to 172.18.0.1:53');
     expect(s).toContain('ip saddr 127.0.0.0/8 ip daddr 172.18.0.1 snat to 172.18.0.5');
     expect(s).toContain('iifname != "lo" ip daddr 127.0.0.0/8 drop');
+  });
+
+  it('spreads new flows over consecutive server ports when several servers answer', () => {
+    const s = renderResolverScript({ table: 'tsc_dns', server: '172.18.0.1', serverPort: 10053, serverPorts: 2, source: '172.18.0.5' });
+    expect(s).toContain('udp dport 53 dnat ip to numgen inc mod 2 map { 0 : 172.18.0.1 . 10053, 1 : 172.18.0.1 . 10054 }');
+    expect(s).toContain('tcp dport 53 dnat ip to numgen inc mod 2 map { 0 : 172.18.0.1 . 10053, 1 : 172.18.0.1 . 10054 }');
   });
 });

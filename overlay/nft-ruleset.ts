@@ -157,18 +157,25 @@ export function renderResolverScript(opts: {
   /** Where the host's DNS server listens (an address reachable from the container). */
   server: string;
   serverPort: number;
+  /** How many servers listen on consecutive ports from serverPort (flows spread over them). */
+  serverPorts?: number | undefined;
   /** The container's address on the network the server address is on. */
   source: string;
 }): string {
   const t = opts.table;
+  const n = opts.serverPorts ?? 1;
+  // Several servers: each new flow goes to the next port (a map, as for VIPs: a numgen value
+  // used as the port directly would be in the wrong byte order).
+  const spread = Array.from({ length: n }, (_, i) => `${i} : ${opts.server} . ${opts.serverPort + i}`).join(', ');
+  const to = n > 1 ? `numgen inc mod ${n} map { ${spread} }` : `${opts.server}:${opts.serverPort}`;
   return [
     `table ip ${t}`,
     `delete table ip ${t}`,
     `table ip ${t} {`,
     `  chain output {`,
     `    type nat hook output priority -100; policy accept;`,
-    `    ip daddr 127.0.0.11 udp dport 53 dnat to ${opts.server}:${opts.serverPort}`,
-    `    ip daddr 127.0.0.11 tcp dport 53 dnat to ${opts.server}:${opts.serverPort}`,
+    `    ip daddr 127.0.0.11 udp dport 53 dnat ip to ${to}`,
+    `    ip daddr 127.0.0.11 tcp dport 53 dnat ip to ${to}`,
     `  }`,
     `  chain postrouting {`,
     `    type nat hook postrouting priority 100; policy accept;`,

@@ -47,13 +47,13 @@ describe('planPublishedPorts', () => {
       e = x;
     }
     expect(isTscError(e, 'ERR_CONFLICT')).toBe(true);
-    expect((e as Error).message).toBe('service web: host port 8080/tcp is already in use on the host (:::8080)');
+    expect((e as Error).message).toBe('service web: ports[0]: host port 8080/tcp is already in use on the host (:::8080)');
     expect((e as { path?: string }).path).toBe('services.web.ports[0].published');
     expect(() =>
       plan([{ target: 80, published: '8080' }], {
         existing: [{ family: 4, protocol: 'tcp', hostPort: 8080, containerIp: '172.18.0.9', containerPort: 80, owner: 'p-api-1' }],
       }),
-    ).toThrow('service web: host port 8080/tcp is already in use by p-api-1');
+    ).toThrow('service web: ports[0]: host port 8080/tcp is already in use by p-api-1');
   });
 
   it('does not mix up protocols or distinct host addresses', () => {

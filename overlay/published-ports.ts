@@ -112,7 +112,7 @@ export function planPublishedPorts(input: PortPlanInput): RulesetPort[] {
       }
       if (hostPort === undefined) {
         const what = range[0] === range[1] ? `host port ${range[0]}/${protocol}` : `every host port in ${range[0]}-${range[1]}/${protocol}`;
-        throw new TscError('ERR_CONFLICT', `service ${req.service}: ${what} is already in use ${why ?? ''}`.trimEnd(), {
+        throw new TscError('ERR_CONFLICT', `service ${req.service}: ports[${i}]: ${what} is already in use ${why ?? ''}`.trimEnd(), {
           path: `${path}.published`,
           hint: 'choose another published port, or stop what holds it',
         });

@@ -241,6 +241,12 @@ export interface NetworkSpec {
   ipam: { driver: string; config: Array<{ subnet?: string; ipRange?: string; gateway?: string }> };
 }
 
+export interface NetworkConnectOptions {
+  aliases?: string[];
+  ipv4Address?: string;
+  ipv6Address?: string;
+}
+
 export interface NetworkSummary {
   id: string;
   name: string;
@@ -401,6 +407,14 @@ export interface AgentApi {
   createNetwork(spec: NetworkSpec): Promise<NetworkSummary>;
   removeNetwork(name: string): Promise<void>;
   listNetworks(filter?: ListFilter): Promise<NetworkSummary[]>;
+  /** `network inspect`, in the Docker Engine's shape (Name, Id, IPAM, Containers, ...), by name or id. */
+  inspectNetwork(nameOrId: string): Promise<Record<string, unknown>>;
+  /** `network prune`: networks no container (running or not) refers to; returns their names. */
+  pruneNetworks(filter?: ListFilter): Promise<string[]>;
+  /** `network connect`: live when the container runs (a new interface, DNS at once), else at its next start. */
+  connectNetwork(network: string, container: string, opts?: NetworkConnectOptions): Promise<void>;
+  /** `network disconnect`: the interface goes away and DNS stops answering for it at once. */
+  disconnectNetwork(network: string, container: string, opts?: { force?: boolean }): Promise<void>;
 
   createVolume(spec: VolumeSpec): Promise<VolumeSummary>;
   removeVolume(name: string, opts?: { force?: boolean }): Promise<void>;

@@ -9,11 +9,12 @@ import { dirname } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
 import { containerFiles } from '../../overlay/container-files.js';
+import { dockerNetworkInspect, networkIdOf } from '../../overlay/network-inspect.js';
 import { createHostNetworking, type HostNetworking, type HostNetworkingOptions } from '../../overlay/host-networking.js';
 import type { NetworkingState } from '../../overlay/networking-state.js';
 import { runCommand } from '../../overlay/run-command.js';
 import type { NetworkSummary } from '../api/types.js';
-import type { NetworkService } from '../backends.js';
+import type { AttachedEndpoint, NetworkService } from '../backends.js';
 import { matchesLabels } from '../label-filter.js';
 
 export interface LocalNetworkServiceOptions extends Omit<HostNetworkingOptions, 'state'> {
@@ -40,7 +41,8 @@ async function readState(file: string): Promise<NetworkingState | undefined> {
 
 export async function createLocalNetworkService(opts: LocalNetworkServiceOptions): Promise<LocalNetworkService> {
   const prefix = opts.netnsPrefix ?? 'tsc-';
-  const networking = await createHostNetworking({ ...opts, state: await readState(opts.stateFile) });
+  // One worker thread besides the agent's own: DNS answers on two threads (bench/dns).
+  const networking = await createHostNetworking({ dnsWorkers: 1, ...opts, state: await readState(opts.stateFile) });
   let seq = 0;
   const save = async () => {
     await mkdir(dirname(opts.stateFile), { recursive: true });
@@ -51,11 +53,58 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
   const netnsName = (id: string) => `${prefix}${id.slice(0, 12)}`;
   const summary = (name: string): NetworkSummary | undefined => {
     const n = networking.state().networks[name];
-    return n === undefined ? undefined : { id: n.name, name: n.name, driver: n.driver, labels: n.labels, subnets: n.subnets.map((s) => s.subnet), internal: n.internal };
+    return n === undefined ? undefined : { id: networkIdOf(n), name: n.name, driver: n.driver, labels: n.labels, subnets: n.subnets.map((s) => s.subnet), internal: n.internal };
+  };
+
+  /** A name, a full id or an unambiguous id prefix (as docker accepts them). */
+  const resolve = (nameOrId: string): string | undefined => {
+    const nets = networking.state().networks;
+    if (nets[nameOrId] !== undefined) return nameOrId;
+    const byId = Object.values(nets).filter((n) => networkIdOf(n).startsWith(nameOrId));
+    return nameOrId.length > 0 && byId.length === 1 ? byId[0]?.name : undefined;
+  };
+  const attached = (name: string, network: string): AttachedEndpoint => {
+    const state = networking.state();
+    const e = state.containers[name]?.endpoints.find((x) => x.network === network);
+    if (e === undefined) throw new Error(`container ${name} was connected to ${network} but has no endpoint there`);
+    const gw = state.networks[network]?.subnets.find((s) => s.family === 4)?.gateway ?? '';
+    return { network, ipAddress: e.ipv4 ?? '', ...(e.ipv6 === undefined ? {} : { ipv6Address: e.ipv6 }), macAddress: e.mac ?? '', gateway: gw, aliases: e.aliases };
   };
 
   return {
     networking,
+    resolve,
+    async inspect(nameOrId, idOf) {
+      const name = resolve(nameOrId);
+      const out = name === undefined ? undefined : dockerNetworkInspect(networking.state(), name, idOf);
+      if (out === undefined) throw new TscError('ERR_NOT_FOUND', `network ${nameOrId} not found`);
+      return out as unknown as Record<string, unknown>;
+    },
+    async prune(inUse, filter) {
+      const gone = await networking.pruneNetworks((n) => !inUse(n.name) && matchesLabels(n.labels, filter?.label));
+      if (gone.length > 0) await save();
+      return gone;
+    },
+    async checkPorts(args) {
+      await networking.checkPorts({
+        container: args.name,
+        service: args.service,
+        ports: args.ports.map((p) => ({ target: p.target, published: p.published, host_ip: p.hostIp === '' ? undefined : p.hostIp, protocol: p.protocol })),
+      });
+    },
+    async connectEndpoint(containerId, name, ep) {
+      await networking.connect({
+        container: name,
+        netns: `/run/netns/${netnsName(containerId)}`,
+        networks: [{ network: ep.network, aliases: ep.aliases, ipv4_address: ep.ipv4Address, ipv6_address: ep.ipv6Address, mac_address: ep.macAddress }],
+      });
+      await save();
+      return attached(name, ep.network);
+    },
+    async disconnectEndpoint(_containerId, name, network) {
+      await networking.disconnect(name, network);
+      await save();
+    },
     async create(spec) {
       await networking.createNetwork({
         name: spec.name,

@@ -38,6 +38,7 @@ const CLIENTS = arg('clients', 4);
 const OUTSTANDING = arg('outstanding', 100);
 const WITH_DOCKER = process.argv.includes('--docker');
 const ROUNDS = arg('rounds', 3);
+const WORKERS = arg('workers', 1);
 
 interface Target {
   netns: string;
@@ -92,7 +93,7 @@ async function dnsperf(netnsPath: string, datafile: string): Promise<Result> {
 async function setupOurs(names: string[]): Promise<Target> {
   const tag = uniqueTag();
   const fx = createFixture();
-  const hn = await createHostNetworking({ table: `tsc_bench_${tag}`, upstreams: [] });
+  const hn = await createHostNetworking({ table: `tsc_bench_${tag}`, upstreams: [], dnsWorkers: WORKERS });
   const teardown = async (): Promise<void> => {
     await hn.down();
     await fx.cleanup();

@@ -5,6 +5,7 @@ import type { ComposeContext } from '../compose-context.js';
 import { TscError } from '../../lib/errors.js';
 import { table } from '../format/ps.js';
 import { formatSize } from '../format/size.js';
+import { registerNetworkCommands } from './network.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -39,8 +40,9 @@ export function registerResources(program: Command, ctx: (cmd: Command) => Compo
     .option('--gateway <ip>', 'IPv4 or IPv6 Gateway for the master subnet')
     .option('--internal', 'Restrict external access to the network')
     .option('--attachable', 'Enable manual container attachment')
+    .option('--ipv6', 'Enable IPv6 networking')
     .option('--label <K=V>', 'Set metadata on a network', collect, [])
-    .action(async (name: string, f: { driver: string; subnet?: string; gateway?: string; internal?: boolean; attachable?: boolean; label: string[] }, cmd: Command) => {
+    .action(async (name: string, f: { driver: string; subnet?: string; gateway?: string; internal?: boolean; attachable?: boolean; ipv6?: boolean; label: string[] }, cmd: Command) => {
       const c = ctx(cmd);
       const n = await (await c.agent()).createNetwork({
         name,
@@ -49,7 +51,7 @@ export function registerResources(program: Command, ctx: (cmd: Command) => Compo
         labels: labelsOf(f.label),
         internal: f.internal === true,
         attachable: f.attachable === true,
-        enableIpv6: false,
+        enableIpv6: f.ipv6 === true,
         ipam: { driver: 'default', config: f.subnet === undefined ? [] : [{ subnet: f.subnet, ...(f.gateway === undefined ? {} : { gateway: f.gateway }) }] },
       });
       c.stdout.write(`${n.id}\n`);
@@ -68,6 +70,8 @@ export function registerResources(program: Command, ctx: (cmd: Command) => Compo
       }
       setExit(0);
     });
+
+  registerNetworkCommands(network, ctx, setExit);
 
   const volume = program.command('volume').description('Manage volumes');
   volume
