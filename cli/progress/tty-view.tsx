@@ -77,9 +77,14 @@ function View({ subscribe }: { subscribe: (fn: (m: ViewModel) => void) => void }
 export function ttyReporter(out: Writable & { columns?: number }): Reporter {
   let model = emptyModel();
   let push: ((m: ViewModel) => void) | undefined;
+  // The view subscribes in an effect, after its first render: a command that ends before that
+  // (a fully cached build) must wait for it, or its last frame would show nothing.
+  let subscribed: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (subscribed = r));
   const subscribe = (fn: (m: ViewModel) => void) => {
     push = fn;
     fn(model);
+    subscribed();
   };
   const app = render(<View subscribe={subscribe} />, { stdout: out as NodeJS.WriteStream, patchConsole: false, exitOnCtrlC: false });
   return {
@@ -88,6 +93,7 @@ export function ttyReporter(out: Writable & { columns?: number }): Reporter {
       push?.(model);
     },
     async close() {
+      await Promise.race([ready, new Promise((r) => setTimeout(r, 1000))]);
       push?.(model);
       await new Promise((r) => setTimeout(r, 20));
       app.unmount();
