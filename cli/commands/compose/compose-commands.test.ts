@@ -11,7 +11,7 @@ import { loadModel } from '../../../schema/tests/helpers.js';
 import type { ComposeContext } from '../../compose-context.js';
 import { registerLifecycle } from './lifecycle.js';
 import { logsCommand, psCommand } from './ps.js';
-import { pullCommand } from './pull.js';
+import { pullCommand, registerPullImages } from './pull.js';
 import { attachCommand } from './attach.js';
 import { scaleCommand } from './scale.js';
 import { downCommand, upCommand } from './up.js';
@@ -101,6 +101,17 @@ describe('compose commands against an agent', () => {
     expect(await pullCommand(c, [], {})).toBe(1);
     expect(await pullCommand(c, [], { ignorePullFailures: true })).toBe(0);
     expect(await pullCommand(c, ['ok'], {})).toBe(0);
+  });
+
+  it('create builds a missing image of a service with build: (unless --no-build)', async () => {
+    const { project } = loadModel('services:\n  app:\n    build: .\n', { projectName: 'demo' });
+    const c = { ...ctx, load: async () => ({ project, configFiles: [], environment: {}, warnings: [] }) };
+    const program = new Command().exitOverride();
+    registerPullImages(program, () => c, () => undefined);
+    // the fake agent has no builder: reaching it is what shows create asked for a build
+    await expect(program.parseAsync(['create'], { from: 'user' })).rejects.toThrow('this agent cannot build images');
+    await program.parseAsync(['create', '--no-build'], { from: 'user' });
+    expect((await agent.api.listContainers({ all: true })).map((x) => `${x.name}:${x.state}`)).toEqual(['demo-app-1:created']);
   });
 
   it('rejects contradictory flags', async () => {

@@ -1,6 +1,7 @@
 /** `pull`, `images` and `create`: compose commands about a project's images and containers. */
 import type { Command } from 'commander';
 
+import { upBuildOption } from '../../../reconciler/build-services.js';
 import { desiredProject } from '../../../reconciler/from-project.js';
 import { DEFAULT_UP, up } from '../../../reconciler/up.js';
 import { resource } from '../../../lib/progress.js';
@@ -96,13 +97,17 @@ export function registerPullImages(program: Command, ctx: (cmd: Command) => Comp
     .option('--force-recreate', 'Recreate containers even if their configuration has not changed')
     .option('--no-recreate', "If containers already exist, don't recreate them")
     .option('--pull <policy>', 'Pull image before running ("always"|"missing"|"never")')
-    .action(async (services: string[], flags: { forceRecreate?: boolean; recreate?: boolean; pull?: 'always' | 'missing' | 'never' }, cmd: Command) => {
+    .option('--build', 'Build images before starting containers')
+    .option('--no-build', "Don't build an image, even if it's policy")
+    .action(async (services: string[], flags: { forceRecreate?: boolean; recreate?: boolean; pull?: 'always' | 'missing' | 'never'; build?: boolean }, cmd: Command) => {
       const c = ctx(cmd);
       const loaded = await c.load(services);
       const desired = desiredProject(loaded.project, c.desiredOptions(loaded));
       const reporter = c.reporter();
+      const agent = await c.agent();
       try {
-        await up(await c.agent(), desired, {
+        await up(agent, desired, {
+          ...(flags.build === false ? {} : { build: upBuildOption(agent, loaded.project, flags.build === true, reporter) }),
           ...DEFAULT_UP,
           services,
           noStart: true,
