@@ -141,6 +141,8 @@ export interface BundleBuilder {
     /** /etc/hosts, /etc/hostname, /etc/resolv.conf contents (absent for network_mode host). */
     etc: { hosts: string; hostname: string; resolvConf: string } | undefined;
   }): Promise<string>;
+  /** Rewrite the etc files of a running container in place (they are bind-mounted by inode). */
+  refreshEtc?(dir: string, etc: { hosts: string; hostname: string; resolvConf: string }): Promise<void>;
 }
 
 /**

@@ -126,6 +126,26 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     return e.rec.health.status;
   }
 
+  /** /etc/hosts, /etc/hostname and /etc/resolv.conf of a container, from its networks now. */
+  function etcFilesOf(rec: ContainerRecord) {
+    const s = rec.spec;
+    return opts.networks.etcFiles(rec.name, {
+      hostname: s.hostname ?? rec.id.slice(0, 12),
+      ...(s.domainname === undefined ? {} : { domainname: s.domainname }),
+      ...(s.labels['com.docker.compose.service'] === undefined ? {} : { service: s.labels['com.docker.compose.service'] }),
+      extraHosts: s.extraHosts,
+      dns: s.dns,
+      dnsSearch: s.dnsSearch,
+      dnsOptions: s.dnsOptions,
+    });
+  }
+
+  /** After a live connect or disconnect: the container's /etc/hosts lists its addresses now, as Docker's does. */
+  async function refreshEtcFiles(rec: ContainerRecord): Promise<void> {
+    if (opts.bundles.refreshEtc === undefined) return;
+    await opts.bundles.refreshEtc(store.dir(rec.id), await etcFilesOf(rec));
+  }
+
   /** `/proc/<pid>/ns/<type>` of the running container a `container:X` mode names. */
   function sharedNamespace(mode: `container:${string}`, type: 'net' | 'pid' | 'ipc', what: string): string {
     const target = find(mode.slice('container:'.length));
@@ -161,18 +181,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       const joinNamespaces: Partial<Record<'pid' | 'ipc', string>> = {};
       if (rec.spec.pidMode?.startsWith('container:') === true) joinNamespaces.pid = sharedNamespace(rec.spec.pidMode as `container:${string}`, 'pid', 'PID namespace');
       if (rec.spec.ipcMode?.startsWith('container:') === true) joinNamespaces.ipc = sharedNamespace(rec.spec.ipcMode as `container:${string}`, 'ipc', 'IPC namespace');
-      const etc =
-        rec.spec.networkMode === 'host'
-          ? undefined
-          : await opts.networks.etcFiles(netOwner.rec.name, {
-              hostname: owner.hostname ?? netOwner.rec.id.slice(0, 12),
-              ...(owner.domainname === undefined ? {} : { domainname: owner.domainname }),
-              ...(owner.labels['com.docker.compose.service'] === undefined ? {} : { service: owner.labels['com.docker.compose.service'] }),
-              extraHosts: owner.extraHosts,
-              dns: owner.dns,
-              dnsSearch: owner.dnsSearch,
-              dnsOptions: owner.dnsOptions,
-            });
+      const etc = rec.spec.networkMode === 'host' ? undefined : await etcFilesOf(netOwner.rec);
       const rootfs = await opts.images.prepareRootfs(rec.imageId, rec.id);
       const bundle = await opts.bundles.write({
         containerId: rec.id,
@@ -682,6 +691,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         if (e.running) {
           if (opts.networks.connectEndpoint === undefined) throw new TscError('ERR_UNSUPPORTED', 'network connect is not supported by this node');
           rec.endpoints = [...rec.endpoints, await opts.networks.connectEndpoint(rec.id, rec.name, ep)];
+          await refreshEtcFiles(rec);
         }
         rec.spec = { ...rec.spec, endpoints: [...rec.spec.endpoints, ep] };
         await store.save(rec);
@@ -701,6 +711,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
           if (opts.networks.disconnectEndpoint === undefined) throw new TscError('ERR_UNSUPPORTED', 'network disconnect is not supported by this node');
           await opts.networks.disconnectEndpoint(rec.id, rec.name, network);
           rec.endpoints = rec.endpoints.filter((ep) => ep.network !== network);
+          await refreshEtcFiles(rec);
         }
         rec.spec = { ...rec.spec, endpoints: rec.spec.endpoints.filter((ep) => ep.network !== network) };
         await store.save(rec);

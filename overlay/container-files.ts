@@ -45,7 +45,7 @@ export function containerFiles(input: ContainerFilesInput): ContainerFiles {
     hosts: renderHosts({
       hostname: input.hostname,
       domainname: input.domainname,
-      address: primary?.ipv4 ?? primary?.ipv6,
+      addresses: (input.container?.endpoints ?? []).flatMap((e) => [e.ipv4, e.ipv6].filter((a): a is string => a !== undefined)),
       extraHosts: input.extraHosts,
       hostGateway,
       service: input.service,

@@ -9,7 +9,7 @@ describe('renderHosts', () => {
     expect(
       renderHosts({
         hostname: 'web',
-        address: '172.18.0.2',
+        addresses: ['172.18.0.2'],
         extraHosts: ['somehost:162.242.195.82', 'otherhost=50.31.209.229', 'myhostv6:[::1]', 'host.docker.internal:host-gateway'],
         hostGateway: '172.17.0.1',
       }),
@@ -32,8 +32,13 @@ describe('renderHosts', () => {
   });
 
   it('takes the map form and a domainname', () => {
-    const text = renderHosts({ hostname: 'db', domainname: 'example.com', address: '10.0.0.3', extraHosts: { a: '1.2.3.4', b: ['5.6.7.8', '::2'] } });
+    const text = renderHosts({ hostname: 'db', domainname: 'example.com', addresses: ['10.0.0.3'], extraHosts: { a: '1.2.3.4', b: ['5.6.7.8', '::2'] } });
     expect(text.split('\n').slice(6)).toEqual(['1.2.3.4\ta', '5.6.7.8\tb', '::2\tb', '10.0.0.3\tdb.example.com db', '']);
+  });
+
+  it('names the container at each of its addresses, as Docker does for every network it joins', () => {
+    const text = renderHosts({ hostname: 'app', addresses: ['172.18.0.3', 'fd00:1::3', '172.19.0.2'] });
+    expect(text.split('\n').slice(6)).toEqual(['172.18.0.3\tapp', 'fd00:1::3\tapp', '172.19.0.2\tapp', '']);
   });
 
   it('rejects a bad extra host, naming the service', () => {

@@ -13,8 +13,11 @@ export type ExtraHosts = readonly string[] | Readonly<Record<string, string | re
 export interface HostsInput {
   hostname: string;
   domainname?: string | undefined;
-  /** The container's address on its primary network (absent for network_mode none). */
-  address?: string | undefined;
+  /**
+   * The container's addresses, each naming it: IPv4 then IPv6 of every network it is on, the
+   * primary first (Docker adds an endpoint's on join and drops them on leave). Empty for none.
+   */
+  addresses?: readonly string[] | undefined;
   extraHosts?: ExtraHosts | undefined;
   /** What `host-gateway` stands for (the host's address as containers see it). */
   hostGateway?: string | undefined;
@@ -64,10 +67,8 @@ export function extraHostEntries(input: Pick<HostsInput, 'extraHosts' | 'hostGat
 export function renderHosts(input: HostsInput): string {
   const lines = [...DEFAULT_HOSTS];
   for (const { host, ip } of extraHostEntries(input)) lines.push(`${ip}\t${host}`);
-  if (input.address !== undefined) {
-    const names = input.domainname ? `${input.hostname}.${input.domainname} ${input.hostname}` : input.hostname;
-    lines.push(`${input.address}\t${names}`);
-  }
+  const names = input.domainname ? `${input.hostname}.${input.domainname} ${input.hostname}` : input.hostname;
+  for (const address of input.addresses ?? []) lines.push(`${address}\t${names}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -57,6 +57,14 @@ export async function seccompSetting(spec: ContainerSpec): Promise<SeccompSettin
 
 export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): BundleBuilder {
   return {
+    async refreshEtc(dir, etc) {
+      const filesDir = join(dir, 'files');
+      // written in place: the container's bind mount holds the inode, a rename would not show
+      for (const [name, content] of [['hosts', etc.hosts], ['hostname', etc.hostname], ['resolv.conf', etc.resolvConf]] as const) {
+        if (await exists(join(filesDir, name))) await writeFile(join(filesDir, name), content);
+      }
+    },
+
     async write(a) {
       const filesDir = join(a.dir, 'files');
       await mkdir(filesDir, { recursive: true, mode: 0o700 });

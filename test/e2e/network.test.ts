@@ -171,6 +171,8 @@ describePrivileged('tiered networks end to end', [root, command('nft'), command(
     const c = cli(['network', 'connect', '--alias', `front${tag}`, '--ip', ip, `${p}_backend`, `${p}-web-1`]);
     expect(c.status, c.stderr).toBe(0);
     expect(sh('web', 'ip -o -4 addr show').stdout).toContain(`${ip}/24`);
+    // /etc/hosts names the container at its new address too, as Docker rewrites it
+    expect(sh('web', 'cat /etc/hosts').stdout).toMatch(new RegExp(`^${ip.replaceAll('.', '\\.')}\\s`, 'm'));
     expect(fetch('web', 'db').stdout).toBe('db\n');
     expect(resolves('db', `front${tag}`)).toBe(true);
     expect(sh('db', `nslookup front${tag} 127.0.0.11`).stdout).toContain(ip);
@@ -181,6 +183,7 @@ describePrivileged('tiered networks end to end', [root, command('nft'), command(
     const d = cli(['network', 'disconnect', `${p}_backend`, `${p}-web-1`]);
     expect(d.status, d.stderr).toBe(0);
     expect(sh('web', 'ip -o -4 addr show').stdout).not.toContain(ip);
+    expect(sh('web', 'cat /etc/hosts').stdout).not.toContain(ip);
     expect(await waitFor(async () => !resolves('db', `front${tag}`), 5000)).toBe(true);
     expect(resolves('web', 'db')).toBe(false);
     expect(fetch('web', 'app').stdout).toBe('app\n');
