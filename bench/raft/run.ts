@@ -72,6 +72,7 @@ async function load(t: Target, addr: string, seconds: number): Promise<LoadResul
   const took = (performance.now() - start) / 1000;
   agent.destroy();
   lat.sort((a, b) => a - b);
+  if (process.env['BENCH_DEBUG'] !== undefined) process.stderr.write(`${t.name} percentiles 50/75/90/95/99: ${[0.5, 0.75, 0.9, 0.95, 0.99].map((p) => pct(lat, p).toFixed(1)).join(' ')}\n`);
   return { ops: lat.length, errors, seconds: took, p50: pct(lat, 0.5), p99: pct(lat, 0.99) };
 }
 
@@ -118,6 +119,13 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_0
   }
 }
 
+/** Every member process this run started, killed if the bench dies half-way. */
+const children: Map<number, ChildProcess>[] = [];
+process.once('exit', () => {
+  for (const m of children) for (const p of m.values()) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
+
 async function ours(dir: string): Promise<{ target: Target; stop: () => Promise<void> }> {
   const members: KvMemberAddr[] = [];
   for (const id of IDS) {
@@ -125,6 +133,7 @@ async function ours(dir: string): Promise<{ target: Target; stop: () => Promise<
     members.push({ id, http: `${host}:${await freePort(host)}`, raft: `${host}:${await freePort(host)}` });
   }
   const cluster = new KvCluster({ dir, members, command: [process.execPath, join(ROOT, 'dist/raft/kv/main.js')], cwd: ROOT, args: ['--tick-ms', '100', '--election-tick', '10'] });
+  children.push(cluster.procs);
   await Promise.all(IDS.map((id) => cluster.start(id)));
   const plain = new Agent({ keepAlive: false });
   const target: Target = {
@@ -156,6 +165,7 @@ async function etcd(dir: string): Promise<{ target: Target; stop: () => Promise<
   const clientAddr = (id: number): string => `${host(id)}:${ports.get(id)?.client}`;
   const initial = IDS.map((id) => `m${id}=${peerUrl(id)}`).join(',');
   const procs = new Map<number, ChildProcess>();
+  children.push(procs);
   for (const id of IDS) {
     const f = pki.get(id);
     if (f === undefined) throw new Error('no pki');
@@ -190,7 +200,7 @@ async function etcd(dir: string): Promise<{ target: Target; stop: () => Promise<
     kill: async (addr) => {
       const id = IDS.find((i) => clientAddr(i) === addr) ?? 0;
       const p = procs.get(id);
-      if (p === undefined || p.exitCode !== null) return;
+      if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
       const gone = new Promise((r) => p.once('exit', r));
       p.kill('SIGKILL');
       await gone;
@@ -222,7 +232,7 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(`bench/raft: 3 members on loopback, fsync on, ${CLIENTS} clients, 256-byte values, ${SECONDS} s each\n`);
     const a = process.env['BENCH_ONLY'] === 'etcd' ? { load: { ops: 1, errors: 0, seconds: 1, p50: 1, p99: 1 }, failoverMs: 1 } : await bench('ours', () => ours(join(dir, 'ours')));
-    const b = await bench('etcd', () => etcd(join(dir, 'etcd')));
+    const b = process.env['BENCH_ONLY'] === 'ours' ? a : await bench('etcd', () => etcd(join(dir, 'etcd')));
     const tput = (r: LoadResult): number => r.ops / r.seconds;
     process.stdout.write(
       `ratio ours/etcd: throughput ${(tput(a.load) / tput(b.load)).toFixed(2)}x, p50 ${(a.load.p50 / b.load.p50).toFixed(2)}x, p99 ${(a.load.p99 / b.load.p99).toFixed(2)}x, failover ${(a.failoverMs / b.failoverMs).toFixed(2)}x (latency ratios: lower is better)\n`,
