@@ -454,7 +454,11 @@ export class RaftNode {
     const snap = this.storage.createSnapshot(this.applied, this.core.status().config, this.opts.stateMachine.snapshot());
     const dir = join(this.opts.dir, 'snap');
     await saveSnapshotFile(dir, snap);
-    await this.wal.saveSnapshotMarker(snap.metadata.index, snap.metadata.term);
+    // The WAL keeps only what comes after the snapshot: older segments are deleted.
+    const hs = this.storage.initialState().hardState;
+    const last = this.storage.lastIndex();
+    const after = last > snap.metadata.index ? this.storage.entries(snap.metadata.index + 1, last + 1, Number.MAX_SAFE_INTEGER) : [];
+    await this.wal.release({ index: snap.metadata.index, term: snap.metadata.term }, hs, after);
     const compactTo = this.applied - this.keepEntries;
     if (compactTo >= this.storage.firstIndex()) this.storage.compact(compactTo);
     const names = (await readdir(dir)).filter((n) => n.endsWith('.snap')).sort();

@@ -13,7 +13,7 @@
  * anywhere else is corruption and stops the node with the file and offset.
  */
 import { constants } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, readdir, truncate } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, readdir, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from '../../lib/crc32.js';
 import { TscError } from '../../lib/errors.js';
@@ -220,6 +220,27 @@ export class Wal {
     this.fh = await open(join(this.dir, segmentName(this.seq)), SEGMENT_FLAGS);
     await syncDir(this.dir);
     this.size = 0;
+  }
+
+  /**
+   * After a snapshot at (index, term) is durable: starts a new segment holding the snapshot
+   * marker, the entries after it and the hard state (everything a replay needs), makes it
+   * durable, then deletes every older segment. A crash before the deletion leaves the old
+   * segments in front of the new one, which replays to the same state.
+   */
+  async release(snapshot: { index: number; term: number }, hardState: HardState, entries: readonly Entry[]): Promise<void> {
+    await this.flush();
+    await this.fh.close();
+    const oldest = this.seq;
+    this.seq++;
+    this.fh = await open(join(this.dir, segmentName(this.seq)), SEGMENT_FLAGS);
+    this.size = 0;
+    const after = entries.filter((e) => e.index > snapshot.index);
+    await this.write(Buffer.concat([encodeSnapshotMarker(snapshot.index, snapshot.term), ...after.map(encodeEntry), encodeHardState(hardState)]), true);
+    await syncDir(this.dir);
+    const names = (await readdir(this.dir)).filter((n) => /^[0-9a-f]{16}\.wal$/.test(n) && parseInt(n.slice(0, 16), 16) <= oldest);
+    for (const n of names) await rm(join(this.dir, n), { force: true });
+    await syncDir(this.dir);
   }
 
   segments(): number {
