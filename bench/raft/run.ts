@@ -148,7 +148,9 @@ async function ours(dir: string): Promise<{ target: Target; stop: () => Promise<
         }
         return undefined;
       }),
-    kill: async (addr) => cluster.kill(members.find((m) => m.http === addr)?.id ?? 0, 'SIGKILL'),
+    kill: async (addr) => {
+      await cluster.kill(members.find((m) => m.http === addr)?.id ?? 0, 'SIGKILL');
+    },
   };
   return { target, stop: () => cluster.stopAll() };
 }
