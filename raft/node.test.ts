@@ -1,9 +1,11 @@
+import { cpSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Message } from './core/types.js';
 import { RaftNode, type StateMachine } from './node.js';
+import { Wal } from './storage/wal.js';
 
 /** A register of strings: apply appends, the result is the applied index. */
 class Log implements StateMachine {
@@ -108,7 +110,7 @@ describe('RaftNode over durable storage', () => {
     await wire.nodes.get(lagging)?.stop();
     wire.nodes.delete(lagging);
     for (let i = 0; i < 20; i++) await leader.propose(Buffer.from(`v${i}`));
-    expect(leader.status().snapshotIndex).toBeGreaterThan(10);
+    await until('a snapshot on the leader', () => leader.status().snapshotIndex > 10);
     expect((await readdir(join(dir, `n${leader.status().id}`, 'snap'))).length).toBeLessThanOrEqual(2);
     // The restarted node's log was compacted away on the leader: it must be sent a snapshot.
     await startNode(lagging, [1, 2, 3], { snapshotEvery: 5, keepEntries: 2 });
@@ -143,5 +145,42 @@ describe('RaftNode over durable storage', () => {
     await expect(leader.propose(Buffer.from('lost'))).rejects.toThrow(/raft:/);
     await leader.stop();
     await expect(leader.propose(Buffer.from('late'))).rejects.toThrow(/stopped/);
+  });
+
+  it('writes entries and votes to the WAL before the acks and votes that promise them leave', async () => {
+    // Every vote granted and every append acked by a follower is checked against a copy of the
+    // sender's WAL taken at the moment the message is handed to the transport.
+    const checks: Promise<string | undefined>[] = [];
+    let copies = 0;
+    const check = (from: number, m: Message): void => {
+      const granted = (m.type === 'MsgVoteResp' && !m.reject) || (m.type === 'MsgAppResp' && !m.reject);
+      if (!granted) return;
+      const copy = join(dir, `copy-${copies++}`);
+      cpSync(join(dir, `n${from}`, 'wal'), copy, { recursive: true });
+      checks.push(
+        Wal.open(copy).then(async ({ wal, state }) => {
+          await wal.close();
+          const last = state.entries.at(-1)?.index ?? state.snapshot.index;
+          if (m.type === 'MsgVoteResp' && (state.hardState.term < m.term || state.hardState.vote !== m.to)) {
+            return `node ${from} granted a vote in term ${m.term} before persisting it (${JSON.stringify(state.hardState)})`;
+          }
+          if (m.type === 'MsgAppResp' && last < m.index) return `node ${from} acked index ${m.index} with only ${last} in its WAL`;
+          return undefined;
+        }),
+      );
+    };
+    const inner = wire.transport.bind(wire);
+    wire.transport = (from: number) => {
+      const t = inner(from);
+      return { send: (msgs: Message[]) => {
+        for (const m of msgs) check(from, m);
+        t.send(msgs);
+      } };
+    };
+    for (const id of [1, 2, 3]) await startNode(id, [1, 2, 3]);
+    const leader = await until('a leader', leaderOf);
+    for (let i = 0; i < 10; i++) await leader.propose(Buffer.from(`p${i}`));
+    expect(checks.length).toBeGreaterThanOrEqual(10);
+    expect((await Promise.all(checks)).filter((x) => x !== undefined)).toEqual([]);
   });
 });

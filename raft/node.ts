@@ -21,6 +21,7 @@ import {
   type ConfState,
   type Entry,
   type Message,
+  type MessageType,
   type StateRole,
   NONE,
   decodeConfChange,
@@ -63,6 +64,11 @@ export interface NodeOptions {
   snapshotEvery?: number;
   /** Entries kept behind a snapshot so a slightly slow follower needs no snapshot. Default 500 (swarmkit). */
   keepEntries?: number;
+  /**
+   * A leader sends its appends while it fsyncs its own copy (etcd does). Default true; false
+   * sends every message only after the write.
+   */
+  leaderSendsBeforePersist?: boolean;
   /** How long a proposal or read may wait before failing. Default max(2 election timeouts, 5 s). */
   requestTimeoutMs?: number;
   /** Core settings passed through (flow control, pre-vote, check-quorum, ...). */
@@ -90,6 +96,7 @@ export interface NodeStatus {
 const PROPOSAL = 1;
 const ID_BYTES = 12;
 const SNAPSHOTS_KEPT = 2;
+const LEADER_MESSAGES = new Set<MessageType>(['MsgApp', 'MsgHeartbeat', 'MsgTimeoutNow']);
 
 function raftError(message: string, hint?: string): TscError {
   return new TscError('ERR_RAFT', `raft: ${message}`, hint === undefined ? {} : { hint });
@@ -105,7 +112,6 @@ export class RaftNode {
   private seq = 0;
   private applied: number;
   private role: StateRole = 'follower';
-  private leader = NONE;
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private stopped = false;
@@ -113,6 +119,7 @@ export class RaftNode {
   private readonly snapshotEvery: number;
   private readonly keepEntries: number;
   private readonly timeoutMs: number;
+  private readonly sendBeforePersist: boolean;
 
   private constructor(
     private readonly opts: NodeOptions,
@@ -123,6 +130,7 @@ export class RaftNode {
     const tickMs = opts.tickMs ?? 1000;
     this.snapshotEvery = opts.snapshotEvery ?? 10_000;
     this.keepEntries = opts.keepEntries ?? 500;
+    this.sendBeforePersist = opts.leaderSendsBeforePersist ?? true;
     this.timeoutMs = opts.requestTimeoutMs ?? Math.max(2 * electionTick * tickMs, 5000);
     const snap = storage.snapshot();
     this.applied = snap.metadata.index;
@@ -228,7 +236,7 @@ export class RaftNode {
   readBarrier(): Promise<number> {
     const live = this.checkLive();
     if (live !== undefined) return Promise.reject(live);
-    if (this.leader === NONE) return Promise.reject(raftError(`node ${this.opts.id} knows no leader`, 'retry once a leader is elected'));
+    if (this.core.raft.lead === NONE) return Promise.reject(raftError(`node ${this.opts.id} knows no leader`, 'retry once a leader is elected'));
     const id = this.nextId();
     const key = Buffer.from(id).toString('hex');
     const p = this.withTimeout(this.reads, key, 'read');
@@ -330,6 +338,31 @@ export class RaftNode {
 
   /** Persists, sends, applies one Ready. Returns whether the membership changed. */
   private async handle(rd: Ready): Promise<boolean> {
+    // A leader's appends and heartbeats do not depend on its own disk (Raft thesis 10.2.1, and
+    // etcd's raftNode): it counts its own copy only once advance() says it is durable, so it
+    // may send them while it writes. Anything else waits for the fsync.
+    const durable = this.storage.initialState().hardState;
+    const early =
+      this.sendBeforePersist &&
+      (rd.softState?.state ?? this.role) === 'leader' &&
+      rd.snapshot === undefined &&
+      (rd.hardState === undefined || (rd.hardState.term === durable.term && rd.hardState.vote === durable.vote));
+    const later: Message[] = [];
+    if (early) {
+      const now: Message[] = [];
+      for (const m of rd.messages) (LEADER_MESSAGES.has(m.type) && m.to !== this.opts.id ? now : later).push(m);
+      if (now.length > 0) this.opts.transport.send(now);
+    } else {
+      later.push(...rd.messages);
+    }
+    // Committed entries are durable on a majority already, so (as etcd does) they are applied
+    // while this node writes its own copy: a client's answer does not wait for one more fsync.
+    // The state machine is rebuilt from snapshot + log on restart, and snapshots are taken only
+    // after advance(), so nothing durable ever runs ahead of the log. A Ready carrying a
+    // snapshot keeps the strict order (install it first).
+    let confChanged = false;
+    const applyNow = rd.snapshot === undefined;
+    if (applyNow) confChanged = this.applyAll(rd.committedEntries);
     // 1. persist, fsynced before anything that depends on it leaves.
     if (rd.snapshot !== undefined) {
       await saveSnapshotFile(join(this.opts.dir, 'snap'), rd.snapshot);
@@ -341,7 +374,7 @@ export class RaftNode {
     if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
     // 2. send.
     const out: Message[] = [];
-    for (const m of rd.messages) {
+    for (const m of later) {
       if (m.to === this.opts.id) this.core.step(m);
       else out.push(m);
     }
@@ -350,7 +383,6 @@ export class RaftNode {
     if (rd.softState !== undefined) {
       const wasLeader = this.role === 'leader';
       this.role = rd.softState.state;
-      this.leader = rd.softState.lead;
       if (wasLeader && this.role !== 'leader') {
         const err = raftError(`node ${this.opts.id} lost leadership (outcome unknown)`, 'retry on the new leader');
         this.proposals.cancelAll(err);
@@ -362,15 +394,20 @@ export class RaftNode {
       this.opts.stateMachine.restore(rd.snapshot.data);
       this.applied = rd.snapshot.metadata.index;
     }
-    let confChanged = false;
-    for (const e of rd.committedEntries) {
-      if (e.type === 'confChange') confChanged = true;
-      this.apply(e);
-    }
+    if (!applyNow) confChanged = this.applyAll(rd.committedEntries);
     for (const rs of rd.readStates) {
       this.readyReads.push({ id: Buffer.from(rs.requestCtx).toString('hex'), index: rs.index });
     }
     this.serveReads();
+    return confChanged;
+  }
+
+  private applyAll(entries: readonly Entry[]): boolean {
+    let confChanged = false;
+    for (const e of entries) {
+      if (e.type === 'confChange') confChanged = true;
+      this.apply(e);
+    }
     return confChanged;
   }
 
@@ -417,7 +454,11 @@ export class RaftNode {
     const snap = this.storage.createSnapshot(this.applied, this.core.status().config, this.opts.stateMachine.snapshot());
     const dir = join(this.opts.dir, 'snap');
     await saveSnapshotFile(dir, snap);
-    await this.wal.saveSnapshotMarker(snap.metadata.index, snap.metadata.term);
+    // The WAL keeps only what comes after the snapshot: older segments are deleted.
+    const hs = this.storage.initialState().hardState;
+    const last = this.storage.lastIndex();
+    const after = last > snap.metadata.index ? this.storage.entries(snap.metadata.index + 1, last + 1, Number.MAX_SAFE_INTEGER) : [];
+    await this.wal.release({ index: snap.metadata.index, term: snap.metadata.term }, hs, after);
     const compactTo = this.applied - this.keepEntries;
     if (compactTo >= this.storage.firstIndex()) this.storage.compact(compactTo);
     const names = (await readdir(dir)).filter((n) => n.endsWith('.snap')).sort();

@@ -102,7 +102,7 @@ describe('raft/kv: the replicated KV service as three processes', () => {
     });
     // Two members gone: the last one loses its leader and says so.
     const [a, b] = cluster.opts.members.map((m) => m.id).filter((id) => id !== leaderId);
-    await cluster.kill(a as number, 'SIGTERM');
+    expect(await cluster.kill(a as number, 'SIGTERM')).toEqual({ code: 0, signal: null }); // a clean stop
     await cluster.kill(b as number, 'SIGKILL');
     const alone = cluster.member(leaderId).http;
     const r = await until('503 without a leader', async () => {

@@ -2,7 +2,8 @@
  * The real-process linearizability test: three KV members, each in a network namespace of its
  * own, joined by veths to a bridge in a fourth ("hub") namespace where the clients run. While
  * the clients record a history, the leader is killed with SIGKILL and restarted, then the new
- * leader is cut off (its veth set down) and healed. The history must be linearizable.
+ * leader is cut off (its veth set down) and healed, then the next one has only its Raft port
+ * blocked by nftables (clients still reach it) and is healed. The history must be linearizable.
  * Everything lives in namespaces named after this test's pid; teardown removes them and checks.
  */
 import { execFile } from 'node:child_process';
@@ -54,7 +55,7 @@ async function ourNamespaces(): Promise<string[]> {
   return (await sh('ip', 'netns', 'list')).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(TAG));
 }
 
-describePrivileged('raft/kv: linearizable across SIGKILL and partitions (processes in network namespaces)', [root, command('ip')], () => {
+describePrivileged('raft/kv: linearizable across SIGKILL and partitions (processes in network namespaces)', [root, command('ip'), command('nft')], () => {
   let dir: string;
   let cluster: KvCluster;
 
@@ -93,7 +94,7 @@ describePrivileged('raft/kv: linearizable across SIGKILL and partitions (process
   it('a history of concurrent clients is linearizable through a leader SIGKILL + restart and a partition + heal', async () => {
     const first = await leader();
     const members = IDS.map((id) => `${ip(id)}:8001`).join(',');
-    const workload = run('ip', ['netns', 'exec', HUB, process.execPath, '--import', 'tsx', join(ROOT, 'raft/testing/lin-workload.ts'), members, '16000', '4'], {
+    const workload = run('ip', ['netns', 'exec', HUB, process.execPath, '--import', 'tsx', join(ROOT, 'raft/testing/lin-workload.ts'), members, '22000', '4'], {
       cwd: ROOT,
       maxBuffer: 64 * 1024 * 1024,
     });
@@ -109,10 +110,24 @@ describePrivileged('raft/kv: linearizable across SIGKILL and partitions (process
     const during = await leader([cut]);
     await sleep(2500);
     await sh('ip', '-n', HUB, 'link', 'set', `v${cut}`, 'up');
+    await sleep(1500);
+    // Cut only Raft traffic (nftables in the member's namespace) from the leader: clients still
+    // reach it, and it must not answer a read or a write as if it still led.
+    const fenced = await leader();
+    const nft = (...args: string[]): Promise<string> => sh('ip', 'netns', 'exec', ns(fenced), 'nft', ...args);
+    await nft('add', 'table', 'inet', 'raftcut');
+    await nft('add', 'chain', 'inet', 'raftcut', 'in', '{ type filter hook input priority 0; }');
+    await nft('add', 'chain', 'inet', 'raftcut', 'out', '{ type filter hook output priority 0; }');
+    await nft('add', 'rule', 'inet', 'raftcut', 'in', 'tcp', 'dport', '7001', 'drop');
+    await nft('add', 'rule', 'inet', 'raftcut', 'out', 'tcp', 'dport', '7001', 'drop');
+    const behindFence = await leader([fenced]);
+    await sleep(2000);
+    await nft('delete', 'table', 'inet', 'raftcut');
     const { stdout } = await workload;
     const result = JSON.parse(stdout, (_k, v: unknown) => (v === 'Infinity' ? Infinity : v)) as WorkloadResult;
     expect(second).not.toBe(first);
     expect(during).not.toBe(cut);
+    expect(behindFence).not.toBe(fenced);
     expect(result.ok).toBeGreaterThan(100);
     const check = checkLinearizable(kvModel, result.history);
     if (!check.ok) console.error(check.counterexample?.join('\n'));

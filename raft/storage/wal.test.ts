@@ -110,4 +110,23 @@ describe('WAL', () => {
     expect(state.snapshot).toEqual({ index: 4, term: 1 });
     expect(state.entries.map((e) => e.index)).toEqual([5, 6, 7]);
   });
+
+  it('releases the segments a snapshot covers, keeping what a replay needs', async () => {
+    const { wal } = await Wal.open(dir, { segmentBytes: 64 });
+    for (let i = 1; i <= 10; i++) await wal.save({ term: 1, vote: 1, commit: i - 1 }, ents(i, 1, 1));
+    const before = await segmentFiles();
+    expect(before.length).toBeGreaterThan(3);
+    // Snapshot at 7: entries 8..10 and the hard state must survive the release.
+    await wal.release({ index: 7, term: 1 }, { term: 1, vote: 1, commit: 9 }, ents(6, 1, 5));
+    const afterRelease = await segmentFiles();
+    expect(afterRelease.filter((f) => before.includes(f))).toEqual([]);
+    expect(afterRelease.length).toBeLessThanOrEqual(2); // the rewritten tail may itself roll over at 64 bytes
+    await wal.save(undefined, ents(11, 1, 1));
+    await wal.close();
+    const { wal: again, state } = await Wal.open(dir);
+    await again.close();
+    expect(state.snapshot).toEqual({ index: 7, term: 1 });
+    expect(state.entries.map((e) => e.index)).toEqual([8, 9, 10, 11]);
+    expect(state.hardState).toEqual({ term: 1, vote: 1, commit: 9 });
+  });
 });

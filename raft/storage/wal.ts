@@ -12,7 +12,8 @@
  * end of the last segment is a torn write from a crash: the file is truncated there. Damage
  * anywhere else is corruption and stops the node with the file and offset.
  */
-import { type FileHandle, mkdir, open, readFile, readdir, truncate } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, readdir, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from '../../lib/crc32.js';
 import { TscError } from '../../lib/errors.js';
@@ -35,6 +36,13 @@ export interface WalOptions {
   /** Start a new segment once the current one reaches this size. Default 64 MiB. */
   segmentBytes?: number;
 }
+
+/**
+ * Segments are opened O_DSYNC: each write returns once its data (and the size needed to read it
+ * back) is on stable storage, like write + fdatasync but in one system call, so one trip through
+ * libuv's thread pool per Ready instead of two (PostgreSQL's wal_sync_method=open_datasync).
+ */
+const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC;
 
 function segmentName(seq: number): string {
   return `${seq.toString(16).padStart(16, '0')}.wal`;
@@ -161,14 +169,20 @@ export class Wal {
     }
     const seq = names.length === 0 ? 1 : parseInt((names[names.length - 1] as string).slice(0, 16), 16);
     if (names.length === 0) size = 0;
-    const fh = await open(join(dir, segmentName(seq)), 'a');
+    const fh = await open(join(dir, segmentName(seq)), SEGMENT_FLAGS);
     if (names.length === 0) await syncDir(dir);
     return { wal: new Wal(dir, fh, seq, size, opts.segmentBytes ?? 64 * 1024 * 1024), state };
   }
 
+  /** Records not asked to be synced (a commit-only hard state), written ahead of the next sync. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
   /**
-   * Appends a Ready's hard state and entries and (if `sync`) fsyncs before resolving. Call it
-   * before sending the Ready's messages.
+   * Appends a Ready's hard state and entries. With `sync` it resolves once they are durable
+   * (call it before sending the Ready's messages). Without, the records are only queued: they
+   * are written, in order, with the next synced save or at close(), and a crash may lose them
+   * (only a commit index can be unsynced, and a lower one after a restart is safe).
    */
   async save(hardState: HardState | undefined, entries: readonly Entry[], sync = true): Promise<void> {
     const parts = entries.map(encodeEntry);
@@ -183,20 +197,50 @@ export class Wal {
   }
 
   private async write(b: Buffer, sync: boolean): Promise<void> {
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    if (!sync && this.pendingBytes < 1024 * 1024) return;
+    await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const b = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
     await this.fh.write(b);
     this.size += b.length;
-    if (sync) await this.fh.datasync();
     if (this.size >= this.segmentBytes) await this.cut();
   }
 
   /** Starts a new segment file (the current one is complete and synced). */
   private async cut(): Promise<void> {
-    await this.fh.datasync();
     await this.fh.close();
     this.seq++;
-    this.fh = await open(join(this.dir, segmentName(this.seq)), 'a');
+    this.fh = await open(join(this.dir, segmentName(this.seq)), SEGMENT_FLAGS);
     await syncDir(this.dir);
     this.size = 0;
+  }
+
+  /**
+   * After a snapshot at (index, term) is durable: starts a new segment holding the snapshot
+   * marker, the entries after it and the hard state (everything a replay needs), makes it
+   * durable, then deletes every older segment. A crash before the deletion leaves the old
+   * segments in front of the new one, which replays to the same state.
+   */
+  async release(snapshot: { index: number; term: number }, hardState: HardState, entries: readonly Entry[]): Promise<void> {
+    await this.flush();
+    await this.fh.close();
+    const oldest = this.seq;
+    this.seq++;
+    this.fh = await open(join(this.dir, segmentName(this.seq)), SEGMENT_FLAGS);
+    this.size = 0;
+    const after = entries.filter((e) => e.index > snapshot.index);
+    await this.write(Buffer.concat([encodeSnapshotMarker(snapshot.index, snapshot.term), ...after.map(encodeEntry), encodeHardState(hardState)]), true);
+    await syncDir(this.dir);
+    const names = (await readdir(this.dir)).filter((n) => /^[0-9a-f]{16}\.wal$/.test(n) && parseInt(n.slice(0, 16), 16) <= oldest);
+    for (const n of names) await rm(join(this.dir, n), { force: true });
+    await syncDir(this.dir);
   }
 
   segments(): number {
@@ -204,6 +248,7 @@ export class Wal {
   }
 
   async close(): Promise<void> {
+    await this.flush();
     await this.fh.close();
   }
 }

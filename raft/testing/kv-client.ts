@@ -34,7 +34,10 @@ export function httpRequest(agent: Agent, addr: string, method: string, path: st
         res.on('error', (e) => reject(new KvRequestError(e.message, true)));
       },
     );
-    req.on('socket', (s) => s.once('connect', () => (sent = true)));
+    req.on('socket', (s) => {
+      if (s.connecting) s.once('connect', () => (sent = true));
+      else sent = true;
+    });
     req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
     req.on('error', (e: NodeJS.ErrnoException) => {
       // A refused or unreachable connection never got the request; anything later might have.
@@ -89,7 +92,8 @@ export class KvClient {
       if (a.status === 503) {
         this.leader = undefined;
         // A follower without a leader never proposed; a leader's 503 is an unknown outcome.
-        if (!a.body.startsWith('no leader')) throw new KvRequestError(`${method} ${target}${path}: ${a.body.trim()}`, method !== 'GET');
+        // A read changes nothing: it is retried like an unanswered one.
+        if (!a.body.startsWith('no leader') && method !== 'GET') throw new KvRequestError(`${method} ${target}${path}: ${a.body.trim()}`, true);
         target = this.pick();
         await pause(attempt);
         continue;

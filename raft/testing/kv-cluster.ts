@@ -90,14 +90,16 @@ export class KvCluster {
   }
 
   /** Sends `signal` and waits for the process to be gone. */
-  async kill(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  async kill(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
     const p = this.procs.get(id);
-    if (p === undefined) return;
+    if (p === undefined) return undefined;
     this.procs.delete(id);
-    if (p.exitCode !== null || p.signalCode !== null) return;
-    const gone = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    if (p.exitCode !== null || p.signalCode !== null) return { code: p.exitCode, signal: p.signalCode };
+    const gone = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      p.once('exit', (code, sig) => resolve({ code, signal: sig })),
+    );
     p.kill(signal);
-    await gone;
+    return gone;
   }
 
   async stopAll(): Promise<void> {

@@ -24,12 +24,12 @@ function makeCa(dir: string, name: string): void {
   openssl(['req', '-x509', '-new', '-key', `${name}.key`, '-sha256', '-days', '2', '-subj', `/CN=${name}`, '-out', `${name}.crt`], dir);
 }
 
-function makeCert(dir: string, ca: string, name: string, cn: string): void {
+function makeCert(dir: string, ca: string, name: string, cn: string, ips: readonly string[] = []): void {
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`], dir);
   openssl(['req', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`], dir);
   writeFileSync(
     join(dir, `${name}.ext`),
-    `subjectAltName=DNS:${MEMBER_NAME}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
+    `subjectAltName=DNS:${MEMBER_NAME}${ips.map((a) => `,IP:${a}`).join('')}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
   );
   openssl(
     ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '2', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.crt`],
@@ -37,12 +37,15 @@ function makeCert(dir: string, ca: string, name: string, cn: string): void {
   );
 }
 
-/** Writes a CA and member certificates for `ids` into `dir`; returns their file paths by id. */
-export function makeClusterPki(dir: string, ids: readonly number[]): Map<number, MemberFiles> {
+/**
+ * Writes a CA and member certificates for `ids` into `dir`; returns their file paths by id.
+ * `ips(id)` adds IP SANs (for peers that check the address they dial, like etcd).
+ */
+export function makeClusterPki(dir: string, ids: readonly number[], ips: (id: number) => string[] = () => []): Map<number, MemberFiles> {
   makeCa(dir, 'ca');
   const out = new Map<number, MemberFiles>();
   for (const id of ids) {
-    makeCert(dir, 'ca', `member-${id}`, `tsc-raft-${id}`);
+    makeCert(dir, 'ca', `member-${id}`, `tsc-raft-${id}`, ips(id));
     out.set(id, { ca: join(dir, 'ca.crt'), cert: join(dir, `member-${id}.crt`), key: join(dir, `member-${id}.key`) });
   }
   return out;

@@ -87,7 +87,7 @@ describe('gRPC transport over mutual TLS', () => {
       const big = 'x'.repeat(300);
       await Promise.all(Array.from({ length: 60 }, (_, i) => leader.propose(Buffer.from(`${i}:${big}`))));
       const lt = transports.get(lid) as GrpcTransport;
-      expect(leader.status().snapshotIndex).toBeGreaterThan(20);
+      await until('a snapshot on the leader', () => leader.status().snapshotIndex > 20);
       await start(lagging);
       await until('the lagging member caught up', () => sms.get(lagging)?.items.length === 60);
       expect(lt.stats.snapshotsSent).toBeGreaterThan(0);
