@@ -99,7 +99,7 @@ export interface ContainerRuntime {
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
-  exec(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  exec(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean; privileged?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** Resolves when the container's process has exited (from the monitor's exit file). */
   waitExit(id: string): Promise<ExitStatus>;
 }

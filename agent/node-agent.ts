@@ -18,6 +18,7 @@ import type {
   ContainerSpec,
   ContainerStatus,
   ContainerSummary,
+  ExecOptions,
   HealthStatus,
 } from './api/types.js';
 import type { BundleBuilder, ContainerRuntime, ExitStatus, ImageService, NetworkService } from './backends.js';
@@ -29,6 +30,7 @@ import { readJsonLogs } from './logs/json-file.js';
 import { INITIAL_RESTART_STATE, decideRestart } from './restart-policy.js';
 import { healthSpecOf, settingsFor } from './settings.js';
 import { statusText } from './status-text.js';
+import { mergeVolumesFrom, parseVolumesFrom } from './volumes-from.js';
 import type { VolumeStore } from './volumes.js';
 
 /** Docker's label on the volumes it makes for unnamed mounts and image VOLUMEs. */
@@ -194,6 +196,51 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     publish(rec, 'start');
     supervise(e);
     scheduleProbe(e);
+    await runHooks(e, 'post_start');
+  }
+
+  /** The spec's exec options for the runtime (user names resolve inside the runtime's exec). */
+  function execIn(e: Entry, o: ExecOptions): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    return opts.runtime.exec(e.rec.id, {
+      args: o.cmd,
+      ...(o.env === undefined ? {} : { env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`) }),
+      ...(o.workingDir === undefined ? {} : { cwd: o.workingDir }),
+      ...(o.user === undefined ? {} : { user: o.user }),
+      ...(o.tty === undefined ? {} : { tty: o.tty }),
+      ...(o.privileged === true ? { privileged: true } : {}),
+    });
+  }
+
+  /**
+   * `post_start` / `pre_stop` hooks, in order, through the exec path, as docker compose runs
+   * them. A failing post_start fails the start (the container keeps running, as with docker
+   * compose); a failing pre_stop is reported as an event and the stop goes on, so that `down`
+   * cannot be blocked by a hook. A failure's output goes into the error.
+   */
+  async function runHooks(e: Entry, kind: 'post_start' | 'pre_stop', budgetMs?: number): Promise<void> {
+    const hooks = (kind === 'post_start' ? e.rec.spec.postStart : e.rec.spec.preStop) ?? [];
+    for (const [i, h] of hooks.entries()) {
+      if (!e.running) return;
+      let failure: string | undefined;
+      try {
+        const run = execIn(e, {
+          cmd: h.command,
+          ...(h.env === undefined ? {} : { env: h.env }),
+          ...(h.user === undefined ? {} : { user: h.user }),
+          ...(h.workingDir === undefined ? {} : { workingDir: h.workingDir }),
+          ...(h.privileged === true ? { privileged: true } : {}),
+        });
+        const r = budgetMs === undefined ? await run : await withTimeout(run, budgetMs);
+        if (r === undefined) failure = `did not finish within ${budgetMs} ms`;
+        else if (r.exitCode !== 0) failure = `exited with status ${r.exitCode}${r.stdout + r.stderr === '' ? '' : `: ${(r.stdout + r.stderr).trim()}`}`;
+      } catch (err) {
+        failure = err instanceof Error ? err.message : String(err);
+      }
+      publish(e.rec, failure === undefined ? `${kind}_hook` : `${kind}_hook_failed`, { hook: String(i), command: h.command.join(' ') });
+      if (failure !== undefined && kind === 'post_start') {
+        throw new TscError('ERR_RUNTIME', `container ${e.rec.name}: post_start hook ${i} (${h.command.join(' ')}) ${failure}`);
+      }
+    }
   }
 
   function supervise(e: Entry): void {
@@ -277,6 +324,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     const grace = timeoutMs ?? e.rec.spec.stopGracePeriodMs ?? 10_000;
     const exited = e.exited.promise;
     if (e.paused) await opts.runtime.resume(e.rec.id).catch(() => undefined);
+    await runHooks(e, 'pre_stop', grace);
     await opts.runtime.kill(e.rec.id, sig).catch(() => undefined);
     publish(e.rec, 'kill', { signal: sig });
     if ((await withTimeout(exited, grace)) === undefined) {
@@ -362,6 +410,13 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       }
       const image = await opts.images.resolve(spec.image);
       if (image === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${spec.image}`);
+      if (spec.volumesFrom !== undefined && spec.volumesFrom.length > 0) {
+        const inherited = spec.volumesFrom.map((ref) => {
+          const { container, readOnly } = parseVolumesFrom(ref);
+          return { readOnly, mounts: find(container).rec.spec.mounts };
+        });
+        spec = { ...spec, mounts: mergeVolumesFrom(spec.mounts, inherited) };
+      }
       const settings = settingsFor(spec, image);
       const id = newContainerId();
       const rec: ContainerRecord = {
@@ -520,13 +575,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     async exec(id, o) {
       const e = find(id);
       if (!e.running) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
-      return opts.runtime.exec(e.rec.id, {
-        args: o.cmd,
-        ...(o.env === undefined ? {} : { env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`) }),
-        ...(o.workingDir === undefined ? {} : { cwd: o.workingDir }),
-        ...(o.user === undefined ? {} : { user: o.user }),
-        ...(o.tty === undefined ? {} : { tty: o.tty }),
-      });
+      return execIn(e, o);
     },
 
     async pullImage(ref, onProgress) {

@@ -107,6 +107,11 @@ export interface ContainerSpec {
   stopSignal?: string;
   stopGracePeriodMs?: number;
   mounts: MountSpec[];
+  /**
+   * Docker's `VolumesFrom`: `<container>[:ro|rw]`, whose volume and bind mounts this container
+   * gets at create, in order (a later one, then the spec's own `mounts`, win at the same target).
+   */
+  volumesFrom?: string[];
   /** 'bridge' networks by endpoint, or a mode: host, none, container:<id>. */
   networkMode: 'default' | 'host' | 'none' | `container:${string}`;
   endpoints: EndpointSpec[];
@@ -120,6 +125,19 @@ export interface ContainerSpec {
   restartPolicy: RestartPolicy;
   resources: ResourceSpec;
   logConfig: LogConfig;
+  /** `post_start` hooks: run in order once the process has started; one failing fails the start. */
+  postStart?: LifecycleHook[];
+  /** `pre_stop` hooks: run in order before the stop signal (not on a crash or `kill`). */
+  preStop?: LifecycleHook[];
+}
+
+/** A compose lifecycle hook: a command run inside the container the way `exec` runs one. */
+export interface LifecycleHook {
+  command: string[];
+  user?: string;
+  privileged?: boolean;
+  workingDir?: string;
+  env?: StringMap;
 }
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';

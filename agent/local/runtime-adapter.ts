@@ -5,13 +5,15 @@
  * with the exit code and OOM flag. `waitExit` watches for that file with a cheap stat instead of
  * spawning `state` in a loop, so many containers cost little.
  */
-import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
 import type { ContainerRuntime, ExitStatus, RuntimeStatus } from '../backends.js';
+import { resolveUser } from '../resolve-user.js';
+import { ALL_CAPABILITIES } from '../runtime/capabilities.js';
 import { createRuntimeClient } from '../runtime/runtime-client.js';
 
 export interface RuntimeAdapterOptions {
@@ -43,6 +45,20 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
     }
     const e = JSON.parse(text) as ExitFile;
     return { exitCode: e.exitCode, oomKilled: e.oomKilled === true, finishedAt: e.finishedAt ?? new Date().toISOString() };
+  }
+
+  /** The container's config.json, found through the runtime's state (its bundle). */
+  async function bundleConfig(id: string): Promise<OciConfig> {
+    const st = await client.state(id);
+    return JSON.parse(await readFile(join(st.bundle, 'config.json'), 'utf8')) as OciConfig;
+  }
+
+  /** `exec -u name[:group]` as `uid:gid`, looked up in the container's own /etc/passwd and /etc/group. */
+  async function numericUser(config: OciConfig, user: string): Promise<string> {
+    const root = config.root?.path ?? '';
+    const read = (f: string) => readFile(join(root, f), 'utf8').catch(() => '');
+    const u = resolveUser(user, [], await read('etc/passwd'), await read('etc/group'));
+    return `${u.uid}:${u.gid}`;
   }
 
   return {
@@ -79,10 +95,18 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
       const out = openSync(outPath, 'w');
       const err = openSync(errPath, 'w');
       try {
+        const config = proc.privileged === true || (proc.user !== undefined && !/^\d+(:\d+)?$/.test(proc.user)) ? await bundleConfig(id) : undefined;
+        const user = proc.user === undefined || config === undefined ? proc.user : await numericUser(config, proc.user);
+        let processFile: string | undefined;
+        if (proc.privileged === true && config !== undefined) {
+          processFile = join(dir, 'process.json');
+          await writeFile(processFile, JSON.stringify(privilegedProcess(config, { ...proc, ...(user === undefined ? {} : { user }) })));
+        }
         const exitCode = await client.exec(id, proc.args, {
           ...(proc.env === undefined ? {} : { env: proc.env }),
           ...(proc.cwd === undefined ? {} : { cwd: proc.cwd }),
-          ...(proc.user === undefined ? {} : { user: proc.user }),
+          ...(user === undefined ? {} : { user }),
+          ...(processFile === undefined ? {} : { process: processFile }),
           stdout: out,
           stderr: err,
         });
@@ -107,4 +131,39 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
       }
     },
   };
+}
+
+interface OciConfig {
+  root?: { path?: string };
+  process?: Record<string, unknown> & { env?: string[]; cwd?: string };
+}
+
+/**
+ * `exec --privileged` as Docker does it: the container's process with every capability (the
+ * runtime takes a whole process through `--process`, so args, env, cwd and user go in it too).
+ * "Every" is every one this agent holds itself (`held`, a bit mask): no more can be given.
+ */
+export function privilegedProcess(
+  config: OciConfig,
+  proc: { args: string[]; env?: string[]; cwd?: string; user?: string },
+  held: bigint = boundingSet(),
+): Record<string, unknown> {
+  const base = config.process ?? {};
+  const caps = ALL_CAPABILITIES.filter((_, bit) => (held & (1n << BigInt(bit))) !== 0n);
+  const [uid, gid] = (proc.user ?? '').split(':');
+  return {
+    ...base,
+    terminal: false,
+    args: proc.args,
+    env: [...(base.env ?? []), ...(proc.env ?? [])],
+    cwd: proc.cwd ?? base.cwd ?? '/',
+    ...(proc.user === undefined ? {} : { user: { uid: Number(uid), gid: Number(gid ?? 0) } }),
+    capabilities: { bounding: caps, effective: caps, permitted: caps },
+  };
+}
+
+/** This process's capability bounding set, from /proc/self/status. */
+function boundingSet(): bigint {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m?.[1] === undefined ? 0n : BigInt(`0x${m[1]}`);
 }
