@@ -5,7 +5,7 @@
  * nftables, DNS). The agent core (`node-agent.ts`) is written against these alone; adapters
  * bind them to `agent/runtime/`, `agent/images/` and `overlay/`, and unit tests use fakes.
  */
-import type { ContainerSpec, EndpointSpec, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress } from './api/types.js';
+import type { ContainerSpec, ContainerStatsSample, ContainerTop, CopyOptions, EndpointSpec, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress } from './api/types.js';
 import type { ContainerSettings } from './images/container-settings.js';
 import type { ImageRuntimeConfig } from './images/media-types.js';
 
@@ -120,4 +120,16 @@ export interface BundleBuilder {
     /** /etc/hosts, /etc/hostname, /etc/resolv.conf contents (absent for network_mode host). */
     etc: { hosts: string; hostname: string; resolvConf: string } | undefined;
   }): Promise<string>;
+}
+
+/**
+ * What the agent reads and writes of a running container from the host side, given its first
+ * process's pid: its processes (`top`), its counters (`stats`), its files (`cp`). Local to
+ * the host; a Docker backend would answer these through the Engine API instead.
+ */
+export interface ContainerHost {
+  top(pid: number): Promise<ContainerTop>;
+  stats(pid: number): Promise<ContainerStatsSample>;
+  copyFrom(pid: number, path: string, hostPath: string, opts: CopyOptions): Promise<void>;
+  copyTo(pid: number, hostPath: string, path: string, opts: CopyOptions): Promise<void>;
 }

@@ -21,7 +21,7 @@ import type {
   ExecOptions,
   HealthStatus,
 } from './api/types.js';
-import type { BundleBuilder, ContainerRuntime, ExitStatus, ImageService, NetworkService } from './backends.js';
+import type { BundleBuilder, ContainerHost, ContainerRuntime, ExitStatus, ImageService, NetworkService } from './backends.js';
 import { createContainerStore, newContainerId, type ContainerRecord, type ContainerStore } from './container-store.js';
 import { createEventBus, type EventBus } from './events.js';
 import { HEALTH_DEFAULTS, INITIAL_HEALTH, applyProbe, nextProbeDelay, probeCommand } from './health.js';
@@ -44,6 +44,8 @@ export interface NodeAgentOptions {
   networks: NetworkService;
   bundles: BundleBuilder;
   volumes: VolumeStore;
+  /** `top`, `stats` and `cp` of running containers; without it they are refused. */
+  host?: ContainerHost;
   nodeId?: string;
   version?: string;
   cgroupVersion?: 1 | 2;
@@ -384,6 +386,17 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     };
   }
 
+  /** The host pid of a running container's first process, for `top`, `stats` and `cp`. */
+  async function runningPid(idOrName: string, what: string): Promise<{ host: ContainerHost; pid: number }> {
+    const e = find(idOrName);
+    if (opts.host === undefined) throw new TscError('ERR_UNSUPPORTED', `${what} is not available on this agent (runtime ${opts.runtime.name})`);
+    const st = e.running ? await opts.runtime.state(e.rec.id).catch(() => undefined) : undefined;
+    if (st === undefined || st.pid <= 0 || (st.status !== 'running' && st.status !== 'paused')) {
+      throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
+    }
+    return { host: opts.host, pid: st.pid };
+  }
+
   function volumeInUse(name: string): boolean {
     return [...entries.values()].some((e) => e.rec.spec.mounts.some((m) => m.type === 'volume' && m.source === name));
   }
@@ -576,6 +589,27 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       const e = find(id);
       if (!e.running) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
       return execIn(e, o);
+    },
+
+    async topContainer(id) {
+      const { host, pid } = await runningPid(id, 'top');
+      return host.top(pid);
+    },
+
+    async statsContainer(id) {
+      const { host, pid } = await runningPid(id, 'stats');
+      return host.stats(pid);
+    },
+
+    async copyFromContainer(id, path, hostPath, o = {}) {
+      const { host, pid } = await runningPid(id, 'cp');
+      await host.copyFrom(pid, path, hostPath, o);
+    },
+
+    async copyToContainer(id, hostPath, path, o = {}) {
+      const { host, pid } = await runningPid(id, 'cp');
+      await host.copyTo(pid, hostPath, path, o);
+      publish(find(id).rec, 'copy', { path });
     },
 
     async pullImage(ref, onProgress) {

@@ -14,6 +14,9 @@ import { registerLifecycle } from './commands/compose/lifecycle.js';
 import { registerPsLogs } from './commands/compose/ps.js';
 import { registerPullImages } from './commands/compose/pull.js';
 import { registerUpDown } from './commands/compose/up.js';
+import { registerCp } from './commands/compose/cp.js';
+import { registerStats } from './commands/compose/stats.js';
+import { registerTop } from './commands/compose/top.js';
 import { registerVersion } from './commands/version.js';
 import { composeContext } from './context.js';
 
@@ -55,6 +58,9 @@ export function buildProgram(): Program {
   registerLifecycle(program, composeContext, setExit);
   registerExecRun(program, composeContext, setExit);
   registerPullImages(program, composeContext, setExit);
+  registerCp(program, composeContext, setExit);
+  registerTop(program, composeContext, setExit);
+  registerStats(program, composeContext, setExit);
   registerImage(program, composeContext, setExit);
   registerResources(program, composeContext, setExit);
   registerAgent(program);

@@ -215,6 +215,34 @@ export interface ExecOptions {
   privileged?: boolean;
 }
 
+/** `top`, as the Docker Engine answers it: ps-like column titles and one row per process. */
+export interface ContainerTop {
+  titles: string[];
+  processes: string[][];
+}
+
+/**
+ * One reading of a container's counters (`stats`): cumulative figures, so that a rate (CPU %)
+ * comes from two readings, as `docker stats` computes it from `cpu_stats` and `precpu_stats`.
+ */
+export interface ContainerStatsSample {
+  read: string;
+  cpu: { totalUsageNs: number; systemUsageNs: number; onlineCpus: number };
+  /** `usage` counts the page cache; `inactiveFile` is what docker stats subtracts from it. */
+  memory: { usage: number; limit: number; inactiveFile: number };
+  network: { rxBytes: number; txBytes: number };
+  blockIo: { readBytes: number; writeBytes: number };
+  pids: number;
+}
+
+/** `cp` options, docker cp's flags. */
+export interface CopyOptions {
+  /** `-a`: keep uid/gid (else files belong to root in the container, to the caller on the host). */
+  archive?: boolean;
+  /** `-L`: follow a symbolic link named as the source. */
+  followLink?: boolean;
+}
+
 export interface AgentEvent {
   type: 'container' | 'image' | 'network' | 'volume';
   /** Docker's action names: create, start, die, stop, kill, destroy, health_status: healthy, oom, ... */
@@ -298,6 +326,17 @@ export interface AgentApi {
   waitContainer(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<{ exitCode: number }>;
   logs(id: string, opts?: LogsOptions): AsyncIterable<LogLine>;
   exec(id: string, opts: ExecOptions): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** The processes of a running container (its cgroup), as `docker top` lists them. */
+  topContainer(id: string): Promise<ContainerTop>;
+  /** One reading of its cgroup counters and network totals. */
+  statsContainer(id: string): Promise<ContainerStatsSample>;
+  /**
+   * `cp` (Docker's archive endpoints, with paths on the agent's host instead of a tar stream):
+   * `path` is resolved in the container's own view (its root and mounts), symbolic links
+   * kept inside it.
+   */
+  copyFromContainer(id: string, path: string, hostPath: string, opts?: CopyOptions): Promise<void>;
+  copyToContainer(id: string, hostPath: string, path: string, opts?: CopyOptions): Promise<void>;
 
   pullImage(ref: string, onProgress?: (p: PullProgress) => void): Promise<ImageSummary>;
   listImages(): Promise<ImageSummary[]>;

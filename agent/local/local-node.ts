@@ -12,6 +12,7 @@ import type { AgentPaths } from '../paths.js';
 import { bundledRuntimePath } from '../runtime/bundled-runtime-path.js';
 import { createVolumeStore } from '../volumes.js';
 import { createLocalBundleBuilder } from './bundle-builder.js';
+import { createLocalContainerHost } from './container-host.js';
 import { createLocalImageService } from './image-service.js';
 import { createLocalNetworkService } from './network-service.js';
 import { createRuntimeAdapter } from './runtime-adapter.js';
@@ -52,6 +53,7 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
     networks,
     bundles: createLocalBundleBuilder({ volumes, cgroupParent: opts.cgroupParent ?? '/tsc-compose' }),
     volumes,
+    host: createLocalContainerHost(),
     version: opts.version,
   });
   await agent.recover();
