@@ -168,4 +168,27 @@ describe('node agent lifecycle', () => {
     ]);
     await expect(api.createContainer(spec('p-x-1', { volumesFrom: ['nowhere'] }))).rejects.toThrow(/No such container: nowhere/);
   });
+
+  it('tells the host when its last container is gone (the local node then removes its parent cgroup)', async () => {
+    const { rt } = fakeRuntime();
+    let idle = 0;
+    const a = createNodeAgent({
+      stateDir: dir,
+      runtime: rt,
+      images,
+      networks: fakeNetworks(),
+      bundles: { write: async ({ containerId }) => `/bundles/${containerId}` },
+      volumes: createVolumeStore(join(dir, 'volumes')),
+      onIdle: async () => {
+        idle++;
+      },
+    });
+    agents.push(a);
+    const one = await a.api.createContainer(spec('p-one-1'));
+    const two = await a.api.createContainer(spec('p-two-1'));
+    await a.api.removeContainer(one.id);
+    expect(idle).toBe(0);
+    await a.api.removeContainer(two.id);
+    expect(idle).toBe(1);
+  });
 });

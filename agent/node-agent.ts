@@ -44,6 +44,8 @@ export interface NodeAgentOptions {
   networks: NetworkService;
   bundles: BundleBuilder;
   volumes: VolumeStore;
+  /** Called when the last container is removed (the local node removes its empty parent cgroup). */
+  onIdle?: () => Promise<void>;
   /** `top`, `stats` and `cp` of running containers; without it they are refused. */
   host?: ContainerHost;
   nodeId?: string;
@@ -549,6 +551,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         }
         publish(e.rec, 'destroy');
       });
+      if (entries.size === 0) await opts.onIdle?.().catch(() => undefined);
     },
 
     async inspectContainer(id) {

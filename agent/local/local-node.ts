@@ -12,6 +12,7 @@ import type { AgentPaths } from '../paths.js';
 import { bundledRuntimePath } from '../runtime/bundled-runtime-path.js';
 import { createVolumeStore } from '../volumes.js';
 import { createLocalBundleBuilder } from './bundle-builder.js';
+import { removeEmptyCgroupParent } from './cgroup-parent.js';
 import { createLocalContainerHost } from './container-host.js';
 import { createLocalImageService } from './image-service.js';
 import { createLocalNetworkService } from './network-service.js';
@@ -46,12 +47,16 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
     ...(opts.nftTable === undefined ? {} : { table: opts.nftTable, resolverTable: `${opts.nftTable}_dns` }),
     ...(opts.dnsPort === undefined ? {} : { dnsPort: opts.dnsPort }),
   });
+  const cgroupParent = opts.cgroupParent ?? '/tsc-compose';
   const agent = createNodeAgent({
     stateDir,
     runtime: createRuntimeAdapter({ binary: opts.runtime ?? bundledRuntimePath(), root: join(runDir, 'runtime') }),
     images: createLocalImageService({ store }),
     networks,
-    bundles: createLocalBundleBuilder({ volumes, cgroupParent: opts.cgroupParent ?? '/tsc-compose' }),
+    bundles: createLocalBundleBuilder({ volumes, cgroupParent }),
+    onIdle: async () => {
+      await removeEmptyCgroupParent(cgroupParent);
+    },
     volumes,
     host: createLocalContainerHost(),
     version: opts.version,

@@ -26,6 +26,8 @@ export interface E2eHost {
   dir: string;
   project: string;
   table: string;
+  /** The agent's parent cgroup (its own, so that its removal is checked apart from other agents'). */
+  cgroupParent: string;
   /** Run `tsc-compose ARGS` in the project directory. */
   cli(args: string[], timeoutMs?: number): CliResult;
   /** Start the agent (again). */
@@ -39,11 +41,13 @@ export async function createE2eHost(name: string, files: Record<string, string>)
   const dir = await mkdtemp(join(tmpdir(), `tsc-${name}-`));
   const project = `${name}${process.pid}`;
   const table = `tsc_${name}_${process.pid}`;
+  const cgroupParent = `/tsc-e2e-${name}-${process.pid}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TSC_COMPOSE_RUN_DIR: join(dir, 'run'),
     TSC_COMPOSE_STATE_DIR: join(dir, 'state'),
     TSC_COMPOSE_NFT_TABLE: table,
+    TSC_COMPOSE_CGROUP_PARENT: cgroupParent,
     COMPOSE_PROJECT_NAME: project,
   };
   delete env['CI'];
@@ -59,6 +63,7 @@ export async function createE2eHost(name: string, files: Record<string, string>)
     dir,
     project,
     table,
+    cgroupParent,
     cli(args, timeoutMs = 60_000) {
       const r = spawnSync(tsx, [main, ...args], { cwd: join(dir, 'proj'), env, encoding: 'utf8', timeout: timeoutMs });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
