@@ -5,7 +5,7 @@
  * nftables, DNS). The agent core (`node-agent.ts`) is written against these alone; adapters
  * bind them to `agent/runtime/`, `agent/images/` and `overlay/`, and unit tests use fakes.
  */
-import type { ContainerSpec, ContainerStatsSample, ContainerTop, CopyOptions, EndpointSpec, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress } from './api/types.js';
+import type { ContainerSpec, ContainerStatsSample, ContainerTop, CopyOptions, EndpointSpec, ExecSession, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress } from './api/types.js';
 import type { ContainerSettings } from './images/container-settings.js';
 import type { ImageRuntimeConfig } from './images/media-types.js';
 
@@ -100,6 +100,8 @@ export interface ContainerRuntime {
   resume(id: string): Promise<void>;
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
   exec(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean; privileged?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** A process with attached streams (`--tty` relays a terminal through them); absent: `exec -i` is refused. */
+  execAttach?(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean; stdin: boolean }): Promise<ExecSession>;
   /** Resolves when the container's process has exited (from the monitor's exit file). */
   waitExit(id: string): Promise<ExitStatus>;
 }

@@ -594,6 +594,20 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       return execIn(e, o);
     },
 
+    async execAttach(id, o) {
+      const e = find(id);
+      if (!e.running) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
+      if (opts.runtime.execAttach === undefined) throw new TscError('ERR_UNSUPPORTED', `exec with attached streams is not available with runtime ${opts.runtime.name}`);
+      return opts.runtime.execAttach(e.rec.id, {
+        args: o.cmd,
+        ...(o.env === undefined ? {} : { env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`) }),
+        ...(o.workingDir === undefined ? {} : { cwd: o.workingDir }),
+        ...(o.user === undefined ? {} : { user: o.user }),
+        ...(o.tty === true ? { tty: true } : {}),
+        stdin: o.stdin === true,
+      });
+    },
+
     async topContainer(id) {
       const { host, pid } = await runningPid(id, 'top');
       return host.top(pid);

@@ -8,7 +8,8 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
-import { METHODS, PROGRESS_METHODS, STREAM_METHODS, STREAM_OPTIONS_AT, statusFor, type StreamLine, type StreamMethod, type WireError } from './rpc.js';
+import { serveExecAttach } from './exec-stream.js';
+import { METHODS, PROGRESS_METHODS, STREAM_METHODS, STREAM_OPTIONS_AT, UPGRADE_METHODS, statusFor, type StreamLine, type StreamMethod, type WireError } from './rpc.js';
 import type { AgentApi } from './types.js';
 
 const MAX_BODY = 64 * 1024 * 1024;
@@ -47,7 +48,7 @@ type Fn = (...args: unknown[]) => unknown;
 async function handle(api: AgentApi, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://agent');
   const method = url.pathname.replace(/^\/v1\//, '');
-  if (req.method !== 'POST' || !(METHODS as readonly string[]).includes(method)) {
+  if (req.method !== 'POST' || !(METHODS as readonly string[]).includes(method) || (UPGRADE_METHODS as readonly string[]).includes(method)) {
     res.writeHead(404, { 'content-type': 'application/json' }).end(
       JSON.stringify({ code: 'ERR_NOT_FOUND', message: `no such agent method: ${req.method} ${url.pathname}` }),
     );
@@ -132,6 +133,7 @@ export async function serveAgent(api: AgentApi, socketPath: string): Promise<Age
       res.end(JSON.stringify(toWire(e)));
     });
   });
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => serveExecAttach(api, req, socket, head, toWire));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => resolve());

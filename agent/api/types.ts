@@ -9,6 +9,8 @@
  * and users meet familiar names in `inspect` output.
  */
 
+import type { Readable, Writable } from 'node:stream';
+
 /** Labels, environment and similar string maps. */
 export type StringMap = Record<string, string>;
 
@@ -243,6 +245,22 @@ export interface CopyOptions {
   followLink?: boolean;
 }
 
+/** `exec` attached: the process's streams, as Docker's hijacked exec start gives them. */
+export interface ExecAttachOptions extends ExecOptions {
+  /** Keep the process's stdin open to `ExecSession.stdin` (`-i`). */
+  stdin?: boolean;
+}
+
+export interface ExecSession {
+  /** Into the process's stdin (when asked for); ending it closes that stdin. */
+  stdin: Writable;
+  stdout: Readable;
+  /** Nothing comes here with a tty: the terminal carries both streams. */
+  stderr: Readable;
+  /** The command's exit code, once its output has all been delivered. */
+  exit: Promise<number>;
+}
+
 export interface AgentEvent {
   type: 'container' | 'image' | 'network' | 'volume';
   /** Docker's action names: create, start, die, stop, kill, destroy, health_status: healthy, oom, ... */
@@ -326,6 +344,8 @@ export interface AgentApi {
   waitContainer(id: string, condition?: 'not-running' | 'next-exit' | 'removed'): Promise<{ exitCode: number }>;
   logs(id: string, opts?: LogsOptions): AsyncIterable<LogLine>;
   exec(id: string, opts: ExecOptions): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** `exec -i` / `exec -it`: a process whose streams stay attached (over the socket: an upgraded connection). */
+  execAttach(id: string, opts: ExecAttachOptions): Promise<ExecSession>;
   /** The processes of a running container (its cgroup), as `docker top` lists them. */
   topContainer(id: string): Promise<ContainerTop>;
   /** One reading of its cgroup counters and network totals. */

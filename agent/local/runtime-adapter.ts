@@ -5,9 +5,11 @@
  * with the exit code and OOM flag. `waitExit` watches for that file with a cheap stat instead of
  * spawning `state` in a loop, so many containers cost little.
  */
+import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { Writable, type Readable } from 'node:stream';
 import { join } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
@@ -116,6 +118,23 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
         closeSync(err);
         await rm(dir, { recursive: true, force: true });
       }
+    },
+    async execAttach(id, proc) {
+      const user = proc.user === undefined || /^\d+(:\d+)?$/.test(proc.user) ? proc.user : await numericUser(await bundleConfig(id), proc.user);
+      const flags: string[] = [];
+      for (const e of proc.env ?? []) flags.push('--env', e);
+      if (proc.cwd !== undefined) flags.push('--cwd', proc.cwd);
+      if (user !== undefined) flags.push('--user', user);
+      if (proc.tty === true) flags.push('--tty');
+      // The runtime's own stdio carries the process's (a terminal's, with --tty): no files between.
+      const child = spawn(opts.binary, ['--root', opts.root, 'exec', ...flags, id, ...proc.args], { stdio: [proc.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const exit = new Promise<number>((resolve, reject) => {
+        child.once('error', (e) => reject(new TscError('ERR_RUNTIME', `exec in container ${id}: ${e.message}`, { cause: e })));
+        child.once('close', (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : (osConstants.signals[signal] ?? 0))));
+      });
+      const stdin = child.stdin ?? new Writable({ write: (_c, _e, cb) => cb() });
+      stdin.on('error', () => undefined);
+      return { stdin, stdout: child.stdout as Readable, stderr: child.stderr as Readable, exit };
     },
     async waitExit(id) {
       for (;;) {

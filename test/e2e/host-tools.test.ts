@@ -4,6 +4,7 @@
  * volumes_from (read-only), cp goes both ways and cannot be led out of the container by a
  * link inside it, top lists the container's processes and stats reads its cgroup.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { readFile, symlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -137,6 +138,27 @@ describePrivileged('hooks, volumes_from, cp, top and stats on one host', [root, 
     const table = ok(['stats', '--no-stream', 'data']).split('\n');
     expect(table[0]).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
     expect(table[1]).toContain(`${project}-data-1`);
+  }, 60_000);
+
+  it('pipes stdin into exec and passes the exit code on', () => {
+    const r = host.cli(['exec', '-T', 'data', 'sh', '-c', 'tr a-z A-Z; echo err >&2; exit 5'], 60_000, 'piped in\n');
+    expect(r.stdout).toBe('PIPED IN\n');
+    expect(r.stderr).toBe('err\n');
+    expect(r.status).toBe(5);
+  }, 60_000);
+
+  it('gives exec a terminal when ours is one, and none with -T', () => {
+    const { argv, env, cwd } = host.command;
+    const underPty = (args: string[]) => {
+      const line = [...argv, ...args].map((a) => `'${a}'`).join(' ');
+      return spawnSync('script', ['-qec', line, '/dev/null'], { env, cwd, encoding: 'utf8', timeout: 60_000, input: '' });
+    };
+    const tty = underPty(['exec', 'data', 'sh', '-c', 'tty; exit 3']);
+    // (the container's terminal and script's each turn \n into \r\n)
+    expect(tty.stdout).toMatch(/\/dev\/pts\/\d+\r\r?\n/);
+    expect(tty.status).toBe(3);
+    const none = underPty(['exec', '-T', 'data', 'sh', '-c', 'tty; exit 0']);
+    expect(none.stdout).toMatch(/not a tty/);
   }, 60_000);
 
   it('runs pre_stop hooks before the stop signal', () => {

@@ -28,8 +28,10 @@ export interface E2eHost {
   table: string;
   /** The agent's parent cgroup (its own, so that its removal is checked apart from other agents'). */
   cgroupParent: string;
-  /** Run `tsc-compose ARGS` in the project directory. */
-  cli(args: string[], timeoutMs?: number): CliResult;
+  /** Run `tsc-compose ARGS` in the project directory (`input` on its stdin). */
+  cli(args: string[], timeoutMs?: number, input?: string): CliResult;
+  /** The command line and environment `cli` runs with, for tests that run it their own way (under a pty). */
+  command: { argv: string[]; env: NodeJS.ProcessEnv; cwd: string };
   /** Start the agent (again). */
   startAgent(): Promise<void>;
   /** SIGKILL the agent, as a crash would. */
@@ -64,8 +66,9 @@ export async function createE2eHost(name: string, files: Record<string, string>)
     project,
     table,
     cgroupParent,
-    cli(args, timeoutMs = 60_000) {
-      const r = spawnSync(tsx, [main, ...args], { cwd: join(dir, 'proj'), env, encoding: 'utf8', timeout: timeoutMs });
+    command: { argv: [tsx, main], env, cwd: join(dir, 'proj') },
+    cli(args, timeoutMs = 60_000, input) {
+      const r = spawnSync(tsx, [main, ...args], { cwd: join(dir, 'proj'), env, encoding: 'utf8', timeout: timeoutMs, ...(input === undefined ? {} : { input }) });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
     async startAgent() {
