@@ -6,6 +6,8 @@
  * bind them to `agent/runtime/`, `agent/images/` and `overlay/`, and unit tests use fakes.
  */
 import type { ContainerSpec, ContainerStatsSample, ContainerTop, CopyOptions, EndpointSpec, ExecSession, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress } from './api/types.js';
+import type { Writable } from 'node:stream';
+
 import type { ContainerSettings } from './images/container-settings.js';
 import type { ImageRuntimeConfig } from './images/media-types.js';
 
@@ -102,6 +104,8 @@ export interface ContainerRuntime {
   exec(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean; privileged?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** A process with attached streams (`--tty` relays a terminal through them); absent: `exec -i` is refused. */
   execAttach?(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean; stdin: boolean }): Promise<ExecSession>;
+  /** A stream into the stdin of a container created with `openStdin` (ending it closes that stdin). */
+  attachStdin?(id: string): Promise<Writable>;
   /** Resolves when the container's process has exited (from the monitor's exit file). */
   waitExit(id: string): Promise<ExitStatus>;
 }

@@ -9,6 +9,7 @@
  * status from the monitor's exit file, and its restart policy is applied then.
  */
 import { hostname as osHostname } from 'node:os';
+import { Readable, Writable } from 'node:stream';
 
 import { TscError } from '../lib/errors.js';
 import { parseBytes } from '../lib/units.js';
@@ -606,6 +607,18 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         ...(o.tty === true ? { tty: true } : {}),
         stdin: o.stdin === true,
       });
+    },
+
+    async attachContainer(id, o) {
+      const e = find(id);
+      if (!e.running) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
+      if (o.stdin && (!e.rec.spec.openStdin || opts.runtime.attachStdin === undefined)) {
+        throw new TscError('ERR_CONFLICT', `container ${e.rec.name} was not created with stdin open`);
+      }
+      const stdin = o.stdin && opts.runtime.attachStdin !== undefined ? await opts.runtime.attachStdin(e.rec.id) : new Writable({ write: (_c, _e, cb) => cb() });
+      stdin.on('error', () => undefined);
+      const exit = e.exited.promise.then((s) => s.exitCode);
+      return { stdin, stdout: Readable.from([]), stderr: Readable.from([]), exit };
     },
 
     async topContainer(id) {

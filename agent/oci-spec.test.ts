@@ -72,4 +72,10 @@ describe('buildOciSpec', () => {
     const s = buildOciSpec({ ...input({ networkMode: 'host' }), netns: undefined });
     expect(s.linux?.namespaces?.some((n) => n.type === 'network')).toBe(false);
   });
+
+  it('keeps stdin open through the monitor for stdin_open and run -i, not with a terminal', () => {
+    expect(buildOciSpec(input()).annotations?.[ANNOTATIONS.stdin]).toBeUndefined();
+    expect(buildOciSpec(input({ openStdin: true })).annotations?.[ANNOTATIONS.stdin]).toBe('true');
+    expect(buildOciSpec(input({ openStdin: true, tty: true })).annotations?.[ANNOTATIONS.stdin]).toBeUndefined();
+  });
 });

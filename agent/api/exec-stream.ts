@@ -1,5 +1,5 @@
 /**
- * `execAttach` on the agent's socket: as Docker hijacks the connection of an exec start, the
+ * `execAttach` and `attachContainer` on the agent's socket: as Docker hijacks the connection of an exec start, the
  * client asks `POST /v1/execAttach?args=<JSON>` with `Upgrade: tcp`, and after the 101 both
  * sides speak frames in Docker's stream format: an 8-byte header (stream type, 3 zero bytes,
  * payload length big-endian) then the payload. Types: 0 stdin, 1 stdout, 2 stderr (Docker's
@@ -10,7 +10,9 @@ import { request } from 'node:http';
 import { PassThrough, Writable, type Duplex, type Readable } from 'node:stream';
 
 import { TscError, type TscErrorCode } from '../../lib/errors.js';
-import type { WireError } from './rpc.js';
+import { UPGRADE_METHODS, type WireError } from './rpc.js';
+
+type UpgradeMethod = (typeof UPGRADE_METHODS)[number];
 import type { AgentApi, ExecAttachOptions, ExecSession } from './types.js';
 
 export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, error: 4, stdinClose: 5 } as const;
@@ -48,7 +50,8 @@ function ended(s: Readable): Promise<void> {
 /** The server side: answer an upgrade request for `execAttach` on `socket`. */
 export function serveExecAttach(api: AgentApi, req: IncomingMessage, socket: Duplex, head: Buffer, toWire: (e: unknown) => WireError): void {
   const url = new URL(req.url ?? '/', 'http://agent');
-  if (url.pathname !== '/v1/execAttach') {
+  const method = url.pathname.replace(/^\/v1\//, '');
+  if (!(UPGRADE_METHODS as readonly string[]).includes(method)) {
     socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
     return;
   }
@@ -61,7 +64,7 @@ export function serveExecAttach(api: AgentApi, req: IncomingMessage, socket: Dup
     return;
   }
   const [id, opts] = Array.isArray(args) ? (args as [string, ExecAttachOptions]) : ['', { cmd: [] }];
-  api.execAttach(id, opts).then(
+  (method === 'attachContainer' ? api.attachContainer(id, { stdin: opts.stdin === true }) : api.execAttach(id, opts)).then(
     (session) => {
       session.stdout.on('data', (d: Buffer) => socket.write(frame(FRAME.stdout, d)));
       session.stderr.on('data', (d: Buffer) => socket.write(frame(FRAME.stderr, d)));
@@ -82,13 +85,13 @@ export function serveExecAttach(api: AgentApi, req: IncomingMessage, socket: Dup
   );
 }
 
-/** The client side: `execAttach` over the agent's socket. */
-export function attachExec(socketPath: string, id: string, opts: ExecAttachOptions): Promise<ExecSession> {
+/** The client side: `execAttach` (or `attachContainer`) over the agent's socket. */
+export function attachExec(socketPath: string, id: string, opts: ExecAttachOptions | { stdin: boolean }, method: UpgradeMethod = 'execAttach'): Promise<ExecSession> {
   return new Promise((resolve, reject) => {
     const req = request({
       socketPath,
       agent: false,
-      path: `/v1/execAttach?args=${encodeURIComponent(JSON.stringify([id, opts]))}`,
+      path: `/v1/${method}?args=${encodeURIComponent(JSON.stringify([id, opts]))}`,
       method: 'POST',
       headers: { Connection: 'Upgrade', Upgrade: 'tcp' },
     });

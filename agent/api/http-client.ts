@@ -126,6 +126,7 @@ export function connectAgent(socketPath: string): AgentApi {
   const api: Record<string, (...args: unknown[]) => unknown> = {};
   for (const m of METHODS) {
     if (m === 'execAttach') api[m] = (id, opts) => attachExec(socketPath, id as string, opts as ExecAttachOptions);
+    else if (m === 'attachContainer') api[m] = (id, opts) => attachExec(socketPath, id as string, opts as { stdin: boolean }, 'attachContainer');
     else if ((STREAM_METHODS as readonly string[]).includes(m)) api[m] = (...args) => stream(socketPath, m, args);
     else if ((PROGRESS_METHODS as readonly string[]).includes(m)) api[m] = (...args) => withProgress(socketPath, m, args);
     else api[m] = (...args) => call(socketPath, m, args);

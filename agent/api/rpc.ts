@@ -17,7 +17,7 @@ export const STREAM_METHODS = ['logs', 'events'] as const satisfies ReadonlyArra
 export const STREAM_OPTIONS_AT: Record<(typeof STREAM_METHODS)[number], number> = { logs: 1, events: 0 };
 
 /** Methods served on an upgraded connection (exec-stream.ts), not as a JSON call. */
-export const UPGRADE_METHODS = ['execAttach'] as const satisfies ReadonlyArray<keyof AgentApi>;
+export const UPGRADE_METHODS = ['execAttach', 'attachContainer'] as const satisfies ReadonlyArray<keyof AgentApi>;
 
 /** Methods whose last argument is a progress callback, served as NDJSON with a final result. */
 export const PROGRESS_METHODS = ['pullImage'] as const satisfies ReadonlyArray<keyof AgentApi>;
@@ -42,6 +42,7 @@ export const METHODS = [
   'logs',
   'exec',
   'execAttach',
+  'attachContainer',
   'topContainer',
   'statsContainer',
   'copyFromContainer',

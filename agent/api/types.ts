@@ -346,6 +346,11 @@ export interface AgentApi {
   exec(id: string, opts: ExecOptions): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** `exec -i` / `exec -it`: a process whose streams stay attached (over the socket: an upgraded connection). */
   execAttach(id: string, opts: ExecAttachOptions): Promise<ExecSession>;
+  /**
+   * Docker's attach, stdin side: a stream into the stdin of a container made with `openStdin`
+   * (its output is read with `logs`); `exit` resolves with the container's exit code.
+   */
+  attachContainer(id: string, opts: { stdin: boolean }): Promise<ExecSession>;
   /** The processes of a running container (its cgroup), as `docker top` lists them. */
   topContainer(id: string): Promise<ContainerTop>;
   /** One reading of its cgroup counters and network totals. */

@@ -16,6 +16,7 @@ import { TscError } from '../../lib/errors.js';
 import type { ContainerRuntime, ExitStatus, RuntimeStatus } from '../backends.js';
 import { resolveUser } from '../resolve-user.js';
 import { ALL_CAPABILITIES } from '../runtime/capabilities.js';
+import { attachStdin } from '../runtime/monitor-client.js';
 import { createRuntimeClient } from '../runtime/runtime-client.js';
 
 export interface RuntimeAdapterOptions {
@@ -136,6 +137,7 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
       stdin.on('error', () => undefined);
       return { stdin, stdout: child.stdout as Readable, stderr: child.stderr as Readable, exit };
     },
+    attachStdin: (id) => attachStdin({ root: opts.root, id }),
     async waitExit(id) {
       for (;;) {
         const done = await readExit(id);

@@ -46,6 +46,9 @@ describePrivileged('hooks, volumes_from, cp, top and stats on one host', [root, 
         '    command: ["sleep", "600"]',
         '    stop_signal: SIGKILL',
         '    volumes_from: ["data:ro"]',
+        '  plain:',
+        '    image: busybox',
+        '    profiles: [oneoff]',
         '  broken:',
         '    image: busybox',
         '    command: ["sleep", "600"]',
@@ -145,6 +148,12 @@ describePrivileged('hooks, volumes_from, cp, top and stats on one host', [root, 
     expect(r.stdout).toBe('PIPED IN\n');
     expect(r.stderr).toBe('err\n');
     expect(r.status).toBe(5);
+  }, 60_000);
+
+  it('pipes stdin into a one-off run container', () => {
+    const r = host.cli(['--progress', 'quiet', 'run', '--rm', 'plain', 'sh', '-c', 'tr a-z A-Z; exit 4'], 60_000, 'into run\n');
+    expect(r.stdout, r.stderr).toBe('INTO RUN\n');
+    expect(r.status).toBe(4);
   }, 60_000);
 
   it('gives exec a terminal when ours is one, and none with -T', () => {

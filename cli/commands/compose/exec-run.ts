@@ -153,12 +153,27 @@ export async function runCommand(ctx: ComposeContext, service: string, cmd: stri
     // docker compose run does not publish the service's ports unless --service-ports.
     ports: flags.publish.map(publishFlag),
     restartPolicy: { name: 'no' as const },
+    // docker compose run is interactive (-i) unless detached: our stdin goes to the container.
+    openStdin: flags.detach !== true || base.openStdin,
   };
   const { id } = await agent.createContainer(spec);
   await agent.startContainer(id);
   if (flags.detach === true) {
     ctx.stdout.write(`${name}\n`);
     return 0;
+  }
+  const input = spec.tty
+    ? undefined
+    : await agent.attachContainer(id, { stdin: true }).catch((e: unknown) => {
+        ctx.stderr.write(`WARN[0000] stdin not attached: ${e instanceof Error ? e.message : String(e)}\n`);
+        return undefined;
+      });
+  if (input !== undefined) {
+    process.stdin.pipe(input.stdin);
+    void input.exit.catch(() => undefined).finally(() => {
+      process.stdin.unpipe(input.stdin);
+      process.stdin.pause();
+    });
   }
   const stop = new AbortController();
   const follow = (async () => {
