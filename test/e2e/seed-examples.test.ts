@@ -3,8 +3,9 @@
  * implementation behaves: `three-tier` (start order behind a healthcheck, network isolation,
  * interpolated defaults, the named volume kept by `down` and removed by `down -v`), `profiles`
  * (which services each profile enables) and `override-auto` (the override file read without
- * -f). The files are the corpus's own (seeds/); the only change, in a stand-in file beside
- * them, swaps images and commands for busybox ones made from the offline fixture image.
+ * -f). The files are the corpus's own (fixtures/compose/, READMEs there); the only change, in
+ * a stand-in file beside them, swaps images and commands for busybox ones made from the
+ * offline fixture image.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createE2eHost, type CliResult, type E2eHost } from '../support/e2e-harness.js';
 import { command, describePrivileged, root } from '../support/privileged.js';
 
-const seeds = fileURLToPath(new URL('./seeds', import.meta.url));
+const seeds = fileURLToPath(new URL('../../fixtures/compose', import.meta.url));
 
 const THREE_TIER_STANDIN = `
 services:
