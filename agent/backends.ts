@@ -103,7 +103,7 @@ export interface ContainerRuntime {
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
   exec(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean; privileged?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** A process with attached streams (`--tty` relays a terminal through them); absent: `exec -i` is refused. */
-  execAttach?(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean; stdin: boolean }): Promise<ExecSession>;
+  execAttach?(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean; stdin: boolean; rows?: number; cols?: number }): Promise<ExecSession>;
   /** A stream into the stdin of a container created with `openStdin` (ending it closes that stdin). */
   attachStdin?(id: string): Promise<Writable>;
   /** Resolves when the container's process has exited (from the monitor's exit file). */

@@ -605,6 +605,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         ...(o.workingDir === undefined ? {} : { cwd: o.workingDir }),
         ...(o.user === undefined ? {} : { user: o.user }),
         ...(o.tty === true ? { tty: true } : {}),
+        ...(o.rows === undefined || o.cols === undefined ? {} : { rows: o.rows, cols: o.cols }),
         stdin: o.stdin === true,
       });
     },

@@ -3,7 +3,8 @@
  * client asks `POST /v1/execAttach?args=<JSON>` with `Upgrade: tcp`, and after the 101 both
  * sides speak frames in Docker's stream format: an 8-byte header (stream type, 3 zero bytes,
  * payload length big-endian) then the payload. Types: 0 stdin, 1 stdout, 2 stderr (Docker's
- * own), and ours: 3 the exit (JSON `{exitCode}`), 4 an error (JSON WireError), 5 stdin closed.
+ * own), and ours: 3 the exit (JSON `{exitCode}`), 4 an error (JSON WireError), 5 stdin closed,
+ * 6 a terminal size ("ROWS COLS").
  */
 import type { IncomingMessage } from 'node:http';
 import { request } from 'node:http';
@@ -15,7 +16,7 @@ import { UPGRADE_METHODS, type WireError } from './rpc.js';
 type UpgradeMethod = (typeof UPGRADE_METHODS)[number];
 import type { AgentApi, ExecAttachOptions, ExecSession } from './types.js';
 
-export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, error: 4, stdinClose: 5 } as const;
+export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, error: 4, stdinClose: 5, resize: 6 } as const;
 
 export function frame(type: number, payload: Buffer | string = Buffer.alloc(0)): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
@@ -71,6 +72,10 @@ export function serveExecAttach(api: AgentApi, req: IncomingMessage, socket: Dup
       const decode = frameDecoder((type, payload) => {
         if (type === FRAME.stdin) session.stdin.write(payload);
         else if (type === FRAME.stdinClose) session.stdin.end();
+        else if (type === FRAME.resize) {
+          const [rows, cols] = payload.toString().split(' ').map(Number);
+          if (rows !== undefined && cols !== undefined) session.resize?.(rows, cols);
+        }
       });
       if (head.length > 0) decode(head);
       socket.on('data', decode);
@@ -129,7 +134,10 @@ export function attachExec(socketPath: string, id: string, opts: ExecAttachOptio
           socket.write(frame(FRAME.stdinClose), () => cb());
         },
       });
-      resolve({ stdin, stdout, stderr, exit });
+      const resize = (rows: number, cols: number) => {
+        if (!done) socket.write(frame(FRAME.resize, `${rows} ${cols}`));
+      };
+      resolve({ stdin, stdout, stderr, exit, resize });
     });
     req.on('response', (res: IncomingMessage) => {
       res.resume();

@@ -249,6 +249,9 @@ export interface CopyOptions {
 export interface ExecAttachOptions extends ExecOptions {
   /** Keep the process's stdin open to `ExecSession.stdin` (`-i`). */
   stdin?: boolean;
+  /** The terminal's first size (with `tty`). */
+  rows?: number;
+  cols?: number;
 }
 
 export interface ExecSession {
@@ -259,6 +262,8 @@ export interface ExecSession {
   stderr: Readable;
   /** The command's exit code, once its output has all been delivered. */
   exit: Promise<number>;
+  /** A new size for the process's terminal (with `tty`); the process gets SIGWINCH. */
+  resize?(rows: number, cols: number): void;
 }
 
 export interface AgentEvent {

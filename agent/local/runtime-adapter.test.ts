@@ -63,6 +63,18 @@ describePrivileged('runtime adapter on the bundled runtime', [root, command('bus
       expect(plain & (1n << 21n)).toBe(0n);
       const inside = await rt.exec(id, { args: ['sh', '-c', 'echo $HOOK $(pwd)'], privileged: true, env: ['HOOK=1'], cwd: '/tmp' });
       expect(inside.stdout.trim()).toBe('1 /tmp');
+
+      // An attached exec with a terminal: its first size, then a resize, reach the process.
+      const session = await rt.execAttach?.(id, { args: ['sh', '-c', 'stty size; read x; stty size; exit 6'], tty: true, stdin: true, rows: 20, cols: 70 });
+      if (session === undefined) throw new Error('the adapter has no execAttach');
+      let out = '';
+      session.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const deadline = Date.now() + 10_000;
+      while (!out.includes('20 70') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      session.resize?.(40, 100);
+      session.stdin.write('go\n');
+      expect(await session.exit).toBe(6);
+      expect(out.replace(/\r/g, '').split('\n').filter((l) => /^\d+ \d+$/.test(l))).toEqual(['20 70', '40 100']);
     } finally {
       await rt.delete(id, { force: true });
     }

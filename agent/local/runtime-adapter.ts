@@ -126,16 +126,26 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
       for (const e of proc.env ?? []) flags.push('--env', e);
       if (proc.cwd !== undefined) flags.push('--cwd', proc.cwd);
       if (user !== undefined) flags.push('--user', user);
-      if (proc.tty === true) flags.push('--tty');
+      // With a terminal, fd 3 takes "ROWS COLS" lines: pipes have no size to lend it.
+      if (proc.tty === true) flags.push('--tty', '--tty-size-fd', '3');
+      if (proc.tty === true && proc.rows !== undefined && proc.cols !== undefined && proc.rows > 0 && proc.cols > 0) flags.push('--tty-size', `${proc.rows},${proc.cols}`);
       // The runtime's own stdio carries the process's (a terminal's, with --tty): no files between.
-      const child = spawn(opts.binary, ['--root', opts.root, 'exec', ...flags, id, ...proc.args], { stdio: [proc.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const child = spawn(opts.binary, ['--root', opts.root, 'exec', ...flags, id, ...proc.args], {
+        stdio: [proc.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', proc.tty === true ? 'pipe' : 'ignore'],
+      });
+      const sizes = child.stdio[3] as Writable | null;
+      sizes?.on('error', () => undefined);
+      const resize = (rows: number, cols: number) => {
+        if (sizes !== null && Number.isInteger(rows) && Number.isInteger(cols) && rows > 0 && cols > 0) sizes.write(`${rows} ${cols}\n`);
+      };
       const exit = new Promise<number>((resolve, reject) => {
         child.once('error', (e) => reject(new TscError('ERR_RUNTIME', `exec in container ${id}: ${e.message}`, { cause: e })));
         child.once('close', (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : (osConstants.signals[signal] ?? 0))));
       });
       const stdin = child.stdin ?? new Writable({ write: (_c, _e, cb) => cb() });
       stdin.on('error', () => undefined);
-      return { stdin, stdout: child.stdout as Readable, stderr: child.stderr as Readable, exit };
+      void exit.finally(() => sizes?.end()).catch(() => undefined);
+      return { stdin, stdout: child.stdout as Readable, stderr: child.stderr as Readable, exit, resize };
     },
     attachStdin: (id) => attachStdin({ root: opts.root, id }),
     async waitExit(id) {

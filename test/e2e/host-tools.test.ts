@@ -168,6 +168,10 @@ describePrivileged('hooks, volumes_from, cp, top and stats on one host', [root, 
     expect(tty.status).toBe(3);
     const none = underPty(['exec', '-T', 'data', 'sh', '-c', 'tty; exit 0']);
     expect(none.stdout).toMatch(/not a tty/);
+    // Our terminal's size is the process's.
+    const line = [...argv, 'exec', 'data', 'stty', 'size'].map((a) => `'${a}'`).join(' ');
+    const sized = spawnSync('script', ['-qec', `stty rows 33 cols 77; exec ${line}`, '/dev/null'], { env, cwd, encoding: 'utf8', timeout: 60_000, input: '' });
+    expect(sized.stdout).toMatch(/(^|\n)\W*33 77\r/);
   }, 60_000);
 
   it('runs pre_stop hooks before the stop signal', () => {

@@ -78,9 +78,16 @@ export async function execAttached(
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown },
 ): Promise<number> {
   const agent = await ctx.agent();
-  const session = await agent.execAttach(id, { ...opts, stdin: true });
+  const out = ctx.stdout as NodeJS.WritableStream & { rows?: number; columns?: number; on?: (ev: 'resize', f: () => void) => unknown; off?: (ev: 'resize', f: () => void) => unknown };
+  const size = opts.tty === true && out.rows !== undefined && out.columns !== undefined ? { rows: out.rows, cols: out.columns } : {};
+  const session = await agent.execAttach(id, { ...opts, ...size, stdin: true });
   const raw = opts.tty === true && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
   if (raw) stdin.setRawMode?.(true);
+  // Our terminal's size follows the user's window, as docker's exec -it does.
+  const onResize = () => {
+    if (out.rows !== undefined && out.columns !== undefined) session.resize?.(out.rows, out.columns);
+  };
+  if (opts.tty === true) out.on?.('resize', onResize);
   stdin.pipe(session.stdin);
   session.stdout.pipe(ctx.stdout, { end: false });
   session.stderr.pipe(ctx.stderr, { end: false });
@@ -88,6 +95,7 @@ export async function execAttached(
     return await session.exit;
   } finally {
     stdin.unpipe(session.stdin);
+    if (opts.tty === true) out.off?.('resize', onResize);
     if (raw) stdin.setRawMode?.(false);
     stdin.pause();
   }
