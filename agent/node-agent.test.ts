@@ -191,4 +191,13 @@ describe('node agent lifecycle', () => {
     await a.api.removeContainer(two.id);
     expect(idle).toBe(1);
   });
+
+  it('runs pre_stop hooks even when stopped with no grace period (stop -t 0)', async () => {
+    const fake = fakeRuntime();
+    const { api } = make(fake.rt);
+    const { id } = await api.createContainer(spec('p-grace0-1', { preStop: [{ command: ['flush'] }] }));
+    await api.startContainer(id);
+    await api.stopContainer(id, { timeoutMs: 0 });
+    expect(fake.calls).toEqual(['exec flush', 'kill SIGTERM']);
+  });
 });

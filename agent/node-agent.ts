@@ -329,7 +329,9 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     const grace = timeoutMs ?? e.rec.spec.stopGracePeriodMs ?? 10_000;
     const exited = e.exited.promise;
     if (e.paused) await opts.runtime.resume(e.rec.id).catch(() => undefined);
-    await runHooks(e, 'pre_stop', grace);
+    // Bounded so that a hanging hook cannot hold a stop forever: the grace period, at least 10 s
+    // (docker compose does not bound it; -t 0 there still runs the hooks).
+    await runHooks(e, 'pre_stop', Math.max(grace, 10_000));
     await opts.runtime.kill(e.rec.id, sig).catch(() => undefined);
     publish(e.rec, 'kill', { signal: sig });
     if ((await withTimeout(exited, grace)) === undefined) {
