@@ -43,6 +43,7 @@ describe('execAttach over the socket', () => {
     // The process: echoes its stdin upper-cased to stdout, says "bye" on stderr, exits 7.
     const api = {
       execAttach: async (id: string, opts: { cmd: string[]; tty?: boolean }): Promise<ExecSession> => {
+        if (id === 'forever') return { stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough(), exit: new Promise<number>(() => undefined) };
         if (id !== 'c1') throw new TscError('ERR_NOT_FOUND', `No such container: ${id}`);
         const stdin = new PassThrough();
         const stdout = new PassThrough();
@@ -78,5 +79,13 @@ describe('execAttach over the socket', () => {
     const client = connectAgent(join(dir, 'agent.sock'));
     const s = await client.execAttach('nope', { cmd: ['true'] });
     await expect(s.exit).rejects.toThrow(/No such container: nope/);
+  });
+
+  it('ends an attached exec when the agent stops serving, so that neither side hangs', async () => {
+    const client = connectAgent(join(dir, 'agent.sock'));
+    const s = await client.execAttach('forever', { cmd: ['sleep'] });
+    const ended = expect(s.exit).rejects.toThrow(/closed exec in forever without an exit code/);
+    await server.close();
+    await ended;
   });
 });

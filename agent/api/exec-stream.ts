@@ -105,6 +105,8 @@ export function attachExec(socketPath: string, id: string, opts: ExecAttachOptio
       const stderr = new PassThrough();
       let settle!: { resolve: (n: number) => void; reject: (e: Error) => void };
       const exit = new Promise<number>((res, rej) => (settle = { resolve: res, reject: rej }));
+      // A caller that never awaits the exit (exec -d) must not crash on an unhandled rejection.
+      exit.catch(() => undefined);
       let done = false;
       const finish = (f: () => void) => {
         if (done) return;

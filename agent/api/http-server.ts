@@ -6,6 +6,7 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
 
 import { TscError } from '../../lib/errors.js';
 import { serveExecAttach } from './exec-stream.js';
@@ -133,7 +134,13 @@ export async function serveAgent(api: AgentApi, socketPath: string): Promise<Age
       res.end(JSON.stringify(toWire(e)));
     });
   });
-  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => serveExecAttach(api, req, socket, head, toWire));
+  // Upgraded connections (attached execs) leave the server's books: close() ends them itself.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    serveExecAttach(api, req, socket, head, toWire);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => resolve());
@@ -143,6 +150,7 @@ export async function serveAgent(api: AgentApi, socketPath: string): Promise<Age
     socketPath,
     close: async () => {
       server.closeAllConnections();
+      for (const s of upgraded) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await rm(socketPath, { force: true });
     },
