@@ -133,9 +133,12 @@ export interface BundleBuilder {
  * process's pid: its processes (`top`), its counters (`stats`), its files (`cp`). Local to
  * the host; a Docker backend would answer these through the Engine API instead.
  */
+export type CopyTarget = { pid: number } | { rootfs: string };
+
 export interface ContainerHost {
   top(pid: number): Promise<ContainerTop>;
   stats(pid: number): Promise<ContainerStatsSample>;
-  copyFrom(pid: number, path: string, hostPath: string, opts: CopyOptions): Promise<void>;
-  copyTo(pid: number, hostPath: string, path: string, opts: CopyOptions): Promise<void>;
+  /** `cp` in a running container (`pid`: its own view, mounts included) or a stopped one's root file system. */
+  copyFrom(target: CopyTarget, path: string, hostPath: string, opts: CopyOptions): Promise<void>;
+  copyTo(target: CopyTarget, hostPath: string, path: string, opts: CopyOptions): Promise<void>;
 }

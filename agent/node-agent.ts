@@ -22,7 +22,7 @@ import type {
   ExecOptions,
   HealthStatus,
 } from './api/types.js';
-import type { BundleBuilder, ContainerHost, ContainerRuntime, ExitStatus, ImageService, NetworkService } from './backends.js';
+import type { BundleBuilder, ContainerHost, ContainerRuntime, CopyTarget, ExitStatus, ImageService, NetworkService } from './backends.js';
 import { createContainerStore, newContainerId, type ContainerRecord, type ContainerStore } from './container-store.js';
 import { createEventBus, type EventBus } from './events.js';
 import { HEALTH_DEFAULTS, INITIAL_HEALTH, applyProbe, nextProbeDelay, probeCommand } from './health.js';
@@ -402,6 +402,35 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     return { host: opts.host, pid: st.pid };
   }
 
+  /**
+   * `cp` as docker cp: in a running container through its own view; in a stopped one through
+   * its root file system, mounted for the copy (its volumes are not mounted then: a path on one
+   * is refused rather than answered from the image's content beneath).
+   */
+  async function withCopyTarget(idOrName: string, path: string, fn: (host: ContainerHost, t: CopyTarget) => Promise<void>): Promise<void> {
+    const e = find(idOrName);
+    if (e.running) {
+      const { host, pid } = await runningPid(idOrName, 'cp');
+      return fn(host, { pid });
+    }
+    const host = opts.host;
+    if (host === undefined) throw new TscError('ERR_UNSUPPORTED', `cp is not available on this agent (runtime ${opts.runtime.name})`);
+    const clean = `/${path.split('/').filter((p) => p !== '' && p !== '.').join('/')}`;
+    const mounted = e.rec.spec.mounts.find((m) => clean === m.target || clean.startsWith(`${m.target.replace(/\/$/, '')}/`));
+    if (mounted !== undefined) {
+      throw new TscError('ERR_UNSUPPORTED', `${path} is on a mount (${mounted.target}) of the stopped container ${e.rec.name}: start it to copy there`);
+    }
+    await serialized(e, async () => {
+      if (e.running) return fn(host, { pid: (await runningPid(idOrName, 'cp')).pid });
+      const rootfs = await opts.images.prepareRootfs(e.rec.imageId, e.rec.id);
+      try {
+        await fn(host, { rootfs });
+      } finally {
+        await opts.images.releaseRootfs(e.rec.id, { remove: false });
+      }
+    });
+  }
+
   function volumeInUse(name: string): boolean {
     return [...entries.values()].some((e) => e.rec.spec.mounts.some((m) => m.type === 'volume' && m.source === name));
   }
@@ -635,13 +664,11 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     },
 
     async copyFromContainer(id, path, hostPath, o = {}) {
-      const { host, pid } = await runningPid(id, 'cp');
-      await host.copyFrom(pid, path, hostPath, o);
+      await withCopyTarget(id, path, (host, t) => host.copyFrom(t, path, hostPath, o));
     },
 
     async copyToContainer(id, hostPath, path, o = {}) {
-      const { host, pid } = await runningPid(id, 'cp');
-      await host.copyTo(pid, hostPath, path, o);
+      await withCopyTarget(id, path, (host, t) => host.copyTo(t, hostPath, path, o));
       publish(find(id).rec, 'copy', { path });
     },
 

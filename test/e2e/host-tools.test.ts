@@ -178,4 +178,15 @@ describePrivileged('hooks, volumes_from, cp, top and stats on one host', [root, 
     ok(['--progress', 'quiet', 'stop', 'data']);
     expect(ok(['exec', 'reader', 'cat', '/store/hook'])).toBe('started hook\nstopping\n');
   }, 60_000);
+
+  it('copies from and to a stopped container\'s own files, and refuses a path on its volumes', () => {
+    ok(['cp', 'data:/srv/tree/sub/f', './stopped-f']);
+    expect(readFileSync(join(host.dir, 'proj', 'stopped-f'), 'utf8')).toBe('deep\n');
+    ok(['cp', './in.txt', 'data:/srv/while-stopped.txt']);
+    const onVolume = cli(['cp', 'data:/store/hook', './nope']);
+    expect(onVolume.status).not.toBe(0);
+    expect(onVolume.stderr).toContain('/store/hook is on a mount (/store)');
+    ok(['--progress', 'quiet', 'start', 'data']);
+    expect(ok(['exec', 'data', 'cat', '/srv/while-stopped.txt'])).toBe('from the host\n');
+  }, 60_000);
 });
