@@ -5,7 +5,9 @@
  * nftables, DNS). The agent core (`node-agent.ts`) is written against these alone; adapters
  * bind them to `agent/runtime/`, `agent/images/` and `overlay/`, and unit tests use fakes.
  */
-import type { BuildProgress, BuildSpec, BuildSummary, ContainerSpec, EndpointSpec, FileSync, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress, PushProgress, SyncFilesOptions, SyncFilesResult } from './api/types.js';
+import type { Writable } from 'node:stream';
+
+import type { BuildProgress, BuildSpec, BuildSummary, ContainerSpec, ContainerStatsSample, ContainerTop, CopyOptions, EndpointSpec, ExecSession, FileSync, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress, PushProgress, SyncFilesOptions, SyncFilesResult } from './api/types.js';
 import type { ContainerSettings } from './images/container-settings.js';
 import type { ImageRuntimeConfig } from './images/media-types.js';
 
@@ -118,7 +120,11 @@ export interface ContainerRuntime {
   pause(id: string): Promise<void>;
   resume(id: string): Promise<void>;
   delete(id: string, opts?: { force?: boolean }): Promise<void>;
-  exec(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  exec(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean; privileged?: boolean }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  /** A process with attached streams (`--tty` relays a terminal through them); absent: `exec -i` is refused. */
+  execAttach?(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean; stdin: boolean; rows?: number; cols?: number }): Promise<ExecSession>;
+  /** A stream into the stdin of a container created with `openStdin` (ending it closes that stdin). */
+  attachStdin?(id: string): Promise<Writable>;
   /** Resolves when the container's process has exited (from the monitor's exit file). */
   waitExit(id: string): Promise<ExitStatus>;
 }
@@ -155,4 +161,19 @@ export interface ContainerFiles {
   sync(container: { id: string; pid: number }, changes: readonly FileSync[], opts: SyncFilesOptions & { uid: number; gid: number }): Promise<SyncFilesResult>;
   /** A file's text inside the container, or undefined when it does not exist. */
   readText(container: { id: string; pid: number }, path: string): Promise<string | undefined>;
+}
+
+/**
+ * What the agent reads and writes of a running container from the host side, given its first
+ * process's pid: its processes (`top`), its counters (`stats`), its files (`cp`). Local to
+ * the host; a Docker backend would answer these through the Engine API instead.
+ */
+export type CopyTarget = { pid: number } | { rootfs: string };
+
+export interface ContainerHost {
+  top(pid: number): Promise<ContainerTop>;
+  stats(pid: number): Promise<ContainerStatsSample>;
+  /** `cp` in a running container (`pid`: its own view, mounts included) or a stopped one's root file system. */
+  copyFrom(target: CopyTarget, path: string, hostPath: string, opts: CopyOptions): Promise<void>;
+  copyTo(target: CopyTarget, hostPath: string, path: string, opts: CopyOptions): Promise<void>;
 }

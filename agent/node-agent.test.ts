@@ -161,4 +161,87 @@ describe('node agent lifecycle', () => {
     expect((await api.listVolumes()).map((v) => v.name).sort()).toEqual([held, 'p_kept'].sort());
     await expect(api.inspectVolume('p_named')).rejects.toThrow('no such volume: p_named');
   });
+
+  it('runs post_start hooks after the start and pre_stop hooks before the stop signal', async () => {
+    const fake = fakeRuntime();
+    const { api } = make(fake.rt);
+    const hooks = {
+      postStart: [{ command: ['touch', '/started'], user: '1000', env: { A: '1' } }, { command: ['echo', 'two'] }],
+      preStop: [{ command: ['sh', '-c', 'flush'] }],
+    };
+    const { id } = await api.createContainer(spec('p-hooks-1', hooks));
+    await api.startContainer(id);
+    expect(fake.calls).toEqual(['exec touch /started as 1000 env A=1', 'exec echo two']);
+    await api.stopContainer(id);
+    expect(fake.calls.slice(2)).toEqual(['exec sh -c flush', 'kill SIGTERM']);
+  });
+
+  it('fails the start when a post_start hook fails, and keeps the container running as docker compose does', async () => {
+    const fake = fakeRuntime({ execExitCode: (args) => (args[0] === 'false' ? 1 : 0) });
+    const { api } = make(fake.rt);
+    const { id } = await api.createContainer(spec('p-hookfail-1', { postStart: [{ command: ['false'] }, { command: ['never'] }] }));
+    await expect(api.startContainer(id)).rejects.toThrow(/p-hookfail-1: post_start hook 0 \(false\) exited with status 1: failed/);
+    expect(fake.calls).toEqual(['exec false']);
+    expect((await api.inspectContainer(id)).state.running).toBe(true);
+  });
+
+  it('stops the container even when a pre_stop hook fails', async () => {
+    const fake = fakeRuntime({ execExitCode: () => 2 });
+    const { api } = make(fake.rt);
+    const events = api.events()[Symbol.asyncIterator]();
+    const { id } = await api.createContainer(spec('p-prestop-1', { preStop: [{ command: ['save'] }] }));
+    await api.startContainer(id);
+    const failed = nextEvent(events, 'pre_stop_hook_failed');
+    await api.stopContainer(id);
+    expect((await failed).attributes.command).toBe('save');
+    expect(fake.calls).toEqual(['exec save', 'kill SIGTERM']);
+    expect((await api.inspectContainer(id)).state.running).toBe(false);
+  });
+
+  it('gives a container the volumes of the containers named in volumesFrom', async () => {
+    const { rt } = fakeRuntime();
+    const { api } = make(rt);
+    await api.createContainer(spec('p-db-1', { mounts: [{ type: 'volume', source: 'p_data', target: '/data', readOnly: false }, { type: 'volume', source: '', target: '/anon', readOnly: false }] }));
+    const db = await api.inspectContainer('p-db-1');
+    const anon = db.spec.mounts.find((m) => m.target === '/anon');
+    const { id } = await api.createContainer(spec('p-backup-1', { volumesFrom: ['p-db-1:ro'] }));
+    const mounts = (await api.inspectContainer(id)).spec.mounts;
+    expect(mounts).toEqual([
+      { type: 'volume', source: 'p_data', target: '/data', readOnly: true },
+      { ...anon, readOnly: true },
+    ]);
+    await expect(api.createContainer(spec('p-x-1', { volumesFrom: ['nowhere'] }))).rejects.toThrow(/No such container: nowhere/);
+  });
+
+  it('tells the host when its last container is gone (the local node then removes its parent cgroup)', async () => {
+    const { rt } = fakeRuntime();
+    let idle = 0;
+    const a = createNodeAgent({
+      stateDir: dir,
+      runtime: rt,
+      images,
+      networks: fakeNetworks(),
+      bundles: { write: async ({ containerId }) => `/bundles/${containerId}` },
+      volumes: createVolumeStore(join(dir, 'volumes')),
+      onIdle: async () => {
+        idle++;
+      },
+    });
+    agents.push(a);
+    const one = await a.api.createContainer(spec('p-one-1'));
+    const two = await a.api.createContainer(spec('p-two-1'));
+    await a.api.removeContainer(one.id);
+    expect(idle).toBe(0);
+    await a.api.removeContainer(two.id);
+    expect(idle).toBe(1);
+  });
+
+  it('runs pre_stop hooks even when stopped with no grace period (stop -t 0)', async () => {
+    const fake = fakeRuntime();
+    const { api } = make(fake.rt);
+    const { id } = await api.createContainer(spec('p-grace0-1', { preStop: [{ command: ['flush'] }] }));
+    await api.startContainer(id);
+    await api.stopContainer(id, { timeoutMs: 0 });
+    expect(fake.calls).toEqual(['exec flush', 'kill SIGTERM']);
+  });
 });

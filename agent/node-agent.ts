@@ -9,6 +9,7 @@
  * status from the monitor's exit file, and its restart policy is applied then.
  */
 import { hostname as osHostname } from 'node:os';
+import { Readable, Writable } from 'node:stream';
 
 import { TscError } from '../lib/errors.js';
 import { parseBytes } from '../lib/units.js';
@@ -18,9 +19,10 @@ import type {
   ContainerSpec,
   ContainerStatus,
   ContainerSummary,
+  ExecOptions,
   HealthStatus,
 } from './api/types.js';
-import type { BundleBuilder, ContainerFiles, ContainerRuntime, ExitStatus, ImageBuilder, ImageService, NetworkService } from './backends.js';
+import type { BundleBuilder, ContainerFiles, ContainerHost, ContainerRuntime, CopyTarget, ExitStatus, ImageBuilder, ImageService, NetworkService } from './backends.js';
 import { createContainerStore, newContainerId, type ContainerRecord, type ContainerStore } from './container-store.js';
 import { createEventBus, type EventBus } from './events.js';
 import { HEALTH_DEFAULTS, INITIAL_HEALTH, applyProbe, nextProbeDelay, probeCommand } from './health.js';
@@ -30,6 +32,7 @@ import { resolveUser } from './resolve-user.js';
 import { INITIAL_RESTART_STATE, decideRestart } from './restart-policy.js';
 import { healthSpecOf, settingsFor } from './settings.js';
 import { statusText } from './status-text.js';
+import { mergeVolumesFrom, parseVolumesFrom } from './volumes-from.js';
 import { diskUsage, type VolumeStore } from './volumes.js';
 
 /** Docker's label on the volumes it makes for unnamed mounts and image VOLUMEs. */
@@ -47,6 +50,10 @@ export interface NodeAgentOptions {
   builder?: ImageBuilder;
   /** Writes into running containers (`syncFiles`); without it, syncFiles is not supported. */
   files?: ContainerFiles;
+  /** Called when the last container is removed (the local node removes its empty parent cgroup). */
+  onIdle?: () => Promise<void>;
+  /** `top`, `stats` and `cp` of running containers; without it they are refused. */
+  host?: ContainerHost;
   nodeId?: string;
   version?: string;
   cgroupVersion?: 1 | 2;
@@ -227,6 +234,51 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     publish(rec, 'start');
     supervise(e);
     scheduleProbe(e);
+    await runHooks(e, 'post_start');
+  }
+
+  /** The spec's exec options for the runtime (user names resolve inside the runtime's exec). */
+  function execIn(e: Entry, o: ExecOptions): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    return opts.runtime.exec(e.rec.id, {
+      args: o.cmd,
+      ...(o.env === undefined ? {} : { env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`) }),
+      ...(o.workingDir === undefined ? {} : { cwd: o.workingDir }),
+      ...(o.user === undefined ? {} : { user: o.user }),
+      ...(o.tty === undefined ? {} : { tty: o.tty }),
+      ...(o.privileged === true ? { privileged: true } : {}),
+    });
+  }
+
+  /**
+   * `post_start` / `pre_stop` hooks, in order, through the exec path, as docker compose runs
+   * them. A failing post_start fails the start (the container keeps running, as with docker
+   * compose); a failing pre_stop is reported as an event and the stop goes on, so that `down`
+   * cannot be blocked by a hook. A failure's output goes into the error.
+   */
+  async function runHooks(e: Entry, kind: 'post_start' | 'pre_stop', budgetMs?: number): Promise<void> {
+    const hooks = (kind === 'post_start' ? e.rec.spec.postStart : e.rec.spec.preStop) ?? [];
+    for (const [i, h] of hooks.entries()) {
+      if (!e.running) return;
+      let failure: string | undefined;
+      try {
+        const run = execIn(e, {
+          cmd: h.command,
+          ...(h.env === undefined ? {} : { env: h.env }),
+          ...(h.user === undefined ? {} : { user: h.user }),
+          ...(h.workingDir === undefined ? {} : { workingDir: h.workingDir }),
+          ...(h.privileged === true ? { privileged: true } : {}),
+        });
+        const r = budgetMs === undefined ? await run : await withTimeout(run, budgetMs);
+        if (r === undefined) failure = `did not finish within ${budgetMs} ms`;
+        else if (r.exitCode !== 0) failure = `exited with status ${r.exitCode}${r.stdout + r.stderr === '' ? '' : `: ${(r.stdout + r.stderr).trim()}`}`;
+      } catch (err) {
+        failure = err instanceof Error ? err.message : String(err);
+      }
+      publish(e.rec, failure === undefined ? `${kind}_hook` : `${kind}_hook_failed`, { hook: String(i), command: h.command.join(' ') });
+      if (failure !== undefined && kind === 'post_start') {
+        throw new TscError('ERR_RUNTIME', `container ${e.rec.name}: post_start hook ${i} (${h.command.join(' ')}) ${failure}`);
+      }
+    }
   }
 
   function supervise(e: Entry): void {
@@ -311,6 +363,9 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     const grace = timeoutMs ?? e.rec.spec.stopGracePeriodMs ?? 10_000;
     const exited = e.exited.promise;
     if (e.paused) await opts.runtime.resume(e.rec.id).catch(() => undefined);
+    // Bounded so that a hanging hook cannot hold a stop forever: the grace period, at least 10 s
+    // (docker compose does not bound it; -t 0 there still runs the hooks).
+    await runHooks(e, 'pre_stop', Math.max(grace, 10_000));
     await opts.runtime.kill(e.rec.id, sig).catch(() => undefined);
     publish(e.rec, 'kill', { signal: sig });
     if ((await withTimeout(exited, grace)) === undefined) {
@@ -371,6 +426,46 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     };
   }
 
+  /** The host pid of a running container's first process, for `top`, `stats` and `cp`. */
+  async function runningPid(idOrName: string, what: string): Promise<{ host: ContainerHost; pid: number }> {
+    const e = find(idOrName);
+    if (opts.host === undefined) throw new TscError('ERR_UNSUPPORTED', `${what} is not available on this agent (runtime ${opts.runtime.name})`);
+    const st = e.running ? await opts.runtime.state(e.rec.id).catch(() => undefined) : undefined;
+    if (st === undefined || st.pid <= 0 || (st.status !== 'running' && st.status !== 'paused')) {
+      throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
+    }
+    return { host: opts.host, pid: st.pid };
+  }
+
+  /**
+   * `cp` as docker cp: in a running container through its own view; in a stopped one through
+   * its root file system, mounted for the copy (its volumes are not mounted then: a path on one
+   * is refused rather than answered from the image's content beneath).
+   */
+  async function withCopyTarget(idOrName: string, path: string, fn: (host: ContainerHost, t: CopyTarget) => Promise<void>): Promise<void> {
+    const e = find(idOrName);
+    if (e.running) {
+      const { host, pid } = await runningPid(idOrName, 'cp');
+      return fn(host, { pid });
+    }
+    const host = opts.host;
+    if (host === undefined) throw new TscError('ERR_UNSUPPORTED', `cp is not available on this agent (runtime ${opts.runtime.name})`);
+    const clean = `/${path.split('/').filter((p) => p !== '' && p !== '.').join('/')}`;
+    const mounted = e.rec.spec.mounts.find((m) => clean === m.target || clean.startsWith(`${m.target.replace(/\/$/, '')}/`));
+    if (mounted !== undefined) {
+      throw new TscError('ERR_UNSUPPORTED', `${path} is on a mount (${mounted.target}) of the stopped container ${e.rec.name}: start it to copy there`);
+    }
+    await serialized(e, async () => {
+      if (e.running) return fn(host, { pid: (await runningPid(idOrName, 'cp')).pid });
+      const rootfs = await opts.images.prepareRootfs(e.rec.imageId, e.rec.id);
+      try {
+        await fn(host, { rootfs });
+      } finally {
+        await opts.images.releaseRootfs(e.rec.id, { remove: false });
+      }
+    });
+  }
+
   function volumeInUse(name: string): boolean {
     return [...entries.values()].some((e) => e.rec.spec.mounts.some((m) => m.type === 'volume' && m.source === name));
   }
@@ -401,6 +496,13 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       if (spec.networkMode === 'default' && spec.ports.length > 0) {
         const service = spec.labels['com.docker.compose.service'];
         await opts.networks.checkPorts?.({ name: spec.name, ...(service === undefined ? {} : { service }), ports: spec.ports });
+      }
+      if (spec.volumesFrom !== undefined && spec.volumesFrom.length > 0) {
+        const inherited = spec.volumesFrom.map((ref) => {
+          const { container, readOnly } = parseVolumesFrom(ref);
+          return { readOnly, mounts: find(container).rec.spec.mounts };
+        });
+        spec = { ...spec, mounts: mergeVolumesFrom(spec.mounts, inherited) };
       }
       const settings = settingsFor(spec, image);
       const id = newContainerId();
@@ -521,6 +623,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         }
         publish(e.rec, 'destroy');
       });
+      if (entries.size === 0) await opts.onIdle?.().catch(() => undefined);
     },
 
     async inspectContainer(id) {
@@ -560,12 +663,21 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     async exec(id, o) {
       const e = find(id);
       if (!e.running) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
-      return opts.runtime.exec(e.rec.id, {
+      return execIn(e, o);
+    },
+
+    async execAttach(id, o) {
+      const e = find(id);
+      if (!e.running) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
+      if (opts.runtime.execAttach === undefined) throw new TscError('ERR_UNSUPPORTED', `exec with attached streams is not available with runtime ${opts.runtime.name}`);
+      return opts.runtime.execAttach(e.rec.id, {
         args: o.cmd,
         ...(o.env === undefined ? {} : { env: Object.entries(o.env).map(([k, v]) => `${k}=${v}`) }),
         ...(o.workingDir === undefined ? {} : { cwd: o.workingDir }),
         ...(o.user === undefined ? {} : { user: o.user }),
-        ...(o.tty === undefined ? {} : { tty: o.tty }),
+        ...(o.tty === true ? { tty: true } : {}),
+        ...(o.rows === undefined || o.cols === undefined ? {} : { rows: o.rows, cols: o.cols }),
+        stdin: o.stdin === true,
       });
     },
 
@@ -582,6 +694,37 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         // A user the image does not know: the runtime would refuse it too; root owns the files.
       }
       return opts.files.sync(target, changes, { ...o, uid: owner.uid, gid: owner.gid });
+    },
+
+    async attachContainer(id, o) {
+      const e = find(id);
+      if (!e.running) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
+      if (o.stdin && (!e.rec.spec.openStdin || opts.runtime.attachStdin === undefined)) {
+        throw new TscError('ERR_CONFLICT', `container ${e.rec.name} was not created with stdin open`);
+      }
+      const stdin = o.stdin && opts.runtime.attachStdin !== undefined ? await opts.runtime.attachStdin(e.rec.id) : new Writable({ write: (_c, _e, cb) => cb() });
+      stdin.on('error', () => undefined);
+      const exit = e.exited.promise.then((s) => s.exitCode);
+      return { stdin, stdout: Readable.from([]), stderr: Readable.from([]), exit };
+    },
+
+    async topContainer(id) {
+      const { host, pid } = await runningPid(id, 'top');
+      return host.top(pid);
+    },
+
+    async statsContainer(id) {
+      const { host, pid } = await runningPid(id, 'stats');
+      return host.stats(pid);
+    },
+
+    async copyFromContainer(id, path, hostPath, o = {}) {
+      await withCopyTarget(id, path, (host, t) => host.copyFrom(t, path, hostPath, o));
+    },
+
+    async copyToContainer(id, hostPath, path, o = {}) {
+      await withCopyTarget(id, path, (host, t) => host.copyTo(t, hostPath, path, o));
+      publish(find(id).rec, 'copy', { path });
     },
 
     async pullImage(ref, onProgress) {

@@ -116,5 +116,11 @@ describe('buildOciSpec', () => {
     ]);
     expect(() => parseDeviceCgroupRule('c 1-3 mr')).toThrow('invalid device cgroup rule "c 1-3 mr": expected TYPE MAJOR:MINOR ACCESS, e.g. "c 1:3 mr"');
   });
+
+  it('keeps stdin open through the monitor for stdin_open and run -i, not with a terminal', () => {
+    expect(buildOciSpec(input()).annotations?.[ANNOTATIONS.stdin]).toBeUndefined();
+    expect(buildOciSpec(input({ openStdin: true })).annotations?.[ANNOTATIONS.stdin]).toBe('true');
+    expect(buildOciSpec(input({ openStdin: true, tty: true })).annotations?.[ANNOTATIONS.stdin]).toBeUndefined();
+  });
 });
 

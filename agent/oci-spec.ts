@@ -170,6 +170,8 @@ export function buildOciSpec(i: OciSpecInput): Spec {
     annotations: {
       [ANNOTATIONS.logPath]: i.logPath,
       ...(spec.init ? { [ANNOTATIONS.init]: 'true' } : {}),
+      // stdin_open / run -i: the monitor keeps a pipe to stdin that attachContainer plugs into.
+      ...(spec.openStdin && !spec.tty ? { [ANNOTATIONS.stdin]: 'true' } : {}),
       ...(spec.logConfig.options['max-size'] === undefined ? {} : { [ANNOTATIONS.logMaxSize]: spec.logConfig.options['max-size'] }),
       ...(spec.logConfig.options['max-file'] === undefined ? {} : { [ANNOTATIONS.logMaxFile]: spec.logConfig.options['max-file'] }),
     },

@@ -21,6 +21,9 @@ import { registerScale } from './commands/compose/scale.js';
 import { registerAttach } from './commands/compose/attach.js';
 import { registerUpDown } from './commands/compose/up.js';
 import { registerWatch } from './commands/compose/watch.js';
+import { registerCp } from './commands/compose/cp.js';
+import { registerStats } from './commands/compose/stats.js';
+import { registerTop } from './commands/compose/top.js';
 import { registerVersion } from './commands/version.js';
 import { composeContext } from './context.js';
 
@@ -67,6 +70,9 @@ export function buildProgram(): Program {
   registerScale(program, composeContext, setExit);
   registerAttach(program, composeContext, setExit);
   registerBuild(program, composeContext, setExit);
+  registerCp(program, composeContext, setExit);
+  registerTop(program, composeContext, setExit);
+  registerStats(program, composeContext, setExit);
   registerImage(program, composeContext, setExit);
   registerResources(program, composeContext, setExit);
   registerLogin(program, setExit);

@@ -110,7 +110,6 @@ services:
     expect(desiredProject(project).warnings).toEqual([
       'services.app.userns_mode is not supported yet on this host and is ignored',
       'services.app.logging.driver "syslog" is not supported yet: json-file is used',
-      'services.web.volumes_from is not supported yet on this host and is ignored',
     ]);
   });
 });
@@ -149,3 +148,37 @@ services:
   });
 });
 
+describe('lifecycle hooks and volumes_from', () => {
+  const { project } = loadModel(`
+services:
+  app:
+    image: busybox
+    container_name: the-app
+  web:
+    image: busybox
+    volumes_from: [app, "app:ro", "container:other:rw"]
+    post_start:
+      - command: echo "hello world"
+        user: root
+        working_dir: /tmp
+        environment: [A=1, FROM_HOST, UNSET_HERE]
+    pre_stop:
+      - command: ["sh", "-c", "echo bye"]
+        privileged: true
+        environment: { X: y }
+`);
+  const web = desiredProject(project, { environment: { FROM_HOST: 'h' } }).services.find((s) => s.name === 'web');
+
+  it('gives the agent the hooks with their commands split as compose splits them', () => {
+    expect(web?.container(1).postStart).toEqual([{ command: ['echo', 'hello world'], user: 'root', workingDir: '/tmp', env: { A: '1', FROM_HOST: 'h' } }]);
+    expect(web?.container(1).preStop).toEqual([{ command: ['sh', '-c', 'echo bye'], privileged: true, env: { X: 'y' } }]);
+  });
+
+  it('names the containers volumes come from, in order, with their modes', () => {
+    expect(web?.container(1).volumesFrom).toEqual(['the-app', 'the-app:ro', 'other:rw']);
+  });
+
+  it('no longer reports them as unsupported', () => {
+    expect(desiredProject(project).warnings).toEqual([]);
+  });
+});

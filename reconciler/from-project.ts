@@ -6,10 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 
-import type { ContainerSpec, EndpointSpec, HealthcheckSpec, MountSpec, NamespaceMode, PortBinding, ResourceSpec, RestartPolicy } from '../agent/api/types.js';
+import type { ContainerSpec, EndpointSpec, HealthcheckSpec, LifecycleHook, MountSpec, NamespaceMode, PortBinding, ResourceSpec, RestartPolicy } from '../agent/api/types.js';
 import { parseRestartPolicy } from '../agent/restart-policy.js';
 import { TscError } from '../lib/errors.js';
 import { parseBytes, parseDuration } from '../lib/units.js';
+import { splitShellWords } from '../schema/canonical/command.js';
 import { configHash, type FileObjectConfig, type Project, type ServiceConfig } from '../schema/project.js';
 import type { Dependency, DesiredProject, DesiredServiceSpec, PullPolicy } from './desired.js';
 import { LABEL, containerName } from './labels.js';
@@ -202,6 +203,56 @@ function namespaceMode(p: Project, s: ServiceConfig, key: 'pid' | 'ipc'): Namesp
   throw new TscError('ERR_UNSUPPORTED', `${key} "${m}" is not supported: use host, private, service:NAME or container:NAME`, { path: `services.${s.name}.${key}` });
 }
 
+/**
+ * `post_start` / `pre_stop` as the agent runs them: a string command split into words as
+ * compose splits it (no shell), environment as a list or a map, a bare name taken from the
+ * environment compose runs in.
+ */
+function hooks(s: ServiceConfig, key: 'post_start' | 'pre_stop', env: FromProjectOptions['environment']): LifecycleHook[] | undefined {
+  const raw = s[key];
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) throw new TscError('ERR_COMPOSE_INVALID', `${key} must be a list of hooks`, { path: `services.${s.name}.${key}` });
+  return raw.map((h: unknown, i) => {
+    const path = `services.${s.name}.${key}[${i}]`;
+    if (h === null || typeof h !== 'object') throw new TscError('ERR_COMPOSE_INVALID', 'a hook must be a mapping with a command', { path });
+    const o = h as { command?: unknown; user?: unknown; privileged?: unknown; working_dir?: unknown; environment?: unknown };
+    const command = typeof o.command === 'string' ? splitShellWords(o.command) : Array.isArray(o.command) ? o.command.map(String) : [];
+    if (command.length === 0) throw new TscError('ERR_COMPOSE_INVALID', 'a hook needs a command', { path: `${path}.command` });
+    const vars: Record<string, string> = {};
+    const entries: Array<[string, unknown]> = Array.isArray(o.environment)
+      ? o.environment.map((e: unknown) => {
+          const t = String(e);
+          const eq = t.indexOf('=');
+          return eq < 0 ? [t, null] : [t.slice(0, eq), t.slice(eq + 1)];
+        })
+      : Object.entries((o.environment ?? {}) as Record<string, unknown>);
+    for (const [k, v] of entries) {
+      const value = v === null || v === undefined ? env?.[k] : String(v);
+      if (value !== undefined) vars[k] = value;
+    }
+    return {
+      command,
+      ...(typeof o.user === 'string' ? { user: o.user } : typeof o.user === 'number' ? { user: String(o.user) } : {}),
+      ...(o.privileged === true ? { privileged: true } : {}),
+      ...(typeof o.working_dir === 'string' ? { workingDir: o.working_dir } : {}),
+      ...(entries.length === 0 ? {} : { env: vars }),
+    };
+  });
+}
+
+/** `volumes_from`: `service[:mode]` (its first replica) or `container:name[:mode]`, in order. */
+function volumesFrom(p: Project, s: ServiceConfig): string[] | undefined {
+  if (s.volumes_from === undefined || s.volumes_from.length === 0) return undefined;
+  return s.volumes_from.map((ref) => {
+    if (ref.startsWith('container:')) return ref.slice('container:'.length);
+    const [service = '', mode] = ref.split(':');
+    const o = p.services[service];
+    if (o === undefined) throw new TscError('ERR_COMPOSE_INVALID', `volumes_from names an unknown service "${service}"`, { path: `services.${s.name}.volumes_from` });
+    const name = o.container_name ?? containerName(p.name, service, 1);
+    return mode === undefined ? name : `${name}:${mode}`;
+  });
+}
+
 function ports(s: ServiceConfig): PortBinding[] {
   return (s.ports ?? []).map((pt) => ({
     target: pt.target,
@@ -256,6 +307,9 @@ function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): De
   const logging = s.logging;
   const pidMode = namespaceMode(p, s, 'pid');
   const ipcMode = namespaceMode(p, s, 'ipc');
+  const postStart = hooks(s, 'post_start', opts.environment);
+  const preStop = hooks(s, 'pre_stop', opts.environment);
+  const from = volumesFrom(p, s);
   const container = (n: number): ContainerSpec => ({
     name: s.container_name ?? containerName(p.name, s.name, n),
     image: imageOf(p, s),
@@ -283,6 +337,7 @@ function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): De
     ...(s.stop_signal === undefined ? {} : { stopSignal: s.stop_signal }),
     ...(stopGrace === undefined ? {} : { stopGracePeriodMs: stopGrace }),
     mounts: mountList,
+    ...(from === undefined ? {} : { volumesFrom: from }),
     networkMode: networkMode(p, s),
     ...(pidMode === undefined ? {} : { pidMode }),
     ...(ipcMode === undefined ? {} : { ipcMode }),
@@ -301,6 +356,8 @@ function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): De
     restartPolicy: restartPolicy(s),
     resources: resources(s),
     logConfig: { driver: logging?.driver === 'none' ? 'none' : 'json-file', options: logging?.options ?? {} },
+    ...(postStart === undefined ? {} : { postStart }),
+    ...(preStop === undefined ? {} : { preStop }),
   });
   const dependsOn: Dependency[] = Object.entries(s.depends_on ?? {}).map(([service, d]) => ({
     service,
@@ -322,13 +379,10 @@ export const UNSUPPORTED_KEYS = [
   'gpus',
   'isolation',
   'platform',
-  'post_start',
-  'pre_stop',
   'runtime',
   'storage_opt',
   'userns_mode',
   'volume_driver',
-  'volumes_from',
 ] as const;
 
 function has(s: ServiceConfig, dotted: string): boolean {

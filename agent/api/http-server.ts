@@ -6,9 +6,11 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import type { Duplex } from 'node:stream';
 
 import { TscError } from '../../lib/errors.js';
-import { METHODS, PROGRESS_METHODS, STREAM_METHODS, STREAM_OPTIONS_AT, statusFor, type StreamLine, type StreamMethod, type WireError } from './rpc.js';
+import { serveExecAttach } from './exec-stream.js';
+import { METHODS, PROGRESS_METHODS, STREAM_METHODS, STREAM_OPTIONS_AT, UPGRADE_METHODS, statusFor, type StreamLine, type StreamMethod, type WireError } from './rpc.js';
 import type { AgentApi } from './types.js';
 
 const MAX_BODY = 64 * 1024 * 1024;
@@ -47,7 +49,7 @@ type Fn = (...args: unknown[]) => unknown;
 async function handle(api: AgentApi, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://agent');
   const method = url.pathname.replace(/^\/v1\//, '');
-  if (req.method !== 'POST' || !(METHODS as readonly string[]).includes(method)) {
+  if (req.method !== 'POST' || !(METHODS as readonly string[]).includes(method) || (UPGRADE_METHODS as readonly string[]).includes(method)) {
     res.writeHead(404, { 'content-type': 'application/json' }).end(
       JSON.stringify({ code: 'ERR_NOT_FOUND', message: `no such agent method: ${req.method} ${url.pathname}` }),
     );
@@ -135,6 +137,13 @@ export async function serveAgent(api: AgentApi, socketPath: string): Promise<Age
       res.end(JSON.stringify(toWire(e)));
     });
   });
+  // Upgraded connections (attached execs) leave the server's books: close() ends them itself.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    serveExecAttach(api, req, socket, head, toWire);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => resolve());
@@ -144,6 +153,7 @@ export async function serveAgent(api: AgentApi, socketPath: string): Promise<Age
     socketPath,
     close: async () => {
       server.closeAllConnections();
+      for (const s of upgraded) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await rm(socketPath, { force: true });
     },

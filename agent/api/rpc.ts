@@ -16,6 +16,9 @@ export const STREAM_METHODS = ['logs', 'events'] as const satisfies ReadonlyArra
 /** Where each stream method takes its options (and so its AbortSignal). */
 export const STREAM_OPTIONS_AT: Record<(typeof STREAM_METHODS)[number], number> = { logs: 1, events: 0 };
 
+/** Methods served on an upgraded connection (exec-stream.ts), not as a JSON call. */
+export const UPGRADE_METHODS = ['execAttach', 'attachContainer'] as const satisfies ReadonlyArray<keyof AgentApi>;
+
 /** Methods whose last argument is a progress callback, served as NDJSON with a final result. */
 export const PROGRESS_METHODS = ['pullImage', 'pushImage', 'buildImage'] as const satisfies ReadonlyArray<keyof AgentApi>;
 
@@ -39,6 +42,12 @@ export const METHODS = [
   'logs',
   'exec',
   'syncFiles',
+  'execAttach',
+  'attachContainer',
+  'topContainer',
+  'statsContainer',
+  'copyFromContainer',
+  'copyToContainer',
   'pullImage',
   'pushImage',
   'tagImage',

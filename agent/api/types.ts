@@ -9,6 +9,8 @@
  * and users meet familiar names in `inspect` output.
  */
 
+import type { Readable, Writable } from 'node:stream';
+
 /** Labels, environment and similar string maps. */
 export type StringMap = Record<string, string>;
 
@@ -114,6 +116,11 @@ export interface ContainerSpec {
   stopSignal?: string;
   stopGracePeriodMs?: number;
   mounts: MountSpec[];
+  /**
+   * Docker's `VolumesFrom`: `<container>[:ro|rw]`, whose volume and bind mounts this container
+   * gets at create, in order (a later one, then the spec's own `mounts`, win at the same target).
+   */
+  volumesFrom?: string[];
   /** 'bridge' networks by endpoint, or a mode: host, none, container:<id>. */
   networkMode: 'default' | 'host' | 'none' | `container:${string}`;
   /** `pid:` the host's PID namespace or another container's; unset: its own. */
@@ -139,6 +146,19 @@ export interface ContainerSpec {
   restartPolicy: RestartPolicy;
   resources: ResourceSpec;
   logConfig: LogConfig;
+  /** `post_start` hooks: run in order once the process has started; one failing fails the start. */
+  postStart?: LifecycleHook[];
+  /** `pre_stop` hooks: run in order before the stop signal (not on a crash or `kill`). */
+  preStop?: LifecycleHook[];
+}
+
+/** A compose lifecycle hook: a command run inside the container the way `exec` runs one. */
+export interface LifecycleHook {
+  command: string[];
+  user?: string;
+  privileged?: boolean;
+  workingDir?: string;
+  env?: StringMap;
 }
 
 /** A namespace shared with the host or with another container (by name or ID). */
@@ -219,6 +239,55 @@ export interface ExecOptions {
   workingDir?: string;
   tty?: boolean;
   privileged?: boolean;
+}
+
+/** `top`, as the Docker Engine answers it: ps-like column titles and one row per process. */
+export interface ContainerTop {
+  titles: string[];
+  processes: string[][];
+}
+
+/**
+ * One reading of a container's counters (`stats`): cumulative figures, so that a rate (CPU %)
+ * comes from two readings, as `docker stats` computes it from `cpu_stats` and `precpu_stats`.
+ */
+export interface ContainerStatsSample {
+  read: string;
+  cpu: { totalUsageNs: number; systemUsageNs: number; onlineCpus: number };
+  /** `usage` counts the page cache; `inactiveFile` is what docker stats subtracts from it. */
+  memory: { usage: number; limit: number; inactiveFile: number };
+  network: { rxBytes: number; txBytes: number };
+  blockIo: { readBytes: number; writeBytes: number };
+  pids: number;
+}
+
+/** `cp` options, docker cp's flags. */
+export interface CopyOptions {
+  /** `-a`: keep uid/gid (else files belong to root in the container, to the caller on the host). */
+  archive?: boolean;
+  /** `-L`: follow a symbolic link named as the source. */
+  followLink?: boolean;
+}
+
+/** `exec` attached: the process's streams, as Docker's hijacked exec start gives them. */
+export interface ExecAttachOptions extends ExecOptions {
+  /** Keep the process's stdin open to `ExecSession.stdin` (`-i`). */
+  stdin?: boolean;
+  /** The terminal's first size (with `tty`). */
+  rows?: number;
+  cols?: number;
+}
+
+export interface ExecSession {
+  /** Into the process's stdin (when asked for); ending it closes that stdin. */
+  stdin: Writable;
+  stdout: Readable;
+  /** Nothing comes here with a tty: the terminal carries both streams. */
+  stderr: Readable;
+  /** The command's exit code, once its output has all been delivered. */
+  exit: Promise<number>;
+  /** A new size for the process's terminal (with `tty`); the process gets SIGWINCH. */
+  resize?(rows: number, cols: number): void;
 }
 
 export interface AgentEvent {
@@ -384,6 +453,24 @@ export interface AgentApi {
    * created owned by the container's user, and no path can lead outside the container's root.
    */
   syncFiles(id: string, changes: FileSync[], opts?: SyncFilesOptions): Promise<SyncFilesResult>;
+  /** `exec -i` / `exec -it`: a process whose streams stay attached (over the socket: an upgraded connection). */
+  execAttach(id: string, opts: ExecAttachOptions): Promise<ExecSession>;
+  /**
+   * Docker's attach, stdin side: a stream into the stdin of a container made with `openStdin`
+   * (its output is read with `logs`); `exit` resolves with the container's exit code.
+   */
+  attachContainer(id: string, opts: { stdin: boolean }): Promise<ExecSession>;
+  /** The processes of a running container (its cgroup), as `docker top` lists them. */
+  topContainer(id: string): Promise<ContainerTop>;
+  /** One reading of its cgroup counters and network totals. */
+  statsContainer(id: string): Promise<ContainerStatsSample>;
+  /**
+   * `cp` (Docker's archive endpoints, with paths on the agent's host instead of a tar stream):
+   * `path` is resolved in the container's own view (its root and mounts), symbolic links
+   * kept inside it.
+   */
+  copyFromContainer(id: string, path: string, hostPath: string, opts?: CopyOptions): Promise<void>;
+  copyToContainer(id: string, hostPath: string, path: string, opts?: CopyOptions): Promise<void>;
 
   pullImage(ref: string, onProgress?: (p: PullProgress) => void): Promise<ImageSummary>;
   /** Send a local image to its registry (`docker push`); progress per layer. */

@@ -15,6 +15,8 @@ import { createVolumeStore } from '../volumes.js';
 import { createLocalBundleBuilder } from './bundle-builder.js';
 import { createLocalImageBuilder } from './image-builder.js';
 import { createContainerFiles } from './container-files.js';
+import { removeEmptyCgroupParent } from './cgroup-parent.js';
+import { createLocalContainerHost } from './container-host.js';
 import { createLocalImageService } from './image-service.js';
 import { createLocalNetworkService } from './network-service.js';
 import { createRuntimeAdapter } from './runtime-adapter.js';
@@ -49,15 +51,20 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
     ...(opts.dnsPort === undefined ? {} : { dnsPort: opts.dnsPort }),
   });
   const runtimeBinary = opts.runtime ?? bundledRuntimePath();
+  const cgroupParent = opts.cgroupParent ?? '/tsc-compose';
   const agent = createNodeAgent({
     stateDir,
     runtime: createRuntimeAdapter({ binary: runtimeBinary, root: join(runDir, 'runtime') }),
     builder: createLocalImageBuilder({ store, runtime: runtimeBinary, runtimeRoot: join(runDir, 'build') }),
     images: createLocalImageService({ store }),
     networks,
-    bundles: createLocalBundleBuilder({ volumes, cgroupParent: opts.cgroupParent ?? '/tsc-compose' }),
+    bundles: createLocalBundleBuilder({ volumes, cgroupParent }),
+    onIdle: async () => {
+      await removeEmptyCgroupParent(cgroupParent);
+    },
     volumes,
     files: createContainerFiles(),
+    host: createLocalContainerHost(),
     version: opts.version,
   });
   await agent.recover();

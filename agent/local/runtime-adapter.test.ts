@@ -40,4 +40,43 @@ describePrivileged('runtime adapter on the bundled runtime', [root, command('bus
     await rt.delete(id, { force: true });
     expect(await rt.state(id)).toBeUndefined();
   });
+
+  it('execs as a user named in the container\'s passwd, and with every capability when privileged', async () => {
+    const id = `exec-${process.pid}`;
+    const rootfs = await buildBusyboxRootfs(join(dir, 'rootfs-exec'));
+    const spec = defaultSpec({ args: ['sleep', '60'], rootfs });
+    spec.annotations = { [ANNOTATIONS.logPath]: join(dir, 'exec-json.log') };
+    const bundle = await writeBundle(join(dir, 'bundle-exec'), spec);
+    const rt = createRuntimeAdapter({ binary: bundledRuntimePath(), root: join(dir, 'rs') });
+    await rt.create(id, bundle, { logPath: join(dir, 'exec-json.log') });
+    await rt.start(id);
+    try {
+      expect((await rt.exec(id, { args: ['id', '-u'], user: 'nobody' })).stdout.trim()).toBe('65534');
+      const capEff = async (privileged: boolean) => {
+        const r = await rt.exec(id, { args: ['grep', 'CapEff', '/proc/self/status'], privileged, env: ['HOOK=1'], cwd: '/tmp' });
+        return BigInt(`0x${r.stdout.trim().split(/\s+/)[1] ?? '0'}`);
+      };
+      const plain = await capEff(false);
+      const all = await capEff(true);
+      expect(all & plain).toBe(plain);
+      expect(all & (1n << 21n)).toBe(1n << 21n); // CAP_SYS_ADMIN, not in Docker's defaults
+      expect(plain & (1n << 21n)).toBe(0n);
+      const inside = await rt.exec(id, { args: ['sh', '-c', 'echo $HOOK $(pwd)'], privileged: true, env: ['HOOK=1'], cwd: '/tmp' });
+      expect(inside.stdout.trim()).toBe('1 /tmp');
+
+      // An attached exec with a terminal: its first size, then a resize, reach the process.
+      const session = await rt.execAttach?.(id, { args: ['sh', '-c', 'stty size; read x; stty size; exit 6'], tty: true, stdin: true, rows: 20, cols: 70 });
+      if (session === undefined) throw new Error('the adapter has no execAttach');
+      let out = '';
+      session.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const deadline = Date.now() + 10_000;
+      while (!out.includes('20 70') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      session.resize?.(40, 100);
+      session.stdin.write('go\n');
+      expect(await session.exit).toBe(6);
+      expect(out.replace(/\r/g, '').split('\n').filter((l) => /^\d+ \d+$/.test(l))).toEqual(['20 70', '40 100']);
+    } finally {
+      await rt.delete(id, { force: true });
+    }
+  });
 });

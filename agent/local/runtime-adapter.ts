@@ -5,13 +5,18 @@
  * with the exit code and OOM flag. `waitExit` watches for that file with a cheap stat instead of
  * spawning `state` in a loop, so many containers cost little.
  */
-import { closeSync, openSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { Writable, type Readable } from 'node:stream';
 import { join } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
 import type { ContainerRuntime, ExitStatus, RuntimeStatus } from '../backends.js';
+import { resolveUser } from '../resolve-user.js';
+import { ALL_CAPABILITIES } from '../runtime/capabilities.js';
+import { attachStdin } from '../runtime/monitor-client.js';
 import { createRuntimeClient } from '../runtime/runtime-client.js';
 
 export interface RuntimeAdapterOptions {
@@ -43,6 +48,20 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
     }
     const e = JSON.parse(text) as ExitFile;
     return { exitCode: e.exitCode, oomKilled: e.oomKilled === true, finishedAt: e.finishedAt ?? new Date().toISOString() };
+  }
+
+  /** The container's config.json, found through the runtime's state (its bundle). */
+  async function bundleConfig(id: string): Promise<OciConfig> {
+    const st = await client.state(id);
+    return JSON.parse(await readFile(join(st.bundle, 'config.json'), 'utf8')) as OciConfig;
+  }
+
+  /** `exec -u name[:group]` as `uid:gid`, looked up in the container's own /etc/passwd and /etc/group. */
+  async function numericUser(config: OciConfig, user: string): Promise<string> {
+    const root = config.root?.path ?? '';
+    const read = (f: string) => readFile(join(root, f), 'utf8').catch(() => '');
+    const u = resolveUser(user, [], await read('etc/passwd'), await read('etc/group'));
+    return `${u.uid}:${u.gid}`;
   }
 
   return {
@@ -79,10 +98,18 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
       const out = openSync(outPath, 'w');
       const err = openSync(errPath, 'w');
       try {
+        const config = proc.privileged === true || (proc.user !== undefined && !/^\d+(:\d+)?$/.test(proc.user)) ? await bundleConfig(id) : undefined;
+        const user = proc.user === undefined || config === undefined ? proc.user : await numericUser(config, proc.user);
+        let processFile: string | undefined;
+        if (proc.privileged === true && config !== undefined) {
+          processFile = join(dir, 'process.json');
+          await writeFile(processFile, JSON.stringify(privilegedProcess(config, { ...proc, ...(user === undefined ? {} : { user }) })));
+        }
         const exitCode = await client.exec(id, proc.args, {
           ...(proc.env === undefined ? {} : { env: proc.env }),
           ...(proc.cwd === undefined ? {} : { cwd: proc.cwd }),
-          ...(proc.user === undefined ? {} : { user: proc.user }),
+          ...(user === undefined ? {} : { user }),
+          ...(processFile === undefined ? {} : { process: processFile }),
           stdout: out,
           stderr: err,
         });
@@ -93,6 +120,34 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
         await rm(dir, { recursive: true, force: true });
       }
     },
+    async execAttach(id, proc) {
+      const user = proc.user === undefined || /^\d+(:\d+)?$/.test(proc.user) ? proc.user : await numericUser(await bundleConfig(id), proc.user);
+      const flags: string[] = [];
+      for (const e of proc.env ?? []) flags.push('--env', e);
+      if (proc.cwd !== undefined) flags.push('--cwd', proc.cwd);
+      if (user !== undefined) flags.push('--user', user);
+      // With a terminal, fd 3 takes "ROWS COLS" lines: pipes have no size to lend it.
+      if (proc.tty === true) flags.push('--tty', '--tty-size-fd', '3');
+      if (proc.tty === true && proc.rows !== undefined && proc.cols !== undefined && proc.rows > 0 && proc.cols > 0) flags.push('--tty-size', `${proc.rows},${proc.cols}`);
+      // The runtime's own stdio carries the process's (a terminal's, with --tty): no files between.
+      const child = spawn(opts.binary, ['--root', opts.root, 'exec', ...flags, id, ...proc.args], {
+        stdio: [proc.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', proc.tty === true ? 'pipe' : 'ignore'],
+      });
+      const sizes = child.stdio[3] as Writable | null;
+      sizes?.on('error', () => undefined);
+      const resize = (rows: number, cols: number) => {
+        if (sizes !== null && Number.isInteger(rows) && Number.isInteger(cols) && rows > 0 && cols > 0) sizes.write(`${rows} ${cols}\n`);
+      };
+      const exit = new Promise<number>((resolve, reject) => {
+        child.once('error', (e) => reject(new TscError('ERR_RUNTIME', `exec in container ${id}: ${e.message}`, { cause: e })));
+        child.once('close', (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : (osConstants.signals[signal] ?? 0))));
+      });
+      const stdin = child.stdin ?? new Writable({ write: (_c, _e, cb) => cb() });
+      stdin.on('error', () => undefined);
+      void exit.finally(() => sizes?.end()).catch(() => undefined);
+      return { stdin, stdout: child.stdout as Readable, stderr: child.stderr as Readable, exit, resize };
+    },
+    attachStdin: (id) => attachStdin({ root: opts.root, id }),
     async waitExit(id) {
       for (;;) {
         const done = await readExit(id);
@@ -107,4 +162,39 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
       }
     },
   };
+}
+
+interface OciConfig {
+  root?: { path?: string };
+  process?: Record<string, unknown> & { env?: string[]; cwd?: string };
+}
+
+/**
+ * `exec --privileged` as Docker does it: the container's process with every capability (the
+ * runtime takes a whole process through `--process`, so args, env, cwd and user go in it too).
+ * "Every" is every one this agent holds itself (`held`, a bit mask): no more can be given.
+ */
+export function privilegedProcess(
+  config: OciConfig,
+  proc: { args: string[]; env?: string[]; cwd?: string; user?: string },
+  held: bigint = boundingSet(),
+): Record<string, unknown> {
+  const base = config.process ?? {};
+  const caps = ALL_CAPABILITIES.filter((_, bit) => (held & (1n << BigInt(bit))) !== 0n);
+  const [uid, gid] = (proc.user ?? '').split(':');
+  return {
+    ...base,
+    terminal: false,
+    args: proc.args,
+    env: [...(base.env ?? []), ...(proc.env ?? [])],
+    cwd: proc.cwd ?? base.cwd ?? '/',
+    ...(proc.user === undefined ? {} : { user: { uid: Number(uid), gid: Number(gid ?? 0) } }),
+    capabilities: { bounding: caps, effective: caps, permitted: caps },
+  };
+}
+
+/** This process's capability bounding set, from /proc/self/status. */
+function boundingSet(): bigint {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m?.[1] === undefined ? 0n : BigInt(`0x${m[1]}`);
 }

@@ -48,6 +48,8 @@ export interface ExecOptions {
   detach?: boolean;
   /** A terminal for the process, relayed through the runtime's own stdio. */
   tty?: boolean;
+  /** An OCI process JSON file (`--process`): the whole process, the other fields then unused. */
+  process?: string;
   stdin?: Stdio;
   stdout?: Stdio;
   stderr?: Stdio;
@@ -189,6 +191,7 @@ export function createRuntimeClient(opts: RuntimeClientOptions): RuntimeClient {
       if (eo.user !== undefined) flags.push('--user', eo.user);
       if (eo.detach === true) flags.push('--detach');
       if (eo.tty === true) flags.push('--tty');
+      if (eo.process !== undefined) flags.push('--process', eo.process);
       const out = await exec(['exec', ...flags, id, ...args], [eo.stdin ?? 'ignore', eo.stdout ?? 'ignore', eo.stderr ?? 'ignore']);
       if (out.code !== 0 && out.message !== '') throw fail('exec in', id, out);
       return out.code;

@@ -27,6 +27,8 @@ export function fakeRuntime(
 ) {
   const procs = new Map<string, FakeProc>();
   const starts: string[] = [];
+  /** Every exec and kill, in order, as `exec <args>` / `kill <signal>`: hooks are checked by it. */
+  const calls: string[] = [];
   const rt: ContainerRuntime = {
     name: 'fake',
     async create(id) {
@@ -56,6 +58,7 @@ export function fakeRuntime(
       const p = procs.get(id);
       if (!p) return;
       p.signals.push(signal);
+      calls.push(`kill ${signal}`);
       if (signal === 'SIGKILL') p.finish(137);
       else if (!behaviour.ignoreTerm) p.finish(143);
     },
@@ -71,6 +74,7 @@ export function fakeRuntime(
       procs.delete(id);
     },
     async exec(_id, proc) {
+      calls.push(`exec ${proc.args.join(' ')}${proc.user === undefined ? '' : ` as ${proc.user}`}${proc.env === undefined ? '' : ` env ${proc.env.join(',')}`}`);
       const exitCode = behaviour.execExitCode?.(proc.args) ?? 0;
       return { exitCode, stdout: exitCode === 0 ? 'ok\n' : '', stderr: exitCode === 0 ? '' : 'failed\n' };
     },
@@ -80,7 +84,7 @@ export function fakeRuntime(
       return p.exit;
     },
   };
-  return { rt, procs, starts };
+  return { rt, procs, starts, calls };
 }
 
 export const fakeImages: ImageService = {

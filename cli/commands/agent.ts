@@ -14,8 +14,8 @@ export function registerAgent(program: Command): void {
     .description('Run the node agent in the foreground')
     .option('--runtime <path>', 'OCI runtime binary (default: the bundled tsc-runtime)', process.env['TSC_COMPOSE_RUNTIME'])
     .action(async (flags: { runtime?: string }) => {
-      // TSC_COMPOSE_NFT_TABLE lets tests run an agent beside another one without sharing rules.
-      const node = await startLocalNode({ paths: agentPaths(), runtime: flags.runtime, version: packageVersion(), nftTable: process.env['TSC_COMPOSE_NFT_TABLE'] });
+      // TSC_COMPOSE_NFT_TABLE and TSC_COMPOSE_CGROUP_PARENT let tests run an agent beside another one without sharing rules or cgroups.
+      const node = await startLocalNode({ paths: agentPaths(), runtime: flags.runtime, version: packageVersion(), nftTable: process.env['TSC_COMPOSE_NFT_TABLE'], cgroupParent: process.env['TSC_COMPOSE_CGROUP_PARENT'] });
       process.stderr.write(`tsc-compose agent ${packageVersion()} listening on ${node.server.socketPath}\n`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

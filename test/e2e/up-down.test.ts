@@ -6,6 +6,7 @@
  * runtime, overlayfs, bridges, nftables and the embedded DNS.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -94,6 +95,7 @@ describePrivileged('tsc-compose up and down on one host', [root, command('nft'),
   it('down leaves nothing of the project behind', async () => {
     const ids = cli(['ps', '-a', '-q']).stdout.trim().split('\n');
     expect(ids).toHaveLength(2);
+    expect(existsSync(join('/sys/fs/cgroup/memory', host.cgroupParent))).toBe(true);
     const down = cli(['--progress', 'plain', 'down']);
     expect(down.status, down.stderr).toBe(0);
     expect(cli(['ps', '-a', '-q']).stdout).toBe('');
@@ -106,5 +108,8 @@ describePrivileged('tsc-compose up and down on one host', [root, command('nft'),
     expect(spawnSync('mount', [], { encoding: 'utf8' }).stdout).not.toContain(host.dir);
     expect(await readdir(join(host.dir, 'run/runtime')).catch(() => [])).toEqual([]);
     expect(await readdir(join(host.dir, 'state/containers')).catch(() => [])).toEqual([]);
+    // The agent's parent cgroup goes with its last container, under every controller.
+    const controllers = await readdir('/sys/fs/cgroup');
+    expect(controllers.filter((c) => existsSync(join('/sys/fs/cgroup', c, host.cgroupParent)))).toEqual([]);
   }, 120_000);
 });

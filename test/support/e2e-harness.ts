@@ -26,10 +26,14 @@ export interface E2eHost {
   dir: string;
   project: string;
   table: string;
-  /** Run `tsc-compose ARGS` in the project directory. */
-  cli(args: string[], timeoutMs?: number): CliResult;
   /** Start `tsc-compose ARGS` in the project directory without waiting (attach, logs -f, watch). */
   spawnCli(args: string[]): ChildProcess;
+  /** The agent's parent cgroup (its own, so that its removal is checked apart from other agents'). */
+  cgroupParent: string;
+  /** Run `tsc-compose ARGS` in the project directory (`input` on its stdin). */
+  cli(args: string[], timeoutMs?: number, input?: string): CliResult;
+  /** The command line and environment `cli` runs with, for tests that run it their own way (under a pty). */
+  command: { argv: string[]; env: NodeJS.ProcessEnv; cwd: string };
   /** Start the agent (again). */
   startAgent(): Promise<void>;
   /** SIGKILL the agent, as a crash would. */
@@ -41,11 +45,13 @@ export async function createE2eHost(name: string, files: Record<string, string>)
   const dir = await mkdtemp(join(tmpdir(), `tsc-${name}-`));
   const project = `${name}${process.pid}`;
   const table = `tsc_${name}_${process.pid}`;
+  const cgroupParent = `/tsc-e2e-${name}-${process.pid}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TSC_COMPOSE_RUN_DIR: join(dir, 'run'),
     TSC_COMPOSE_STATE_DIR: join(dir, 'state'),
     TSC_COMPOSE_NFT_TABLE: table,
+    TSC_COMPOSE_CGROUP_PARENT: cgroupParent,
     COMPOSE_PROJECT_NAME: project,
   };
   delete env['CI'];
@@ -61,8 +67,10 @@ export async function createE2eHost(name: string, files: Record<string, string>)
     dir,
     project,
     table,
-    cli(args, timeoutMs = 60_000) {
-      const r = spawnSync(tsx, [main, ...args], { cwd: join(dir, 'proj'), env, encoding: 'utf8', timeout: timeoutMs });
+    cgroupParent,
+    command: { argv: [tsx, main], env, cwd: join(dir, 'proj') },
+    cli(args, timeoutMs = 60_000, input) {
+      const r = spawnSync(tsx, [main, ...args], { cwd: join(dir, 'proj'), env, encoding: 'utf8', timeout: timeoutMs, ...(input === undefined ? {} : { input }) });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
     spawnCli(args) {

@@ -7,6 +7,7 @@ import { TscError } from '../../../lib/errors.js';
 import { desiredProject } from '../../../reconciler/from-project.js';
 import { LABEL } from '../../../reconciler/labels.js';
 import { DEFAULT_UP, up } from '../../../reconciler/up.js';
+import type { ExecOptions } from '../../../agent/api/types.js';
 import type { ComposeContext } from '../../compose-context.js';
 import { table } from '../../format/ps.js';
 import { serviceContainer } from './select.js';
@@ -27,7 +28,8 @@ export function envFlags(values: readonly string[], env: NodeJS.ProcessEnv = pro
 }
 
 export interface ExecFlags {
-  T?: boolean;
+  /** false with -T (--no-TTY). */
+  TTY?: boolean;
   user?: string;
   workdir?: string;
   env: string[];
@@ -41,13 +43,19 @@ export async function execCommand(ctx: ComposeContext, service: string, cmd: str
   const agent = await ctx.agent();
   const c = await serviceContainer(agent, await ctx.projectName(), service, Number(flags.index));
   if (c.state !== 'running') throw new TscError('ERR_CONFLICT', `service "${service}" is not running`);
-  const run = agent.exec(c.id, {
+  const opts: ExecOptions = {
     cmd,
     env: envFlags(flags.env),
     ...(flags.user === undefined ? {} : { user: flags.user }),
     ...(flags.workdir === undefined ? {} : { workingDir: flags.workdir }),
     ...(flags.privileged === true ? { privileged: true } : {}),
-  });
+  };
+  // Attached unless -d: stdin always, a tty when ours is one and -T was not given. Privileged
+  // processes go through the buffered path, which knows how to give every capability.
+  if (flags.detach !== true && flags.privileged !== true) {
+    return execAttached(ctx, c.id, { ...opts, tty: flags.TTY !== false && process.stdin.isTTY }, process.stdin);
+  }
+  const run = agent.exec(c.id, opts);
   if (flags.detach === true) {
     void run.catch(() => undefined);
     return 0;
@@ -56,6 +64,41 @@ export async function execCommand(ctx: ComposeContext, service: string, cmd: str
   ctx.stdout.write(r.stdout);
   ctx.stderr.write(r.stderr);
   return r.exitCode;
+}
+
+/**
+ * `exec` attached, as docker compose runs it: stdin always goes to the process; with a
+ * terminal on stdin (and no -T) the process gets a pty and ours is put in raw mode so keys
+ * reach it as typed. The command's exit code is passed on.
+ */
+export async function execAttached(
+  ctx: ComposeContext,
+  id: string,
+  opts: ExecOptions,
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown },
+): Promise<number> {
+  const agent = await ctx.agent();
+  const out = ctx.stdout as NodeJS.WritableStream & { rows?: number; columns?: number; on?: (ev: 'resize', f: () => void) => unknown; off?: (ev: 'resize', f: () => void) => unknown };
+  const size = opts.tty === true && out.rows !== undefined && out.columns !== undefined ? { rows: out.rows, cols: out.columns } : {};
+  const session = await agent.execAttach(id, { ...opts, ...size, stdin: true });
+  const raw = opts.tty === true && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+  if (raw) stdin.setRawMode?.(true);
+  // Our terminal's size follows the user's window, as docker's exec -it does.
+  const onResize = () => {
+    if (out.rows !== undefined && out.columns !== undefined) session.resize?.(out.rows, out.columns);
+  };
+  if (opts.tty === true) out.on?.('resize', onResize);
+  stdin.pipe(session.stdin);
+  session.stdout.pipe(ctx.stdout, { end: false });
+  session.stderr.pipe(ctx.stderr, { end: false });
+  try {
+    return await session.exit;
+  } finally {
+    stdin.unpipe(session.stdin);
+    if (opts.tty === true) out.off?.('resize', onResize);
+    if (raw) stdin.setRawMode?.(false);
+    stdin.pause();
+  }
 }
 
 export interface RunFlags {
@@ -118,12 +161,27 @@ export async function runCommand(ctx: ComposeContext, service: string, cmd: stri
     // docker compose run does not publish the service's ports unless --service-ports.
     ports: flags.publish.map(publishFlag),
     restartPolicy: { name: 'no' as const },
+    // docker compose run is interactive (-i) unless detached: our stdin goes to the container.
+    openStdin: flags.detach !== true || base.openStdin,
   };
   const { id } = await agent.createContainer(spec);
   await agent.startContainer(id);
   if (flags.detach === true) {
     ctx.stdout.write(`${name}\n`);
     return 0;
+  }
+  const input = spec.tty
+    ? undefined
+    : await agent.attachContainer(id, { stdin: true }).catch((e: unknown) => {
+        ctx.stderr.write(`WARN[0000] stdin not attached: ${e instanceof Error ? e.message : String(e)}\n`);
+        return undefined;
+      });
+  if (input !== undefined) {
+    process.stdin.pipe(input.stdin);
+    void input.exit.catch(() => undefined).finally(() => {
+      process.stdin.unpipe(input.stdin);
+      process.stdin.pause();
+    });
   }
   const stop = new AbortController();
   const follow = (async () => {

@@ -57,8 +57,28 @@ static const struct { const char *name; int flag; } nss[] = {
 };
 
 /* Copies our stdin to the terminal and the terminal to our stdout until the process is gone;
- * our own terminal, if any, goes raw meanwhile and lends its size. */
-static void relay(int master) {
+ * our own terminal, if any, goes raw meanwhile and lends its size. With a size fd (a caller
+ * driving us with pipes, which have no size), each "ROWS COLS" line read there resizes the
+ * terminal; the kernel then sends SIGWINCH to its foreground process group. */
+static void resize_from(int fd, int master) {
+  char line[64];
+  ssize_t r = read(fd, line, sizeof line - 1);
+  if (r <= 0) return;
+  line[r] = 0;
+  /* the last complete "ROWS COLS" of what came */
+  char *end = strrchr(line, '\n');
+  if (!end) return;
+  *end = 0;
+  char *start = strrchr(line, '\n');
+  start = start ? start + 1 : line;
+  unsigned rows = 0, cols = 0;
+  if (sscanf(start, "%u %u", &rows, &cols) == 2) {
+    struct winsize ws = {(unsigned short)rows, (unsigned short)cols, 0, 0};
+    ioctl(master, TIOCSWINSZ, &ws);
+  }
+}
+
+static void relay(int master, int size_fd) {
   struct termios saved;
   int raw = isatty(0) && tcgetattr(0, &saved) == 0;
   if (raw) {
@@ -71,8 +91,8 @@ static void relay(int master) {
   char buf[8192];
   int in_open = 1;
   for (;;) {
-    struct pollfd p[2] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}};
-    if (poll(p, 2, -1) < 0) {
+    struct pollfd p[3] = {{master, POLLIN, 0}, {in_open ? 0 : -1, POLLIN, 0}, {size_fd, POLLIN, 0}};
+    if (poll(p, 3, -1) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -80,6 +100,10 @@ static void relay(int master) {
       ssize_t r = read(master, buf, sizeof buf);
       if (r <= 0) break; /* EIO: the last holder of the terminal is gone */
       write_all(1, buf, (size_t)r);
+    }
+    if (size_fd >= 0 && p[2].revents) {
+      if (p[2].revents & POLLIN) resize_from(size_fd, master);
+      else size_fd = -1; /* the caller closed it: sizes stay */
     }
     if (p[1].revents) {
       ssize_t r = read(0, buf, sizeof buf);
@@ -97,7 +121,8 @@ static void relay(int master) {
 int cmd_exec(const char *root, int argc, char **argv) {
   const char *process_file = NULL, *cwd = NULL, *user = NULL, *pid_file = NULL;
   char *envs[256];
-  int nenv = 0, detach = 0, tty = 0, i = 0;
+  int nenv = 0, detach = 0, tty = 0, i = 0, size_fd = -1;
+  struct winsize first_size = {0, 0, 0, 0};
   for (; i < argc && argv[i][0] == '-'; i++) {
     const char *a = argv[i];
     const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -108,10 +133,19 @@ int cmd_exec(const char *root, int argc, char **argv) {
     else if (!strcmp(a, "--pid-file")) pid_file = val, i++;
     else if (!strcmp(a, "--detach") || !strcmp(a, "-d")) detach = 1;
     else if (!strcmp(a, "--tty") || !strcmp(a, "-t")) tty = 1;
+    else if (!strcmp(a, "--tty-size-fd")) size_fd = val ? atoi(val) : -1, i++;
+    else if (!strcmp(a, "--tty-size")) { /* ROWS,COLS: set before the process starts */
+      unsigned rows = 0, cols = 0;
+      if (!val || sscanf(val, "%u,%u", &rows, &cols) != 2) die("--tty-size wants ROWS,COLS");
+      first_size.ws_row = (unsigned short)rows, first_size.ws_col = (unsigned short)cols;
+      i++;
+    }
     else if (!strcmp(a, "--")) { i++; break; }
     else die("unknown flag %s for exec", a);
     if (i >= argc) die("flag %s needs a value", a);
   }
+  /* the size channel is ours: the process in the container must not inherit it */
+  if (size_fd >= 0 && fcntl(size_fd, F_SETFD, FD_CLOEXEC) < 0) die_errno("--tty-size-fd %d", size_fd);
   if (i >= argc) die("exec: container id is required");
   const char *id = argv[i++];
   container c;
@@ -198,6 +232,7 @@ int cmd_exec(const char *root, int argc, char **argv) {
       char perr[512];
       int slave, master = open_pty(&slave, perr, sizeof perr);
       if (master < 0) fail("%s", perr);
+      if (first_size.ws_row && first_size.ws_col) ioctl(slave, TIOCSWINSZ, &first_size);
       if (send_fd(tp[1], master) < 0) fail("pass the terminal: %s", strerror(errno));
       close(master);
       close(tp[1]);
@@ -224,7 +259,7 @@ int cmd_exec(const char *root, int argc, char **argv) {
     waitpid(child, NULL, 0);
     die("exec failed: unable to start container process: %s", msg[0] == 'E' ? msg + 1 : msg);
   }
-  if (master >= 0) relay(master);
+  if (master >= 0) relay(master, size_fd);
   int status;
   signal(SIGINT, SIG_IGN);
   while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
