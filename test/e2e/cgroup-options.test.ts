@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createE2eHost, type E2eHost } from '../support/e2e-harness.js';
 import { command, describePrivileged, path, root } from '../support/privileged.js';
 
-/** A block device of this machine to put limits on (they are never reached: nothing reads it). */
+/** A block device of this machine to put limits on (high enough never to slow the container down). */
 function someDisk(): string {
   const names = existsSync('/sys/block') ? readdirSync('/sys/block').filter((n) => !/^(loop|ram)/.test(n)).sort() : [];
   return `/dev/${names.find((n) => existsSync(`/dev/${n}`)) ?? 'no-block-device'}`;
@@ -40,8 +40,8 @@ describePrivileged('cgroup options', [root, command('nft'), command('ip'), comma
         '    mem_limit: 64m',
         '    device_cgroup_rules: ["c 1:9 r"]',
         '    blkio_config:',
-        `      device_read_bps: [{path: ${DISK}, rate: 12mb}]`,
-        `      device_write_iops: [{path: ${DISK}, rate: 30}]`,
+        `      device_read_bps: [{path: ${DISK}, rate: 1gb}]`,
+        `      device_write_iops: [{path: ${DISK}, rate: 100000}]`,
         '',
       ].join('\n'),
     });
@@ -61,8 +61,8 @@ describePrivileged('cgroup options', [root, command('nft'), command('ip'), comma
   it('puts the container under cgroup_parent with its limits', async () => {
     expect(id).toMatch(/^[a-f0-9]{64}$/);
     expect(await cg('memory', 'memory.oom_control')).toContain('oom_kill_disable 1');
-    expect((await cg('blkio', 'blkio.throttle.read_bps_device')).trim()).toBe(`${devno} 12582912`);
-    expect((await cg('blkio', 'blkio.throttle.write_iops_device')).trim()).toBe(`${devno} 30`);
+    expect((await cg('blkio', 'blkio.throttle.read_bps_device')).trim()).toBe(`${devno} 1073741824`);
+    expect((await cg('blkio', 'blkio.throttle.write_iops_device')).trim()).toBe(`${devno} 100000`);
     expect(await cg('devices', 'devices.list')).toContain('c 1:9 r');
   });
 
