@@ -92,17 +92,14 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
     },
     async createSandbox(containerId) {
       const name = netnsName(containerId);
-      await runCommand(['ip', 'netns', 'add', name]).catch((e: unknown) => {
-        if (!(e instanceof Error && /exists/i.test(e.message))) throw e;
-      });
-      await runCommand(['ip', 'link', 'set', 'lo', 'up'], { netns: `/run/netns/${name}` });
+      // One process: made (or already there from an interrupted start), loopback up.
+      const script = 'ip netns add "$1" 2>/dev/null || [ -e "/run/netns/$1" ] || ip netns add "$1"; ip -n "$1" link set lo up';
+      await runCommand(['sh', '-ec', script, 'sandbox', name]);
       return `/run/netns/${name}`;
     },
     async removeSandbox(containerId) {
       const name = netnsName(containerId);
-      await runCommand(['ip', 'netns', 'del', name]).catch((e: unknown) => {
-        if (!(e instanceof Error && /No such file/i.test(e.message))) throw e;
-      });
+      await runCommand(['sh', '-ec', '[ ! -e "/run/netns/$1" ] || ip netns del "$1"', 'sandbox', name]);
     },
     async connect(_containerId, sandbox, args) {
       const rec = await networking.connect({
