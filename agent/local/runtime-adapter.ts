@@ -48,9 +48,12 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
   return {
     name: opts.binary.split('/').pop() ?? opts.binary,
     async create(id, bundle) {
-      await client.create(id, { bundle });
-      const st = await client.state(id);
-      return { pid: st.pid };
+      // The pid from --pid-file (written before create returns): one process fewer than `state`.
+      const pidFile = join(bundle, 'init.pid');
+      await client.create(id, { bundle, pidFile });
+      const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0) return { pid };
+      return { pid: (await client.state(id)).pid };
     },
     start: (id) => client.start(id),
     async state(id) {
