@@ -85,12 +85,12 @@ function withTag(ref: string): string {
   return ref.includes('@') || last.includes(':') ? ref : `${ref}:latest`;
 }
 
-async function ensureImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptions, report: Reporter): Promise<void> {
+async function ensureImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptions, report: Reporter, listImages: () => ReturnType<AgentApi['listImages']>): Promise<void> {
   const policy = opts.pull ?? s.pullPolicy;
   if (policy === 'never' || policy === 'build') return;
   if (policy !== 'always') {
     const want = withTag(s.image);
-    const images = await agent.listImages();
+    const images = await listImages();
     if (images.some((i) => i.repoTags.some((t) => withTag(t) === want || t.endsWith(`/${want}`)) || i.repoDigests.includes(s.image))) return;
   }
   const id = resource.image(s.image);
@@ -111,48 +111,61 @@ async function ensureImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptio
 async function converge(agent: AgentApi, project: string, s: DesiredServiceSpec, opts: UpOptions, report: Reporter): Promise<void> {
   const have = (await agent.listContainers({ all: true, label: serviceFilter(project, s.name) })).map(actual);
   const ops = planService({ name: s.name, configHash: s.configHash, scale: s.scale }, have, { recreate: opts.recreate, noStart: opts.noStart });
-  for (const op of ops) {
-    const name = op.op === 'create' || op.op === 'recreate' ? s.container(op.number).name : (have.find((c) => c.id === op.id)?.name ?? op.id);
-    const id = resource.container(name);
-    switch (op.op) {
-      case 'remove':
-        report.emit({ id, status: 'Stopping', state: 'working' });
-        await agent.stopContainer(op.id, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
-        await agent.removeContainer(op.id, { force: true });
-        report.emit({ id, status: 'Removed', state: 'done' });
-        break;
-      case 'keep':
-        report.emit({ id, status: 'Running', state: 'done' });
-        break;
-      case 'start':
+  // The replicas of a service are independent of each other: converge them all at once, and
+  // fail (with the first error) only once none is still in flight.
+  const results = await Promise.allSettled(ops.map((op) => convergeOne(agent, s, have, op, opts, report)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+async function convergeOne(
+  agent: AgentApi,
+  s: DesiredServiceSpec,
+  have: ReturnType<typeof actual>[],
+  op: ReturnType<typeof planService>[number],
+  opts: UpOptions,
+  report: Reporter,
+): Promise<void> {
+  const name = op.op === 'create' || op.op === 'recreate' ? s.container(op.number).name : (have.find((c) => c.id === op.id)?.name ?? op.id);
+  const id = resource.container(name);
+  switch (op.op) {
+    case 'remove':
+      report.emit({ id, status: 'Stopping', state: 'working' });
+      await agent.stopContainer(op.id, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+      await agent.removeContainer(op.id, { force: true });
+      report.emit({ id, status: 'Removed', state: 'done' });
+      break;
+    case 'keep':
+      report.emit({ id, status: 'Running', state: 'done' });
+      break;
+    case 'start':
+      report.emit({ id, status: 'Starting', state: 'working' });
+      await agent.startContainer(op.id);
+      report.emit({ id, status: 'Started', state: 'done' });
+      break;
+    case 'recreate': {
+      report.emit({ id, status: 'Recreate', state: 'working' });
+      await agent.stopContainer(op.replaces, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+      await agent.removeContainer(op.replaces, { force: true });
+      const created = await agent.createContainer(s.container(op.number));
+      report.emit({ id, status: 'Recreated', state: op.start ? 'working' : 'done' });
+      if (op.start) {
         report.emit({ id, status: 'Starting', state: 'working' });
-        await agent.startContainer(op.id);
+        await agent.startContainer(created.id);
         report.emit({ id, status: 'Started', state: 'done' });
-        break;
-      case 'recreate': {
-        report.emit({ id, status: 'Recreate', state: 'working' });
-        await agent.stopContainer(op.replaces, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
-        await agent.removeContainer(op.replaces, { force: true });
-        const created = await agent.createContainer(s.container(op.number));
-        report.emit({ id, status: 'Recreated', state: op.start ? 'working' : 'done' });
-        if (op.start) {
-          report.emit({ id, status: 'Starting', state: 'working' });
-          await agent.startContainer(created.id);
-          report.emit({ id, status: 'Started', state: 'done' });
-        }
-        break;
       }
-      case 'create': {
-        report.emit({ id, status: 'Creating', state: 'working' });
-        const created = await agent.createContainer(s.container(op.number));
-        report.emit({ id, status: 'Created', state: op.start ? 'working' : 'done' });
-        if (op.start) {
-          report.emit({ id, status: 'Starting', state: 'working' });
-          await agent.startContainer(created.id);
-          report.emit({ id, status: 'Started', state: 'done' });
-        }
-        break;
+      break;
+    }
+    case 'create': {
+      report.emit({ id, status: 'Creating', state: 'working' });
+      const created = await agent.createContainer(s.container(op.number));
+      report.emit({ id, status: 'Created', state: op.start ? 'working' : 'done' });
+      if (op.start) {
+        report.emit({ id, status: 'Starting', state: 'working' });
+        await agent.startContainer(created.id);
+        report.emit({ id, status: 'Started', state: 'done' });
       }
+      break;
     }
   }
 }
@@ -217,6 +230,10 @@ export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, re
   const services = selectServices(p, opts.services, opts.noDeps);
   const names = new Set(services.map((s) => s.name));
   const done = new Map<string, Promise<void>>();
+  // One image listing shared by the services of this `up` (as before, two services of one
+  // missing image may both pull it; the store takes the second as already there).
+  let images: ReturnType<AgentApi['listImages']> | undefined;
+  const listImages = () => (images ??= agent.listImages());
   const run = (s: DesiredServiceSpec): Promise<void> => {
     const existing = done.get(s.name);
     if (existing) return existing;
@@ -234,7 +251,7 @@ export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, re
           report.emit({ id: resource.container(dep.service), status: `optional dependency failed: ${e.message}`, state: 'warning' });
         }
       }
-      await ensureImage(agent, s, opts, report);
+      await ensureImage(agent, s, opts, report, listImages);
       await converge(agent, p.name, s, opts, report);
     })();
     done.set(s.name, task);
