@@ -79,7 +79,11 @@ export interface NetworkService {
   connect(containerId: string, sandbox: string, args: ConnectArgs): Promise<{ endpoints: AttachedEndpoint[]; ports: Array<PortBinding & { hostPort: number }> }>;
   /** /etc/hosts, /etc/hostname and /etc/resolv.conf for the container, as Docker writes them. */
   etcFiles(name: string, opts: EtcFileOptions): Promise<{ hosts: string; hostname: string; resolvConf: string }>;
-  /** Unplug it from every network and withdraw its ports (`name` as given to connect). */
+  /**
+   * Unplug it from every network and withdraw its ports (`name` as given to connect). The
+   * agent calls it only on the way to `removeSandbox`, so what dies with the sandbox (the
+   * namespace's own nftables table) is left to that.
+   */
   disconnect(containerId: string, name: string): Promise<void>;
 }
 

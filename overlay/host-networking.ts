@@ -65,7 +65,11 @@ export interface HostNetworking {
   createNetwork(spec: NetworkSpec): Promise<NetworkRecord>;
   removeNetwork(name: string): Promise<void>;
   connect(req: ConnectRequest): Promise<ContainerRecord>;
-  disconnect(container: string, network?: string): Promise<void>;
+  /**
+   * `namespaceGoing`: the caller deletes the container's namespace right after (the agent
+   * removing its sandbox), so what dies with it (the 127.0.0.11 redirect table) is not undone.
+   */
+  disconnect(container: string, network?: string, opts?: { namespaceGoing?: boolean | undefined }): Promise<void>;
   state(): NetworkingState;
   /** `network ls`: every network we know, by name. */
   networks(): NetworkRecord[];
@@ -349,7 +353,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
    * veth is gone); a failure falls back to the reading detach. No lock: the agent serialises
    * the calls of one container, and nothing else touches its links.
    */
-  async function disconnectLinks(container: string, network?: string): Promise<boolean> {
+  async function disconnectLinks(container: string, network?: string, namespaceGoing = false): Promise<boolean> {
     const c = state.containers[container];
     if (c === undefined) return false;
     if (network !== undefined && !c.endpoints.some((e) => e.network === network)) {
@@ -358,18 +362,20 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const removed = c.endpoints.filter((e) => network === undefined || e.network === network);
     const rest = planDisconnect(state, container, network).container;
     // The namespace may already be gone with its container: then so is the redirect table.
-    const resolver: LinkOp =
-      rest === undefined
-        ? { kind: 'cmd', argv: ['sh', '-c', 'nsenter --net="$1" -- nft delete table ip "$2" 2>/dev/null || true', 'resolver', c.netns, resolverTable] }
-        : { kind: 'nft', netns: c.netns, script: resolverScript(rest) };
+    const resolver: LinkOp[] =
+      rest !== undefined
+        ? [{ kind: 'nft', netns: c.netns, script: resolverScript(rest) }]
+        : namespaceGoing
+          ? []
+          : [{ kind: 'cmd', argv: ['sh', '-c', 'nsenter --net="$1" -- nft delete table ip "$2" 2>/dev/null || true', 'resolver', c.netns, resolverTable] }];
     try {
-      await linksFromState(removed, 'detach', [resolver]);
+      await linksFromState(removed, 'detach', resolver);
     } catch {
       for (const ep of removed) {
         const net = state.networks[ep.network] as NetworkRecord;
         await driverFor(net).detach(ctx, net, ep);
       }
-      await syncResolver(rest, c.netns).catch(() => undefined);
+      if (rest !== undefined || !namespaceGoing) await syncResolver(rest, c.netns).catch(() => undefined);
     }
     return true;
   }
@@ -381,8 +387,8 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     await commit();
   }
 
-  async function disconnect(container: string, network?: string): Promise<void> {
-    if (await disconnectLinks(container, network)) await serial(() => disconnectCommit(container, network));
+  async function disconnect(container: string, network?: string, opts: { namespaceGoing?: boolean | undefined } = {}): Promise<void> {
+    if (await disconnectLinks(container, network, opts.namespaceGoing === true)) await serial(() => disconnectCommit(container, network));
   }
 
   async function setServiceVip(req: VipRequest): Promise<VipRecord> {

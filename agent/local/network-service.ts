@@ -155,7 +155,8 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
     },
     async disconnect(_containerId, name) {
       if (networking.state().containers[name] === undefined) return;
-      await networking.disconnect(name);
+      // removeSandbox comes next (see NetworkService.disconnect): the namespace's table goes with it.
+      await networking.disconnect(name, undefined, { namespaceGoing: true });
       await save();
     },
     close: () => networking.close(),
