@@ -73,7 +73,8 @@ export interface NetworkService {
   remove(name: string): Promise<void>;
   list(filter?: ListFilter): Promise<NetworkSummary[]>;
   /** A network namespace for the container (a path the runtime joins). */
-  createSandbox(containerId: string): Promise<string>;
+  /** `loopback: false`: leave `lo` to the `connect` that follows (it brings it up with the rest). */
+  createSandbox(containerId: string, opts?: { loopback?: boolean }): Promise<string>;
   removeSandbox(containerId: string): Promise<void>;
   /** Plug the container into its networks and publish its ports, in one step that undoes itself on failure. */
   connect(containerId: string, sandbox: string, args: ConnectArgs): Promise<{ endpoints: AttachedEndpoint[]; ports: Array<PortBinding & { hostPort: number }> }>;

@@ -129,7 +129,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       // settle before anything is undone (the catch below), so no step runs behind a cleanup.
       const network = async (): Promise<void> => {
         if (rec.spec.networkMode === 'default') {
-          sandbox = await opts.networks.createSandbox(rec.id);
+          sandbox = await opts.networks.createSandbox(rec.id, { loopback: false });
           const connected = await opts.networks.connect(rec.id, sandbox, {
             name: rec.name,
             ...(rec.spec.labels['com.docker.compose.service'] === undefined ? {} : { service: rec.spec.labels['com.docker.compose.service'] }),

@@ -295,7 +295,9 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       return p;
     });
     try {
-      await linksFromState(planned.added, 'attach', [{ kind: 'nft', netns: req.netns, script: resolverScript(planned.container) }]);
+      // The drivers' attach brings `lo` up with the rest; with nothing to attach, it is done here.
+      const lo: LinkOp[] = planned.added.length === 0 ? [{ kind: 'ip', netns: req.netns, args: ['link', 'set', 'lo', 'up'] }] : [];
+      await linksFromState(planned.added, 'attach', [...lo, { kind: 'nft', netns: req.netns, script: resolverScript(planned.container) }]);
     } catch {
       return serial(async () => {
         for (const ep of planned.added) {

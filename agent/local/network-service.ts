@@ -90,11 +90,14 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
         .filter((n): n is NetworkSummary => n !== undefined && matchesLabels(n.labels, filter?.label))
         .sort((a, b) => a.name.localeCompare(b.name));
     },
-    async createSandbox(containerId) {
+    async createSandbox(containerId, o = {}) {
       const name = netnsName(containerId);
-      // One process: made (or already there from an interrupted start), loopback up.
-      const script = 'ip netns add "$1" 2>/dev/null || [ -e "/run/netns/$1" ] || ip netns add "$1"; ip -n "$1" link set lo up';
-      await runCommand(['sh', '-ec', script, 'sandbox', name]);
+      // Already there is fine (an interrupted start).
+      await runCommand(['ip', 'netns', 'add', name]).catch((e: unknown) => {
+        if (!(e instanceof Error && /exists/i.test(e.message))) throw e;
+      });
+      // With a connect to follow, `lo` comes up in its script (one program fewer here).
+      if (o.loopback !== false) await runCommand(['ip', 'link', 'set', 'lo', 'up'], { netns: `/run/netns/${name}` });
       return `/run/netns/${name}`;
     },
     async removeSandbox(containerId) {
