@@ -95,17 +95,33 @@ static void start(const char *frame, size_t len) {
   struct job *j = calloc(1, sizeof *j);
   if (!j) die("calloc");
   j->id = id;
-  int pin[2], pout[2], perr[2];
+  int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+  pid_t pid = -1;
   if (devnull) {
     int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (fd < 0) die("open /dev/null");
     pin[0] = pout[1] = perr[1] = fd;
-    pin[1] = pout[0] = perr[0] = -1;
-  } else if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
-    die("pipe");
+    if (fd >= 0) pid = fork();
+  } else if (pipe2(pin, O_CLOEXEC) == 0 && pipe2(pout, O_CLOEXEC) == 0 && pipe2(perr, O_CLOEXEC) == 0) {
+    pid = fork();
   }
-  pid_t pid = fork();
-  if (pid < 0) die("fork");
+  if (pid < 0) {
+    /* Out of descriptors or processes: this program fails, the others go on. */
+    char msg[256];
+    snprintf(msg, sizeof msg, "cannot run %s: %s\n", argv[0] ? argv[0] : "(nothing)", strerror(errno));
+    j->e.p = strdup(msg);
+    j->e.len = j->e.p ? strlen(msg) : 0;
+    respond(j, 127);
+    int fds[] = {pin[0], pin[1], pout[0], pout[1], perr[0], perr[1]};
+    for (int i = 0; i < 6; i++) {
+      int dup_of_earlier = 0;
+      for (int k = 0; k < i; k++) dup_of_earlier |= fds[k] == fds[i];
+      if (fds[i] >= 0 && !dup_of_earlier) close(fds[i]);
+    }
+    free(j->e.p);
+    free(j);
+    free(argv);
+    return;
+  }
   if (pid == 0) {
     sigset_t none;
     sigemptyset(&none);
@@ -217,6 +233,7 @@ int main(void) {
   struct buf req = {0};
   int open_in = 1;
   struct pollfd *fds = NULL;
+  struct job **owner = NULL;
   size_t nfds_cap = 0;
   for (;;) {
     int waiting = reap();
@@ -226,25 +243,28 @@ int main(void) {
     if (n > nfds_cap) {
       nfds_cap = n * 2;
       fds = realloc(fds, nfds_cap * sizeof *fds);
-      if (!fds) die("realloc");
+      owner = realloc(owner, nfds_cap * sizeof *owner);
+      if (!fds || !owner) die("realloc");
     }
+    /* Only open descriptors: poll refuses more entries than RLIMIT_NOFILE. */
     size_t k = 0;
     fds[k++] = (struct pollfd){.fd = open_in ? 0 : -1, .events = POLLIN};
     for (struct job *j = jobs; j; j = j->next) {
-      fds[k++] = (struct pollfd){.fd = j->in, .events = POLLOUT};
-      fds[k++] = (struct pollfd){.fd = j->out, .events = POLLIN};
-      fds[k++] = (struct pollfd){.fd = j->err, .events = POLLIN};
+      if (j->in >= 0) owner[k] = j, fds[k++] = (struct pollfd){.fd = j->in, .events = POLLOUT};
+      if (j->out >= 0) owner[k] = j, fds[k++] = (struct pollfd){.fd = j->out, .events = POLLIN};
+      if (j->err >= 0) owner[k] = j, fds[k++] = (struct pollfd){.fd = j->err, .events = POLLIN};
     }
     /* A program that closed its pipes but has not exited yet: look again soon. */
     if (poll(fds, k, waiting ? 2 : -1) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }
-    k = 1;
-    for (struct job *j = jobs; j; j = j->next, k += 3) {
-      if (j->in >= 0 && fds[k].revents) feed(j);
-      if (j->out >= 0 && fds[k + 1].revents) drain(&j->out, &j->o);
-      if (j->err >= 0 && fds[k + 2].revents) drain(&j->err, &j->e);
+    for (size_t i = 1; i < k; i++) {
+      if (!fds[i].revents) continue;
+      struct job *j = owner[i];
+      if (fds[i].fd == j->in) feed(j);
+      else if (fds[i].fd == j->out) drain(&j->out, &j->o);
+      else if (fds[i].fd == j->err) drain(&j->err, &j->e);
     }
     if (open_in && fds[0].revents) {
       grow(&req, 65536);
