@@ -80,13 +80,18 @@ export interface NetworkService {
   remove(name: string): Promise<void>;
   list(filter?: ListFilter): Promise<NetworkSummary[]>;
   /** A network namespace for the container (a path the runtime joins). */
-  createSandbox(containerId: string): Promise<string>;
+  /** `loopback: false`: leave `lo` to the `connect` that follows (it brings it up with the rest). */
+  createSandbox(containerId: string, opts?: { loopback?: boolean }): Promise<string>;
   removeSandbox(containerId: string): Promise<void>;
   /** Plug the container into its networks and publish its ports, in one step that undoes itself on failure. */
   connect(containerId: string, sandbox: string, args: ConnectArgs): Promise<{ endpoints: AttachedEndpoint[]; ports: Array<PortBinding & { hostPort: number }> }>;
   /** /etc/hosts, /etc/hostname and /etc/resolv.conf for the container, as Docker writes them. */
   etcFiles(name: string, opts: EtcFileOptions): Promise<{ hosts: string; hostname: string; resolvConf: string }>;
-  /** Unplug it from every network and withdraw its ports (`name` as given to connect). */
+  /**
+   * Unplug it from every network and withdraw its ports (`name` as given to connect). The
+   * agent calls it only on the way to `removeSandbox`, so what dies with the sandbox (the
+   * namespace's own nftables table) is left to that.
+   */
   disconnect(containerId: string, name: string): Promise<void>;
   /** `network inspect` (Docker's shape); `idOf` maps container names to the ids `Containers` is keyed by. */
   inspect?(nameOrId: string, idOf: (container: string) => string): Promise<Record<string, unknown>>;

@@ -166,21 +166,29 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     if (image === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${rec.spec.image}`);
     let sandbox: string | undefined;
     try {
-      if (rec.spec.networkMode === 'default') {
-        sandbox = await opts.networks.createSandbox(rec.id);
-        const connected = await opts.networks.connect(rec.id, sandbox, {
-          name: rec.name,
-          ...(rec.spec.labels['com.docker.compose.service'] === undefined ? {} : { service: rec.spec.labels['com.docker.compose.service'] }),
-          hostname: rec.spec.hostname ?? rec.id.slice(0, 12),
-          endpoints: rec.spec.endpoints,
-          ports: rec.spec.ports,
-          expose: rec.settings.exposedPorts,
-          dns: rec.spec.dns,
-        });
-        rec.endpoints = connected.endpoints;
-        rec.ports = connected.ports;
-      }
-      if (rec.spec.networkMode === 'none') sandbox = await opts.networks.createSandbox(rec.id);
+      // The network and the root filesystem do not depend on each other: made at once. Both
+      // settle before anything is undone (the catch below), so no step runs behind a cleanup.
+      const network = async (): Promise<void> => {
+        if (rec.spec.networkMode === 'default') {
+          sandbox = await opts.networks.createSandbox(rec.id, { loopback: false });
+          const connected = await opts.networks.connect(rec.id, sandbox, {
+            name: rec.name,
+            ...(rec.spec.labels['com.docker.compose.service'] === undefined ? {} : { service: rec.spec.labels['com.docker.compose.service'] }),
+            hostname: rec.spec.hostname ?? rec.id.slice(0, 12),
+            endpoints: rec.spec.endpoints,
+            ports: rec.spec.ports,
+            expose: rec.settings.exposedPorts,
+            dns: rec.spec.dns,
+          });
+          rec.endpoints = connected.endpoints;
+          rec.ports = connected.ports;
+        }
+        if (rec.spec.networkMode === 'none') sandbox = await opts.networks.createSandbox(rec.id);
+      };
+      const [netDone, rootfsDone] = await Promise.allSettled([network(), opts.images.prepareRootfs(rec.imageId, rec.id)]);
+      if (netDone.status === 'rejected') throw netDone.reason;
+      if (rootfsDone.status === 'rejected') throw rootfsDone.reason;
+      const rootfs = rootfsDone.value;
       // container:X shares X's network stack, and with it X's names (/etc/hosts, resolv.conf)
       const netOwner = rec.spec.networkMode.startsWith('container:') ? find(rec.spec.networkMode.slice('container:'.length)) : e;
       const joined = netOwner === e ? undefined : sharedNamespace(rec.spec.networkMode as `container:${string}`, 'net', 'network namespace');
@@ -189,7 +197,6 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       if (rec.spec.pidMode?.startsWith('container:') === true) joinNamespaces.pid = sharedNamespace(rec.spec.pidMode as `container:${string}`, 'pid', 'PID namespace');
       if (rec.spec.ipcMode?.startsWith('container:') === true) joinNamespaces.ipc = sharedNamespace(rec.spec.ipcMode as `container:${string}`, 'ipc', 'IPC namespace');
       const etc = rec.spec.networkMode === 'host' ? undefined : await etcFilesOf(netOwner.rec);
-      const rootfs = await opts.images.prepareRootfs(rec.imageId, rec.id);
       const bundle = await opts.bundles.write({
         containerId: rec.id,
         // a container on another's network stack answers to that one's hostname, as in Docker
@@ -293,9 +300,14 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     if (closed || entries.get(e.rec.id) !== e) return;
     const rec = e.rec;
     if (e.healthTimer) clearTimeout(e.healthTimer);
-    await opts.runtime.delete(rec.id, { force: true }).catch(() => undefined);
-    await opts.networks.disconnect(rec.id, rec.name).catch(() => undefined);
-    if (rec.spec.networkMode === 'default' || rec.spec.networkMode === 'none') await opts.networks.removeSandbox(rec.id).catch(() => undefined);
+    // The process is gone: its runtime state and its network are undone side by side.
+    await Promise.all([
+      opts.runtime.delete(rec.id, { force: true }).catch(() => undefined),
+      (async () => {
+        await opts.networks.disconnect(rec.id, rec.name).catch(() => undefined);
+        if (rec.spec.networkMode === 'default' || rec.spec.networkMode === 'none') await opts.networks.removeSandbox(rec.id).catch(() => undefined);
+      })(),
+    ]);
     await opts.images.releaseRootfs(rec.id, { remove: false }).catch(() => undefined);
     const ranForMs = Date.parse(s.finishedAt) - Date.parse(rec.startedAt);
     rec.finishedAt = s.finishedAt;

@@ -1,6 +1,7 @@
 /**
  * The `bridge` driver: one Linux bridge per network and a veth pair per container, planned by
- * link-plan.ts against what `ip -json` reads back, so each call is idempotent.
+ * link-plan.ts against what `ip -json` reads back, so each call is idempotent; or, on the
+ * manager's hot path (`ctx.fromState`), planned from the state alone with no read at all.
  */
 import type { EndpointRecord, NetworkDriver, NetworkRecord } from './network-driver.js';
 import { bridgeMacFor } from './link-names.js';
@@ -41,7 +42,8 @@ export const bridgeDriver: NetworkDriver = {
     await ctx.applyLinkOps(planBridgeRemoval(net.bridge, links.find((l) => l.ifname === net.bridge)));
   },
   async attach(ctx, net, ep) {
-    const [host, inside] = await Promise.all([ctx.readLinks(), ctx.readLinks(ep.netns)]);
+    // From the manager's state: no host side yet, nothing of ours in the namespace.
+    const [host, inside] = ctx.fromState === true ? [[], []] : await Promise.all([ctx.readLinks(), ctx.readLinks(ep.netns)]);
     const gateways = ep.gatewayRoute && !net.internal ? net.subnets.filter((s) => (s.family === 4 ? ep.ipv4 : ep.ipv6) !== undefined).map((s) => s.gateway) : [];
     await ctx.applyLinkOps(
       planAttach(
@@ -60,6 +62,7 @@ export const bridgeDriver: NetworkDriver = {
         inside,
       ),
     );
+    if (ctx.fromState === true) return;
     // Read back: the container's interface carries its addresses.
     const iface = (await ctx.readLinks(ep.netns)).find((l) => l.ifname === ep.ifname);
     const missing = endpointCidrs(ep).filter((c) => !(iface?.addr_info ?? []).some((a) => `${a.local}/${a.prefixlen}` === c));
@@ -68,6 +71,12 @@ export const bridgeDriver: NetworkDriver = {
     }
   },
   async detach(ctx, _net, ep) {
+    if (ctx.fromState === true) {
+      // Gone already is fine (its namespace was deleted first): fail only if it is still there.
+      const del = 'ip link del "$1" 2>/dev/null || ! ip link show "$1" >/dev/null 2>&1';
+      await ctx.applyLinkOps([{ kind: 'cmd', argv: ['sh', '-c', del, 'detach', ep.hostVeth] }]);
+      return;
+    }
     const links = await ctx.readLinks();
     await ctx.applyLinkOps(planDetach(ep.hostVeth, links.find((l) => l.ifname === ep.hostVeth)));
   },

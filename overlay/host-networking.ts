@@ -1,8 +1,13 @@
 /**
  * The network manager of one host: the API the agent calls. Each call plans purely
- * (networking-state.ts), lets the network's driver make links, then re-renders the whole
- * nftables table in one transaction and hands the DNS server its new table. Calls are
- * serialised; a call that fails undoes what it made, so nothing is left half-made.
+ * (networking-state.ts), lets the network's driver make links, then brings the nftables table
+ * to the new state in one transaction and hands the DNS server its new table. A call that
+ * fails undoes what it made, so nothing is left half-made.
+ *
+ * Locking: network and VIP calls run whole under one lock. connect/disconnect, the hot path of
+ * `up`/`down`, hold it only to plan (IPAM) and to commit (nft, DNS); their links are made
+ * outside it from the state, one script per container, so containers attach in parallel. The
+ * kernel is read only on the careful path (a failed script, network creation, restore).
  *
  * DNS reachability: the one DNS server listens on every bridge's IPv4 gateway (port 10053 by
  * default: not 53, so that a container may publish port 53 without the gateway's DNS traffic
@@ -23,7 +28,8 @@ import type { DnsServer } from './dns-server.js';
 import { createDnsServer } from './dns-server.js';
 import { parseResolvConf } from './etc-files.js';
 import { applyLinkOps, readLinks, readRouteDestinations, readVxlanPeers } from './link-shell.js';
-import type { DriverContext, DriverName, NetworkDriver, NetworkRecord } from './network-driver.js';
+import type { LinkOp } from './link-plan.js';
+import type { DriverContext, DriverName, EndpointRecord, NetworkDriver, NetworkRecord } from './network-driver.js';
 import type { ConnectRequest, ContainerRecord, NetworkSpec, NetworkingState, VipRecord, VipRequest } from './networking-state.js';
 import {
   dnsTableOf,
@@ -36,8 +42,8 @@ import {
   planVipRemoval,
   rulesetOf,
 } from './networking-state.js';
-import type { RulesetPort } from './nft-ruleset.js';
-import { renderResolverScript, renderRulesetScript } from './nft-ruleset.js';
+import type { Ruleset, RulesetPort } from './nft-ruleset.js';
+import { renderResolverScript, renderRulesetChange } from './nft-ruleset.js';
 import type { BoundSocket } from './published-ports.js';
 import type { PortConfig } from './published-ports.js';
 import { parseProcNet, planPublishedPorts } from './published-ports.js';
@@ -71,7 +77,11 @@ export interface HostNetworking {
   createNetwork(spec: NetworkSpec): Promise<NetworkRecord>;
   removeNetwork(name: string): Promise<void>;
   connect(req: ConnectRequest): Promise<ContainerRecord>;
-  disconnect(container: string, network?: string): Promise<void>;
+  /**
+   * `namespaceGoing`: the caller deletes the container's namespace right after (the agent
+   * removing its sandbox), so what dies with it (the 127.0.0.11 redirect table) is not undone.
+   */
+  disconnect(container: string, network?: string, opts?: { namespaceGoing?: boolean | undefined }): Promise<void>;
   state(): NetworkingState;
   /** `network ls`: every network we know, by name. */
   networks(): NetworkRecord[];
@@ -178,20 +188,45 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     return d;
   }
 
-  async function sync(): Promise<void> {
+  /** The host table as we last wrote it; undefined when unknown (start, restore, a failed write). */
+  let applied: Ruleset | undefined;
+
+  /**
+   * Bring the host table and the DNS table to the state: the smallest nft transaction that does
+   * it (none, the `ports` chain, or the whole table: renderRulesetChange). Runs under the lock.
+   * `verify` reads the table back (network changes); the connect/disconnect hot path does not.
+   */
+  async function commit(verify = false): Promise<void> {
     const rs = rulesetOf(state, table);
-    await runCommand(['nft', '-f', '-'], { input: renderRulesetScript(rs) });
     dns.setTable(dnsTableOf(state, upstreams));
     await dns.tableApplied();
+    const script = renderRulesetChange(applied, rs);
+    if (script !== undefined) {
+      try {
+        await runCommand(['nft', '-f', '-'], { input: script });
+      } catch (e) {
+        // An incremental change that failed: the table is not what we think; replace it whole.
+        const wasIncremental = applied !== undefined;
+        applied = undefined;
+        if (!wasIncremental) throw e;
+        await runCommand(['nft', '-f', '-'], { input: renderRulesetChange(undefined, rs) as string });
+      }
+    }
+    applied = rs;
+    if (!verify) return;
     // Read back: the table holds one DNAT rule per published port (or is gone when empty).
     const back = await readTable();
     const empty = rs.networks.length === 0 && rs.ports.length === 0 && rs.vips.length === 0;
     const want = rs.ports.length + rs.vips.filter((v) => v.backends.length > 0).length;
     const dnats = back === undefined ? -1 : countPortRules(back);
     if (empty ? back !== undefined : dnats !== want) {
+      applied = undefined;
       throw new Error(`nftables table ${table} read back with ${dnats} DNAT rules, expected ${empty ? 'no table' : want}`);
     }
   }
+
+  /** The full render, read back: network and VIP changes, teardown. */
+  const sync = () => commit(true);
 
   async function readTable(): Promise<unknown> {
     try {
@@ -206,14 +241,42 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     return net.driver === 'bridge' ? net.subnets.find((s) => s.family === 4)?.gateway : undefined;
   }
 
-  async function syncResolver(c: ContainerRecord | undefined, netns: string): Promise<void> {
+  function resolverScript(c: ContainerRecord | undefined): string {
     const primary = c?.endpoints.find((e) => e.ipv4 !== undefined && state.networks[e.network]?.driver === 'bridge');
     const server = primary === undefined ? undefined : dnsAddress(state.networks[primary.network] as NetworkRecord);
-    const script =
-      primary?.ipv4 === undefined || server === undefined
-        ? `table ip ${resolverTable}\ndelete table ip ${resolverTable}\n`
-        : renderResolverScript({ table: resolverTable, server, serverPort: dnsPort, serverPorts: 1 + dnsWorkers, source: primary.ipv4 });
-    await runCommand(['nft', '-f', '-'], { input: script, netns });
+    return primary?.ipv4 === undefined || server === undefined
+      ? `table ip ${resolverTable}\ndelete table ip ${resolverTable}\n`
+      : renderResolverScript({ table: resolverTable, server, serverPort: dnsPort, serverPorts: 1 + dnsWorkers, source: primary.ipv4 });
+  }
+
+  async function syncResolver(c: ContainerRecord | undefined, netns: string): Promise<void> {
+    await runCommand(['nft', '-f', '-'], { input: resolverScript(c), netns });
+  }
+
+  /**
+   * Collect the drivers' ops for these endpoints planned from the state alone (no kernel read),
+   * with `extra` after them, and run all of it as one script: one process per connect.
+   */
+  async function linksFromState(eps: readonly EndpointRecord[], how: 'attach' | 'detach', extra: LinkOp[]): Promise<void> {
+    const ops: LinkOp[] = [];
+    const collect: DriverContext = {
+      ...ctx,
+      fromState: true,
+      applyLinkOps: async (o) => {
+        ops.push(...o);
+      },
+    };
+    for (const ep of eps) {
+      const net = state.networks[ep.network];
+      if (net === undefined) throw new Error(`network ${ep.network} of ${ep.container} is not in the state`);
+      await driverFor(net)[how](collect, net, ep);
+    }
+    await applyLinkOps([...ops, ...extra]);
+  }
+
+  /** Forget endpoints reserved for a connect that did not happen (under the lock). */
+  function unreserve(container: string, eps: readonly EndpointRecord[]): void {
+    for (const ep of eps) state = planDisconnect(state, container, ep.network).state;
   }
 
   async function createNetwork(spec: NetworkSpec): Promise<NetworkRecord> {
@@ -260,7 +323,62 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     await sync();
   }
 
+  /**
+   * The hot path. Under the lock: plan from the state (IPAM, interface names, ports) and keep
+   * the reservation. Outside it: the links and the resolver table, planned from the state, in
+   * one script (containers of one `up` attach in parallel). Under the lock again: the nft
+   * change (none without published ports) and the DNS table. Any failure of the links falls
+   * back to connectReading (reads the kernel, idempotent, rolls back).
+   */
   async function connect(req: ConnectRequest): Promise<ContainerRecord> {
+    const planned = await serial(async () => {
+      const wantsPorts = (req.ports ?? []).length > 0 && state.containers[req.container] === undefined;
+      const [bound, ephemeral] = wantsPorts ? await Promise.all([readBound(), readEphemeral()]) : [[], [32768, 60999] as [number, number]];
+      const p = planConnect(state, req, { bound, ephemeral, seed: seed(), existingIfnames: [] });
+      // Hold the new host ports before anything is made (docker-proxy's sockets): a port
+      // another process took is refused here, with nothing to undo but the plan.
+      const held = new Set(reservations.held());
+      const fresh = p.container.ports.filter((x) => !held.has(reservationKey(x)));
+      if (reserving) {
+        await reservations.reserve(fresh).catch((e: unknown) => {
+          throw portError(req, fresh, e);
+        });
+      }
+      state = p.state;
+      return p;
+    });
+    try {
+      // The drivers' attach brings `lo` up with the rest; with nothing to attach, it is done here.
+      const lo: LinkOp[] = planned.added.length === 0 ? [{ kind: 'ip', netns: req.netns, args: ['link', 'set', 'lo', 'up'] }] : [];
+      await linksFromState(planned.added, 'attach', [...lo, { kind: 'nft', netns: req.netns, script: resolverScript(planned.container) }]);
+    } catch {
+      return serial(async () => {
+        for (const ep of planned.added) {
+          const net = state.networks[ep.network];
+          if (net !== undefined) await driverFor(net).detach(ctx, net, ep).catch(() => undefined);
+        }
+        unreserve(req.container, planned.added);
+        if (reserving) await reservations.reconcile(allPorts());
+        return connectReading(req);
+      });
+    }
+    try {
+      await serial(() => commit());
+    } catch (e) {
+      await linksFromState(planned.added, 'detach', []).catch(() => undefined);
+      await serial(async () => {
+        unreserve(req.container, planned.added);
+        if (reserving) await reservations.reconcile(allPorts());
+        await syncResolver(state.containers[req.container], req.netns).catch(() => undefined);
+        await commit().catch(() => undefined);
+      });
+      throw e;
+    }
+    return planned.container;
+  }
+
+  /** The careful path (under the lock): plan against what the kernel holds, undo all on failure. */
+  async function connectReading(req: ConnectRequest): Promise<ContainerRecord> {
     const [bound, ephemeral, inside] = await Promise.all([readBound(), readEphemeral(), readLinks(req.netns)]);
     const before = state;
     const planned = planConnect(state, req, { bound, ephemeral, seed: seed(), existingIfnames: inside.map((l) => l.ifname) });
@@ -278,7 +396,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       }
       state = planned.state;
       await syncResolver(planned.container, req.netns);
-      await sync();
+      await commit();
     } catch (e) {
       for (const ep of made.reverse()) {
         const net = planned.state.networks[ep.network] as NetworkRecord;
@@ -286,35 +404,65 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       }
       state = before;
       await syncResolver(state.containers[req.container], req.netns).catch(() => undefined);
-      await sync().catch(() => undefined);
+      await commit().catch(() => undefined);
       if (reserving) await reservations.reconcile(allPorts());
       throw e;
     }
     return planned.container;
   }
 
-  async function disconnect(container: string, network?: string): Promise<void> {
+  /**
+   * Links first, planned from the state, in one script (the addresses stay reserved until the
+   * veth is gone); a failure falls back to the reading detach. No lock: the agent serialises
+   * the calls of one container, and nothing else touches its links.
+   */
+  async function disconnectLinks(container: string, network?: string, namespaceGoing = false): Promise<boolean> {
     const c = state.containers[container];
-    if (c === undefined) return;
+    if (c === undefined) return false;
     if (network !== undefined && !c.endpoints.some((e) => e.network === network)) {
       throw new TscError('ERR_NOT_FOUND', `container ${container} is not connected to network ${network}`);
     }
-    const r = planDisconnect(state, container, network);
-    for (const ep of r.removed) {
-      const net = state.networks[ep.network] as NetworkRecord;
-      await driverFor(net).detach(ctx, net, ep);
-    }
-    state = r.state;
-    const moved = r.container?.endpoints.find((e) => e.gatewayRoute && !c.endpoints.some((o) => o.network === e.network && o.gatewayRoute));
+    const removed = c.endpoints.filter((e) => network === undefined || e.network === network);
+    const rest = planDisconnect(state, container, network).container;
+    // The default route leaves with its network: the next network that can carry it takes it.
+    const moved = rest?.endpoints.find((e) => e.gatewayRoute && !c.endpoints.some((o) => o.network === e.network && o.gatewayRoute));
     const movedNet = moved === undefined ? undefined : state.networks[moved.network];
-    if (moved !== undefined && movedNet !== undefined) {
-      const gws = movedNet.subnets.filter((s) => (s.family === 4 ? moved.ipv4 : moved.ipv6) !== undefined).map((s) => s.gateway);
-      await applyLinkOps(gws.map((gw) => ({ kind: 'ip' as const, netns: c.netns, args: ['route', 'replace', 'default', 'via', gw, 'dev', moved.ifname] })));
-    }
+    const route: LinkOp[] =
+      moved === undefined || movedNet === undefined
+        ? []
+        : movedNet.subnets
+            .filter((sn) => (sn.family === 4 ? moved.ipv4 : moved.ipv6) !== undefined)
+            .map((sn) => ({ kind: 'ip' as const, netns: c.netns, args: ['route', 'replace', 'default', 'via', sn.gateway, 'dev', moved.ifname] }));
     // The namespace may already be gone with its container: then so is the redirect table.
-    await syncResolver(r.container, c.netns).catch(() => undefined);
-    await sync();
+    const resolver: LinkOp[] =
+      rest !== undefined
+        ? [{ kind: 'nft', netns: c.netns, script: resolverScript(rest) }]
+        : namespaceGoing
+          ? []
+          : [{ kind: 'cmd', argv: ['sh', '-c', 'nsenter --net="$1" -- nft delete table ip "$2" 2>/dev/null || true', 'resolver', c.netns, resolverTable] }];
+    try {
+      await linksFromState(removed, 'detach', [...route, ...resolver]);
+    } catch {
+      for (const ep of removed) {
+        const net = state.networks[ep.network] as NetworkRecord;
+        await driverFor(net).detach(ctx, net, ep);
+      }
+      if (route.length > 0) await applyLinkOps(route);
+      if (rest !== undefined || !namespaceGoing) await syncResolver(rest, c.netns).catch(() => undefined);
+    }
+    return true;
+  }
+
+  /** Then, under the lock: release the addresses, forget the ports, update nft and DNS. */
+  async function disconnectCommit(container: string, network?: string): Promise<void> {
+    if (state.containers[container] === undefined) return;
+    state = planDisconnect(state, container, network).state;
+    await commit();
     if (reserving) await reservations.reconcile(allPorts());
+  }
+
+  async function disconnect(container: string, network?: string, opts: { namespaceGoing?: boolean | undefined } = {}): Promise<void> {
+    if (await disconnectLinks(container, network, opts.namespaceGoing === true)) await serial(() => disconnectCommit(container, network));
   }
 
   async function setServiceVip(req: VipRequest): Promise<VipRecord> {
@@ -345,7 +493,10 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
 
   async function down(): Promise<void> {
     for (const v of Object.values(state.vips ?? {})) await removeServiceVip(v.network, v.service);
-    for (const c of Object.keys(state.containers)) await disconnect(c);
+    for (const c of Object.keys(state.containers)) {
+      await disconnectLinks(c);
+      await disconnectCommit(c);
+    }
     for (const n of Object.keys(state.networks)) await removeNetwork(n);
     await sync();
     await reservations.close();
@@ -355,8 +506,8 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
   return {
     createNetwork: (spec) => serial(() => createNetwork(spec)),
     removeNetwork: (name) => serial(() => removeNetwork(name)),
-    connect: (req) => serial(() => connect(req)),
-    disconnect: (c, n) => serial(() => disconnect(c, n)),
+    connect,
+    disconnect,
     state: () => state,
     networks: () => Object.values(state.networks),
     inspectNetwork(name) {

@@ -48,17 +48,24 @@ describe('planAttach', () => {
 
   it('creates the veth with its peer already in the namespace, then configures both ends', () => {
     expect(planAttach(want, undefined, [{ ifname: 'lo', flags: ['LOOPBACK'] }])).toEqual([
-      { kind: 'ip', args: ['link', 'add', 'tsv123', 'mtu', '1400', 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', '1400', 'netns', '/proc/42/ns/net'] },
+      { kind: 'ip', args: ['link', 'add', 'tsv123', 'mtu', '1400', 'type', 'veth', 'peer', 'name', 'eth0', 'address', '02:42:ac:12:00:02', 'mtu', '1400', 'netns', '/proc/42/ns/net'] },
       { kind: 'ip', args: ['link', 'set', 'tsv123', 'master', 'tsc-abc'] },
       { kind: 'ip', args: ['link', 'set', 'dev', 'tsv123', 'type', 'bridge_slave', 'hairpin', 'on', 'isolated', 'on'] },
       { kind: 'ip', args: ['link', 'set', 'tsv123', 'up'] },
       { kind: 'ip', netns: '/proc/42/ns/net', args: ['link', 'set', 'lo', 'up'] },
-      { kind: 'ip', netns: '/proc/42/ns/net', args: ['link', 'set', 'eth0', 'address', '02:42:ac:12:00:02'] },
-      { kind: 'sysctl', netns: '/proc/42/ns/net', key: 'net.ipv4.conf.eth0.route_localnet', value: '1' },
       { kind: 'ip', netns: '/proc/42/ns/net', args: ['addr', 'add', '172.18.0.2/16', 'dev', 'eth0'] },
       { kind: 'ip', netns: '/proc/42/ns/net', args: ['link', 'set', 'eth0', 'up'] },
       { kind: 'ip', netns: '/proc/42/ns/net', args: ['route', 'replace', 'default', 'via', '172.18.0.1', 'dev', 'eth0'] },
+      { kind: 'sysctl', netns: '/proc/42/ns/net', key: 'net.ipv4.conf.eth0.route_localnet', value: '1' },
     ]);
+  });
+
+  it('fixes the MAC of an existing pair from inside, and plans nothing to create', () => {
+    const host = { ifname: 'tsv123', master: 'tsc-abc' };
+    const inside = [{ ifname: 'lo', flags: ['UP'] }, { ifname: 'eth0', address: '02:00:00:00:00:01', addr_info: [{ family: 'inet', local: '172.18.0.2', prefixlen: 16 }] }];
+    const ops = planAttach(want, host, inside);
+    expect(ops.filter((o) => o.kind === 'ip' && o.args[1] === 'add')).toEqual([]);
+    expect(ops).toContainEqual({ kind: 'ip', netns: '/proc/42/ns/net', args: ['link', 'set', 'eth0', 'address', '02:42:ac:12:00:02'] });
   });
 
   it('refuses to plan over a foreign interface of the same name', () => {

@@ -112,14 +112,16 @@ export function planAttach(want: AttachDesired, hostActual: LinkInfo | undefined
   const ops: LinkOp[] = [];
   const inside = nsActual.find((l) => l.ifname === want.ifname);
   const ns = want.netns;
-  if (hostActual === undefined) {
+  const creating = hostActual === undefined;
+  if (creating) {
     if (inside !== undefined) {
       throw new Error(`interface ${want.ifname} already exists in ${ns} without its host side ${want.hostVeth}`);
     }
+    // The peer is born in the namespace with its name, MAC and MTU: nothing to fix up inside.
     ops.push({
       kind: 'ip',
       args: ['link', 'add', want.hostVeth, ...(want.mtu ? ['mtu', String(want.mtu)] : []), 'type', 'veth', 'peer', 'name', want.ifname,
-        ...(want.mtu ? ['mtu', String(want.mtu)] : []), 'netns', ns],
+        ...(want.mac ? ['address', want.mac] : []), ...(want.mtu ? ['mtu', String(want.mtu)] : []), 'netns', ns],
     });
   }
   if (hostActual?.master !== want.bridge) ops.push({ kind: 'ip', args: ['link', 'set', want.hostVeth, 'master', want.bridge] });
@@ -131,15 +133,16 @@ export function planAttach(want: AttachDesired, hostActual: LinkInfo | undefined
   ops.push({ kind: 'ip', args: ['link', 'set', want.hostVeth, 'up'] });
   const lo = nsActual.find((l) => l.ifname === 'lo');
   if (lo === undefined || !(lo.flags ?? []).includes('UP')) ops.push({ kind: 'ip', netns: ns, args: ['link', 'set', 'lo', 'up'] });
-  if (want.mac !== undefined && inside?.address !== want.mac) {
+  if (!creating && want.mac !== undefined && inside?.address !== want.mac) {
     ops.push({ kind: 'ip', netns: ns, args: ['link', 'set', want.ifname, 'address', want.mac] });
   }
-  ops.push({ kind: 'sysctl', netns: ns, key: `net.ipv4.conf.${want.ifname}.route_localnet`, value: '1' });
   for (const a of want.addresses) if (!hasAddr(inside, a)) ops.push({ kind: 'ip', netns: ns, args: addrArgs(a, want.ifname) });
   ops.push({ kind: 'ip', netns: ns, args: ['link', 'set', want.ifname, 'up'] });
   for (const gw of want.gateways) {
     ops.push({ kind: 'ip', netns: ns, args: ['route', 'replace', 'default', 'via', gw, 'dev', want.ifname] });
   }
+  // Last, so that the namespace's `ip` steps above stay one batch.
+  ops.push({ kind: 'sysctl', netns: ns, key: `net.ipv4.conf.${want.ifname}.route_localnet`, value: '1' });
   return ops;
 }
 

@@ -1,9 +1,8 @@
 /**
  * The thin shell under link-plan.ts: reads links back with `ip -json` and carries out
- * LinkOps, batching consecutive `ip` steps of one namespace into one `ip -batch -`.
+ * LinkOps as one `sh` script per call (renderLinkScript): consecutive `ip` steps of one
+ * namespace in one `ip -batch -`, a namespace's steps in one `nsenter ... sh`.
  */
-import { writeFile } from 'node:fs/promises';
-
 import type { LinkInfo, LinkOp } from './link-plan.js';
 import { runCommand } from './run-command.js';
 
@@ -28,42 +27,83 @@ export async function readRouteDestinations(): Promise<string[]> {
   return out;
 }
 
-function sameTarget(a: LinkOp, b: LinkOp): boolean {
-  return a.kind === b.kind && a.netns === b.netns && !(a.kind === 'ip' && a.optional) && !(b.kind === 'ip' && b.optional);
+/** A word for sh: single-quoted unless it is plainly safe. */
+export function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
-export async function applyLinkOps(ops: readonly LinkOp[]): Promise<void> {
+/** An `ip -batch` line: iproute2 splits on blanks and honours double quotes. */
+function batchLine(args: readonly string[]): string {
+  return args.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ');
+}
+
+function heredoc(cmd: string, body: string, delim: string): string {
+  if (body.split('\n').includes(delim)) throw new Error(`a script line equals the heredoc delimiter ${delim}`);
+  return `${cmd} <<'${delim}'\n${body.endsWith('\n') ? body : `${body}\n`}${delim}`;
+}
+
+function isOptional(op: LinkOp): boolean {
+  return op.kind === 'ip' && op.optional === true;
+}
+
+/** The commands of ops that all run in one namespace, in order (consecutive `ip` steps share one `ip -batch`). */
+function renderSteps(ops: readonly LinkOp[]): string[] {
+  const out: string[] = [];
   for (let i = 0; i < ops.length; ) {
     const op = ops[i] as LinkOp;
     if (op.kind === 'ip' && op.optional === true) {
-      await runCommand(['ip', ...op.args], { netns: op.netns }).catch(() => undefined);
+      // A nicety: its failure (and its message) is dropped.
+      out.push(`ip ${op.args.map(shellQuote).join(' ')} </dev/null >/dev/null 2>&1 || true`);
       i++;
     } else if (op.kind === 'ip') {
       const lines: string[] = [];
       let j = i;
-      while (j < ops.length && sameTarget(op, ops[j] as LinkOp)) {
-        const o = ops[j] as Extract<LinkOp, { kind: 'ip' }>;
-        lines.push(o.args.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' '));
-        j++;
+      for (; j < ops.length; j++) {
+        const o = ops[j] as LinkOp;
+        if (o.kind !== 'ip' || isOptional(o)) break;
+        lines.push(batchLine(o.args));
       }
-      await runCommand(['ip', '-batch', '-'], { input: `${lines.join('\n')}\n`, netns: op.netns });
+      out.push(heredoc('ip -batch -', lines.join('\n'), 'TSC_IP_EOF'));
       i = j;
     } else if (op.kind === 'sysctl') {
-      if (op.netns === undefined) await writeFile(`/proc/sys/${op.key.replaceAll('.', '/')}`, op.value);
-      // /proc/sys/net shows the namespace of whoever opens it; sh is there where procps may not be.
-      else {
-        const path = `/proc/sys/${op.key.replaceAll('.', '/')}`;
-        await runCommand(['sh', '-c', 'printf %s "$1" > "$2"', 'sysctl', op.value, path], { netns: op.netns });
-      }
+      // /proc/sys/net shows the namespace of whoever opens it: here, the shell's.
+      out.push(`printf %s ${shellQuote(op.value)} > ${shellQuote(`/proc/sys/${op.key.replaceAll('.', '/')}`)}`);
       i++;
     } else if (op.kind === 'nft') {
-      await runCommand(['nft', '-f', '-'], { input: op.script, netns: op.netns });
+      out.push(heredoc('nft -f -', op.script, 'TSC_NFT_EOF'));
       i++;
     } else {
-      await runCommand(op.argv, { netns: op.netns });
+      out.push(`${op.argv.map(shellQuote).join(' ')} </dev/null`);
       i++;
     }
   }
+  return out;
+}
+
+/**
+ * One `sh` script that carries out the ops in order and stops at the first failure: the
+ * host's steps directly, each run of steps in one namespace inside one `nsenter --net=PATH sh`
+ * (sysctls written by that shell, which sees the namespace's /proc/sys/net). Pure, so a plan
+ * of a dozen steps costs one process start from Node instead of a dozen.
+ */
+export function renderLinkScript(ops: readonly LinkOp[]): string {
+  const out = ['set -e'];
+  for (let i = 0; i < ops.length; ) {
+    const netns = (ops[i] as LinkOp).netns;
+    let j = i;
+    while (j < ops.length && (ops[j] as LinkOp).netns === netns) j++;
+    const steps = renderSteps(ops.slice(i, j));
+    if (netns === undefined) out.push(...steps);
+    else out.push(heredoc(`nsenter --net=${shellQuote(netns)} -- sh -e`, ['set -e', ...steps].join('\n'), 'TSC_NS_EOF'));
+    i = j;
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** Carry out ops: one process from Node (`sh -s`, the script on stdin) however many steps. */
+export async function applyLinkOps(ops: readonly LinkOp[]): Promise<void> {
+  if (ops.length === 0) return;
+  await runCommand(['sh', '-s'], { input: renderLinkScript(ops) });
 }
 
 /** Remote VTEPs of a VXLAN device's all-zero FDB entries (`bridge -json fdb show`). */

@@ -65,6 +65,14 @@ export interface EndpointRecord {
 export interface DriverContext {
   applyLinkOps(ops: readonly LinkOp[]): Promise<void>;
   readLinks(netns?: string): Promise<LinkInfo[]>;
+  /**
+   * The hot path of connect/disconnect: the manager's state is taken as the truth (the veth
+   * does not exist yet, the namespace holds only what the state says), so attach/detach plan
+   * without reading the kernel and skip read-backs. `applyLinkOps` may then only collect the
+   * ops, to run them in one script with the manager's own; when that script fails the manager
+   * retries with a reading context (fromState unset), which must be idempotent.
+   */
+  fromState?: boolean | undefined;
   /** Remote VTEPs already in a VXLAN device's FDB (for the overlay driver). */
   readVxlanPeers?(device: string): Promise<string[]>;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Ruleset } from './nft-ruleset.js';
-import { renderResolverScript, renderRulesetScript } from './nft-ruleset.js';
+import { renderResolverScript, renderRulesetChange, renderRulesetScript } from './nft-ruleset.js';
 
 const rs: Ruleset = {
   table: 'tsc_compose',
@@ -89,5 +89,36 @@ describe('renderResolverScript', () => {
     const s = renderResolverScript({ table: 'tsc_dns', server: '172.18.0.1', serverPort: 10053, serverPorts: 2, source: '172.18.0.5' });
     expect(s).toContain('udp dport 53 dnat ip to numgen inc mod 2 map { 0 : 172.18.0.1 . 10053, 1 : 172.18.0.1 . 10054 }');
     expect(s).toContain('tcp dport 53 dnat ip to numgen inc mod 2 map { 0 : 172.18.0.1 . 10053, 1 : 172.18.0.1 . 10054 }');
+  });
+});
+
+describe('renderRulesetChange', () => {
+  const noPorts: Ruleset = { ...rs, ports: [], vips: [] };
+
+  it('renders nothing when a change touches no rule (a container without published ports)', () => {
+    expect(renderRulesetChange(noPorts, { ...noPorts })).toBeUndefined();
+    expect(renderRulesetChange({ ...rs, networks: [], ports: [], vips: [] }, { ...rs, networks: [], ports: [], vips: [] })).toBeUndefined();
+  });
+
+  it('flushes and refills only the ports chain, in one transaction, when the networks are the same', () => {
+    const script = renderRulesetChange(noPorts, rs) as string;
+    const lines = script.trim().split('\n');
+    expect(lines[0]).toBe('flush chain inet tsc_compose ports');
+    expect(lines).toContain('add rule inet tsc_compose ports meta nfproto ipv4 tcp dport 8080 dnat ip to 172.18.0.2:80 comment "p-web-1"');
+    // two VIPs with backends; the idle one has no rule
+    expect(lines.filter((l) => l.includes('numgen') || l.includes('ip daddr 172.18.0.10'))).toHaveLength(2);
+    expect(lines).toHaveLength(1 + 3 + 2);
+    expect(renderRulesetChange(rs, noPorts)).toBe('flush chain inet tsc_compose ports\n');
+  });
+
+  it('replaces the whole table when the networks change or what the kernel holds is unknown', () => {
+    const full = renderRulesetScript(rs);
+    expect(renderRulesetChange(undefined, rs)).toBe(full);
+    expect(renderRulesetChange({ ...rs, networks: rs.networks.slice(1) }, rs)).toBe(full);
+    expect(renderRulesetChange({ ...rs, table: 'other' }, rs)).toBe(full);
+    // from nothing (no table yet) and back to nothing (teardown)
+    const empty: Ruleset = { table: rs.table, networks: [], ports: [], vips: [] };
+    expect(renderRulesetChange(empty, rs)).toBe(full);
+    expect(renderRulesetChange(rs, empty)).toBe('table inet tsc_compose\ndelete table inet tsc_compose\n');
   });
 });

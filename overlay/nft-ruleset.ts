@@ -1,7 +1,8 @@
 /**
  * The host's nftables ruleset for all our networks, rendered as `nft -f` text by a pure
  * function. The whole table is replaced in one transaction (create-if-missing, delete,
- * re-create), so every change is atomic and `down` is the same call with nothing in it.
+ * re-create), so every change is atomic and `down` is the same call with nothing in it;
+ * `renderRulesetChange` gives the smaller transaction a container's connect/disconnect needs.
  * Conntrack keeps existing flows across reloads.
  *
  * One `inet` table carries both families: forward filtering (isolation, internal networks),
@@ -143,8 +144,39 @@ export function renderInetTable(rs: Ruleset): string {
  */
 export function renderRulesetScript(rs: Ruleset): string {
   const parts = [`table inet ${rs.table}`, `delete table inet ${rs.table}`];
-  if (rs.networks.length > 0 || rs.ports.length > 0 || rs.vips.length > 0) parts.push(renderInetTable(rs));
+  if (!isEmpty(rs)) parts.push(renderInetTable(rs));
   return `${parts.join('\n')}\n`;
+}
+
+function isEmpty(rs: Ruleset): boolean {
+  return rs.networks.length === 0 && rs.ports.length === 0 && rs.vips.length === 0;
+}
+
+/** The rules of the `ports` chain, in order (published ports, then VIPs with backends). */
+function portsChainRules(rs: Ruleset): string[] {
+  return [...rs.ports.map(portRule), ...rs.vips.map(vipRule).filter((r): r is string => r !== undefined)];
+}
+
+/**
+ * What turns the table as `prev` rendered it into `next`: nothing when they render the same
+ * (a container without published ports changes no rule); only the `ports` chain, flushed and
+ * refilled in one transaction, when the networks are the same (containers and VIP backends
+ * coming and going touch nothing else); the whole table otherwise, or when what the kernel
+ * holds is unknown (`prev` undefined: at start, after a restore, after a failure).
+ */
+export function renderRulesetChange(prev: Ruleset | undefined, next: Ruleset): string | undefined {
+  if (prev !== undefined && prev.table === next.table) {
+    if (isEmpty(prev) && isEmpty(next)) return undefined;
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    if (same(prev.networks, next.networks) && !isEmpty(prev) && !isEmpty(next)) {
+      const before = portsChainRules(prev);
+      const after = portsChainRules(next);
+      if (same(before, after)) return undefined;
+      const t = `inet ${next.table}`;
+      return `${[`flush chain ${t} ports`, ...after.map((r) => `add rule ${t} ports ${r}`)].join('\n')}\n`;
+    }
+  }
+  return renderRulesetScript(next);
 }
 
 /**

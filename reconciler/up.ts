@@ -91,28 +91,24 @@ function withTag(ref: string): string {
   return ref.includes('@') || last.includes(':') ? ref : `${ref}:latest`;
 }
 
-/** The ID of the local image `image` names, if there is one. */
-async function localImageId(agent: AgentApi, image: string): Promise<string | undefined> {
+/** The ID of the local image `image` names, if there is one (from the listing shared by one `up`). */
+async function localImageId(listImages: () => ReturnType<AgentApi['listImages']>, image: string): Promise<string | undefined> {
   const want = withTag(image);
-  const images = await agent.listImages();
+  const images = await listImages();
   return images.find((i) => i.repoTags.some((t) => withTag(t) === want || t.endsWith(`/${want}`)) || i.repoDigests.includes(image))?.id;
 }
 
-async function haveImage(agent: AgentApi, image: string): Promise<boolean> {
-  return (await localImageId(agent, image)) !== undefined;
-}
-
 /** Build or pull what the service needs; for a service that builds, resolves with its image ID. */
-async function ensureImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptions, report: Reporter): Promise<string | undefined> {
+async function ensureImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptions, report: Reporter, listImages: () => ReturnType<AgentApi['listImages']>): Promise<string | undefined> {
   const policy = opts.pull ?? s.pullPolicy;
   if (opts.build?.services.has(s.name) === true) {
-    const have = await localImageId(agent, s.image);
+    const have = await localImageId(listImages, s.image);
     if (opts.build.always || s.pullPolicy === 'build' || have === undefined) return opts.build.run(s.name);
     // Built earlier (`tsc-compose build`): containers of an older build are replaced too.
     return have;
   }
   if (policy === 'never' || policy === 'build') return undefined;
-  if (policy !== 'always' && (await haveImage(agent, s.image))) return undefined;
+  if (policy !== 'always' && (await localImageId(listImages, s.image)) !== undefined) return undefined;
   const id = resource.image(s.image);
   report.emit({ id, status: 'Pulling', state: 'working' });
   try {
@@ -134,48 +130,61 @@ async function converge(agent: AgentApi, project: string, s: DesiredServiceSpec,
   // A container of an image other than the one just built has diverged from what is wanted.
   const have = listed.map((c) => ({ ...actual(c), ...(builtId !== undefined && c.imageId !== undefined && c.imageId !== builtId ? { configHash: '' } : {}) }));
   const ops = planService({ name: s.name, configHash: s.configHash, scale: s.scale }, have, { recreate: opts.recreate, noStart: opts.noStart });
-  for (const op of ops) {
-    const name = op.op === 'create' || op.op === 'recreate' ? s.container(op.number).name : (have.find((c) => c.id === op.id)?.name ?? op.id);
-    const id = resource.container(name);
-    switch (op.op) {
-      case 'remove':
-        report.emit({ id, status: 'Stopping', state: 'working' });
-        await agent.stopContainer(op.id, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
-        await agent.removeContainer(op.id, { force: true });
-        report.emit({ id, status: 'Removed', state: 'done' });
-        break;
-      case 'keep':
-        report.emit({ id, status: 'Running', state: 'done' });
-        break;
-      case 'start':
+  // The replicas of a service are independent of each other: converge them all at once, and
+  // fail (with the first error) only once none is still in flight.
+  const results = await Promise.allSettled(ops.map((op) => convergeOne(agent, s, have, op, opts, report)));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
+
+async function convergeOne(
+  agent: AgentApi,
+  s: DesiredServiceSpec,
+  have: ReturnType<typeof actual>[],
+  op: ReturnType<typeof planService>[number],
+  opts: UpOptions,
+  report: Reporter,
+): Promise<void> {
+  const name = op.op === 'create' || op.op === 'recreate' ? s.container(op.number).name : (have.find((c) => c.id === op.id)?.name ?? op.id);
+  const id = resource.container(name);
+  switch (op.op) {
+    case 'remove':
+      report.emit({ id, status: 'Stopping', state: 'working' });
+      await agent.stopContainer(op.id, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+      await agent.removeContainer(op.id, { force: true });
+      report.emit({ id, status: 'Removed', state: 'done' });
+      break;
+    case 'keep':
+      report.emit({ id, status: 'Running', state: 'done' });
+      break;
+    case 'start':
+      report.emit({ id, status: 'Starting', state: 'working' });
+      await agent.startContainer(op.id);
+      report.emit({ id, status: 'Started', state: 'done' });
+      break;
+    case 'recreate': {
+      report.emit({ id, status: 'Recreate', state: 'working' });
+      await agent.stopContainer(op.replaces, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
+      await agent.removeContainer(op.replaces, { force: true });
+      const created = await agent.createContainer(s.container(op.number));
+      report.emit({ id, status: 'Recreated', state: op.start ? 'working' : 'done' });
+      if (op.start) {
         report.emit({ id, status: 'Starting', state: 'working' });
-        await agent.startContainer(op.id);
+        await agent.startContainer(created.id);
         report.emit({ id, status: 'Started', state: 'done' });
-        break;
-      case 'recreate': {
-        report.emit({ id, status: 'Recreate', state: 'working' });
-        await agent.stopContainer(op.replaces, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
-        await agent.removeContainer(op.replaces, { force: true });
-        const created = await agent.createContainer(s.container(op.number));
-        report.emit({ id, status: 'Recreated', state: op.start ? 'working' : 'done' });
-        if (op.start) {
-          report.emit({ id, status: 'Starting', state: 'working' });
-          await agent.startContainer(created.id);
-          report.emit({ id, status: 'Started', state: 'done' });
-        }
-        break;
       }
-      case 'create': {
-        report.emit({ id, status: 'Creating', state: 'working' });
-        const created = await agent.createContainer(s.container(op.number));
-        report.emit({ id, status: 'Created', state: op.start ? 'working' : 'done' });
-        if (op.start) {
-          report.emit({ id, status: 'Starting', state: 'working' });
-          await agent.startContainer(created.id);
-          report.emit({ id, status: 'Started', state: 'done' });
-        }
-        break;
+      break;
+    }
+    case 'create': {
+      report.emit({ id, status: 'Creating', state: 'working' });
+      const created = await agent.createContainer(s.container(op.number));
+      report.emit({ id, status: 'Created', state: op.start ? 'working' : 'done' });
+      if (op.start) {
+        report.emit({ id, status: 'Starting', state: 'working' });
+        await agent.startContainer(created.id);
+        report.emit({ id, status: 'Started', state: 'done' });
       }
+      break;
     }
   }
 }
@@ -240,6 +249,10 @@ export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, re
   const services = selectServices(p, opts.services, opts.noDeps);
   const names = new Set(services.map((s) => s.name));
   const done = new Map<string, Promise<void>>();
+  // One image listing shared by the services of this `up` (as before, two services of one
+  // missing image may both pull it; the store takes the second as already there).
+  let images: ReturnType<AgentApi['listImages']> | undefined;
+  const listImages = () => (images ??= agent.listImages());
   const run = (s: DesiredServiceSpec): Promise<void> => {
     const existing = done.get(s.name);
     if (existing) return existing;
@@ -257,7 +270,7 @@ export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, re
           report.emit({ id: resource.container(dep.service), status: `optional dependency failed: ${e.message}`, state: 'warning' });
         }
       }
-      const builtId = await ensureImage(agent, s, opts, report);
+      const builtId = await ensureImage(agent, s, opts, report, listImages);
       await converge(agent, p.name, s, opts, report, builtId);
     })();
     done.set(s.name, task);

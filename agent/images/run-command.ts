@@ -1,5 +1,8 @@
-/** Run a helper command (mount, mknod, setfattr), feeding stdin, failing with its stderr. */
-import { spawn } from 'node:child_process';
+/**
+ * Run a helper command (mount, mknod, setfattr), feeding stdin, failing with its stderr.
+ * Started through lib/run-program.ts (the tsc-spawn helper when built): no fork of the agent.
+ */
+import { runProgram } from '../../lib/run-program.js';
 
 export interface RunResult {
   code: number;
@@ -7,18 +10,7 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runCommand(cmd: string, args: readonly string[], opts: { cwd?: string; input?: string | Buffer } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      resolve({ code: code ?? (signal === null ? 1 : 128), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
-  });
+export async function runCommand(cmd: string, args: readonly string[], opts: { cwd?: string; input?: string | Buffer } = {}): Promise<RunResult> {
+  const r = await runProgram([cmd, ...args], { cwd: opts.cwd, input: opts.input });
+  return { code: r.code, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }

@@ -139,19 +139,19 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
         .filter((n): n is NetworkSummary => n !== undefined && matchesLabels(n.labels, filter?.label))
         .sort((a, b) => a.name.localeCompare(b.name));
     },
-    async createSandbox(containerId) {
+    async createSandbox(containerId, o = {}) {
       const name = netnsName(containerId);
+      // Already there is fine (an interrupted start).
       await runCommand(['ip', 'netns', 'add', name]).catch((e: unknown) => {
         if (!(e instanceof Error && /exists/i.test(e.message))) throw e;
       });
-      await runCommand(['ip', 'link', 'set', 'lo', 'up'], { netns: `/run/netns/${name}` });
+      // With a connect to follow, `lo` comes up in its script (one program fewer here).
+      if (o.loopback !== false) await runCommand(['ip', 'link', 'set', 'lo', 'up'], { netns: `/run/netns/${name}` });
       return `/run/netns/${name}`;
     },
     async removeSandbox(containerId) {
       const name = netnsName(containerId);
-      await runCommand(['ip', 'netns', 'del', name]).catch((e: unknown) => {
-        if (!(e instanceof Error && /No such file/i.test(e.message))) throw e;
-      });
+      await runCommand(['sh', '-ec', '[ ! -e "/run/netns/$1" ] || ip netns del "$1"', 'sandbox', name]);
     },
     async connect(_containerId, sandbox, args) {
       const rec = await networking.connect({
@@ -207,7 +207,8 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
     },
     async disconnect(_containerId, name) {
       if (networking.state().containers[name] === undefined) return;
-      await networking.disconnect(name);
+      // removeSandbox comes next (see NetworkService.disconnect): the namespace's table goes with it.
+      await networking.disconnect(name, undefined, { namespaceGoing: true });
       await save();
     },
     close: () => networking.close(),

@@ -2,11 +2,11 @@
  * `ContainerRuntime` (backends.ts) over any OCI runtime binary through its command line. The
  * bundled `tsc-runtime` also gives what the agent relies on beyond the OCI commands: a monitor
  * per container that writes its logs (json-file) and, when it exits, `<root>/<id>/exit.json`
- * with the exit code and OOM flag. `waitExit` watches for that file with a cheap stat instead of
- * spawning `state` in a loop, so many containers cost little.
+ * with the exit code and OOM flag. `waitExit` watches for that file (inotify, a slow poll
+ * behind it) instead of spawning `state` in a loop, so many containers cost little.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { Writable, type Readable } from 'node:stream';
@@ -67,9 +67,12 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
   return {
     name: opts.binary.split('/').pop() ?? opts.binary,
     async create(id, bundle) {
-      await client.create(id, { bundle });
-      const st = await client.state(id);
-      return { pid: st.pid };
+      // The pid from --pid-file (written before create returns): one process fewer than `state`.
+      const pidFile = join(bundle, 'init.pid');
+      await client.create(id, { bundle, pidFile });
+      const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0) return { pid };
+      return { pid: (await client.state(id)).pid };
     },
     start: (id) => client.start(id),
     async state(id) {
@@ -149,16 +152,44 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
     },
     attachStdin: (id) => attachStdin({ root: opts.root, id }),
     async waitExit(id) {
-      for (;;) {
-        const done = await readExit(id);
-        if (done !== undefined) return done;
-        // A container whose state is gone altogether cannot report an exit any more.
-        const present = await stat(join(opts.root, id)).then(
-          () => true,
-          () => false,
-        );
-        if (!present) throw new TscError('ERR_RUNTIME', `container ${id} is gone from ${opts.root} without an exit status`);
-        await new Promise((r) => setTimeout(r, pollMs));
+      // The monitor renames exit.json into place: an inotify watch on the container's state
+      // directory sees it at once (a `down` must not wait out a poll period per container);
+      // the poll stays as the fallback when no watch can be made or an event is missed.
+      let dirty = false;
+      let wake: (() => void) | undefined;
+      let watcher: FSWatcher | undefined;
+      try {
+        watcher = watch(join(opts.root, id), { persistent: false }, () => {
+          dirty = true;
+          wake?.();
+        });
+        watcher.on('error', () => undefined);
+      } catch {
+        watcher = undefined;
+      }
+      try {
+        for (;;) {
+          dirty = false;
+          const done = await readExit(id);
+          if (done !== undefined) return done;
+          // A container whose state is gone altogether cannot report an exit any more.
+          const present = await stat(join(opts.root, id)).then(
+            () => true,
+            () => false,
+          );
+          if (!present) throw new TscError('ERR_RUNTIME', `container ${id} is gone from ${opts.root} without an exit status`);
+          if (dirty) continue;
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, watcher === undefined ? pollMs : Math.max(pollMs, 1000));
+            wake = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+      } finally {
+        watcher?.close();
       }
     },
   };

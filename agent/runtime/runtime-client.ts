@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
+import { ProgramNotStarted, runProgram } from '../../lib/run-program.js';
 import type { Resources } from './spec.js';
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -120,6 +121,17 @@ export function createRuntimeClient(opts: RuntimeClientOptions): RuntimeClient {
     const log = join(tmpdir(), `tsc-runtime-client-${randomUUID()}.log`);
     const argv = ['--root', root, '--log', log, '--log-format', 'json', ...args];
     try {
+      // No file descriptor to hand over: through the spawn helper (no fork of the agent).
+      const piped = stdio[0] === 'ignore' && stdio[1] === 'pipe' && stdio[2] === 'pipe';
+      if (piped || (stdio[0] === 'ignore' && stdio[1] === 'ignore' && stdio[2] === 'ignore')) {
+        try {
+          const r = await runProgram([binary, ...argv], { ignoreStdio: !piped });
+          return { code: r.code, stdout: r.stdout.toString(), message: runtimeMessage(await readFile(log, 'utf8').catch(() => ''), r.stderr.toString()) };
+        } catch (e) {
+          if (!(e instanceof ProgramNotStarted)) throw e;
+          throw new TscError('ERR_NOT_FOUND', `container runtime ${binary} not found or not executable`, { cause: e, hint: 'install it, or name another runtime' });
+        }
+      }
       return await new Promise<Outcome>((resolve, reject) => {
         const child = spawn(binary, argv, { stdio });
         let stdout = '';
