@@ -190,6 +190,15 @@ async function convergeOne(
 }
 
 /** Wait until a dependency's containers meet `dep.condition`; throws the docker compose message if they cannot. */
+/**
+ * Make sure one service's image is here, as `up` would (build it, or pull it by its policy),
+ * without touching its containers: for `run`, whose one-off container is made apart.
+ */
+export async function ensureServiceImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptions, report: Reporter): Promise<string | undefined> {
+  let images: ReturnType<AgentApi['listImages']> | undefined;
+  return ensureImage(agent, s, opts, report, () => (images ??= agent.listImages()));
+}
+
 export async function waitForCondition(agent: AgentApi, project: string, dep: Dependency, report: Reporter, pollMs = 100): Promise<void> {
   if (dep.condition === 'service_started') return;
   const containers = await agent.listContainers({ all: true, label: serviceFilter(project, dep.service) });

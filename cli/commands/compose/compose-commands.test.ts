@@ -13,6 +13,7 @@ import { registerLifecycle } from './lifecycle.js';
 import { logsCommand, psCommand } from './ps.js';
 import { pullCommand, registerPullImages } from './pull.js';
 import { attachCommand } from './attach.js';
+import { runCommand } from './exec-run.js';
 import { scaleCommand } from './scale.js';
 import { downCommand, upCommand } from './up.js';
 
@@ -112,6 +113,16 @@ describe('compose commands against an agent', () => {
     await expect(program.parseAsync(['create'], { from: 'user' })).rejects.toThrow('this agent cannot build images');
     await program.parseAsync(['create', '--no-build'], { from: 'user' });
     expect((await agent.api.listContainers({ all: true })).map((x) => `${x.name}:${x.state}`)).toEqual(['demo-app-1:created']);
+  });
+
+  it('run gets the service image as up would: pulled when missing, built for a service with build:', async () => {
+    const { project } = loadModel('services:\n  job:\n    image: missing\n  app:\n    build: .\n', { projectName: 'demo' });
+    const c = { ...ctx, load: async () => ({ project, configFiles: [], environment: {}, warnings: [] }) };
+    const flags = { env: [], volume: [], publish: [], label: [], detach: true };
+    await expect(runCommand(c, 'job', [], flags)).rejects.toThrow('pull access denied for missing');
+    // the fake agent has no builder: reaching it is what shows run asked for a build
+    await expect(runCommand(c, 'app', [], flags)).rejects.toThrow('this agent cannot build images');
+    expect(await agent.api.listContainers({ all: true })).toEqual([]);
   });
 
   it('rejects contradictory flags', async () => {

@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import { TscError } from '../../../lib/errors.js';
 import { desiredProject } from '../../../reconciler/from-project.js';
 import { LABEL } from '../../../reconciler/labels.js';
-import { DEFAULT_UP, up } from '../../../reconciler/up.js';
+import { upBuildOption } from '../../../reconciler/build-services.js';
+import { DEFAULT_UP, ensureServiceImage, up } from '../../../reconciler/up.js';
 import type { ExecOptions } from '../../../agent/api/types.js';
 import type { ComposeContext } from '../../compose-context.js';
 import { table } from '../../format/ps.js';
@@ -141,8 +142,11 @@ export async function runCommand(ctx: ComposeContext, service: string, cmd: stri
   const deps = svc.dependsOn.map((d) => d.service).filter((d) => desired.services.some((s) => s.name === d));
   const reporter = ctx.reporter();
   try {
-    if (flags.deps !== false && deps.length > 0) await up(agent, desired, { ...DEFAULT_UP, services: deps }, reporter);
+    const build = upBuildOption(agent, loaded.project, false, reporter);
+    if (flags.deps !== false && deps.length > 0) await up(agent, desired, { ...DEFAULT_UP, services: deps, build }, reporter);
     else await up(agent, { ...desired, services: [] }, DEFAULT_UP, reporter);
+    // the one-off container's own image: built or pulled as `up` would, if it is not here
+    await ensureServiceImage(agent, svc, { ...DEFAULT_UP, build }, reporter);
   } finally {
     await reporter.close();
   }
