@@ -121,6 +121,20 @@ describe('node agent lifecycle', () => {
     expect((await api.inspectContainer(id)).restartCount).toBeGreaterThanOrEqual(1);
   });
 
+  it('runs post_start hooks when started, not when the restart policy restarts the container', async () => {
+    let runs = 0;
+    const fake = fakeRuntime({ onStart: (_id, p) => void (runs++ === 0 && setTimeout(() => p.finish(1), 1)) });
+    const { api } = make(fake.rt);
+    const events = api.events()[Symbol.asyncIterator]();
+    const { id } = await api.createContainer(spec('p-hookrestart-1', { restartPolicy: { name: 'always' }, postStart: [{ command: ['warm'] }] }));
+    await api.startContainer(id);
+    await nextEvent(events, 'die');
+    await nextEvent(events, 'start'); // the restart policy's, after the backoff
+    expect(fake.calls.filter((c) => c === 'exec warm')).toHaveLength(1);
+    await api.restartContainer(id); // a restart the user asks for runs them again
+    expect(fake.calls.filter((c) => c === 'exec warm')).toHaveLength(2);
+  });
+
   it('reports OOM kills', async () => {
     const { rt } = fakeRuntime({ onStart: (_id, p) => setTimeout(() => p.finish(137, true), 1) });
     const { api } = make(rt);

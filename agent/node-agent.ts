@@ -160,7 +160,12 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     return `/proc/${target.pid}/ns/${type}`;
   }
 
-  async function doStart(e: Entry): Promise<void> {
+  /**
+   * Start a created or exited container. `hooks: false` for restarts the restart policy makes:
+   * post_start hooks are compose's, run when compose (up, start, restart) starts a container,
+   * never by the engine on its own, as with docker compose on Docker.
+   */
+  async function doStart(e: Entry, o: { hooks: boolean } = { hooks: true }): Promise<void> {
     const rec = e.rec;
     const image = await opts.images.resolve(rec.imageId);
     if (image === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${rec.spec.image}`);
@@ -241,7 +246,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     publish(rec, 'start');
     supervise(e);
     scheduleProbe(e);
-    await runHooks(e, 'post_start');
+    if (o.hooks) await runHooks(e, 'post_start');
   }
 
   /** The spec's exec options for the runtime (user names resolve inside the runtime's exec). */
@@ -327,7 +332,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         e.restartTimer = undefined;
         void serialized(e, async () => {
           if (!e.restarting || closed) return;
-          await doStart(e).catch(() => {
+          await doStart(e, { hooks: false }).catch(() => {
             e.restarting = false;
           });
         });
