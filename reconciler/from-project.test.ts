@@ -101,14 +101,14 @@ describe('keys this host cannot honour yet', () => {
 services:
   app:
     build: ./app
-    userns_mode: host
+    runtime: nvidia
     logging: { driver: syslog }
   web:
     image: nginx
     volumes_from: [app]
 `);
     expect(desiredProject(project).warnings).toEqual([
-      'services.app.userns_mode is not supported yet on this host and is ignored',
+      'services.app.runtime is not supported yet on this host and is ignored',
       'services.app.logging.driver "syslog" is not supported yet: json-file is used',
     ]);
   });
@@ -182,3 +182,24 @@ services:
     expect(desiredProject(project).warnings).toEqual([]);
   });
 });
+
+describe('unsupported keys asking for what this host does anyway', () => {
+  it('are not reported: userns_mode host, this machine\'s platform', () => {
+    const own = `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+    const other = own === 'linux/s390x' ? 'linux/riscv64' : 'linux/s390x';
+    const { project } = loadModel(`
+services:
+  same:
+    image: busybox
+    userns_mode: host
+    platform: ${own}
+  different:
+    image: busybox
+    platform: ${other}
+`);
+    expect(desiredProject(project).warnings).toEqual([
+      'services.different.platform is not supported yet on this host and is ignored',
+    ]);
+  });
+});
+

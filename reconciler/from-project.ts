@@ -394,11 +394,26 @@ function has(s: ServiceConfig, dotted: string): boolean {
   return v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0);
 }
 
+/** This host's platform as compose writes it (`linux/amd64`, `linux/arm64`). */
+function hostPlatform(): string {
+  const arch = ({ x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' } as Record<string, string>)[process.arch] ?? process.arch;
+  return `linux/${arch}`;
+}
+
+/**
+ * Values of otherwise unsupported keys that ask for what this host does anyway: no user
+ * namespace remapping, this machine's own platform.
+ */
+const ALREADY_SO: Partial<Record<(typeof UNSUPPORTED_KEYS)[number], (v: unknown) => boolean>> = {
+  userns_mode: (v) => v === 'host',
+  platform: (v) => typeof v === 'string' && (v === hostPlatform() || v.startsWith(`${hostPlatform()}/`)),
+};
+
 export function unsupportedWarnings(p: Project): string[] {
   const out: string[] = [];
   for (const s of Object.values(p.services)) {
     for (const key of UNSUPPORTED_KEYS) {
-      if (has(s, key)) out.push(`services.${s.name}.${key} is not supported yet on this host and is ignored`);
+      if (has(s, key) && ALREADY_SO[key]?.(s[key]) !== true) out.push(`services.${s.name}.${key} is not supported yet on this host and is ignored`);
     }
     const driver = s.logging?.driver;
     if (driver !== undefined && driver !== 'json-file' && driver !== 'none' && driver !== 'local') {
