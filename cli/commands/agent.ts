@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 
-import { startLocalNode } from '../../agent/local/local-node.js';
 import { agentPaths } from '../../agent/paths.js';
 import { packageVersion } from './version.js';
 
@@ -15,6 +14,9 @@ export function registerAgent(program: Command): void {
     .option('--runtime <path>', 'OCI runtime binary (default: the bundled tsc-runtime)', process.env['TSC_COMPOSE_RUNTIME'])
     .action(async (flags: { runtime?: string }) => {
       // TSC_COMPOSE_NFT_TABLE and TSC_COMPOSE_CGROUP_PARENT let tests run an agent beside another one without sharing rules or cgroups.
+      // loaded here: the whole node (images, networking, builder, runtime) would cost every
+      // other command ~35 ms of module loading
+      const { startLocalNode } = await import('../../agent/local/local-node.js');
       const node = await startLocalNode({ paths: agentPaths(), runtime: flags.runtime, version: packageVersion(), nftTable: process.env['TSC_COMPOSE_NFT_TABLE'], cgroupParent: process.env['TSC_COMPOSE_CGROUP_PARENT'] });
       process.stderr.write(`tsc-compose agent ${packageVersion()} listening on ${node.server.socketPath}\n`);
       await new Promise<void>((resolve) => {
