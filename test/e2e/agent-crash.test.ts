@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { createE2eHost, type E2eHost } from '../support/e2e-harness.js';
+import { untilTrue } from '../support/poll.js';
 import { command, describePrivileged, root } from '../support/privileged.js';
 
 const level = (name: string, after?: string) => [
@@ -21,14 +22,6 @@ const level = (name: string, after?: string) => [
   ...(after === undefined ? [] : [`    depends_on: { ${after}: { condition: service_healthy } }`]),
 ];
 
-/** Poll until `check` holds (a condition, not a sleep), or fail after `ms`. */
-async function until(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describePrivileged('the agent killed in the middle of up', [root, command('nft'), command('ip'), command('busybox'), command('tar')], () => {
   let host: E2eHost;
@@ -58,7 +51,7 @@ describePrivileged('the agent killed in the middle of up', [root, command('nft')
       }
       return false;
     };
-    await until('s1 to start', () => logged('s1 up'));
+    await untilTrue('s1 to start', () => logged('s1 up'), 60_000);
     await host.killAgent();
     expect(await logged('s4 up')).toBe(false);
     expect(await upDone).not.toBe(0);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { createE2eHost, type E2eHost } from '../support/e2e-harness.js';
+import { untilTrue } from '../support/poll.js';
 import { command, describePrivileged, root } from '../support/privileged.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,13 +25,6 @@ async function get(path: string): Promise<string | undefined> {
   }
 }
 
-async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describePrivileged('tsc-compose up --watch', [root, command('nft'), command('ip'), command('tar')], () => {
   let host: E2eHost;
@@ -66,7 +60,7 @@ describePrivileged('tsc-compose up --watch', [root, command('nft'), command('ip'
     up = spawn(process.execPath, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
     up.stdout?.on('data', (b: Buffer) => (out += b.toString()));
     up.stderr?.on('data', (b: Buffer) => (err += b.toString()));
-    await until('attached', () => out.includes('Attaching to') || up.exitCode !== null, 120_000);
+    await untilTrue('attached', () => out.includes('Attaching to') || up.exitCode !== null, 120_000);
     if (up.exitCode !== null) throw new Error(`up --watch exited ${up.exitCode}: ${err}`);
   }, 180_000);
 
@@ -80,10 +74,10 @@ describePrivileged('tsc-compose up --watch', [root, command('nft'), command('ip'
 
   it('follows the logs and syncs while attached', async () => {
     expect(out).toContain('Watch enabled');
-    await until('the log line', () => out.includes(`${host.project}-web-1  | web is up`));
-    await until('initial content', async () => (await get('/index.html')) === 'one\n');
+    await untilTrue('the log line', () => out.includes(`${host.project}-web-1  | web is up`));
+    await untilTrue('initial content', async () => (await get('/index.html')) === 'one\n');
     await writeFile(join(host.dir, 'proj/src/index.html'), 'two\n');
-    await until('edited content', async () => (await get('/index.html')) === 'two\n');
+    await untilTrue('edited content', async () => (await get('/index.html')) === 'two\n');
     expect(out).toContain('Syncing service "web" after 1 changes were detected');
   });
 

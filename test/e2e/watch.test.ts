@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { createE2eHost, type E2eHost } from '../support/e2e-harness.js';
+import { until } from '../support/poll.js';
 import { command, describePrivileged, root } from '../support/privileged.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,17 +30,6 @@ async function get(path: string): Promise<[number, string]> {
   }
 }
 
-/** Poll until `check` holds (a deadline, no fixed sleep); returns the last value seen. */
-async function until<T>(what: string, read: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!check(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 50));
-    last = await read();
-  }
-  return last;
-}
 
 describePrivileged('tsc-compose watch on one host', [root, command('nft'), command('ip'), command('tar')], () => {
   let host: E2eHost;
