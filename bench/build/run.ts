@@ -11,7 +11,7 @@
  *
  * Run (as root): npx tsx bench/build/run.ts [ROUNDS=3]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, writeFile } from 'node:fs/promises';
@@ -21,11 +21,11 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import { buildOciImage } from '../../fixtures/oci-image.js';
+import { DOCKER, OUR_CLI, dockerLoad, median, startAgent, startDockerd, stopProcess } from '../support/docker-peer.js';
 
 const ROUNDS = Number(process.argv[2] ?? 3);
-const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const ourCli = join(repo, 'dist/cli/main.js');
+const ourCli = OUR_CLI;
 
 const DOCKERFILE = `FROM busybox AS build
 WORKDIR /src
@@ -61,69 +61,6 @@ function timed(r: Run): { ms: number; out: string } {
   return { ms: performance.now() - t0, out };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-async function waitFor(what: string, ready: () => boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function stopProcess(p: ChildProcess | undefined, ms = 30_000): Promise<void> {
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  const timer = setTimeout(() => p.kill('SIGKILL'), ms);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function startAgent(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [ourCli, 'agent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  await new Promise<void>((resolve, reject) => {
-    proc.stderr?.on('data', (b: Buffer) => {
-      err += b.toString();
-      if (err.includes('listening on')) resolve();
-    });
-    proc.once('exit', (code) => reject(new Error(`agent exited (${code}): ${err}`)));
-  });
-  return proc;
-}
-
-async function startDockerd(dir: string, cgroupParent: string): Promise<{ proc: ChildProcess; host: string }> {
-  await mkdir(dir, { recursive: true });
-  const host = `unix://${join(dir, 'docker.sock')}`;
-  const logFile = join(dir, 'dockerd.log');
-  const flags = [`--data-root=${join(dir, 'data')}`, `--exec-root=${join(dir, 'exec')}`, `-H=${host}`, `--pidfile=${join(dir, 'docker.pid')}`, '--bridge=none', `--cgroup-parent=/${cgroupParent}`];
-  const proc = spawn('unshare', ['--net', '--', 'sh', '-c', `ip link set lo up && exec dockerd ${flags.join(' ')} >${logFile} 2>&1`], { stdio: 'ignore' });
-  try {
-    await waitFor('dockerd', () => {
-      if (proc.exitCode !== null) throw new Error(`dockerd exited (${proc.exitCode})`);
-      return spawnSync(DOCKER, ['version'], { env: { ...process.env, DOCKER_HOST: host }, stdio: 'ignore' }).status === 0;
-    });
-  } catch (e) {
-    throw new Error(`${(e as Error).message}; dockerd log:\n${(await readFile(logFile, 'utf8').catch(() => '')).slice(-3000)}`, { cause: e });
-  }
-  return { proc, host };
-}
-
-/** The same busybox tarball into dockerd (skopeo converts it when Docker 20.10 refuses OCI). */
-function dockerLoad(env: NodeJS.ProcessEnv, dir: string): string {
-  const direct = spawnSync(DOCKER, ['load', '-i', join(dir, 'busybox.tar')], { env, encoding: 'utf8' });
-  const tagged = (): boolean => spawnSync(DOCKER, ['image', 'inspect', 'busybox:latest'], { env, stdio: 'ignore' }).status === 0;
-  if (direct.status === 0 && tagged()) return 'docker load of the OCI layout tarball';
-  run({ cmd: 'skopeo', args: ['copy', '-q', `oci:${join(dir, 'layout')}:latest`, `docker-archive:${join(dir, 'busybox-docker.tar')}:busybox:latest`], env });
-  run({ cmd: DOCKER, args: ['load', '-i', join(dir, 'busybox-docker.tar')], env });
-  if (!tagged()) throw new Error('docker load did not tag busybox:latest');
-  return 'docker load of a docker-archive made by skopeo from the same OCI layout';
-}
-
 async function writeContext(proj: string): Promise<void> {
   const src = join(proj, 'app/src');
   await mkdir(join(src, 'scratch'), { recursive: true });
@@ -144,7 +81,7 @@ async function main(): Promise<void> {
   const name = `bb${process.pid}`;
   const ours: NodeJS.ProcessEnv = { ...process.env, TSC_COMPOSE_RUN_DIR: join(dir, 'run'), TSC_COMPOSE_STATE_DIR: join(dir, 'state'), TSC_COMPOSE_NFT_TABLE: `tsc_bench_build_${process.pid}` };
   delete ours['CI'];
-  let agent: ChildProcess | undefined;
+  let agent: Awaited<ReturnType<typeof startAgent>> | undefined;
   let dockerd: Awaited<ReturnType<typeof startDockerd>> | undefined;
   try {
     await buildOciImage(join(dir, 'layout'), { tag: 'latest', config: { Cmd: ['sh'] } });
@@ -187,7 +124,7 @@ async function main(): Promise<void> {
     line('cold', t.dcCold, t.oursCold);
     line('fully cached', t.dcCached, t.oursCached);
   } finally {
-    await stopProcess(agent);
+    await stopProcess(agent?.proc);
     await stopProcess(dockerd?.proc);
     const mounts = (await readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(dir));
     for (const m of mounts.reverse()) spawnSync('umount', ['-l', m], { stdio: 'ignore' });

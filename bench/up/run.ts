@@ -11,7 +11,7 @@
  *
  * Run (as root): npx tsx bench/up/run.ts [SIZES=10,50] [ROUNDS=3]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,15 +20,15 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 import { buildOciImage } from '../../fixtures/oci-image.js';
+import { DOCKER, OUR_CLI, dockerLoad, median, startAgent, startDockerd, stopProcess, waitFor } from '../support/docker-peer.js';
 import { generateCompose } from './generate.js';
 
 const SIZES = (process.argv[2] ?? '10,50').split(',').map(Number);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const COMPOSE = '/usr/bin/docker-compose';
-const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const ourCli = join(repo, 'dist/cli/main.js');
+const ourCli = OUR_CLI;
 const tag = `b${process.pid}`;
 
 interface Run {
@@ -48,81 +48,6 @@ function timed(r: Run): number {
   const t0 = performance.now();
   run(r);
   return performance.now() - t0;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-/** Polls `ready` until it holds or the deadline passes (no fixed sleeps). */
-async function waitFor(what: string, ready: () => boolean, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function stopProcess(p: ChildProcess | undefined, ms = 30_000): Promise<void> {
-  if (!p || p.exitCode !== null || p.signalCode !== null) return;
-  const exited = new Promise((r) => p.once('exit', r));
-  p.kill('SIGTERM');
-  const timer = setTimeout(() => p.kill('SIGKILL'), ms);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Our agent in the foreground, as systemd would run it; resolves once it listens. Its stderr
- * is kept (the tail) so that a failed round can say what the agent said. */
-async function startAgent(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; log: () => string }> {
-  const proc = spawn(process.execPath, [ourCli, 'agent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  proc.stderr?.on('data', (b: Buffer) => {
-    err = (err + b.toString()).slice(-8000);
-  });
-  await new Promise<void>((resolve, reject) => {
-    const onData = (): void => {
-      if (err.includes('listening on')) {
-        proc.stderr?.off('data', onData);
-        resolve();
-      }
-    };
-    proc.stderr?.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`agent exited (${code}): ${err}`)));
-  });
-  return { proc, log: () => err };
-}
-
-/** dockerd in a fresh network namespace (loopback up), everything under `dir`. */
-async function startDockerd(dir: string, cgroupParent: string): Promise<{ proc: ChildProcess; host: string; log: () => Promise<string> }> {
-  await mkdir(dir, { recursive: true });
-  const sock = join(dir, 'docker.sock');
-  const host = `unix://${sock}`;
-  const logFile = join(dir, 'dockerd.log');
-  const flags = [`--data-root=${join(dir, 'data')}`, `--exec-root=${join(dir, 'exec')}`, `-H=${host}`, `--pidfile=${join(dir, 'docker.pid')}`, '--bridge=none', `--cgroup-parent=/${cgroupParent}`];
-  const proc = spawn('unshare', ['--net', '--', 'sh', '-c', `ip link set lo up && exec dockerd ${flags.join(' ')} >${logFile} 2>&1`], { stdio: 'ignore' });
-  const log = (): Promise<string> => readFile(logFile, 'utf8').catch(() => '');
-  try {
-    await waitFor('dockerd', () => {
-      if (proc.exitCode !== null) throw new Error(`dockerd exited (${proc.exitCode})`);
-      return spawnSync(DOCKER, ['version'], { env: { ...process.env, DOCKER_HOST: host }, stdio: 'ignore' }).status === 0;
-    });
-  } catch (e) {
-    throw new Error(`${(e as Error).message}; dockerd log:\n${(await log()).slice(-3000)}`, { cause: e });
-  }
-  return { proc, host, log };
-}
-
-/** Docker 20.10 may refuse an OCI layout tarball: then convert it with skopeo to a docker-archive. */
-function dockerLoad(env: NodeJS.ProcessEnv, dir: string): string {
-  const direct = spawnSync(DOCKER, ['load', '-i', join(dir, 'busybox.tar')], { env, encoding: 'utf8' });
-  const tagged = (): boolean => spawnSync(DOCKER, ['image', 'inspect', 'busybox:latest'], { env, stdio: 'ignore' }).status === 0;
-  if (direct.status === 0 && tagged()) return 'docker load of the OCI layout tarball';
-  run({ cmd: 'skopeo', args: ['copy', '-q', `oci:${join(dir, 'layout')}:latest`, `docker-archive:${join(dir, 'busybox-docker.tar')}:busybox:latest`], env });
-  run({ cmd: DOCKER, args: ['load', '-i', join(dir, 'busybox-docker.tar')], env });
-  if (!tagged()) throw new Error('docker load did not tag busybox:latest');
-  return `docker load of a docker-archive made by skopeo (docker load of the OCI layout: ${direct.stderr.trim() || 'no busybox:latest tag'})`;
 }
 
 /** Processes other than us whose environment names our run dir: agents our CLI started. */
