@@ -16,6 +16,7 @@ import { lstat, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'no
 import { basename, isAbsolute, join, posix, relative } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
+import type { BuildProgress, BuildSpec } from '../api/types.js';
 import { decompress } from '../images/decompress.js';
 import { extractLayer } from '../images/extract-layer.js';
 import { getImage } from '../images/image-resolve.js';
@@ -50,35 +51,11 @@ import { buildStageGraph, stagesForTarget } from './stages.js';
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export interface BuildRequest {
-  /** The build context directory (absolute). */
-  context: string;
-  /** The Dockerfile, relative to the context or absolute (default `Dockerfile`). */
-  dockerfile?: string | undefined;
-  /** The Dockerfile's text, instead of a file (compose `dockerfile_inline`). */
-  dockerfileInline?: string | undefined;
-  buildArgs?: Record<string, string> | undefined;
-  target?: string | undefined;
-  /** Names for the image (`app`, `registry:5000/app:1`). */
-  tags: string[];
-  labels?: Record<string, string> | undefined;
-  noCache?: boolean | undefined;
-  /** Pull every base image, even those in the store. */
-  pull?: boolean | undefined;
-  /** `default`, `host` or `none` (RUN steps). */
-  network?: string | undefined;
-  shmSizeBytes?: number | undefined;
-  /** `host:ip` lines added to RUN steps' /etc/hosts. */
-  extraHosts?: string[] | undefined;
-}
+/** What to build: the agent API's `BuildSpec` (one shape from the CLI down to the executor). */
+export type BuildRequest = BuildSpec;
 
 /** One line of build progress: a step starting, cached, done or failing, or its output. */
-export interface BuildEvent {
-  /** `[build 2/5] RUN make`, as BuildKit numbers steps. */
-  step: string;
-  status: 'started' | 'cached' | 'done' | 'output' | 'error';
-  text?: string | undefined;
-}
+export type BuildEvent = BuildProgress;
 
 export interface BuildResult {
   /** The image ID (config digest). */
