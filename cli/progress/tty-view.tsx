@@ -93,7 +93,10 @@ export function ttyReporter(out: Writable & { columns?: number }): Reporter {
       push?.(model);
     },
     async close() {
-      await Promise.race([ready, new Promise((r) => setTimeout(r, 1000))]);
+      // bounded, and the timer never keeps the process alive once the view is there
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ready, new Promise((r) => (timer = setTimeout(r, 1000)))]);
+      clearTimeout(timer);
       push?.(model);
       await new Promise((r) => setTimeout(r, 20));
       app.unmount();
