@@ -91,6 +91,8 @@ export interface NodeStatus {
   voters: number[];
   learners: number[];
   snapshotIndex: number;
+  /** On the leader only: the highest log index known replicated on each member (itself included). */
+  match?: ReadonlyMap<number, number>;
 }
 
 const PROPOSAL = 1;
@@ -257,6 +259,7 @@ export class RaftNode {
       voters: [...new Set([...st.config.voters, ...st.config.votersOutgoing])].sort((a, b) => a - b),
       learners: st.config.learners,
       snapshotIndex: this.storage.snapshot().metadata.index,
+      ...(st.progress === undefined ? {} : { match: new Map([...st.progress].map(([id, pr]) => [id, pr.match])) }),
     };
   }
 

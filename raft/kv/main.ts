@@ -7,7 +7,10 @@
  *
  * `--peers` lists every initial member as ID=HTTP_ADDR/RAFT_ADDR; this member's Raft listens on
  * its own RAFT_ADDR (mutual TLS with the given CA and member certificate, CN tsc-raft-<id>).
- * A data dir that holds state restarts from it; an empty one bootstraps the listed cluster.
+ * A data dir that holds state restarts from it; an empty one bootstraps the listed cluster, or
+ * with `--join` waits to be added (POST /members on the leader) and sent a snapshot: then
+ * `--peers` lists the current members and this one. Membership changes after that travel
+ * through Raft (kv-state-machine.ts); a member removed from the cluster stops (exit 0).
  * SIGTERM/SIGINT stop it cleanly. Prints one JSON line `{"ready":...}` once listening.
  */
 import { readFileSync } from 'node:fs';
@@ -51,32 +54,72 @@ async function main(): Promise<void> {
   const peers = parseKvPeers(values.peers as string);
   const self = peers.get(id);
   if (self === undefined) throw new TscError('ERR_USAGE', `--peers does not list this member (--id ${id})`);
+  // Set once this member learns it was removed (its own removal applied, or a peer refusing it).
+  let removed = false;
+  let started = false;
+  let stop = (): void => undefined;
   const transport = await GrpcTransport.listen({
     id,
     listen: self.raft,
     tls: { ca: readFileSync(values.ca as string), cert: readFileSync(values.cert as string), key: readFileSync(values.key as string) },
     peers: new Map([...peers].map(([pid, m]) => [pid, m.raft])),
+    isRemoved: (pid) => sm.isRemoved(pid),
+    onRemoved: () => {
+      if (removed) return;
+      process.stderr.write(`kv ${id}: a peer says this member was removed from the cluster; stopping\n`);
+      removed = true;
+      if (started) setImmediate(() => void stopWhenHandedOver());
+    },
   });
-  const sm = new KvStateMachine();
+  // The transport follows the replicated member directory: added members are dialled, removed
+  // ones dropped (a restored snapshot or an applied conf change may do either).
+  const dialled = new Set(peers.keys());
+  const sm = new KvStateMachine(peers, (members) => {
+    for (const [pid, m] of members) transport.addPeer(pid, m.raft);
+    for (const pid of [...dialled].filter((p) => !members.has(p))) transport.removePeer(pid);
+    dialled.clear();
+    for (const pid of members.keys()) dialled.add(pid);
+  });
+  const tickMs = int(values['tick-ms'], 'tick-ms', 1000);
+  const electionTick = int(values['election-tick'], 'election-tick', 10);
+  // A removed leader keeps leading only to hand over to the most caught-up voter (the core does
+  // that): give it one election timeout to do so, so that the others need not wait for one.
+  const stopWhenHandedOver = async (): Promise<void> => {
+    const deadline = Date.now() + tickMs * electionTick;
+    while (node.status().role === 'leader' && Date.now() < deadline) await new Promise((r) => setTimeout(r, tickMs));
+    stop();
+  };
   const node = await RaftNode.start({
     id,
     dir: values.data as string,
     peers: values.join === true ? [] : [...peers.keys()],
     stateMachine: sm,
     transport,
-    tickMs: int(values['tick-ms'], 'tick-ms', 1000),
-    electionTick: int(values['election-tick'], 'election-tick', 10),
+    tickMs,
+    electionTick,
     heartbeatTick: int(values['heartbeat-tick'], 'heartbeat-tick', 1),
     snapshotEvery: int(values['snapshot-every'], 'snapshot-every', 10_000),
+    onConfChange: (cc, cs) => {
+      sm.applyConfChange(cc);
+      const inConfig = [...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext].includes(id);
+      if (!inConfig && cc.changes.some((c) => c.type === 'removeNode' && c.nodeId === id)) {
+        process.stderr.write(`kv ${id}: removed from the cluster; stopping\n`);
+        removed = true;
+        if (started) setImmediate(() => void stopWhenHandedOver());
+      }
+    },
     onFatal: (err) => {
       process.stderr.write(`kv ${id}: raft failed: ${err.message}\n`);
       process.exit(2);
     },
   });
   transport.attach(node);
-  const server = await startKvServer({ node, sm, listen: values.listen as string, httpPeers: new Map([...peers].map(([pid, m]) => [pid, m.http])) });
+  const server = await startKvServer({ node, sm, listen: values.listen as string });
   process.stdout.write(`${JSON.stringify({ ready: true, id, http: values.listen, raft: self.raft, pid: process.pid })}\n`);
-  const stop = (): void => {
+  let stopping = false;
+  stop = (): void => {
+    if (stopping) return;
+    stopping = true;
     server.close();
     server.closeAllConnections();
     void node
@@ -86,6 +129,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  started = true;
+  if (removed) void stopWhenHandedOver();
 }
 
 main().catch((e: unknown) => {

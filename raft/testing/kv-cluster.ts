@@ -14,6 +14,8 @@ export interface KvMemberAddr {
   /** host:port of the HTTP API. */
   http: string;
   raft: string;
+  /** Not an initial member: started with `--join`, to be added with POST /members. */
+  joins?: boolean;
 }
 
 export interface KvClusterOptions {
@@ -50,8 +52,12 @@ export class KvCluster {
     this.pki = makeClusterPki(join(opts.dir, 'pki'), opts.members.map((m) => m.id));
   }
 
-  peersFlag(): string {
-    return this.opts.members.map((m) => `${m.id}=${m.http}/${m.raft}`).join(',');
+  /** The initial members, plus `self` when it is a joiner (which must know its own addresses). */
+  peersFlag(self?: number): string {
+    return this.opts.members
+      .filter((m) => m.joins !== true || m.id === self)
+      .map((m) => `${m.id}=${m.http}/${m.raft}`)
+      .join(',');
   }
 
   member(id: number): KvMemberAddr {
@@ -65,8 +71,8 @@ export class KvCluster {
     const m = this.member(id);
     const f = this.pki.get(id) as MemberFiles;
     const [cmd, ...rest] = [...(this.opts.prefix?.(id) ?? []), ...this.opts.command];
-    const args = [...rest, '--id', String(id), '--data', join(this.opts.dir, `data-${id}`), '--listen', m.http, '--peers', this.peersFlag(),
-      '--ca', f.ca, '--cert', f.cert, '--key', f.key, ...(this.opts.args ?? [])];
+    const args = [...rest, '--id', String(id), '--data', join(this.opts.dir, `data-${id}`), '--listen', m.http, '--peers', this.peersFlag(id),
+      '--ca', f.ca, '--cert', f.cert, '--key', f.key, ...(m.joins === true ? ['--join'] : []), ...(this.opts.args ?? [])];
     const p = spawn(cmd as string, args, { cwd: this.opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     this.procs.set(id, p);
     let log = '';

@@ -49,9 +49,18 @@ export interface GrpcTransportOptions {
   backoffMaxMs?: number;
   /** Frames queued on a stream that is not draining before messages are dropped. Default 1024. */
   maxQueuedFrames?: number;
+  /**
+   * Members removed from the cluster (etcd's IsIDRemoved): their streams are refused with
+   * FAILED_PRECONDITION, which tells such a member it was removed: a removed follower may never
+   * learn the commit of its own removal otherwise, since the leader stops replicating to it.
+   */
+  isRemoved?: (id: number) => boolean;
+  /** Called when a peer refused us as a removed member: this member should stop. */
+  onRemoved?: () => void;
 }
 
 const STREAM = '/tsc.raft.Raft/Stream';
+const REMOVED = 'member removed from the cluster';
 const SNAPSHOT = '/tsc.raft.Raft/Snapshot';
 const identity = (b: Buffer): Buffer => b;
 const EMPTY = Buffer.alloc(0);
@@ -213,6 +222,7 @@ export class GrpcTransport {
     if (Date.now() < p.retryAt) return undefined;
     const stream = p.client.makeClientStreamRequest<Buffer, Buffer>(STREAM, identity, identity, new grpc.Metadata(), {}, (err) => {
       if (p.stream === stream) p.stream = undefined;
+      if (err?.code === grpc.status.FAILED_PRECONDITION && err.details.startsWith(REMOVED)) this.opts.onRemoved?.();
       if (err !== null && !this.closed && this.peers.get(p.id) === p) {
         // Broken: back off before the next attempt, and tell Raft to stop pipelining.
         p.retryAt = Date.now() + p.backoffMs;
@@ -291,8 +301,17 @@ export class GrpcTransport {
     const from = peerId(call);
     if (from === undefined) return this.refuse(call, cb, 'client certificate names no raft member');
     let done = false;
+    const removed = (): boolean => {
+      if (this.opts.isRemoved?.(from) !== true) return false;
+      done = true;
+      this.stats.refused++;
+      call.removeAllListeners('data');
+      cb({ code: grpc.status.FAILED_PRECONDITION, details: `${REMOVED}: ${from}` });
+      return true;
+    };
+    if (removed()) return;
     call.on('data', (frame: Buffer) => {
-      if (done) return;
+      if (done || removed()) return;
       let msgs: Message[];
       try {
         msgs = decodeBatch(frame);
