@@ -11,7 +11,10 @@ import { TscError } from '../lib/errors.js';
 import { fastParseDocument } from './fast-yaml.js';
 import type { ComposeTree } from './phase.js';
 import { PositionTable } from './positions.js';
+import { setKey } from './set-key.js';
 import { next } from './tree-path.js';
+
+export { setKey } from './set-key.js';
 
 /** `!reset` drops a value inherited from an earlier file; `!override` replaces it whole. */
 export type MergeTag = 'reset' | 'override';
@@ -293,8 +296,3 @@ function stringKey(state: WalkState, keyNode: Node | null, path: string): string
   throw fail(state, keyNode, path, 'mapping keys must be scalars (strings, numbers or booleans)');
 }
 
-/** Set a key as an own property, so that a key named `__proto__` stays a plain key. */
-export function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
-}
