@@ -6,7 +6,7 @@ import { TscError, exitCodeFor } from '../lib/errors.js';
 import { buildProgram } from './program.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.command.parseAsync(argv as string[], { from: 'user' });
     return program.exitCode();

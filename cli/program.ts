@@ -2,30 +2,14 @@
  * The `tsc-compose` command line: global options as `docker compose` has them, and one
  * module per command under `commands/`. Handlers return data or throw TscError; this file
  * and `main.ts` are the only places that print errors and choose exit codes.
+ *
+ * Command modules are imported lazily: each line of COMMANDS names the top-level commands a
+ * module registers and imports it only when one of them runs (or for help and errors, which
+ * list them all). Importing every command module up front cost ~85 ms on each start.
  */
 import { Command, Option } from 'commander';
 
-import { registerAgent } from './commands/agent.js';
-import { registerBuild } from './commands/build.js';
-import { registerConfig } from './commands/config.js';
-import { registerImage } from './commands/image.js';
-import { registerLogin } from './commands/login.js';
-import { registerLogout } from './commands/logout.js';
-import { registerResources } from './commands/resources.js';
-import { registerExecRun } from './commands/compose/exec-run.js';
-import { registerLifecycle } from './commands/compose/lifecycle.js';
-import { registerPsLogs } from './commands/compose/ps.js';
-import { registerPullImages } from './commands/compose/pull.js';
-import { registerPush } from './commands/compose/push.js';
-import { registerScale } from './commands/compose/scale.js';
-import { registerAttach } from './commands/compose/attach.js';
-import { registerUpDown } from './commands/compose/up.js';
-import { registerWatch } from './commands/compose/watch.js';
-import { registerCp } from './commands/compose/cp.js';
-import { registerStats } from './commands/compose/stats.js';
-import { registerTop } from './commands/compose/top.js';
-import { registerVersion } from './commands/version.js';
-import { composeContext } from './context.js';
+import type { ComposeContext } from './compose-context.js';
 
 export type { GlobalOptions } from './global-options.js';
 export { globalOptions } from './global-options.js';
@@ -40,12 +24,43 @@ export interface Program {
   exitCode(): number;
 }
 
-export function buildProgram(): Program {
-  let exitCode = 0;
-  const setExit = (code: number) => {
-    exitCode = code;
-  };
-  const program = new Command('tsc-compose')
+/** What a registration line gets besides the program. */
+export interface Registrar {
+  /** The ComposeContext factory of a real command line (imported on first use). */
+  context(): Promise<(cmd: Command) => ComposeContext>;
+  setExit(code: number): void;
+}
+
+/** One line of COMMANDS: the top-level command names (and aliases) a module registers. */
+export type CommandLine = readonly [names: readonly string[], register: (program: Command, r: Registrar) => Promise<void>];
+
+/** Every command, in `--help` order; one line per module. */
+export const COMMANDS: readonly CommandLine[] = [
+  [['config'], async (p) => (await import('./commands/config.js')).registerConfig(p)],
+  [['up', 'down'], async (p, r) => (await import('./commands/compose/up.js')).registerUpDown(p, await r.context(), r.setExit)],
+  [['watch'], async (p, r) => (await import('./commands/compose/watch.js')).registerWatch(p, await r.context(), r.setExit)],
+  [['ps', 'logs'], async (p, r) => (await import('./commands/compose/ps.js')).registerPsLogs(p, await r.context(), r.setExit)],
+  [['start', 'stop', 'restart', 'kill', 'pause', 'unpause', 'rm', 'wait', 'port'], async (p, r) => (await import('./commands/compose/lifecycle.js')).registerLifecycle(p, await r.context(), r.setExit)],
+  [['exec', 'run', 'events', 'ls'], async (p, r) => (await import('./commands/compose/exec-run.js')).registerExecRun(p, await r.context(), r.setExit)],
+  [['pull', 'images', 'create'], async (p, r) => (await import('./commands/compose/pull.js')).registerPullImages(p, await r.context(), r.setExit)],
+  [['push'], async (p, r) => (await import('./commands/compose/push.js')).registerPush(p, await r.context(), r.setExit)],
+  [['scale'], async (p, r) => (await import('./commands/compose/scale.js')).registerScale(p, await r.context(), r.setExit)],
+  [['attach'], async (p, r) => (await import('./commands/compose/attach.js')).registerAttach(p, await r.context(), r.setExit)],
+  [['build'], async (p, r) => (await import('./commands/build.js')).registerBuild(p, await r.context(), r.setExit)],
+  [['cp'], async (p, r) => (await import('./commands/compose/cp.js')).registerCp(p, await r.context(), r.setExit)],
+  [['top'], async (p, r) => (await import('./commands/compose/top.js')).registerTop(p, await r.context(), r.setExit)],
+  [['stats'], async (p, r) => (await import('./commands/compose/stats.js')).registerStats(p, await r.context(), r.setExit)],
+  [['image'], async (p, r) => (await import('./commands/image.js')).registerImage(p, await r.context(), r.setExit)],
+  [['network', 'volume'], async (p, r) => (await import('./commands/resources.js')).registerResources(p, await r.context(), r.setExit)],
+  [['login'], async (p, r) => (await import('./commands/login.js')).registerLogin(p, r.setExit)],
+  [['logout'], async (p, r) => (await import('./commands/logout.js')).registerLogout(p, r.setExit)],
+  [['agent'], async (p) => (await import('./commands/agent.js')).registerAgent(p)],
+  [['version'], async (p) => (await import('./commands/version.js')).registerVersion(p)],
+];
+
+/** The program with its global options and no command yet. */
+function globalProgram(): Command {
+  return new Command('tsc-compose')
     .description('Docker Compose on one host, a lite Docker Swarm across many; no Docker daemon needed.')
     .option('-f, --file <FILE>', 'Compose configuration files (repeatable, - for stdin)', collect, [])
     .option('-p, --project-name <NAME>', 'Project name')
@@ -59,25 +74,44 @@ export function buildProgram(): Program {
     .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
-  registerConfig(program);
-  registerUpDown(program, composeContext, setExit);
-  registerWatch(program, composeContext, setExit);
-  registerPsLogs(program, composeContext, setExit);
-  registerLifecycle(program, composeContext, setExit);
-  registerExecRun(program, composeContext, setExit);
-  registerPullImages(program, composeContext, setExit);
-  registerPush(program, composeContext, setExit);
-  registerScale(program, composeContext, setExit);
-  registerAttach(program, composeContext, setExit);
-  registerBuild(program, composeContext, setExit);
-  registerCp(program, composeContext, setExit);
-  registerTop(program, composeContext, setExit);
-  registerStats(program, composeContext, setExit);
-  registerImage(program, composeContext, setExit);
-  registerResources(program, composeContext, setExit);
-  registerLogin(program, setExit);
-  registerLogout(program, setExit);
-  registerAgent(program);
-  registerVersion(program);
+}
+
+/**
+ * The program for `argv` (the arguments after the binary): only the module of the command
+ * `argv` names is imported; every module when it names none, an unknown one, or asks for help
+ * before the command (help and usage errors list every command).
+ */
+export async function buildProgram(argv: readonly string[]): Promise<Program> {
+  let exitCode = 0;
+  const registrar: Registrar = {
+    context: async () => (await import('./context.js')).composeContext,
+    setExit: (code) => {
+      exitCode = code;
+    },
+  };
+  const program = globalProgram();
+  const word = commandWord(program, argv);
+  const line = word === undefined ? undefined : COMMANDS.find(([names]) => names.includes(word));
+  for (const [, register] of line === undefined ? COMMANDS : [line]) await register(program, registrar);
   return { command: program, exitCode: () => exitCode };
+}
+
+/**
+ * The command `argv` names: the first operand after the global options, read with the
+ * program's own option table; undefined on anything else (help, `--`, an unknown option).
+ */
+export function commandWord(program: Command, argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('-') || arg === '-') return arg;
+    if (arg === '--') return undefined;
+    const long = arg.startsWith('--');
+    const flag = long ? arg.split('=', 1)[0] : arg.slice(0, 2);
+    const option = program.options.find((o) => (long ? o.long === flag : o.short === flag));
+    if (option === undefined) return undefined;
+    const inlineValue = long ? arg.includes('=') : arg.length > 2;
+    if (option.required && !inlineValue) i++;
+    else if (!option.required && !option.optional && inlineValue) return undefined; // `-xyz` groups, `--flag=v`
+  }
+  return undefined;
 }

@@ -5,7 +5,6 @@
  * follow). Pure functions: the CLI writes the strings.
  */
 
-import { compilePattern, findRule } from './path-pattern.js';
 import type { ComposeTree } from './phase.js';
 import { emitYaml } from './yaml-emit.js';
 
@@ -48,19 +47,52 @@ const MAP_TYPED = [
   'services.*.build.extra_hosts', 'services.*.logging.options', 'services.*.deploy.labels', 'services.*.blkio_config',
   'networks.*.labels', 'networks.*.driver_opts', 'networks.*.ipam.options', 'volumes.*.labels', 'volumes.*.driver_opts',
   'secrets.*.labels', 'configs.*.labels',
-].map((p) => [compilePattern(p), true] as const);
-/** The last steps of MAP_TYPED: only a mapping under one of these keys can match a row. */
-const MAP_TYPED_LAST = new Set(MAP_TYPED.map(([p]) => p[p.length - 1]));
+];
 
-/** Sort the keys of map-typed attributes under a resource, as docker compose prints them. */
-function sortMaps(value: unknown, steps: Array<string | number>): unknown {
-  if (Array.isArray(value)) return value.map((v, i) => sortMaps(v, [...steps, i]));
-  if (!isMapping(value)) return value;
-  const sorted = MAP_TYPED_LAST.has(steps[steps.length - 1] as string) && findRule(MAP_TYPED, steps) === true;
-  const keys = sorted ? Object.keys(value).sort() : Object.keys(value);
+/**
+ * MAP_TYPED below one resource (`services.*`, `networks.*`, ...), as a trie of keys: `sortMaps`
+ * follows it and leaves everything else as it is.
+ */
+interface SortNode {
+  sort: boolean;
+  keys: Map<string, SortNode>;
+}
+
+const SORT_TRIES = new Map<string, SortNode>();
+for (const pattern of MAP_TYPED) {
+  const [section, any, ...rest] = pattern.split('.');
+  if (section === undefined || any !== '*' || rest.length === 0 || rest.includes('*')) throw new Error(`MAP_TYPED row ${pattern} is not section.*.key...`);
+  let node = SORT_TRIES.get(section) ?? { sort: false, keys: new Map() };
+  SORT_TRIES.set(section, node);
+  for (const key of rest) {
+    let child = node.keys.get(key);
+    if (child === undefined) node.keys.set(key, (child = { sort: false, keys: new Map() }));
+    node = child;
+  }
+  node.sort = true;
+}
+
+/**
+ * Sort the keys of map-typed attributes under a resource, as docker compose prints them. A
+ * value with nothing to sort comes back as it is (the tree is only printed).
+ */
+function sortMaps(value: unknown, node: SortNode | undefined): unknown {
+  if (node === undefined || !isMapping(value)) return value;
+  let keys = Object.keys(value);
+  let changed = false;
+  if (node.sort) {
+    const sorted = [...keys].sort();
+    changed = sorted.some((k, i) => k !== keys[i]);
+    keys = sorted;
+  }
   const out: Mapping = {};
-  for (const k of keys) out[k] = sortMaps(value[k], [...steps, k]);
-  return out;
+  for (const k of keys) {
+    const v = value[k];
+    const r = node.keys.size === 0 ? v : sortMaps(v, node.keys.get(k));
+    if (r !== v) changed = true;
+    out[k] = r;
+  }
+  return changed ? out : value;
 }
 
 function orderService(s: unknown): unknown {
@@ -85,11 +117,11 @@ export function orderForOutput(tree: ComposeTree): Mapping {
     const v = tree[k];
     if (k === 'services' && isMapping(v)) {
       const services = byName(v);
-      for (const name of Object.keys(services)) services[name] = sortMaps(orderService(services[name]), [k, name]);
+      for (const name of Object.keys(services)) services[name] = sortMaps(orderService(services[name]), SORT_TRIES.get(k));
       out[k] = services;
     } else if (RESOURCE_SECTIONS.has(k) && isMapping(v)) {
       const resources = byName(v);
-      for (const name of Object.keys(resources)) resources[name] = sortMaps(resources[name], [k, name]);
+      for (const name of Object.keys(resources)) resources[name] = sortMaps(resources[name], SORT_TRIES.get(k));
       out[k] = resources;
     }
     else out[k] = v;

@@ -1,9 +1,10 @@
 /**
  * A fast reader for the plain shape most compose files have (block mappings and sequences,
  * one-line plain, quoted and flow scalars, anchors, aliases, `<<`, `!reset`/`!override`),
- * building the same `yaml` package nodes its parser would, with the same ranges, so that
- * `parse.ts` turns them into trees and positions exactly as before. The package's lexer and
- * composer cost more than the rest of the loader on large projects.
+ * into the nodes `parse.ts` walks (`yaml-node.ts`), with the positions the `yaml` package's
+ * parser gives the same nodes, so that `parse.ts` turns them into the same trees, positions
+ * and errors. The package's lexer and composer (and loading the package at all) cost more than
+ * the rest of the loader on large projects.
  *
  * It never decides anything subtle: at the first thing outside that shape (tabs, block
  * scalars, multi-line scalars or flows, explicit keys, other tags, directives, several
@@ -11,8 +12,9 @@
  * returns undefined and the caller parses the text with the package, which stays the
  * authority for every error and every unusual construct. `fast-yaml.test.ts` compares both.
  */
-import { Alias, Document, LineCounter, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
-import type { Node } from 'yaml';
+import { yamlNode, type AnchorIndex, type YamlNode } from './yaml-node.js';
+
+export type { AnchorIndex } from './yaml-node.js';
 
 class Fallback extends Error {}
 
@@ -54,10 +56,27 @@ function stripComment(s: string): string {
   return s.trimEnd();
 }
 
-function splitLines(text: string, lines: LineCounter): Line[] {
+/** Where each line of the text starts, and the line and column of an offset. */
+class LinePositions {
+  readonly starts: number[] = [];
+  /** The line of the offset asked last: nodes are made mostly in document order. */
+  private k = 0;
+
+  /** 1-based line and column of `offset`. */
+  at(offset: number): [line: number, col: number] {
+    const s = this.starts;
+    let k = this.k;
+    while (k + 1 < s.length && (s[k + 1] as number) <= offset) k++;
+    while (k > 0 && (s[k] as number) > offset) k--;
+    this.k = k;
+    return [k + 1, offset - (s[k] as number) + 1];
+  }
+}
+
+function splitLines(text: string, lines: LinePositions): Line[] {
   const out: Line[] = [];
   let start = 0;
-  lines.addNewLine(0);
+  lines.starts.push(0);
   while (start <= text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
@@ -70,32 +89,36 @@ function splitLines(text: string, lines: LineCounter): Line[] {
     if (content !== '') out.push({ start, indent, content });
     if (end === text.length) break;
     start = end + 1;
-    lines.addNewLine(start);
+    lines.starts.push(start);
   }
   return out;
 }
 
-function withRange<T extends Node>(node: T, start: number, end: number): T {
-  node.range = [start, end, end];
-  return node;
+/** The line positions of the text being read (one text at a time; reading is synchronous). */
+let positions = new LinePositions();
+
+function node(kind: YamlNode['kind'], at: number): YamlNode {
+  const [line, col] = positions.at(at);
+  return yamlNode(kind, at, line, col);
 }
 
-function plainScalar(src: string, at: number): Scalar {
-  const s = new Scalar(src);
-  s.type = 'PLAIN';
-  s.source = src;
-  return withRange(s, at, at + src.length);
+function plainScalar(src: string, at: number): YamlNode {
+  const s = node('scalar', at);
+  s.plain = src;
+  s.raw = src;
+  s.merge = src === '<<';
+  return s;
 }
 
 /** A quoted scalar that is all of `src`; undefined when `src` is something else. */
-function quotedScalar(src: string, at: number): Scalar | undefined {
+function quotedScalar(src: string, at: number): YamlNode | undefined {
   const q = src[0];
   if (q !== '"' && q !== "'") return undefined;
   const end = closingQuote(src, 0);
   if (end !== src.length - 1) fallback();
-  const s = new Scalar(unquote(src));
-  s.type = q === '"' ? 'QUOTE_DOUBLE' : 'QUOTE_SINGLE';
-  return withRange(s, at, at + src.length);
+  const s = node('scalar', at);
+  s.raw = unquote(src);
+  return s;
 }
 
 /** Index of the quote closing the one at `from`. */
@@ -127,36 +150,41 @@ function unquote(src: string): string {
 }
 
 /** A one-line flow collection `[...]` / `{...}` starting at `s[i]`; returns the node and the index after it. */
-function flowNode(s: string, i: number, base: number): [Node, number] {
+function flowNode(s: string, i: number, base: number): [YamlNode, number] {
   const open = s[i];
   const close = open === '[' ? ']' : '}';
-  const node = open === '[' ? new YAMLSeq() : new YAMLMap();
-  node.flow = true;
+  const isMap = open === '{';
+  const flow = node(isMap ? 'map' : 'seq', base + i);
+  const items: YamlNode[] = [];
+  const values: YamlNode[] = [];
+  flow.items = items;
+  if (isMap) flow.values = values;
   let j = i + 1;
   const skip = (): void => {
     while (s[j] === ' ') j++;
   };
   skip();
-  if (s[j] === close) return [withRange(node, base + i, base + j + 1), j + 1];
+  if (s[j] === close) return [flow, j + 1];
   for (;;) {
     skip();
     const [value, after, isKeyCandidate] = flowItem(s, j, base, close);
     j = after;
     skip();
-    if (node instanceof YAMLMap) {
+    if (isMap) {
       if (!isKeyCandidate || s[j] !== ':') fallback();
-      const key = value as Scalar;
-      if (key.type === 'PLAIN' && (key.source === '<<' || !PLAIN_KEY.test(String(key.source)) || NON_STRING_WORDS.has(String(key.source)))) fallback();
+      const key = value;
+      if (key.plain !== undefined && (key.plain === '<<' || !PLAIN_KEY.test(key.plain) || NON_STRING_WORDS.has(key.plain))) fallback();
       j++;
       if (s[j] !== ' ') fallback();
       skip();
       const [v, after2] = flowItem(s, j, base, close);
       j = after2;
-      (node as YAMLMap).items.push(new Pair(key, v));
+      items.push(key);
+      values.push(v);
       skip();
     } else {
       if (s[j] === ':') fallback(); // a single-pair map inside a sequence
-      (node as YAMLSeq).items.push(value);
+      items.push(value);
     }
     if (s[j] === ',') {
       j++;
@@ -164,13 +192,13 @@ function flowNode(s: string, i: number, base: number): [Node, number] {
       if (s[j] === close) fallback(); // trailing comma
       continue;
     }
-    if (s[j] === close) return [withRange(node, base + i, base + j + 1), j + 1];
+    if (s[j] === close) return [flow, j + 1];
     return fallback();
   }
 }
 
 /** One flow entry: a scalar, a quoted scalar or a nested flow collection. */
-function flowItem(s: string, j: number, base: number, close: string): [Node, number, boolean] {
+function flowItem(s: string, j: number, base: number, close: string): [YamlNode, number, boolean] {
   const c = s[j];
   if (c === '[' || c === '{') {
     const [n, after] = flowNode(s, j, base);
@@ -178,7 +206,7 @@ function flowItem(s: string, j: number, base: number, close: string): [Node, num
   }
   if (c === '"' || c === "'") {
     const end = closingQuote(s, j);
-    return [quotedScalar(s.slice(j, end + 1), base + j) as Scalar, end + 1, true];
+    return [quotedScalar(s.slice(j, end + 1), base + j) as YamlNode, end + 1, true];
   }
   let k = j;
   while (k < s.length && s[k] !== ',' && s[k] !== close && s[k] !== '[' && s[k] !== ']' && s[k] !== '{' && s[k] !== '}' && !(s[k] === ':' && (s[k + 1] === ' ' || s[k + 1] === ',' || s[k + 1] === close))) k++;
@@ -217,14 +245,16 @@ function props(rest: string, at: number): Props {
 }
 
 /** An inline value (not empty): alias, quoted, flow or plain scalar. */
-function inlineValue(src: string, at: number): Node {
+function inlineValue(src: string, at: number): YamlNode {
   const c = src[0];
   if (c === '*') {
     const name = src.slice(1);
     if (!ANCHOR_NAME.test(name)) fallback();
-    return withRange(new Alias(name), at, at + src.length);
+    const alias = node('alias', at);
+    alias.raw = name;
+    return alias;
   }
-  if (c === '"' || c === "'") return quotedScalar(src, at) as Scalar;
+  if (c === '"' || c === "'") return quotedScalar(src, at) as YamlNode;
   if (c === '[' || c === '{') {
     const [n, after] = flowNode(src, 0, at);
     if (after !== src.length) fallback();
@@ -233,9 +263,6 @@ function inlineValue(src: string, at: number): Node {
   if (BAD_PLAIN_START.test(src) || /: |:$/.test(src)) fallback();
   return plainScalar(src, at);
 }
-
-/** Anchored nodes by name, sorted by where they start (what `parse.ts` looks aliases up in). */
-export type AnchorIndex = Map<string, Array<{ start: number; node: Node }>>;
 
 class Reader {
   i = 0;
@@ -247,7 +274,7 @@ class Reader {
   }
 
   /** A block node at the current line, whose indentation is `indent`. */
-  block(indent: number): Node {
+  block(indent: number): YamlNode {
     const line = this.peek() as Line;
     return isSeqItem(line.content) ? this.seq(indent, line.content, line.start + indent) : this.map(indent, line.content, line.start + indent);
   }
@@ -256,8 +283,12 @@ class Reader {
    * A block mapping at column `col`; its first entry is `content` at offset `at` (which may
    * sit after a `- ` on the current line).
    */
-  map(col: number, content: string, at: number): YAMLMap {
-    const map = new YAMLMap();
+  map(col: number, content: string, at: number): YamlNode {
+    const map = node('map', at);
+    const keys: YamlNode[] = [];
+    const values: YamlNode[] = [];
+    map.items = keys;
+    map.values = values;
     const seen = new Set<string>();
     let first = true;
     for (;;) {
@@ -273,21 +304,22 @@ class Reader {
       first = false;
       this.i++;
       const [key, rest, restAt] = this.key(text, off);
-      const keyName = key.type === 'PLAIN' ? String(key.source) : String(key.value);
+      const keyName = String(key.raw);
       if (seen.has(keyName)) fallback();
       seen.add(keyName);
-      map.items.push(new Pair(key, this.value(col, rest, restAt, true)));
+      keys.push(key);
+      values.push(this.value(col, rest, restAt, true));
     }
-    return withRange(map, at, at);
+    return map;
   }
 
   /** The key of a `key: value` line, and what follows the colon. */
-  key(text: string, off: number): [Scalar, string, number] {
+  key(text: string, off: number): [YamlNode, string, number] {
     let keyEnd: number;
-    let key: Scalar;
+    let key: YamlNode;
     if (text[0] === '"' || text[0] === "'") {
       keyEnd = closingQuote(text, 0) + 1;
-      key = quotedScalar(text.slice(0, keyEnd), off) as Scalar;
+      key = quotedScalar(text.slice(0, keyEnd), off) as YamlNode;
       if (text[keyEnd] !== ':') fallback();
     } else {
       const m = /:(?: |$)/.exec(text) ?? fallback();
@@ -296,43 +328,45 @@ class Reader {
       if (src !== '<<' && (!PLAIN_KEY.test(src) || NON_STRING_WORDS.has(src))) fallback();
       key = plainScalar(src, off);
     }
-    if (key.type !== 'PLAIN' && String(key.value).includes('\n')) fallback();
+    if (key.plain === undefined && String(key.raw).includes('\n')) fallback();
     let restAt = keyEnd + 1;
     while (text[restAt] === ' ') restAt++;
     return [key, text.slice(restAt), off + restAt];
   }
 
   /** The value after `key:` (or `-`) on a line whose block sits at `col`. */
-  value(col: number, rest: string, at: number, inMap: boolean): Node {
+  value(col: number, rest: string, at: number, inMap: boolean): YamlNode {
     const p = props(rest, at);
-    let node: Node;
+    let n: YamlNode;
     if (p.rest === '') {
       const next = this.peek();
-      if (next !== undefined && next.indent > col) node = this.block(next.indent);
-      else if (inMap && next !== undefined && next.indent === col && isSeqItem(next.content)) node = this.seq(col, next.content, next.start + col);
-      else node = withRange(new Scalar(null), p.at, p.at);
-      if (node instanceof Scalar) {
-        node.type = 'PLAIN';
-        node.source = '';
+      if (next !== undefined && next.indent > col) n = this.block(next.indent);
+      else if (inMap && next !== undefined && next.indent === col && isSeqItem(next.content)) n = this.seq(col, next.content, next.start + col);
+      else {
+        // an empty value: a plain null scalar
+        n = node('scalar', p.at);
+        n.plain = '';
       }
     } else {
-      node = inlineValue(p.rest, p.at);
-      if (node instanceof Alias && (p.anchor !== undefined || p.tag !== undefined)) fallback();
+      n = inlineValue(p.rest, p.at);
+      if (n.kind === 'alias' && (p.anchor !== undefined || p.tag !== undefined)) fallback();
       const next = this.peek();
       if (next !== undefined && next.indent > col) fallback(); // a multi-line scalar or a nested block after a value
     }
     if (p.anchor !== undefined) {
-      node.anchor = p.anchor;
+      n.anchor = p.anchor;
       const list = this.anchors.get(p.anchor) ?? [];
-      list.push({ start: node.range?.[0] ?? 0, node });
+      list.push({ start: n.start, node: n });
       this.anchors.set(p.anchor, list);
     }
-    if (p.tag !== undefined) node.tag = p.tag;
-    return node;
+    if (p.tag !== undefined) n.tag = p.tag;
+    return n;
   }
 
-  seq(col: number, content: string, at: number): YAMLSeq {
-    const seq = new YAMLSeq();
+  seq(col: number, content: string, at: number): YamlNode {
+    const seq = node('seq', at);
+    const items: YamlNode[] = [];
+    seq.items = items;
     let first = true;
     for (;;) {
       let text = content;
@@ -356,17 +390,17 @@ class Reader {
       if (rest === '') {
         const next = this.peek();
         if (next === undefined || next.indent <= col) fallback(); // an empty item
-        seq.items.push(this.block((next as Line).indent));
+        items.push(this.block((next as Line).indent));
       } else if (isSeqItem(rest)) {
         fallback();
       } else if (isMapEntry(rest)) {
         this.i--; // map() reads its first entry from this line itself
-        seq.items.push(this.map(itemCol, rest, off + gap));
+        items.push(this.map(itemCol, rest, off + gap));
       } else {
-        seq.items.push(this.value(col, rest, off + gap, false));
+        items.push(this.value(col, rest, off + gap, false));
       }
     }
-    return withRange(seq, at, at);
+    return seq;
   }
 }
 
@@ -386,26 +420,26 @@ function isMapEntry(text: string): boolean {
 }
 
 /**
- * The document of `text`, built as `parseAllDocuments` would for this shape, with its line
- * counter; undefined when the package must parse it.
+ * The root node of `text`'s one document, as `parse.ts` would get it from the package for this
+ * shape, with its anchors; undefined when the package must parse it.
  */
-export function fastParseDocument(text: string): { doc: Document; lines: LineCounter; anchors: AnchorIndex } | undefined {
+export function fastParseDocument(text: string): { root: YamlNode; anchors: AnchorIndex } | undefined {
   if (text.includes('\t') || text.includes('\r') || text.startsWith('\uFEFF')) return undefined;
+  positions = new LinePositions();
   try {
-    const lines = new LineCounter();
-    const all = splitLines(text, lines);
+    const all = splitLines(text, positions);
     const first = all[0];
     if (first === undefined || first.indent !== 0 || isSeqItem(first.content)) return undefined;
     const reader = new Reader(all);
     const root = reader.block(0);
     if (reader.i !== all.length) return undefined;
-    const doc = new Document();
-    doc.contents = root;
     // Nodes were finished inside out: put each name's anchors back in document order.
     for (const list of reader.anchors.values()) list.sort((a, b) => a.start - b.start);
-    return { doc, lines, anchors: reader.anchors };
+    return { root, anchors: reader.anchors };
   } catch (e) {
     if (e instanceof Fallback) return undefined;
     throw e;
+  } finally {
+    positions = new LinePositions();
   }
 }

@@ -8,7 +8,7 @@ import { TscError } from '../lib/errors.js';
 import type { ComposeTree, PhaseContext } from './phase.js';
 import { setKey } from './parse.js';
 import { substitute, type Lookup } from './template.js';
-import { compilePattern, findRule } from './path-pattern.js';
+import { compilePattern, findRule, type Step } from './path-pattern.js';
 import { next } from './tree-path.js';
 
 export interface InterpolateOptions {
@@ -74,22 +74,50 @@ const CASTS: ReadonlyArray<[string, Cast, string]> = [
 
 const COMPILED_CASTS = CASTS.map(([pattern, fn, expected]) => [compilePattern(pattern), { fn, expected }] as const);
 
-/** The tree with every string value interpolated from `ctx.environment`. */
+/**
+ * The tree with every string value interpolated from `ctx.environment`. Mappings and sequences
+ * with nothing to interpolate come back as they are (the input is never edited), and a value's
+ * path is only written out for a string that has a `$`: large projects are mostly plain.
+ */
 export function interpolate(tree: ComposeTree, ctx: PhaseContext, options: InterpolateOptions = {}): ComposeTree {
   const env = ctx.environment;
   const lookup: Lookup = (name) => (Object.hasOwn(env, name) ? env[name] : undefined);
-  const walk = (value: unknown, path: string): unknown => {
-    if (typeof value === 'string') return interpolateString(value, path);
-    if (Array.isArray(value)) return value.map((v, i) => walk(v, next(path, i)));
+  const stack: Step[] = [];
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') return value.includes('$') ? interpolateString(value, stack.reduce<string>((p, k) => next(p, k), '')) : value;
+    if (Array.isArray(value)) {
+      let out: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const v: unknown = value[i];
+        stack.push(i);
+        const r = walk(v);
+        stack.pop();
+        if (r !== v && out === undefined) out = value.slice(0, i);
+        if (out !== undefined) out.push(r);
+      }
+      return out ?? value;
+    }
     if (value !== null && typeof value === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) setKey(out, k, walk(v, next(path, k)));
-      return out;
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj);
+      let out: Record<string, unknown> | undefined;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i] as string;
+        const v = obj[k];
+        stack.push(k);
+        const r = walk(v);
+        stack.pop();
+        if (r !== v && out === undefined) {
+          out = {};
+          for (let j = 0; j < i; j++) setKey(out, keys[j] as string, obj[keys[j] as string]);
+        }
+        if (out !== undefined) setKey(out, k, r);
+      }
+      return out ?? value;
     }
     return value;
   };
   const interpolateString = (value: string, path: string): unknown => {
-    if (!value.includes('$')) return value;
     let result: string;
     try {
       result = substitute(value, lookup, { onUnset: (name) => options.onUnset?.(name, path) });
@@ -102,7 +130,7 @@ export function interpolate(tree: ComposeTree, ctx: PhaseContext, options: Inter
     return cast(result, path);
   };
   const cast = (value: string, path: string): unknown => {
-    const rule = findRule(COMPILED_CASTS, path);
+    const rule = findRule(COMPILED_CASTS, stack);
     if (rule === undefined) return value;
     const typed = rule.fn(value);
     if (typed === undefined) {
@@ -110,5 +138,5 @@ export function interpolate(tree: ComposeTree, ctx: PhaseContext, options: Inter
     }
     return typed;
   };
-  return walk(tree, '') as ComposeTree;
+  return walk(tree) as ComposeTree;
 }

@@ -5,13 +5,18 @@
  * Compose dialect differs from plain YAML 1.2 in three ways: `<<` merge keys are honoured,
  * keys are always strings, and `!reset` / `!override` tags are recorded for the merge phase.
  */
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, visit, type Alias, type Document, type Node } from 'yaml';
+import type { LineCounter, Node } from 'yaml';
 
 import { TscError } from '../lib/errors.js';
 import { fastParseDocument } from './fast-yaml.js';
+import { yamlNode, type AnchorIndex, type YamlNode } from './yaml-node.js';
+import { yamlPackage } from './yaml-package.js';
 import type { ComposeTree } from './phase.js';
 import { PositionTable } from './positions.js';
+import { setKey } from './set-key.js';
 import { next } from './tree-path.js';
+
+export { setKey } from './set-key.js';
 
 /** `!reset` drops a value inherited from an earlier file; `!override` replaces it whole. */
 export type MergeTag = 'reset' | 'override';
@@ -41,13 +46,11 @@ export const MAX_ALIAS_NODE_VISITS = 100_000;
 
 interface WalkState {
   file: string;
-  doc: Document;
-  lines: LineCounter;
   positions: PositionTable;
   tags: Map<string, MergeTag>;
   aliasVisits: number;
   /** Anchored nodes by name, in document order (the `yaml` package's own lookup is linear). */
-  anchors: Map<string, Array<{ start: number; node: Node }>>;
+  anchors: AnchorIndex;
   /** Anchored nodes being expanded right now: an alias to one of them would never end. */
   expanding: Set<unknown>;
 }
@@ -56,25 +59,16 @@ interface WalkState {
 export function parseCompose(text: string, file: string, opts: { fast?: boolean } = {}): ParsedDocument[] {
   // The common shape is read by fast-yaml.ts; anything else (and every error) by the package.
   const fast = opts.fast === false ? undefined : fastParseDocument(text);
-  const lines = fast?.lines ?? new LineCounter();
-  const docs = fast !== undefined ? [fast.doc] : parseAllDocuments(text, { lineCounter: lines, version: '1.2', uniqueKeys: false, merge: false });
-  if (!Array.isArray(docs)) return [emptyDocument(file)]; // an empty stream
+  const roots = fast !== undefined ? [fast] : packageDocuments(text, file);
   const out: ParsedDocument[] = [];
-  for (const doc of docs) {
-    const err = doc.errors[0];
-    if (err !== undefined) {
-      const pos = err.linePos?.[0];
-      const msg = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
-      throw new TscError('ERR_COMPOSE_YAML', `invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
-    }
+  for (const { root, anchors } of roots) {
     const positions = new PositionTable(file);
-    const state: WalkState = { file, doc, lines, positions, tags: new Map(), aliasVisits: 0, expanding: new Set(), anchors: fast?.anchors ?? collectAnchors(doc) };
-    const root = doc.contents;
-    if (root === null || (isScalar(root) && root.value === null)) {
+    const state: WalkState = { file, positions, tags: new Map(), aliasVisits: 0, expanding: new Set(), anchors };
+    if (root === null || (root.kind === 'scalar' && root.raw === null)) {
       out.push({ tree: {}, positions, tags: state.tags });
       continue;
     }
-    if (!isMap(root)) {
+    if (root.kind !== 'map') {
       const pos = locate(state, root);
       throw new TscError('ERR_COMPOSE_YAML', 'top-level object must be a mapping', { file, line: pos.line, col: pos.col });
     }
@@ -85,23 +79,78 @@ export function parseCompose(text: string, file: string, opts: { fast?: boolean 
   return out.length === 0 ? [emptyDocument(file)] : out;
 }
 
-function collectAnchors(doc: Document): Map<string, Array<{ start: number; node: Node }>> {
-  const anchors = new Map<string, Array<{ start: number; node: Node }>>();
-  visit(doc, {
-    Node(_key, node) {
-      if (isAlias(node) || node.anchor === undefined) return;
-      const list = anchors.get(node.anchor) ?? [];
-      list.push({ start: node.range?.[0] ?? 0, node });
-      anchors.set(node.anchor, list);
-    },
+/** The documents of `text` as the `yaml` package reads them, as nodes `toValue` walks. */
+function packageDocuments(text: string, file: string): Array<{ root: YamlNode | null; anchors: AnchorIndex }> {
+  const yaml = yamlPackage();
+  const lines = new yaml.LineCounter();
+  const docs = yaml.parseAllDocuments(text, { lineCounter: lines, version: '1.2', uniqueKeys: false, merge: false });
+  if (!Array.isArray(docs)) return []; // an empty stream
+  return docs.map((doc) => {
+    const err = doc.errors[0];
+    if (err !== undefined) {
+      const pos = err.linePos?.[0];
+      const msg = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
+      throw new TscError('ERR_COMPOSE_YAML', `invalid YAML: ${msg}`, { file, line: pos?.line, col: pos?.col });
+    }
+    const anchors: AnchorIndex = new Map();
+    return { root: fromPackage(doc.contents, lines, anchors), anchors };
   });
-  return anchors;
+}
+
+/**
+ * A node of the `yaml` package as a YamlNode, its anchored nodes added to `anchors` in the
+ * order the package's `visit` meets them (keys before values, parents before children).
+ */
+function fromPackage(node: unknown, lines: LineCounter, anchors: AnchorIndex): YamlNode | null {
+  if (node === null || node === undefined) return null;
+  const yaml = yamlPackage();
+  const n = node as Node;
+  const start = n.range?.[0] ?? 0;
+  const { line, col } = lines.linePos(start);
+  if (yaml.isAlias(n)) {
+    const out = yamlNode('alias', start, line, col);
+    out.raw = n.source;
+    return out;
+  }
+  let out: YamlNode;
+  if (yaml.isScalar(n)) {
+    out = yamlNode('scalar', start, line, col);
+    out.raw = n.value;
+    const untagged = n.tag === undefined || n.tag === '!reset' || n.tag === '!override';
+    if (n.type === 'PLAIN' && untagged && typeof n.source === 'string') out.plain = n.source;
+    out.merge = n.value === '<<' && n.type === 'PLAIN';
+  } else if (yaml.isSeq(n)) {
+    out = yamlNode('seq', start, line, col);
+  } else if (yaml.isMap(n)) {
+    out = yamlNode('map', start, line, col);
+  } else {
+    out = yamlNode('other', start, line, col);
+  }
+  out.anchor = n.anchor;
+  out.tag = n.tag;
+  if (n.anchor !== undefined) {
+    const list = anchors.get(n.anchor) ?? [];
+    list.push({ start, node: out });
+    anchors.set(n.anchor, list);
+  }
+  if (yaml.isSeq(n)) out.items = n.items.map((item) => fromPackage(item, lines, anchors));
+  else if (yaml.isMap(n)) {
+    const keys: Array<YamlNode | null> = [];
+    const values: Array<YamlNode | null> = [];
+    for (const pair of n.items) {
+      keys.push(fromPackage(pair.key, lines, anchors));
+      values.push(fromPackage(pair.value, lines, anchors));
+    }
+    out.items = keys;
+    out.values = values;
+  }
+  return out;
 }
 
 /** The node an alias names: the last node anchored with that name before the alias. */
-function resolveAlias(state: WalkState, alias: Alias): Node | undefined {
-  const at = alias.range?.[0] ?? 0;
-  const list = state.anchors.get(alias.source) ?? [];
+function resolveAlias(state: WalkState, alias: YamlNode): YamlNode | undefined {
+  const at = alias.start;
+  const list = state.anchors.get(alias.raw as string) ?? [];
   // binary search: the list is in document order
   let lo = 0;
   let hi = list.length;
@@ -117,27 +166,26 @@ function emptyDocument(file: string): ParsedDocument {
   return { tree: {}, positions: new PositionTable(file), tags: new Map() };
 }
 
-function locate(state: WalkState, node: Node | null | undefined): { file: string; line: number; col: number } {
-  const offset = node?.range?.[0] ?? 0;
-  const { line, col } = state.lines.linePos(offset);
-  return { file: state.file, line, col };
+function locate(state: WalkState, node: YamlNode | null | undefined): { file: string; line: number; col: number } {
+  if (node === null || node === undefined) return { file: state.file, line: 1, col: 1 };
+  return { file: state.file, line: node.line, col: node.col };
 }
 
-function fail(state: WalkState, node: Node | null | undefined, path: string, message: string): TscError {
+function fail(state: WalkState, node: YamlNode | null | undefined, path: string, message: string): TscError {
   const pos = locate(state, node);
   return new TscError('ERR_COMPOSE_YAML', message, { file: state.file, line: pos.line, col: pos.col, path });
 }
 
 /** The plain value of `node` at `path`; `viaAlias` counts visits against the alias budget. */
-function toValue(state: WalkState, node: unknown, path: string, viaAlias: boolean): unknown {
+function toValue(state: WalkState, node: YamlNode | null, path: string, viaAlias: boolean): unknown {
   if (viaAlias && ++state.aliasVisits > MAX_ALIAS_NODE_VISITS) {
-    throw fail(state, node as Node, path, `document too complex: aliases expand to more than ${MAX_ALIAS_NODE_VISITS} nodes`);
+    throw fail(state, node, path, `document too complex: aliases expand to more than ${MAX_ALIAS_NODE_VISITS} nodes`);
   }
-  if (node === null || node === undefined) return null;
-  if (isAlias(node)) {
+  if (node === null) return null;
+  if (node.kind === 'alias') {
     const target = resolveAlias(state, node);
-    if (target === undefined) throw fail(state, node, path, `unknown anchor "${node.source}"`);
-    if (state.expanding.has(target)) throw fail(state, node, path, `alias *${node.source} refers to a node that contains it`);
+    if (target === undefined) throw fail(state, node, path, `unknown anchor "${String(node.raw)}"`);
+    if (state.expanding.has(target)) throw fail(state, node, path, `alias *${String(node.raw)} refers to a node that contains it`);
     state.expanding.add(target);
     try {
       return toValue(state, target, path, true);
@@ -145,17 +193,13 @@ function toValue(state: WalkState, node: unknown, path: string, viaAlias: boolea
       state.expanding.delete(target);
     }
   }
-  const tag = (node as Node).tag;
+  const tag = node.tag;
   if (tag === '!reset' || tag === '!override') {
     state.tags.set(path, tag === '!reset' ? 'reset' : 'override');
     if (tag === '!reset') return RESET;
   }
-  if (isScalar(node)) {
-    const untagged = tag === undefined || tag === '!reset' || tag === '!override';
-    if (node.type === 'PLAIN' && untagged && typeof node.source === 'string') return resolvePlain(node.source);
-    return scalarValue(node.value);
-  }
-  const anchored = (isSeq(node) || isMap(node)) && node.anchor !== undefined && !state.expanding.has(node);
+  if (node.kind === 'scalar') return node.plain !== undefined ? resolvePlain(node.plain) : scalarValue(node.raw);
+  const anchored = (node.kind === 'seq' || node.kind === 'map') && node.anchor !== undefined && !state.expanding.has(node);
   if (!anchored) return collectionValue(state, node, path, viaAlias);
   state.expanding.add(node);
   try {
@@ -165,18 +209,21 @@ function toValue(state: WalkState, node: unknown, path: string, viaAlias: boolea
   }
 }
 
-function collectionValue(state: WalkState, node: unknown, path: string, viaAlias: boolean): unknown {
-  if (isSeq(node)) {
-    return node.items
-      .map((item, i) => {
-        const p = next(path, i);
-        state.positions.set(p, locate(state, item as Node));
-        return toValue(state, item, p, viaAlias);
-      })
-      .filter((v) => v !== RESET);
+function collectionValue(state: WalkState, node: YamlNode, path: string, viaAlias: boolean): unknown {
+  if (node.kind === 'seq') {
+    const items = node.items as Array<YamlNode | null>;
+    const out: unknown[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as YamlNode | null;
+      const p = next(path, i);
+      state.positions.set(p, locate(state, item));
+      const v = toValue(state, item, p, viaAlias);
+      if (v !== RESET) out.push(v);
+    }
+    return out;
   }
-  if (isMap(node)) return mappingValue(state, node, path, viaAlias);
-  throw fail(state, node as Node, path, 'unsupported YAML node');
+  if (node.kind === 'map') return mappingValue(state, node, path, viaAlias);
+  throw fail(state, node, path, 'unsupported YAML node');
 }
 
 const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)$/;
@@ -228,73 +275,77 @@ function scalarValue(v: unknown): unknown {
  * A mapping's plain value. Keys written in the mapping win over keys brought in by `<<`;
  * among several merged mappings the first one listed wins (YAML merge key semantics).
  */
-function mappingValue(state: WalkState, node: Node, path: string, viaAlias: boolean): Record<string, unknown> {
-  if (!isMap(node)) throw new Error('mappingValue called on a non-mapping');
+function mappingValue(state: WalkState, node: YamlNode, path: string, viaAlias: boolean): Record<string, unknown> {
+  const keys = node.items as Array<YamlNode | null>;
+  const values = node.values as Array<YamlNode | null>;
   // Merged mappings are walked first so that the positions of keys written here win.
-  const merged: Record<string, unknown> = {};
-  for (const pair of node.items) {
-    const keyNode = pair.key as Node | null;
+  let merged: Record<string, unknown> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const keyNode = keys[i] as YamlNode | null;
     if (!isMergeKey(keyNode)) continue;
-    for (const source of mergeList(state, pair.value, path)) {
+    merged ??= {};
+    for (const source of mergeList(state, values[i] as YamlNode | null, path)) {
       const value = toValue(state, source, path, true);
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw fail(state, keyNode, path, 'merge key "<<" expects a mapping or a sequence of mappings');
       }
-      for (const [k, v] of Object.entries(value)) if (!Object.hasOwn(merged, k)) setKey(merged, k, v);
+      for (const k of Object.keys(value)) if (!Object.hasOwn(merged, k)) setKey(merged, k, (value as Record<string, unknown>)[k]);
     }
   }
   const out: Record<string, unknown> = {};
-  const reset = new Set<string>();
-  const definedAt = new Map<string, number>();
-  for (const pair of node.items) {
-    const keyNode = pair.key as Node | null;
+  let reset: Set<string> | undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const keyNode = keys[i] as YamlNode | null;
     if (isMergeKey(keyNode)) continue;
     const key = stringKey(state, keyNode, path);
     const keyPos = locate(state, keyNode);
-    const first = definedAt.get(key);
-    if (first !== undefined) {
+    if (Object.hasOwn(out, key) || reset?.has(key) === true) {
+      const first = firstDefinition(state, keys, key, path);
       throw fail(state, keyNode, next(path, key), `mapping key "${key}" already defined at line ${first}`);
     }
-    definedAt.set(key, keyPos.line);
     const p = next(path, key);
     state.positions.set(p, keyPos);
-    const value = toValue(state, pair.value, p, viaAlias);
-    if (value === RESET) reset.add(key);
+    const value = toValue(state, values[i] as YamlNode | null, p, viaAlias);
+    if (value === RESET) (reset ??= new Set()).add(key);
     else setKey(out, key, value);
   }
-  for (const [k, v] of Object.entries(merged)) if (!Object.hasOwn(out, k) && !reset.has(k)) setKey(out, k, v);
+  if (merged !== undefined) {
+    for (const k of Object.keys(merged)) if (!Object.hasOwn(out, k) && reset?.has(k) !== true) setKey(out, k, merged[k]);
+  }
   return out;
 }
 
-function isMergeKey(keyNode: Node | null): boolean {
-  return isScalar(keyNode) && keyNode.value === '<<' && keyNode.type === 'PLAIN';
+/** The line of the first key of a mapping that reads as `key` (for a duplicate key's error). */
+function firstDefinition(state: WalkState, keys: Array<YamlNode | null>, key: string, path: string): number {
+  for (const keyNode of keys) {
+    if (!isMergeKey(keyNode) && stringKey(state, keyNode, path) === key) return locate(state, keyNode).line;
+  }
+  throw new Error('a duplicate key without a first definition');
+}
+
+function isMergeKey(keyNode: YamlNode | null): boolean {
+  return keyNode !== null && keyNode.kind === 'scalar' && keyNode.merge;
 }
 
 /** What a `<<` key merges: one mapping (often an alias) or a sequence of them. */
-function mergeList(state: WalkState, value: unknown, path: string): unknown[] {
-  if (isSeq(value)) return value.items;
-  if (isAlias(value)) {
+function mergeList(state: WalkState, value: YamlNode | null, path: string): Array<YamlNode | null> {
+  if (value !== null && value.kind === 'seq') return value.items as Array<YamlNode | null>;
+  if (value !== null && value.kind === 'alias') {
     const target = resolveAlias(state, value);
-    if (isSeq(target)) return target.items;
+    if (target !== undefined && target.kind === 'seq') return target.items as Array<YamlNode | null>;
   }
-  if (value === null || value === undefined) throw fail(state, null, path, 'merge key "<<" expects a mapping');
+  if (value === null) throw fail(state, null, path, 'merge key "<<" expects a mapping');
   return [value];
 }
 
 /** Keys are always strings in a compose tree: `80: x` has the key "80". */
-function stringKey(state: WalkState, keyNode: Node | null, path: string): string {
+function stringKey(state: WalkState, keyNode: YamlNode | null, path: string): string {
   if (keyNode === null) return 'null';
-  let node: unknown = keyNode;
-  if (isAlias(node)) node = resolveAlias(state, node);
-  if (isScalar(node)) {
-    const v = node.value;
+  let node: YamlNode | undefined = keyNode;
+  if (node.kind === 'alias') node = resolveAlias(state, node);
+  if (node !== undefined && node.kind === 'scalar') {
+    const v = node.raw;
     return v === null || v === undefined ? 'null' : String(v);
   }
   throw fail(state, keyNode, path, 'mapping keys must be scalars (strings, numbers or booleans)');
-}
-
-/** Set a key as an own property, so that a key named `__proto__` stays a plain key. */
-export function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-  else obj[key] = value;
 }

@@ -15,11 +15,9 @@
  */
 import { createRequire } from 'node:module';
 
-import { Ajv } from 'ajv';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 
 import { TscError } from '../lib/errors.js';
-import schema from './compose-spec.json' with { type: 'json' };
 import type { ComposeTree, PhaseContext } from './phase.js';
 import type { PositionTable } from './positions.js';
 import { next } from './tree-path.js';
@@ -36,9 +34,19 @@ function precompiled(): ValidateFunction | undefined {
   }
 }
 
+/**
+ * The validator: the precompiled one, else (the source tree) ajv compiling the schema. Both
+ * are loaded on first use with `require`: ajv and the schema cost ~30 ms to load, and the
+ * built tree never needs them.
+ */
 function validator(): ValidateFunction {
   if (compiled === undefined) {
-    compiled = precompiled() ?? new Ajv({ allErrors: true, strict: false }).compile(schema);
+    compiled = precompiled();
+    if (compiled === undefined) {
+      const require = createRequire(import.meta.url);
+      const { Ajv } = require('ajv') as { Ajv: typeof AjvClass };
+      compiled = new Ajv({ allErrors: true, strict: false }).compile(require('./compose-spec.json') as object);
+    }
   }
   return compiled;
 }

@@ -7,7 +7,9 @@
  * package in the same context, so its quoting rules stay the authority.
  * `yaml-emit.test.ts` compares both on random trees.
  */
-import { stringify, type ToStringOptions, type CreateNodeOptions, type DocumentOptions, type SchemaOptions } from 'yaml';
+import type { ToStringOptions, CreateNodeOptions, DocumentOptions, SchemaOptions } from 'yaml';
+
+import { yamlPackage } from './yaml-package.js';
 
 type Options = DocumentOptions & SchemaOptions & CreateNodeOptions & ToStringOptions;
 
@@ -44,7 +46,7 @@ function keyText(k: string): string {
   const quick = quickString(k, true);
   if (quick !== undefined) return quick;
   if (DOCUMENT_MARKER.test(k)) throw new NeedsFullStringify();
-  const s = stringify({ [k]: 0 }, CONFIG_YAML_OPTIONS);
+  const s = yamlPackage().stringify({ [k]: 0 }, CONFIG_YAML_OPTIONS);
   if (!s.endsWith(': 0\n') || s.startsWith('? ') || s.indexOf('\n') !== s.length - 1) throw new NeedsFullStringify();
   return s.slice(0, -4);
 }
@@ -71,7 +73,7 @@ function scalarText(v: unknown, indent: string): string {
   }
   if (typeof v !== 'string' && typeof v !== 'number') throw new NeedsFullStringify();
   if (typeof v === 'string' && DOCUMENT_MARKER.test(v)) throw new NeedsFullStringify();
-  const s = stringify({ k: v }, CONFIG_YAML_OPTIONS);
+  const s = yamlPackage().stringify({ k: v }, CONFIG_YAML_OPTIONS);
   if (!s.startsWith('k: ')) throw new NeedsFullStringify();
   const body = s.slice(3, -1);
   if (!body.includes('\n')) return body;
@@ -132,7 +134,7 @@ export function emitYaml(tree: Record<string, unknown>): string {
     out.push('');
     return out.join('\n');
   } catch (e) {
-    if (e instanceof NeedsFullStringify) return stringify(tree, CONFIG_YAML_OPTIONS);
+    if (e instanceof NeedsFullStringify) return yamlPackage().stringify(tree, CONFIG_YAML_OPTIONS);
     throw e;
   }
 }
