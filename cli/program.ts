@@ -13,6 +13,7 @@ import { registerLogin } from './commands/login.js';
 import { registerLogout } from './commands/logout.js';
 import { registerResources } from './commands/resources.js';
 import { registerExecRun } from './commands/compose/exec-run.js';
+import { registerRun } from './commands/compose/run.js';
 import { registerLifecycle } from './commands/compose/lifecycle.js';
 import { registerPsLogs } from './commands/compose/ps.js';
 import { registerPullImages } from './commands/compose/pull.js';
@@ -65,6 +66,7 @@ export function buildProgram(): Program {
   registerPsLogs(program, composeContext, setExit);
   registerLifecycle(program, composeContext, setExit);
   registerExecRun(program, composeContext, setExit);
+  registerRun(program, composeContext, setExit);
   registerPullImages(program, composeContext, setExit);
   registerPush(program, composeContext, setExit);
   registerScale(program, composeContext, setExit);
