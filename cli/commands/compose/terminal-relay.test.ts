@@ -8,7 +8,7 @@ import { parseDetachKeys } from './detach-keys.js';
 import { relayTerminal, type SignalSource } from './terminal-relay.js';
 
 function fakeTerminal() {
-  const modes: boolean[] = [];
+  const modes: Array<boolean | string> = [];
   const stdin = Object.assign(new PassThrough(), { isTTY: true, setRawMode: (raw: boolean) => modes.push(raw) });
   let shown = '';
   const stdout = Object.assign(new PassThrough(), { isTTY: true, rows: 24, columns: 80 });
@@ -42,9 +42,9 @@ describe('relayTerminal', () => {
     const t = fakeTerminal();
     const s = fakeSession();
     const forwarded: string[] = [];
-    const relay = relayTerminal(s.session, { stdin: t.stdin, stdout: t.stdout, input: true, detachKeys: parseDetachKeys('ctrl-p,ctrl-q'), forwardSignal: (sig) => forwarded.push(sig), signals: t.signals as unknown as SignalSource });
+    const relay = relayTerminal(s.session, { stdin: t.stdin, stdout: t.stdout, input: true, detachKeys: parseDetachKeys('ctrl-p,ctrl-q'), forwardSignal: (sig) => forwarded.push(sig), signals: t.signals as unknown as SignalSource, rawOutput: () => t.modes.push('-opost') });
     await tick();
-    expect(t.modes).toEqual([true]);
+    expect(t.modes).toEqual([true, '-opost']);
     t.stdin.write('ls\r\x03');
     t.stdout.rows = 50;
     t.stdout.emit('resize');
@@ -58,7 +58,7 @@ describe('relayTerminal', () => {
     s.finish().resolve(3);
     expect(await relay).toEqual({ exitCode: 3 });
     expect(t.shown()).toBe('output\r\nlast\r\n');
-    expect(t.modes).toEqual([true, false]);
+    expect(t.modes).toEqual([true, '-opost', false]);
     expect(t.signals.listenerCount('SIGTERM')).toBe(0);
     expect(t.signals.listenerCount('exit')).toBe(0);
   });
@@ -66,7 +66,7 @@ describe('relayTerminal', () => {
   it('detaches on Ctrl-P Ctrl-Q: the session is let go, not ended, and the terminal restored', async () => {
     const t = fakeTerminal();
     const s = fakeSession();
-    const relay = relayTerminal(s.session, { stdin: t.stdin, stdout: t.stdout, input: true, detachKeys: parseDetachKeys('ctrl-p,ctrl-q'), forwardSignal: () => undefined, signals: t.signals as unknown as SignalSource });
+    const relay = relayTerminal(s.session, { stdin: t.stdin, stdout: t.stdout, input: true, detachKeys: parseDetachKeys('ctrl-p,ctrl-q'), forwardSignal: () => undefined, signals: t.signals as unknown as SignalSource, rawOutput: () => t.modes.push('-opost') });
     t.stdin.write('a\x10');
     await tick();
     t.stdin.write('\x11');
@@ -74,22 +74,22 @@ describe('relayTerminal', () => {
     expect(s.typed()).toBe('a');
     expect(s.closed()).toBe(true);
     expect(s.session.stdin.writableEnded).toBe(false);
-    expect(t.modes).toEqual([true, false]);
+    expect(t.modes).toEqual([true, '-opost', false]);
   });
 
   it('restores the terminal when the session fails', async () => {
     const t = fakeTerminal();
     const s = fakeSession();
-    const relay = relayTerminal(s.session, { stdin: t.stdin, stdout: t.stdout, input: true, detachKeys: Buffer.alloc(0), forwardSignal: () => undefined, signals: t.signals as unknown as SignalSource });
+    const relay = relayTerminal(s.session, { stdin: t.stdin, stdout: t.stdout, input: true, detachKeys: Buffer.alloc(0), forwardSignal: () => undefined, signals: t.signals as unknown as SignalSource, rawOutput: () => t.modes.push('-opost') });
     s.finish().reject(new Error('agent gone'));
     await expect(relay).rejects.toThrow('agent gone');
-    expect(t.modes).toEqual([true, false]);
+    expect(t.modes).toEqual([true, '-opost', false]);
   });
 
   it('leaves the terminal alone without input (--no-stdin)', async () => {
     const t = fakeTerminal();
     const s = fakeSession();
-    const relay = relayTerminal(s.session, { stdin: t.stdin, stdout: t.stdout, input: false, detachKeys: Buffer.alloc(0), forwardSignal: () => undefined, signals: t.signals as unknown as SignalSource });
+    const relay = relayTerminal(s.session, { stdin: t.stdin, stdout: t.stdout, input: false, detachKeys: Buffer.alloc(0), forwardSignal: () => undefined, signals: t.signals as unknown as SignalSource, rawOutput: () => t.modes.push('-opost') });
     t.stdin.write('typed');
     (s.session.stdout as PassThrough).end();
     s.finish().resolve(0);

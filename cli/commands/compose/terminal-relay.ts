@@ -5,6 +5,8 @@
  * detach keys let go without stopping the container; signals sent to the CLI itself are passed
  * to the container (sig-proxy). Our terminal's mode is restored however the relay ends.
  */
+import { spawnSync } from 'node:child_process';
+
 import type { ExecSession } from '../../../agent/api/types.js';
 import { detachScanner } from './detach-keys.js';
 
@@ -37,6 +39,16 @@ export interface RelayOptions {
   /** A signal the CLI received while attached, for the container; absent: signals act on the CLI as usual. */
   forwardSignal?(signal: NodeJS.Signals): void;
   signals?: SignalSource;
+  /**
+   * Turn off output processing on our terminal once it is raw (default: `stty -opost`). Node's
+   * raw mode keeps ONLCR, which would turn a full-screen program's bare "\n" into "\r\n";
+   * docker's raw mode is cfmakeraw's. Leaving raw mode restores it with the rest.
+   */
+  rawOutput?: () => void;
+}
+
+function sttyNoOpost(): void {
+  spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
 }
 
 export type RelayResult = { exitCode: number } | { detached: true };
@@ -79,7 +91,10 @@ export async function relayTerminal(session: ExecSession, o: RelayOptions): Prom
   session.stderr.pipe(o.stdout, { end: false });
   try {
     signals.once('exit', restore);
-    if (raw) o.stdin.setRawMode?.(true);
+    if (raw) {
+      o.stdin.setRawMode?.(true);
+      (o.rawOutput ?? sttyNoOpost)();
+    }
     for (const [sig, f] of proxies) signals.on(sig, f);
     (o.stdout as NodeJS.EventEmitter).on('resize', onResize);
     if (o.input) {
