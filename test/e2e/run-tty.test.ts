@@ -132,6 +132,29 @@ describePrivileged('run and attach with a terminal', [root, command('nft'), comm
     expect(none.shown()).toMatch(/not a tty/);
   }, 120_000);
 
+  it('passes a signal sent to the CLI on to the container, and restores our terminal after', async () => {
+    const pidFile = join(host.dir, 'cli-pid');
+    const { argv } = host.command;
+    // the CLI's pid is the one the inner shell writes before it execs it
+    const s = underPty([], {
+      before: `saved=$(stty -g); sh -c 'echo $$ > ${pidFile}; exec "$@"' sh ${[...argv, '--progress', 'quiet', 'run', '--rm', 'shell', 'sh', '-c', 'trap "echo got-term; exit 9" TERM; echo ready; read x; echo "never $x"'].map(quote).join(' ')}; code=$?; [ "$(stty -g)" = "$saved" ] && echo terminal-restored; echo "cli-exit=$code"; exit 0 #`,
+      after: '',
+    });
+    try {
+      await s.waitFor('ready');
+      process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
+      await s.waitFor('cli-exit=');
+      expect(s.shown()).toContain('terminal-restored');
+      // (as PID 1 the container's shell acts on SIGTERM only through its trap, as under Docker)
+      expect(s.shown()).toContain('got-term');
+      expect(s.shown()).toContain('cli-exit=9');
+      expect(s.shown()).not.toContain('never');
+    } finally {
+      s.proc.kill('SIGKILL');
+    }
+    expect(host.cli(['ps', '-a', '--format', 'json']).stdout).not.toContain('shell-run-');
+  }, 120_000);
+
   it('runs and logs a tty service under up -d, and attach joins its terminal until Ctrl-P Ctrl-Q', async () => {
     const upped = host.cli(['--progress', 'quiet', 'up', '-d', 'term', 'console']);
     expect(upped.status, upped.stderr).toBe(0);
