@@ -10,6 +10,7 @@ import type { Writable } from 'node:stream';
 import type { BuildProgress, BuildSpec, BuildSummary, ContainerSpec, ContainerStatsSample, ContainerTop, CopyOptions, EndpointSpec, ExecSession, FileSync, ImageSummary, ListFilter, NetworkSpec, NetworkSummary, PortBinding, PullProgress, PushProgress, SyncFilesOptions, SyncFilesResult } from './api/types.js';
 import type { ContainerSettings } from './images/container-settings.js';
 import type { ImageRuntimeConfig } from './images/media-types.js';
+import type { TerminalAttachment } from './runtime/monitor-client.js';
 
 export interface LocalImage {
   /** The image ID (its config digest). */
@@ -130,6 +131,10 @@ export interface ContainerRuntime {
   execAttach?(id: string, proc: { args: string[]; env?: string[]; cwd?: string; user?: string; tty?: boolean; stdin: boolean; rows?: number; cols?: number }): Promise<ExecSession>;
   /** A stream into the stdin of a container created with `openStdin` (ending it closes that stdin). */
   attachStdin?(id: string): Promise<Writable>;
+  /** Both ways into the terminal of a container created with `tty` (its monitor keeps it). */
+  attachTerminal?(id: string, opts: { fromStart?: boolean }): Promise<TerminalAttachment>;
+  /** Resize the terminal of a container created with `tty`. */
+  resizeTerminal?(id: string, rows: number, cols: number): Promise<void>;
   /** Resolves when the container's process has exited (from the monitor's exit file). */
   waitExit(id: string): Promise<ExitStatus>;
 }

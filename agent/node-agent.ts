@@ -15,11 +15,13 @@ import { TscError } from '../lib/errors.js';
 import { parseBytes } from '../lib/units.js';
 import type {
   AgentApi,
+  AttachOptions,
   ContainerInspect,
   ContainerSpec,
   ContainerStatus,
   ContainerSummary,
   ExecOptions,
+  ExecSession,
   HealthStatus,
 } from './api/types.js';
 import type { BundleBuilder, ContainerFiles, ContainerHost, ContainerRuntime, CopyTarget, ExitStatus, ImageBuilder, ImageService, NetworkService } from './backends.js';
@@ -247,6 +249,25 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     supervise(e);
     scheduleProbe(e);
     if (o.hooks) await runHooks(e, 'post_start');
+  }
+
+  /** `attachContainer` of a container with a terminal: its monitor's, both ways. */
+  async function attachTerminal(e: Entry, o: AttachOptions): Promise<ExecSession> {
+    const rt = opts.runtime;
+    if (rt.attachTerminal === undefined || rt.resizeTerminal === undefined) throw new TscError('ERR_UNSUPPORTED', `attaching to a terminal is not available with runtime ${rt.name}`);
+    if (o.stdin && !e.rec.spec.openStdin) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} was not created with stdin open`);
+    const t = await rt.attachTerminal(e.rec.id, o.fromStart === true ? { fromStart: true } : {});
+    const id = e.rec.id;
+    return {
+      stdin: o.stdin ? t.input : new Writable({ write: (_c, _e, cb) => cb() }),
+      stdout: t.output,
+      stderr: Readable.from([]),
+      exit: e.exited.promise.then((s) => s.exitCode),
+      resize: (rows, cols) => {
+        if (Number.isInteger(rows) && Number.isInteger(cols) && rows > 0 && cols > 0) void rt.resizeTerminal?.(id, rows, cols).catch(() => undefined);
+      },
+      close: () => t.close(),
+    };
   }
 
   /** The spec's exec options for the runtime (user names resolve inside the runtime's exec). */
@@ -716,6 +737,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     async attachContainer(id, o) {
       const e = find(id);
       if (!e.running) throw new TscError('ERR_CONFLICT', `container ${e.rec.name} is not running`);
+      if (e.rec.spec.tty) return attachTerminal(e, o);
       if (o.stdin && (!e.rec.spec.openStdin || opts.runtime.attachStdin === undefined)) {
         throw new TscError('ERR_CONFLICT', `container ${e.rec.name} was not created with stdin open`);
       }

@@ -117,10 +117,17 @@ describe('buildOciSpec', () => {
     expect(() => parseDeviceCgroupRule('c 1-3 mr')).toThrow('invalid device cgroup rule "c 1-3 mr": expected TYPE MAJOR:MINOR ACCESS, e.g. "c 1:3 mr"');
   });
 
-  it('keeps stdin open through the monitor for stdin_open and run -i, not with a terminal', () => {
+  it('keeps stdin open through the monitor for stdin_open and run -i, with a terminal or not', () => {
     expect(buildOciSpec(input()).annotations?.[ANNOTATIONS.stdin]).toBeUndefined();
     expect(buildOciSpec(input({ openStdin: true })).annotations?.[ANNOTATIONS.stdin]).toBe('true');
-    expect(buildOciSpec(input({ openStdin: true, tty: true })).annotations?.[ANNOTATIONS.stdin]).toBeUndefined();
+    expect(buildOciSpec(input({ openStdin: true, tty: true })).annotations?.[ANNOTATIONS.stdin]).toBe('true');
+    expect(buildOciSpec(input({ tty: true })).annotations?.[ANNOTATIONS.stdin]).toBeUndefined();
+  });
+
+  it("sizes a terminal from the start with the caller's console size, and only a terminal", () => {
+    expect(buildOciSpec(input({ tty: true, consoleSize: { rows: 40, cols: 120 } })).process?.consoleSize).toEqual({ height: 40, width: 120 });
+    expect(buildOciSpec(input({ consoleSize: { rows: 40, cols: 120 } })).process?.consoleSize).toBeUndefined();
+    expect(buildOciSpec(input({ tty: true })).process?.consoleSize).toBeUndefined();
   });
 });
 

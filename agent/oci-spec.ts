@@ -150,6 +150,7 @@ export function buildOciSpec(i: OciSpecInput): Spec {
     process: {
       ...base.process,
       terminal: spec.tty,
+      ...(spec.tty && spec.consoleSize !== undefined ? { consoleSize: { height: spec.consoleSize.rows, width: spec.consoleSize.cols } } : {}),
       user: { uid: i.user.uid, gid: i.user.gid, ...(i.user.additionalGids.length === 0 ? {} : { additionalGids: i.user.additionalGids }) },
       cwd: settings.workingDir || '/',
       capabilities: caps,
@@ -170,8 +171,9 @@ export function buildOciSpec(i: OciSpecInput): Spec {
     annotations: {
       [ANNOTATIONS.logPath]: i.logPath,
       ...(spec.init ? { [ANNOTATIONS.init]: 'true' } : {}),
-      // stdin_open / run -i: the monitor keeps a pipe to stdin that attachContainer plugs into.
-      ...(spec.openStdin && !spec.tty ? { [ANNOTATIONS.stdin]: 'true' } : {}),
+      // stdin_open / run -i: the monitor keeps stdin open (a pipe, or the terminal's input)
+      // for attachContainer to plug into.
+      ...(spec.openStdin ? { [ANNOTATIONS.stdin]: 'true' } : {}),
       ...(spec.logConfig.options['max-size'] === undefined ? {} : { [ANNOTATIONS.logMaxSize]: spec.logConfig.options['max-size'] }),
       ...(spec.logConfig.options['max-file'] === undefined ? {} : { [ANNOTATIONS.logMaxFile]: spec.logConfig.options['max-file'] }),
     },

@@ -10,7 +10,8 @@ import { TscError } from '../../lib/errors.js';
 import { FRAME, frame, frameDecoder } from './exec-stream.js';
 import { connectAgent } from './http-client.js';
 import { serveAgent, type AgentServer } from './http-server.js';
-import type { AgentApi, ExecSession } from './types.js';
+import { untilTrue } from '../../test/support/poll.js';
+import type { AgentApi, AttachOptions, ExecSession } from './types.js';
 
 async function readAll(s: NodeJS.ReadableStream): Promise<string> {
   let out = '';
@@ -38,6 +39,7 @@ describe('exec stream frames', () => {
 describe('execAttach over the socket', () => {
   let dir: string;
   let server: AgentServer;
+  let detached: string[] = [];
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tsc-execwire-'));
     // The process: echoes its stdin upper-cased to stdout, says "bye" on stderr, exits 7.
@@ -55,6 +57,19 @@ describe('execAttach over the socket', () => {
           return 7;
         })();
         return { stdin, stdout, stderr, exit };
+      },
+      // A terminal container: says what it was asked, then runs until detached.
+      attachContainer: async (id: string, opts: AttachOptions): Promise<ExecSession> => {
+        const stdout = new PassThrough();
+        stdout.write(`${id} stdin=${opts.stdin} fromStart=${opts.fromStart === true}`);
+        const session: ExecSession = {
+          stdin: new PassThrough(),
+          stdout,
+          stderr: new PassThrough(),
+          exit: new Promise<number>(() => undefined),
+          close: () => detached.push(id),
+        };
+        return session;
       },
     } as unknown as AgentApi;
     server = await serveAgent(api, join(dir, 'agent.sock'));
@@ -75,10 +90,24 @@ describe('execAttach over the socket', () => {
     expect(code).toBe(7);
   });
 
+  it('passes attach options on, and a client that closes early detaches the session', async () => {
+    detached = [];
+    const client = connectAgent(join(dir, 'agent.sock'));
+    const s = await client.attachContainer('t1', { stdin: true, fromStart: true });
+    let out = '';
+    s.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await untilTrue('the output', () => out.length > 0);
+    expect(out).toBe('t1 stdin=true fromStart=true');
+    s.close?.();
+    await untilTrue('the agent side to detach', () => detached.length > 0);
+    expect(detached).toEqual(['t1']);
+    await expect(s.exit).rejects.toThrow(/without an exit code/);
+  });
+
   it('gives the agent\'s error back as the TscError it threw', async () => {
     const client = connectAgent(join(dir, 'agent.sock'));
-    const s = await client.execAttach('nope', { cmd: ['true'] });
-    await expect(s.exit).rejects.toThrow(/No such container: nope/);
+    // a refusal rejects the call itself: no session is handed out
+    await expect(client.execAttach('nope', { cmd: ['true'] })).rejects.toThrow(/No such container: nope/);
   });
 
   it('ends an attached exec when the agent stops serving, so that neither side hangs', async () => {

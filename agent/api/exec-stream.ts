@@ -4,7 +4,9 @@
  * sides speak frames in Docker's stream format: an 8-byte header (stream type, 3 zero bytes,
  * payload length big-endian) then the payload. Types: 0 stdin, 1 stdout, 2 stderr (Docker's
  * own), and ours: 3 the exit (JSON `{exitCode}`), 4 an error (JSON WireError), 5 stdin closed,
- * 6 a terminal size ("ROWS COLS").
+ * 6 a terminal size ("ROWS COLS"), 7 attached (the agent holds the session: what the process
+ * shows from then on arrives, and a failure to attach came before it as an error frame).
+ * A client that closes the connection without an exit frame detaches (`ExecSession.close`).
  */
 import type { IncomingMessage } from 'node:http';
 import { request } from 'node:http';
@@ -14,9 +16,9 @@ import { TscError, type TscErrorCode } from '../../lib/errors.js';
 import { UPGRADE_METHODS, type WireError } from './rpc.js';
 
 type UpgradeMethod = (typeof UPGRADE_METHODS)[number];
-import type { AgentApi, ExecAttachOptions, ExecSession } from './types.js';
+import type { AgentApi, AttachOptions, ExecAttachOptions, ExecSession } from './types.js';
 
-export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, error: 4, stdinClose: 5, resize: 6 } as const;
+export const FRAME = { stdin: 0, stdout: 1, stderr: 2, exit: 3, error: 4, stdinClose: 5, resize: 6, attached: 7 } as const;
 
 export function frame(type: number, payload: Buffer | string = Buffer.alloc(0)): Buffer {
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
@@ -64,9 +66,22 @@ export function serveExecAttach(api: AgentApi, req: IncomingMessage, socket: Dup
     socket.end(frame(FRAME.error, JSON.stringify(toWire(e))));
     return;
   }
-  const [id, opts] = Array.isArray(args) ? (args as [string, ExecAttachOptions]) : ['', { cmd: [] }];
-  (method === 'attachContainer' ? api.attachContainer(id, { stdin: opts.stdin === true }) : api.execAttach(id, opts)).then(
+  const [id, opts] = Array.isArray(args) ? (args as [string, ExecAttachOptions & Partial<AttachOptions>]) : ['', { cmd: [] }];
+  const attach = (): Promise<ExecSession> => api.attachContainer(id, { stdin: opts.stdin === true, ...(opts.fromStart === true ? { fromStart: true } : {}) });
+  (method === 'attachContainer' ? attach() : api.execAttach(id, opts)).then(
     (session) => {
+      let finished = false;
+      // The client went away before the end (its FIN: the server's sockets are half-open
+      // until it answers): a detach, the process keeps running.
+      const gone = (): void => {
+        if (finished) return;
+        finished = true;
+        session.close?.();
+        socket.destroy();
+      };
+      socket.once('end', gone);
+      socket.once('close', gone);
+      socket.write(frame(FRAME.attached));
       session.stdout.on('data', (d: Buffer) => socket.write(frame(FRAME.stdout, d)));
       session.stderr.on('data', (d: Buffer) => socket.write(frame(FRAME.stderr, d)));
       const decode = frameDecoder((type, payload) => {
@@ -82,8 +97,14 @@ export function serveExecAttach(api: AgentApi, req: IncomingMessage, socket: Dup
       socket.on('error', () => undefined);
       session.stdin.on('error', () => undefined);
       void Promise.all([session.exit, ended(session.stdout), ended(session.stderr)]).then(
-        ([exitCode]) => socket.end(frame(FRAME.exit, JSON.stringify({ exitCode }))),
-        (e: unknown) => socket.end(frame(FRAME.error, JSON.stringify(toWire(e)))),
+        ([exitCode]) => {
+          finished = true;
+          socket.end(frame(FRAME.exit, JSON.stringify({ exitCode })));
+        },
+        (e: unknown) => {
+          finished = true;
+          socket.end(frame(FRAME.error, JSON.stringify(toWire(e))));
+        },
       );
     },
     (e: unknown) => socket.end(frame(FRAME.error, JSON.stringify(toWire(e)))),
@@ -91,7 +112,7 @@ export function serveExecAttach(api: AgentApi, req: IncomingMessage, socket: Dup
 }
 
 /** The client side: `execAttach` (or `attachContainer`) over the agent's socket. */
-export function attachExec(socketPath: string, id: string, opts: ExecAttachOptions | { stdin: boolean }, method: UpgradeMethod = 'execAttach'): Promise<ExecSession> {
+export function attachExec(socketPath: string, id: string, opts: ExecAttachOptions | AttachOptions, method: UpgradeMethod = 'execAttach'): Promise<ExecSession> {
   return new Promise((resolve, reject) => {
     const req = request({
       socketPath,
@@ -114,9 +135,16 @@ export function attachExec(socketPath: string, id: string, opts: ExecAttachOptio
         stdout.end();
         stderr.end();
         f();
+        if (!attached) exit.then(() => resolve(session), reject);
       };
+      // Resolved once the agent holds the session: a refusal (no such container, not running)
+      // rejects the call itself, and nothing the process shows after that is missed.
+      let attached = false;
       const decode = frameDecoder((type, payload) => {
-        if (type === FRAME.stdout) stdout.write(payload);
+        if (type === FRAME.attached && !attached) {
+          attached = true;
+          resolve(session);
+        } else if (type === FRAME.stdout) stdout.write(payload);
         else if (type === FRAME.stderr) stderr.write(payload);
         else if (type === FRAME.exit) finish(() => settle.resolve((JSON.parse(payload.toString()) as { exitCode: number }).exitCode));
         else if (type === FRAME.error) {
@@ -124,8 +152,6 @@ export function attachExec(socketPath: string, id: string, opts: ExecAttachOptio
           finish(() => settle.reject(new TscError(w.code as TscErrorCode, w.message, w.hint === undefined ? {} : { hint: w.hint })));
         }
       });
-      if (head.length > 0) decode(head);
-      socket.on('data', decode);
       socket.on('error', () => undefined);
       socket.on('close', () => finish(() => settle.reject(new TscError('ERR_AGENT', `the agent closed exec in ${id} without an exit code`))));
       const stdin = new Writable({
@@ -139,7 +165,9 @@ export function attachExec(socketPath: string, id: string, opts: ExecAttachOptio
       const resize = (rows: number, cols: number) => {
         if (!done) socket.write(frame(FRAME.resize, `${rows} ${cols}`));
       };
-      resolve({ stdin, stdout, stderr, exit, resize });
+      const session: ExecSession = { stdin, stdout, stderr, exit, resize, close: () => socket.destroy() };
+      if (head.length > 0) decode(head);
+      socket.on('data', decode);
     });
     req.on('response', (res: IncomingMessage) => {
       res.resume();

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { TscError, type TscErrorCode } from '../../lib/errors.js';
 import { METHODS, PROGRESS_METHODS, STREAM_METHODS, type StreamLine, type WireError } from './rpc.js';
 import { attachExec } from './exec-stream.js';
-import type { AgentApi, ExecAttachOptions } from './types.js';
+import type { AgentApi, AttachOptions, ExecAttachOptions } from './types.js';
 
 function fromWire(w: WireError): TscError {
   return new TscError(w.code as TscErrorCode, w.message, w.hint === undefined ? {} : { hint: w.hint });
@@ -126,7 +126,7 @@ export function connectAgent(socketPath: string): AgentApi {
   const api: Record<string, (...args: unknown[]) => unknown> = {};
   for (const m of METHODS) {
     if (m === 'execAttach') api[m] = (id, opts) => attachExec(socketPath, id as string, opts as ExecAttachOptions);
-    else if (m === 'attachContainer') api[m] = (id, opts) => attachExec(socketPath, id as string, opts as { stdin: boolean }, 'attachContainer');
+    else if (m === 'attachContainer') api[m] = (id, opts) => attachExec(socketPath, id as string, opts as AttachOptions, 'attachContainer');
     else if ((STREAM_METHODS as readonly string[]).includes(m)) api[m] = (...args) => stream(socketPath, m, args);
     else if ((PROGRESS_METHODS as readonly string[]).includes(m)) api[m] = (...args) => withProgress(socketPath, m, args);
     else api[m] = (...args) => call(socketPath, m, args);

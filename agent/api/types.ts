@@ -103,6 +103,11 @@ export interface ContainerSpec {
   domainname?: string;
   tty: boolean;
   openStdin: boolean;
+  /**
+   * The terminal's size from the process's start (with `tty`; Docker's HostConfig.ConsoleSize):
+   * `run` passes the user's, so the process never sees 0x0 before the first resize.
+   */
+  consoleSize?: { rows: number; cols: number };
   init: boolean;
   readOnlyRootfs: boolean;
   privileged: boolean;
@@ -288,6 +293,19 @@ export interface ExecSession {
   exit: Promise<number>;
   /** A new size for the process's terminal (with `tty`); the process gets SIGWINCH. */
   resize?(rows: number, cols: number): void;
+  /** Let go without ending stdin (a detach, Ctrl-P Ctrl-Q): the process keeps running. */
+  close?(): void;
+}
+
+/** `attachContainer`'s options, Docker's attach parameters. */
+export interface AttachOptions {
+  /** Plug into the container's stdin (it must have been created with `openStdin`). */
+  stdin: boolean;
+  /**
+   * With a terminal: also what it showed since the start, until this first attach (`run`
+   * starts, then attaches; Docker attaches before the start). Ignored past the first attach.
+   */
+  fromStart?: boolean;
 }
 
 export interface AgentEvent {
@@ -456,10 +474,12 @@ export interface AgentApi {
   /** `exec -i` / `exec -it`: a process whose streams stay attached (over the socket: an upgraded connection). */
   execAttach(id: string, opts: ExecAttachOptions): Promise<ExecSession>;
   /**
-   * Docker's attach, stdin side: a stream into the stdin of a container made with `openStdin`
-   * (its output is read with `logs`); `exit` resolves with the container's exit code.
+   * Docker's attach. A container with a terminal (`tty`): its output as `stdout`, keys into it
+   * through `stdin` (with `openStdin`), `resize`, and `close` to detach. Without one: a stream
+   * into the stdin of a container made with `openStdin` (its output is read with `logs`).
+   * `exit` resolves with the container's exit code.
    */
-  attachContainer(id: string, opts: { stdin: boolean }): Promise<ExecSession>;
+  attachContainer(id: string, opts: AttachOptions): Promise<ExecSession>;
   /** The processes of a running container (its cgroup), as `docker top` lists them. */
   topContainer(id: string): Promise<ContainerTop>;
   /** One reading of its cgroup counters and network totals. */

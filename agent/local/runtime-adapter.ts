@@ -16,7 +16,7 @@ import { TscError } from '../../lib/errors.js';
 import type { ContainerRuntime, ExitStatus, RuntimeStatus } from '../backends.js';
 import { resolveUser } from '../resolve-user.js';
 import { ALL_CAPABILITIES } from '../runtime/capabilities.js';
-import { attachStdin } from '../runtime/monitor-client.js';
+import { attachStdin, attachTerminal, resizeTerminal } from '../runtime/monitor-client.js';
 import { createRuntimeClient } from '../runtime/runtime-client.js';
 
 export interface RuntimeAdapterOptions {
@@ -151,6 +151,8 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
       return { stdin, stdout: child.stdout as Readable, stderr: child.stderr as Readable, exit, resize };
     },
     attachStdin: (id) => attachStdin({ root: opts.root, id }),
+    attachTerminal: (id, o) => attachTerminal({ root: opts.root, id }, o),
+    resizeTerminal: (id, rows, cols) => resizeTerminal({ root: opts.root, id }, rows, cols),
     async waitExit(id) {
       // The monitor renames exit.json into place: an inotify watch on the container's state
       // directory sees it at once (a `down` must not wait out a poll period per container);

@@ -1,10 +1,11 @@
 /**
  * Talking to tsc-runtime's monitor directly over `<root>/<id>/ctl.sock` (bundled runtime only):
- * feed the container's stdin, and wait for its exit without polling.
+ * feed the container's stdin or attach to its terminal, and wait for its exit without polling.
  */
 import { closeSync, openSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { join } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
@@ -59,6 +60,69 @@ export async function attachStdin(addr: MonitorAddress): Promise<Socket> {
     sock.destroy(new TscError('ERR_RUNTIME', `attach to ${addr.id}: ${d.toString().trim().replace(/^error /, '')}`));
   });
   return sock;
+}
+
+/** A terminal the monitor keeps, attached both ways. */
+export interface TerminalAttachment {
+  /** Into the terminal (when the container keeps stdin open; otherwise bytes are dropped). Ending it sends end of input (^D). */
+  input: Writable;
+  /** What the terminal shows, until the container exits (then it ends). */
+  output: Readable;
+  /** Let go without ending the input (detach): the container keeps running. */
+  close(): void;
+}
+
+/**
+ * Attach to the terminal of a container whose monitor keeps it (process.terminal without a
+ * console socket): its output from now on (`fromStart`: also what it showed before the first
+ * client attached, for a caller that attaches right after start), and its input when the
+ * bundle sets `io.tsc-compose.stdin: "true"`. One client at a time.
+ */
+export async function attachTerminal(addr: MonitorAddress, opts: { fromStart?: boolean } = {}): Promise<TerminalAttachment> {
+  const sock = await open(addr, opts.fromStart === true ? 'attach start\n' : 'attach\n');
+  const output = new PassThrough();
+  await new Promise<void>((resolve, reject) => {
+    let head = Buffer.alloc(0);
+    const onData = (d: Buffer) => {
+      head = Buffer.concat([head, d]);
+      const nl = head.indexOf(10);
+      if (nl < 0) return;
+      sock.off('data', onData);
+      sock.off('close', onClose);
+      const answer = head.subarray(0, nl).toString();
+      if (answer !== 'ok') {
+        sock.destroy();
+        reject(new TscError('ERR_RUNTIME', `attach to ${addr.id}: ${answer.replace(/^error /, '')}`));
+        return;
+      }
+      if (head.length > nl + 1) output.write(head.subarray(nl + 1));
+      sock.pipe(output);
+      resolve();
+    };
+    const onClose = () => reject(new TscError('ERR_NOT_FOUND', `attach to ${addr.id}: the monitor closed without an answer (the container has exited)`));
+    sock.on('data', onData);
+    sock.once('close', onClose);
+    sock.on('error', () => undefined);
+  });
+  const input = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (sock.destroyed) cb();
+      else sock.write(chunk, () => cb());
+    },
+    final(cb) {
+      if (!sock.destroyed) sock.end();
+      cb();
+    },
+  });
+  input.on('error', () => undefined);
+  return {
+    input,
+    output,
+    close: () => {
+      sock.destroy();
+      output.end();
+    },
+  };
 }
 
 export interface ExitStatus {

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 import { command, describePrivileged, root } from '../../test/support/privileged.js';
-import { attachStdin, resizeTerminal, waitExit } from './monitor-client.js';
+import { attachStdin, attachTerminal, resizeTerminal, waitExit } from './monitor-client.js';
+import { untilTrue } from '../../test/support/poll.js';
 import { createRuntimeClient } from './runtime-client.js';
 import { ANNOTATIONS } from './spec.js';
 import type { Spec } from './spec.js';
@@ -112,6 +113,79 @@ describePrivileged('tsc-runtime monitor', [root, command('cc'), command('make')]
       .join('');
     expect(text).toBe('40 100\r\n');
     await h.ours.client.delete(id);
+  });
+
+  it('attaches to the terminal it keeps: sized from the start, keys in, output out, Ctrl-C as a character', async () => {
+    const script = 'stty size; tty; trap "echo got-int" INT; echo ready; read x; echo "x=$x"; read y; exit 7';
+    const { id, bundle } = await runDetached(['sh', '-c', script], (s, b) => {
+      s.process.terminal = true;
+      s.process.consoleSize = { height: 31, width: 97 };
+      s.annotations = { [ANNOTATIONS.logPath]: join(b, 'ctr.log'), [ANNOTATIONS.stdin]: 'true' };
+    });
+    const exited = waitExit({ root: h.ours.root, id });
+    // attached after start, as `run` does: what came before still arrives
+    const t = await attachTerminal({ root: h.ours.root, id }, { fromStart: true });
+    let shown = '';
+    t.output.on('data', (d: Buffer) => (shown += d.toString()));
+    await untilTrue('the prompt', () => shown.includes('ready'));
+    expect(shown).toMatch(/^31 97\r\n\/dev\/pts\/0\r\n/);
+    t.input.write('hello\r');
+    await untilTrue('the echo of a line', () => shown.includes('x=hello'));
+    expect(shown).toContain('hello\r\n'); // the terminal echoed what was typed
+    t.input.write('\x03'); // Ctrl-C: the line discipline makes it SIGINT for the shell
+    await untilTrue('the trap', () => shown.includes('got-int'));
+    t.input.write('\r');
+    expect(await exited).toEqual({ exitCode: 7, oomKilled: false });
+    await untilTrue('the end of the output', () => t.output.readableEnded);
+    const logged = (await readFile(join(bundle, 'ctr.log'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as LogLine).log)
+      .join('');
+    expect(logged).toContain('x=hello\r\n');
+    expect(logged).toContain('got-int');
+    await h.ours.client.delete(id);
+  });
+
+  it('lets a terminal client detach and another attach; without open stdin, input is dropped', async () => {
+    const { id } = await runDetached(['sh', '-c', 'while read l; do echo "line:$l"; done; echo eof; exit 3'], (s, b) => {
+      s.process.terminal = true;
+      s.annotations = { [ANNOTATIONS.logPath]: join(b, 'ctr.log'), [ANNOTATIONS.stdin]: 'true' };
+    });
+    const first = await attachTerminal({ root: h.ours.root, id });
+    let one = '';
+    first.output.on('data', (d: Buffer) => (one += d.toString()));
+    first.input.write('a\r');
+    await untilTrue('the first line', () => one.includes('line:a'));
+    await expect(attachTerminal({ root: h.ours.root, id })).rejects.toThrow(/attached already/);
+    first.close(); // detach: no end of input
+    let second: Awaited<ReturnType<typeof attachTerminal>> | undefined;
+    await untilTrue('the monitor to let the first go', async () => {
+      second = await attachTerminal({ root: h.ours.root, id }).catch(() => undefined);
+      return second !== undefined;
+    });
+    let two = '';
+    second?.output.on('data', (d: Buffer) => (two += d.toString()));
+    second?.input.write('b\r');
+    await untilTrue('the second line', () => two.includes('line:b'));
+    expect(two).not.toContain('line:a');
+    second?.input.end(); // end of input: the terminal reads ^D
+    expect(await waitExit({ root: h.ours.root, id })).toEqual({ exitCode: 3, oomKilled: false });
+    expect(two).toContain('eof');
+    await h.ours.client.delete(id);
+
+    const quiet = await runDetached(['sh', '-c', 'echo up; sleep 0.3; echo done'], (s, b) => {
+      s.process.terminal = true;
+      s.annotations = { [ANNOTATIONS.logPath]: join(b, 'ctr.log') };
+    });
+    const t = await attachTerminal({ root: h.ours.root, id: quiet.id }, { fromStart: true });
+    let shown = '';
+    t.output.on('data', (d: Buffer) => (shown += d.toString()));
+    t.input.write('ignored\r');
+    expect(await waitExit({ root: h.ours.root, id: quiet.id })).toEqual({ exitCode: 0, oomKilled: false });
+    await untilTrue('the end of the output', () => t.output.readableEnded);
+    expect(shown).toBe('up\r\ndone\r\n');
+    await h.ours.client.delete(quiet.id);
   });
 
   it('rotates the log at max-size, keeping max-file files', async () => {

@@ -28,6 +28,8 @@ export interface Rlimit {
 
 export interface Process {
   terminal?: boolean;
+  /** The terminal's size from the start (with `terminal`). */
+  consoleSize?: { height: number; width: number };
   user: User;
   args: string[];
   env?: string[];

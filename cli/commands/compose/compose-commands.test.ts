@@ -13,7 +13,7 @@ import { registerLifecycle } from './lifecycle.js';
 import { logsCommand, psCommand } from './ps.js';
 import { pullCommand, registerPullImages } from './pull.js';
 import { attachCommand } from './attach.js';
-import { runCommand } from './exec-run.js';
+import { runCommand } from './run.js';
 import { scaleCommand } from './scale.js';
 import { downCommand, upCommand } from './up.js';
 

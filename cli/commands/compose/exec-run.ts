@@ -1,13 +1,8 @@
-/** `exec`, `run`, `events` and `ls`. */
-import { randomBytes } from 'node:crypto';
-
+/** `exec`, `events` and `ls` (`run` is in run.ts). */
 import type { Command } from 'commander';
 
 import { TscError } from '../../../lib/errors.js';
-import { desiredProject } from '../../../reconciler/from-project.js';
 import { LABEL } from '../../../reconciler/labels.js';
-import { upBuildOption } from '../../../reconciler/build-services.js';
-import { DEFAULT_UP, ensureServiceImage, up } from '../../../reconciler/up.js';
 import type { ExecOptions } from '../../../agent/api/types.js';
 import type { ComposeContext } from '../../compose-context.js';
 import { table } from '../../format/ps.js';
@@ -102,103 +97,6 @@ export async function execAttached(
   }
 }
 
-export interface RunFlags {
-  rm?: boolean;
-  deps?: boolean;
-  env: string[];
-  volume: string[];
-  publish: string[];
-  entrypoint?: string;
-  name?: string;
-  detach?: boolean;
-  user?: string;
-  workdir?: string;
-  label: string[];
-}
-
-/** `-v SRC:DST[:ro]` on the run command line: a bind when SRC is a path, else a named volume. */
-function volumeFlag(v: string, cwd: string) {
-  const [source = '', target = '', mode] = v.split(':');
-  if (target === '') throw new TscError('ERR_USAGE', `invalid volume "${v}": expected SOURCE:TARGET[:ro]`);
-  const readOnly = mode === 'ro';
-  if (source.startsWith('/') || source.startsWith('.')) {
-    return { type: 'bind' as const, source: source.startsWith('.') ? `${cwd}/${source}` : source, target, readOnly, createHostPath: true };
-  }
-  return { type: 'volume' as const, source, target, readOnly };
-}
-
-function publishFlag(v: string) {
-  const m = /^(?:([\d.]+):)?(?:(\d*):)?(\d+)(?:\/(tcp|udp))?$/.exec(v);
-  if (!m) throw new TscError('ERR_USAGE', `invalid port "${v}": expected [IP:][HOST:]CONTAINER[/PROTO]`);
-  return { target: Number(m[3]), protocol: (m[4] ?? 'tcp') as 'tcp' | 'udp', hostIp: m[1] ?? '', published: m[2] ?? '' };
-}
-
-export async function runCommand(ctx: ComposeContext, service: string, cmd: string[], flags: RunFlags): Promise<number> {
-  const loaded = await ctx.load([service]);
-  const desired = desiredProject(loaded.project, ctx.desiredOptions(loaded));
-  const svc = desired.services.find((s) => s.name === service);
-  if (svc === undefined) throw new TscError('ERR_USAGE', `no such service: ${service}`);
-  const agent = await ctx.agent();
-  const deps = svc.dependsOn.map((d) => d.service).filter((d) => desired.services.some((s) => s.name === d));
-  const reporter = ctx.reporter();
-  try {
-    const build = upBuildOption(agent, loaded.project, false, reporter);
-    if (flags.deps !== false && deps.length > 0) await up(agent, desired, { ...DEFAULT_UP, services: deps, build }, reporter);
-    else await up(agent, { ...desired, services: [] }, DEFAULT_UP, reporter);
-    // the one-off container's own image: built or pulled as `up` would, if it is not here
-    await ensureServiceImage(agent, svc, { ...DEFAULT_UP, build }, reporter);
-  } finally {
-    await reporter.close();
-  }
-  const base = svc.container(1);
-  const name = flags.name ?? `${desired.name}-${service}-run-${randomBytes(6).toString('hex')}`;
-  const spec = {
-    ...base,
-    name,
-    labels: { ...base.labels, ...Object.fromEntries(flags.label.map((l) => l.split('=') as [string, string])), [LABEL.oneoff]: 'True', [LABEL.containerNumber]: '1' },
-    env: { ...base.env, ...envFlags(flags.env) },
-    ...(cmd.length > 0 ? { command: cmd } : {}),
-    ...(flags.entrypoint === undefined ? {} : { entrypoint: [flags.entrypoint] }),
-    ...(flags.user === undefined ? {} : { user: flags.user }),
-    ...(flags.workdir === undefined ? {} : { workingDir: flags.workdir }),
-    mounts: [...base.mounts, ...flags.volume.map((v) => volumeFlag(v, loaded.project.workingDir))],
-    // docker compose run does not publish the service's ports unless --service-ports.
-    ports: flags.publish.map(publishFlag),
-    restartPolicy: { name: 'no' as const },
-    // docker compose run is interactive (-i) unless detached: our stdin goes to the container.
-    openStdin: flags.detach !== true || base.openStdin,
-  };
-  const { id } = await agent.createContainer(spec);
-  await agent.startContainer(id);
-  if (flags.detach === true) {
-    ctx.stdout.write(`${name}\n`);
-    return 0;
-  }
-  const input = spec.tty
-    ? undefined
-    : await agent.attachContainer(id, { stdin: true }).catch((e: unknown) => {
-        ctx.stderr.write(`WARN[0000] stdin not attached: ${e instanceof Error ? e.message : String(e)}\n`);
-        return undefined;
-      });
-  if (input !== undefined) {
-    process.stdin.pipe(input.stdin);
-    void input.exit.catch(() => undefined).finally(() => {
-      process.stdin.unpipe(input.stdin);
-      process.stdin.pause();
-    });
-  }
-  const stop = new AbortController();
-  const follow = (async () => {
-    for await (const l of agent.logs(id, { follow: true, signal: stop.signal })) (l.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(`${l.line}\n`);
-  })();
-  const { exitCode } = await agent.waitContainer(id, 'not-running');
-  await new Promise((r) => setTimeout(r, 200));
-  stop.abort();
-  await follow;
-  if (flags.rm === true) await agent.removeContainer(id, { force: true });
-  return exitCode;
-}
-
 export function registerExecRun(program: Command, ctx: (cmd: Command) => ComposeContext, setExit: (code: number) => void): void {
   program
     .command('exec')
@@ -214,24 +112,6 @@ export function registerExecRun(program: Command, ctx: (cmd: Command) => Compose
     .option('--privileged', 'Give extended privileges to the process')
     .passThroughOptions()
     .action(async (service: string, command: string[], flags: ExecFlags, cmd: Command) => setExit(await execCommand(ctx(cmd), service, command, flags)));
-  program
-    .command('run')
-    .description('Run a one-off command on a service')
-    .argument('<service>')
-    .argument('[command...]')
-    .option('--rm', 'Automatically remove the container when it exits')
-    .option('--no-deps', "Don't start linked services")
-    .option('-e, --env <KEY=VAL>', 'Set environment variables', collect, [])
-    .option('-v, --volume <SRC:DST>', 'Bind mount a volume', collect, [])
-    .option('-p, --publish <PORT>', "Publish a container's port(s) to the host", collect, [])
-    .option('-l, --label <KEY=VAL>', 'Add or override a label', collect, [])
-    .option('--entrypoint <cmd>', 'Override the entrypoint of the image')
-    .option('--name <name>', 'Assign a name to the container')
-    .option('-d, --detach', 'Run container in background and print container ID')
-    .option('-u, --user <user>', 'Run as specified username or uid')
-    .option('-w, --workdir <dir>', 'Working directory inside the container')
-    .passThroughOptions()
-    .action(async (service: string, command: string[], flags: RunFlags, cmd: Command) => setExit(await runCommand(ctx(cmd), service, command, flags)));
   program
     .command('events')
     .description('Receive real time events from containers')

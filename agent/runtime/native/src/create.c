@@ -116,7 +116,9 @@ int create_container(container *c, int foreground, int start_now) {
   if (c->log_path && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0))
     return failed(c, 0, xprintf("pipe: %s", strerror(errno)));
   c->in_r = c->in_w = -1;
-  if (c->log_path && !strcmp(jstr(jget(c->annotations, "io.tsc-compose.stdin"), "false"), "true")) {
+  /* stdin kept open: a pipe, or with a terminal the monitor keeps, that terminal's master */
+  int open_stdin = c->log_path && !strcmp(jstr(jget(c->annotations, "io.tsc-compose.stdin"), "false"), "true");
+  if (open_stdin && own_pty < 0) {
     int in[2];
     if (pipe2(in, O_CLOEXEC) < 0) return failed(c, 0, xprintf("pipe: %s", strerror(errno)));
     c->in_r = in[0], c->in_w = in[1];
@@ -216,6 +218,7 @@ int create_container(container *c, int foreground, int start_now) {
   msg[r] = 0;
   if (msg[0] == 'E') return failed(c, init, xprintf("unable to start container process: %s", msg + 1));
 
+  int term_in = -1;
   if (own_pty >= 0) {
     int master = recv_fd(own_pty);
     close(own_pty);
@@ -223,13 +226,15 @@ int create_container(container *c, int foreground, int start_now) {
     /* the terminal carries both streams; the pipes stay unused */
     close(out[0]);
     out[0] = master;
+    if (open_stdin && (term_in = fcntl(master, F_DUPFD_CLOEXEC, 0)) < 0) return failed(c, init, xprintf("dup: %s", strerror(errno)));
   }
   c->pid = init;
   c->starttime = proc_starttime(init);
   c->monitor_pid = getpid();
   rfc3339_now(c->created, sizeof c->created);
   if (state_write(c) < 0) return failed(c, init, xprintf("write state: %s", strerror(errno)));
-  monitor m = {c, init, sp[0], out[0], errp[0], c->in_w, -1, own_pty >= 0 ? out[0] : -1, -1, foreground, 0};
+  monitor m = {.c = c, .init = init, .sock = sp[0], .out = out[0], .err = errp[0], .in = own_pty >= 0 ? term_in : c->in_w,
+               .attached = -1, .pty = own_pty >= 0 ? out[0] : -1, .ctl = -1, .foreground = foreground};
   if (start_now && monitor_start_init(&m, err, sizeof err) < 0) return failed(c, init, err);
   if (!foreground) {
     if ((m.ctl = ctl_listen(c->statedir)) < 0) return failed(c, init, xprintf("control socket: %s", strerror(errno)));

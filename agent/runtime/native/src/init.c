@@ -41,11 +41,17 @@ static void loopback_up(void) {
 
 /* A pty from the container's own devpts: the master goes to whoever listens on the console
  * socket, the slave becomes our controlling terminal and stdio, and /dev/console. */
-static void setup_console(int console_fd) {
+static void setup_console(int console_fd, const jval *proc) {
   int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (master < 0) fail("open /dev/ptmx: %s", strerror(errno));
   int unlock = 0, ptn;
   if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &ptn) < 0) fail("unlock pty: %s", strerror(errno));
+  /* process.consoleSize: the process sees its caller's size from its first instruction */
+  const jval *size = jget(proc, "consoleSize");
+  if (size) {
+    struct winsize ws = {(unsigned short)jint(jget(size, "height"), 0), (unsigned short)jint(jget(size, "width"), 0), 0, 0};
+    if (ioctl(master, TIOCSWINSZ, &ws) < 0) fail("set the terminal size: %s", strerror(errno));
+  }
   char *slave_path = xprintf("/dev/pts/%d", ptn);
   int slave = open(slave_path, O_RDWR | O_NOCTTY);
   if (slave < 0) fail("open %s: %s", slave_path, strerror(errno));
@@ -115,7 +121,7 @@ void init_main(container *c, int sock, int log_out, int log_err, int console_fd)
   } else if (chroot(c->rootfs) < 0 || chdir("/") < 0) {
     fail("chroot %s: %s", c->rootfs, strerror(errno));
   }
-  if (console_fd >= 0) setup_console(console_fd);
+  if (console_fd >= 0) setup_console(console_fd, proc);
   if (rootfs_finalize(c, err, sizeof err) < 0) fail("%s", err);
 
   /* 'G': we are in our cgroups; a cgroup namespace made now has them as its root */

@@ -99,12 +99,24 @@ typedef struct {
   pid_t init;
   int sock;        /* to the init process: start and exec result */
   int out, err;    /* log pipes, or -1 */
-  int in;          /* write end of the container's stdin, or -1 */
+  int in;          /* write end of the container's stdin (a terminal's: its master), or -1 */
   int attached;    /* the client whose bytes go to stdin, or -1 */
   int pty;         /* the terminal's master when the monitor keeps it, or -1 */
   int ctl;         /* listening control socket, or -1 */
   int foreground;  /* forward signals to the container */
   int started;
+  /* A terminal's attached client ("attach") also gets its output. Neither side waits for the
+   * other: input not yet taken by the terminal and output not yet taken by the client wait in
+   * these buffers (the client is dropped when it falls too far behind). */
+  int att_tty;      /* the attached client gets the terminal's output */
+  int att_in_done;  /* it closed its sending side */
+  char *inbuf;      /* client bytes not yet written to `in` */
+  size_t inlen, inoff;
+  char *outbuf;     /* terminal output not yet sent to the client */
+  size_t outlen, outcap;
+  char *replay;     /* terminal output since start, until the first attach (for "attach start") */
+  size_t replaylen;
+  int replay_done;
 } monitor;
 int monitor_start_init(monitor *m, char *err, size_t n); /* tells init to exec; 0 when it did */
 int monitor_loop(monitor *m);
