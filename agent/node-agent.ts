@@ -943,6 +943,14 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
           supervise(e);
         }
       }
+      // A published port a host process took while the agent was down (the sockets holding
+      // them died with it): kept on the container as the error Docker gives a failed bind.
+      for (const c of (await opts.networks.portConflicts?.()) ?? []) {
+        const e = [...entries.values()].find((x) => x.rec.name === c.container);
+        if (e === undefined) continue;
+        e.rec.error = c.message;
+        await store.save(e.rec);
+      }
     },
     async close() {
       closed = true;
