@@ -6,7 +6,7 @@
  * the kernel's softirq work): on a 2-core machine both servers and dnsperf share the cores, so
  * throughput is bounded by their sum. Not a test: run it by hand as root.
  *
- *   npx tsx bench/dns/run.ts [--seconds 5] [--rounds 3] [--clients 4] [--threads 2] [--outstanding 100] [--workers 1] [--docker]
+ *   npx tsx bench/dns/run.ts [--seconds 5] [--rounds 3] [--clients 4] [--threads 2] [--outstanding 100] [--workers 1] [--max-qps 0] [--docker]
  *
  * Docker is started here (dockerd with its own data and exec roots, --iptables=false and
  * --bridge=none so the host's firewall and docker0 stay untouched) and stopped at the end.
@@ -44,6 +44,8 @@ const WITH_DOCKER = process.argv.includes('--docker');
 const ROUNDS = arg('rounds', 3);
 const WORKERS = arg('workers', 1);
 const THREADS = arg('threads', 2);
+/** dnsperf -Q: offer both servers the same load, to compare latency at equal throughput (0: as fast as they answer). */
+const MAX_QPS = arg('max-qps', 0);
 
 interface Target {
   netns: string;
@@ -97,7 +99,7 @@ async function processCpu(pid: number): Promise<number> {
  * server: reading 100k lines a second here would be charged to ours).
  */
 async function dnsperf(target: Target, datafile: string, out: string): Promise<Result> {
-  const argv = ['nsenter', `--net=${target.netns}`, 'dnsperf', '-s', '127.0.0.11', '-d', datafile, '-l', String(SECONDS), '-c', String(CLIENTS), '-T', String(THREADS), '-q', String(OUTSTANDING), '-v'];
+  const argv = ['nsenter', `--net=${target.netns}`, 'dnsperf', '-s', '127.0.0.11', '-d', datafile, '-l', String(SECONDS), '-c', String(CLIENTS), '-T', String(THREADS), '-q', String(OUTSTANDING), ...(MAX_QPS > 0 ? ['-Q', String(MAX_QPS)] : []), '-v'];
   const m0 = await machineCpu();
   const s0 = await target.serverCpu();
   // `times` prints the children's user and system time: dnsperf's own CPU.
@@ -227,7 +229,7 @@ async function main(): Promise<void> {
   await writeFile(datafile, ['web A', ...names.map((n) => `${n} A`), 'web A'].join('\n') + '\n');
   const targets: { label: string; target: Target }[] = [];
   try {
-    console.log(`dnsperf ${SECONDS}s x ${ROUNDS} rounds (alternating), ${CLIENTS} clients, ${THREADS} threads, ${OUTSTANDING} outstanding, ${WORKERS} DNS worker threads; service names at 127.0.0.11 from inside a container`);
+    console.log(`dnsperf ${SECONDS}s x ${ROUNDS} rounds (alternating), ${CLIENTS} clients, ${THREADS} threads, ${OUTSTANDING} outstanding${MAX_QPS > 0 ? `, at most ${MAX_QPS} q/s` : ''}, ${WORKERS} DNS worker threads; service names at 127.0.0.11 from inside a container`);
     targets.push({ label: 'ours', target: await setupOurs(names) });
     if (WITH_DOCKER) targets.push({ label: 'docker', target: await setupDocker(dir, names) });
     const results = new Map<string, Result[]>(targets.map((t) => [t.label, []]));
