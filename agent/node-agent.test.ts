@@ -165,7 +165,7 @@ describe('node agent lifecycle', () => {
     const { id } = await first.api.createContainer(spec('p-web-1'));
     await first.api.startContainer(id);
     await first.close();
-    const message = 'container p-web-1: Bind for 0.0.0.0:8080 failed: port is already allocated';
+    const message = 'Bind for 0.0.0.0:8080 failed: port is already allocated';
     const second = createNodeAgent({
       stateDir: dir,
       runtime: fake.rt,
@@ -177,6 +177,7 @@ describe('node agent lifecycle', () => {
     agents.push(second);
     await second.recover();
     expect((await second.api.inspectContainer(id)).state).toMatchObject({ status: 'running', error: message });
+    expect((await second.api.listContainers())[0]?.status).toMatch(/^Up .* \(Bind for 0\.0\.0\.0:8080 failed: port is already allocated\)$/);
   });
 
   it('prunes unused volumes: anonymous ones by default, named ones too with all, never one a container holds', async () => {

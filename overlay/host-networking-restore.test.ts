@@ -81,7 +81,7 @@ describePrivileged('host networking: /proc/PID/ns/net, restart, inspect, prune',
       hn = await createHostNetworking({ table, upstreams: [], state: saved });
       const conflicts = await hn.portConflicts();
       expect(conflicts.map((c) => [c.container, c.service, c.port.hostPort])).toEqual([[name, 'p', port]]);
-      expect(conflicts[0]?.message).toContain(`container ${name}: Bind for 0.0.0.0:${port} failed: port is already allocated`);
+      expect(conflicts[0]?.message).toContain(`Bind for 0.0.0.0:${port} failed: port is already allocated`);
     } finally {
       squatter.kill('SIGKILL');
     }

@@ -122,7 +122,7 @@ export interface PortConflict {
   message: string;
 }
 
-/** The conflict report for one port another process holds (the errno error of our bind). */
+/** The conflict report for one port another process holds (`error`: our bind's errno error). */
 function conflictOf(c: ContainerRecord, port: RulesetPort, error: Error): PortConflict {
   const addr = `${port.hostIp === undefined ? (port.family === 4 ? '0.0.0.0' : '[::]') : port.family === 6 ? `[${port.hostIp}]` : port.hostIp}:${port.hostPort}`;
   const code = (error as NodeJS.ErrnoException).code ?? error.message;
@@ -130,10 +130,7 @@ function conflictOf(c: ContainerRecord, port: RulesetPort, error: Error): PortCo
     container: c.container,
     service: c.service,
     port,
-    message:
-      `container ${c.container}: Bind for ${addr} failed: port is already allocated ` +
-      `(published ${port.hostPort}->${port.containerPort}/${port.protocol}: ${code}, another process took it while the agent was down; ` +
-      'stop that process, or recreate the container on another port)',
+    message: `Bind for ${addr} failed: port is already allocated (${port.protocol}, ${code}: a host process took it while the agent was down)`,
   };
 }
 
