@@ -106,6 +106,8 @@ export interface NetworkService {
   checkPorts?(args: { name: string; service?: string; ports: readonly PortBinding[] }): Promise<void>;
   /** Resolve a network name or id (prefix) to its name; undefined when unknown. */
   resolve?(nameOrId: string): string | undefined;
+  /** Published ports a host process took while the agent was down (`name` as given to connect), with Docker's bind error. */
+  portConflicts?(): Promise<Array<{ container: string; message: string }>>;
 }
 
 export type RuntimeStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';

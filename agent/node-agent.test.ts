@@ -159,6 +159,27 @@ describe('node agent lifecycle', () => {
     expect((await second.api.waitContainer(id, 'next-exit')).exitCode).toBe(3);
   });
 
+  it('puts a published port a host process took while it was down on the container, as its error', async () => {
+    const fake = fakeRuntime();
+    const first = make(fake.rt);
+    const { id } = await first.api.createContainer(spec('p-web-1'));
+    await first.api.startContainer(id);
+    await first.close();
+    const message = 'Bind for 0.0.0.0:8080 failed: port is already allocated';
+    const second = createNodeAgent({
+      stateDir: dir,
+      runtime: fake.rt,
+      images,
+      networks: { ...fakeNetworks(), portConflicts: async () => [{ container: 'p-web-1', message }] },
+      bundles: { write: async ({ containerId }) => `/bundles/${containerId}` },
+      volumes: createVolumeStore(join(dir, 'volumes')),
+    });
+    agents.push(second);
+    await second.recover();
+    expect((await second.api.inspectContainer(id)).state).toMatchObject({ status: 'running', error: message });
+    expect((await second.api.listContainers())[0]?.status).toMatch(/^Up .* \(Bind for 0\.0\.0\.0:8080 failed: port is already allocated\)$/);
+  });
+
   it('prunes unused volumes: anonymous ones by default, named ones too with all, never one a container holds', async () => {
     const { rt } = fakeRuntime();
     const { api } = make(rt);

@@ -424,7 +424,8 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       imageId: e.rec.imageId,
       labels: e.rec.spec.labels,
       state,
-      status: statusText({ state, health: h, exitCode: e.rec.exitCode, startedAt: e.rec.startedAt, finishedAt: e.rec.finishedAt, now: now().getTime() }),
+      // A running container with an error: one found at recovery (a published port taken meanwhile).
+      status: statusText({ state, health: h, exitCode: e.rec.exitCode, startedAt: e.rec.startedAt, finishedAt: e.rec.finishedAt, now: now().getTime() }) + (e.running && e.rec.error !== '' ? ` (${e.rec.error})` : ''),
       health: h,
       exitCode: e.rec.exitCode,
       createdAt: e.rec.created,
@@ -964,6 +965,17 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
           e.running = true;
           supervise(e);
         }
+      }
+      // A published port a host process took while the agent was down (the sockets holding
+      // them died with it): kept on the running container as the error Docker gives a failed
+      // bind (a running container's error is otherwise empty: its start cleared it).
+      const conflicts = (await opts.networks.portConflicts?.()) ?? [];
+      for (const e of entries.values()) {
+        if (!e.running) continue;
+        const error = conflicts.filter((c) => c.container === e.rec.name).map((c) => c.message).join('; ');
+        if (error === e.rec.error) continue;
+        e.rec.error = error;
+        await store.save(e.rec);
       }
     },
     async close() {

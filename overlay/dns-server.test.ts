@@ -137,6 +137,32 @@ describe('embedded DNS server with a worker thread', () => {
     }
   });
 
+  it('never serves a stale answer once a change is applied, on either thread, UDP or TCP, however warm', async () => {
+    const me = { container: 'me', network: 'n', ipv4: '127.0.0.1', names: ['me'] };
+    const ep = (container: string, ip: string) => ({ container, network: 'n', ipv4: ip, names: ['web', container] });
+    // start, one more container, one moved (new address), one gone, none left
+    const steps: [ReturnType<typeof ep>[], Record<string, string[]>][] = [
+      [[ep('w1', '10.4.0.2')], { web: ['10.4.0.2'], w1: ['10.4.0.2'], w2: [] }],
+      [[ep('w1', '10.4.0.2'), ep('w2', '10.4.0.3')], { web: ['10.4.0.2', '10.4.0.3'], w1: ['10.4.0.2'], w2: ['10.4.0.3'] }],
+      [[ep('w1', '10.4.0.7'), ep('w2', '10.4.0.3')], { web: ['10.4.0.3', '10.4.0.7'], w1: ['10.4.0.7'], w2: ['10.4.0.3'] }],
+      [[ep('w2', '10.4.0.3')], { web: ['10.4.0.3'], w1: [], w2: ['10.4.0.3'] }],
+      [[], { web: [], w1: [], w2: [] }],
+    ];
+    const seen = async (p: number, name: string, tcp: boolean) =>
+      (await (tcp ? askTcp : askUdp)(addr, p, encodeQuery(name, QTYPE.A))).answers.map((a) => a.address).sort();
+    for (const [endpoints, want] of steps) {
+      server.setTable({ endpoints: [...endpoints, me], upstreams: [] });
+      await server.tableApplied();
+      // Asked several times per thread: the first answer is learned, the rest come from the fast path.
+      for (const p of [port, port + 1]) {
+        for (const [name, addrs] of Object.entries(want)) {
+          for (let i = 0; i < 3; i++) expect(await seen(p, name, false)).toEqual(addrs);
+          expect(await seen(p, name, true)).toEqual(addrs);
+        }
+      }
+    }
+  });
+
   it('hands the worker every new table, and lets go of its port on close', async () => {
     server.setTable(table('10.3.0.9'));
     await server.tableApplied();

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
+import { until } from '../test/support/poll.js';
 import { command, describePrivileged, root } from '../test/support/privileged.js';
 import type { HostNetworking } from './host-networking.js';
 import { createHostNetworking } from './host-networking.js';
@@ -64,6 +65,32 @@ describePrivileged('host networking: /proc/PID/ns/net, restart, inspect, prune',
     expect(await lookup('d')).not.toContain(dIp);
     hn = await createHostNetworking({ table, upstreams: [], state: saved });
     expect(await lookup('d')).toContain(`Address: ${dIp}`);
+  });
+
+  it('reports a published port a host process took while it was down, and holds it again once freed', async () => {
+    const name = `${tag}-p`;
+    const port = 40000 + Math.floor(Math.random() * 9000);
+    await hn.connect({ container: name, netns: await fx.netns(`tscr-${tag}-p`), service: 'p', networks: [{ network: net }], ports: [{ target: 80, published: String(port) }] });
+    expect(await hn.portConflicts()).toEqual([]);
+    const saved = JSON.parse(JSON.stringify(hn.state()));
+    await hn.close();
+    // The agent is down: its sockets are gone and a host process takes the port.
+    const squatter = spawn('node', ['-e', `require('net').createServer().listen(${port},()=>console.log('bound'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await until('the host process to bind', () => squatter.stdout?.read()?.toString() ?? '', (o) => o.includes('bound'), 10_000);
+      hn = await createHostNetworking({ table, upstreams: [], state: saved });
+      const conflicts = await hn.portConflicts();
+      expect(conflicts.map((c) => [c.container, c.service, c.port.hostPort])).toEqual([[name, 'p', port]]);
+      expect(conflicts[0]?.message).toContain(`Bind for 0.0.0.0:${port} failed: port is already allocated`);
+    } finally {
+      squatter.kill('SIGKILL');
+    }
+    // Freed: the next look takes it back, and no other process can bind it again.
+    await until('the port to be held again', () => hn.portConflicts(), (c) => c.length === 0, 10_000);
+    const again = await run('node', ['-e', `require('net').createServer().once('error',(e)=>{console.log(e.code);process.exit(0)}).listen(${port},()=>{console.log('bound');process.exit(0)})`]);
+    expect(again.stdout.trim()).toBe('EADDRINUSE');
+    await hn.disconnect(name);
+    expect(await hn.portConflicts()).toEqual([]);
   });
 
   it('inspects a network, and prunes it only once empty', async () => {

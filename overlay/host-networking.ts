@@ -95,6 +95,12 @@ export interface HostNetworking {
    * same ERR_CONFLICT as connect, naming the service and `ports` key; changes nothing.
    */
   checkPorts(req: { container: string; service?: string | undefined; ports: PortConfig[] }): Promise<void>;
+  /**
+   * Published ports of our containers that we do not hold: a host process took them while the
+   * agent was down (the sockets that hold them die with the agent). Each call first tries to
+   * take them again, so a port since freed is held again and no longer listed.
+   */
+  portConflicts(): Promise<PortConflict[]>;
   /** A service VIP on a network, load-balanced by nftables over its backends (swarm's vip mode). */
   setServiceVip(req: VipRequest): Promise<VipRecord>;
   removeServiceVip(network: string, service: string): Promise<void>;
@@ -105,6 +111,27 @@ export interface HostNetworking {
   down(): Promise<void>;
   /** Stop the DNS server, leaving links and rules (the agent restarting). */
   close(): Promise<void>;
+}
+
+/** A container's published port that a host process holds instead of us (see `portConflicts`). */
+export interface PortConflict {
+  container: string;
+  service?: string | undefined;
+  port: RulesetPort;
+  /** Docker's words for a bind that fails: `Bind for 0.0.0.0:8080 failed: port is already allocated`, and why. */
+  message: string;
+}
+
+/** The conflict report for one port another process holds (`error`: our bind's errno error). */
+function conflictOf(c: ContainerRecord, port: RulesetPort, error: Error): PortConflict {
+  const addr = `${port.hostIp === undefined ? (port.family === 4 ? '0.0.0.0' : '[::]') : port.family === 6 ? `[${port.hostIp}]` : port.hostIp}:${port.hostPort}`;
+  const code = (error as NodeJS.ErrnoException).code ?? error.message;
+  return {
+    container: c.container,
+    service: c.service,
+    port,
+    message: `Bind for ${addr} failed: port is already allocated (${port.protocol}, ${code}: a host process took it while the agent was down)`,
+  };
 }
 
 const ctx: DriverContext = { applyLinkOps, readLinks, readVxlanPeers: (dev) => readVxlanPeers(dev) };
@@ -172,7 +199,9 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
   const reservations = createPortReservations();
   const reserving = opts.reservePorts !== false;
   const allPorts = () => Object.values(state.containers).flatMap((c) => c.ports);
-  // After a restart the old process's sockets are gone: take the ports back (best effort).
+  // After a restart the old process's sockets are gone: take the ports back. One a host process
+  // took meanwhile is not fatal here (the container runs, its DNAT still wins): portConflicts()
+  // reports it, and the agent puts it on the container.
   if (reserving) await reservations.reconcile(allPorts());
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -541,6 +570,16 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
         seed: 1,
       });
     },
+    portConflicts: () =>
+      serial(async () => {
+        if (!reserving) return [];
+        const failures = await reservations.reconcile(allPorts());
+        return failures.flatMap(({ port, error }) => {
+          const key = reservationKey(port);
+          const owner = Object.values(state.containers).find((c) => c.ports.some((p) => reservationKey(p) === key));
+          return owner === undefined ? [] : [conflictOf(owner, port, error)];
+        });
+      }),
     setServiceVip: (req) => serial(() => setServiceVip(req)),
     removeServiceVip: (n, svc) => serial(() => removeServiceVip(n, svc)),
     dns,

@@ -1,6 +1,6 @@
 /** The public face of overlay/: what the agent and the swarm call. */
 export { createHostNetworking, DNS_PORT } from './host-networking.js';
-export type { HostNetworking, HostNetworkingOptions } from './host-networking.js';
+export type { HostNetworking, HostNetworkingOptions, PortConflict } from './host-networking.js';
 export type { ConnectRequest, ContainerRecord, EndpointSpec, NetworkSpec, NetworkingState, VipRecord, VipRequest } from './networking-state.js';
 export { emptyNetworkingState } from './networking-state.js';
 export type { DriverContext, DriverName, EndpointRecord, NetworkDriver, NetworkRecord } from './network-driver.js';

@@ -85,6 +85,7 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
       if (gone.length > 0) await save();
       return gone;
     },
+    portConflicts: () => networking.portConflicts(),
     async checkPorts(args) {
       await networking.checkPorts({
         container: args.name,

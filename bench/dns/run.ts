@@ -2,17 +2,19 @@
  * DNS benchmark: dnsperf from inside a container's network namespace against 127.0.0.11, for
  * service names, first against our embedded DNS, then (with --docker) against Docker's embedded
  * DNS on a user network, in the same run. Prints queries per second and latency percentiles
- * for both and the ratios. Not a test: run it by hand as root.
+ * for both and the ratios, and where the CPU went per answered query (the server process, dnsperf,
+ * the kernel's softirq work): on a 2-core machine both servers and dnsperf share the cores, so
+ * throughput is bounded by their sum. Not a test: run it by hand as root.
  *
- *   npx tsx bench/dns/run.ts [--seconds 5] [--rounds 3] [--clients 4] [--outstanding 100] [--docker]
+ *   npx tsx bench/dns/run.ts [--seconds 5] [--rounds 3] [--clients 4] [--threads 2] [--outstanding 100] [--workers 1] [--max-qps 0] [--docker]
  *
  * Docker is started here (dockerd with its own data and exec roots, --iptables=false and
  * --bridge=none so the host's firewall and docker0 stay untouched) and stopped at the end.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { buildBusyboxRootfs } from '../../fixtures/busybox-rootfs.js';
@@ -21,6 +23,8 @@ import { createFixture, freeSubnet24, uniqueTag, waitFor } from '../../overlay/t
 
 interface Result {
   qps: number;
+  /** CPU microseconds per answered query: the load generator, the server, the kernel's softirq work (whole machine). */
+  cpu: { dnsperf: number; server: number; softirq: number; idle: number };
   p50: number;
   p99: number;
   avg: number;
@@ -39,9 +43,14 @@ const OUTSTANDING = arg('outstanding', 100);
 const WITH_DOCKER = process.argv.includes('--docker');
 const ROUNDS = arg('rounds', 3);
 const WORKERS = arg('workers', 1);
+const THREADS = arg('threads', 2);
+/** dnsperf -Q: offer both servers the same load, to compare latency at equal throughput (0: as fast as they answer). */
+const MAX_QPS = arg('max-qps', 0);
 
 interface Target {
   netns: string;
+  /** CPU seconds the DNS server has used so far (ours: this process; Docker: dockerd). */
+  serverCpu(): Promise<number>;
   teardown(): Promise<void>;
 }
 
@@ -69,14 +78,41 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-/** Run dnsperf in a namespace (`nsenter --net=PATH`) and read throughput and per-query latency. */
-async function dnsperf(netnsPath: string, datafile: string): Promise<Result> {
-  const r = await sh(['nsenter', `--net=${netnsPath}`, 'dnsperf', '-s', '127.0.0.11', '-d', datafile, '-l', String(SECONDS), '-c', String(CLIENTS), '-q', String(OUTSTANDING), '-v']);
-  const qps = Number(/Queries per second:\s+([\d.]+)/.exec(r.stdout)?.[1] ?? NaN);
-  const lost = Number(/Queries lost:\s+(\d+)/.exec(r.stdout)?.[1] ?? NaN);
+const TICK = 100; // USER_HZ: the unit of /proc/stat and /proc/PID/stat times on Linux
+
+/** Whole-machine CPU seconds so far: softirq and idle (the rest is in the processes' figures). */
+async function machineCpu(): Promise<{ softirq: number; idle: number }> {
+  const f = (await readFile('/proc/stat', 'utf8')).split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  return { softirq: ((f[5] ?? 0) + (f[6] ?? 0)) / TICK, idle: (f[3] ?? 0) / TICK };
+}
+
+/** CPU seconds of a process (all its threads) so far. */
+async function processCpu(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / TICK;
+}
+
+/**
+ * Run dnsperf in a namespace (`nsenter --net=PATH`) and read throughput, per-query latency and
+ * where the CPU went. Its output goes to a file, not through this process (which is our
+ * server: reading 100k lines a second here would be charged to ours).
+ */
+async function dnsperf(target: Target, datafile: string, out: string): Promise<Result> {
+  const argv = ['nsenter', `--net=${target.netns}`, 'dnsperf', '-s', '127.0.0.11', '-d', datafile, '-l', String(SECONDS), '-c', String(CLIENTS), '-T', String(THREADS), '-q', String(OUTSTANDING), ...(MAX_QPS > 0 ? ['-Q', String(MAX_QPS)] : []), '-v'];
+  const m0 = await machineCpu();
+  const s0 = await target.serverCpu();
+  // `times` prints the children's user and system time: dnsperf's own CPU.
+  const r = await sh(['sh', '-c', `"$@" > ${out}; times`, 'sh', ...argv]);
+  const s1 = await target.serverCpu();
+  const m1 = await machineCpu();
+  const text = await readFile(out, 'utf8');
+  const qps = Number(/Queries per second:\s+([\d.]+)/.exec(text)?.[1] ?? NaN);
+  const lost = Number(/Queries lost:\s+(\d+)/.exec(text)?.[1] ?? NaN);
+  const completed = Number(/Queries completed:\s+(\d+)/.exec(text)?.[1] ?? NaN);
   const lat: number[] = [];
   let noerror = 0;
-  for (const line of r.stdout.split('\n')) {
+  for (const line of text.split('\n')) {
     // "> NOERROR web A 0.000123"
     const m = /^> (\S+) .* ([\d.]+)$/.exec(line);
     if (m) {
@@ -86,8 +122,19 @@ async function dnsperf(netnsPath: string, datafile: string): Promise<Result> {
   }
   lat.sort((a, b) => a - b);
   const avg = lat.reduce((a, b) => a + b, 0) / Math.max(1, lat.length);
-  if (Number.isNaN(qps)) throw new Error(`dnsperf gave no figures:\n${r.stdout}\n${r.stderr}`);
-  return { qps, p50: percentile(lat, 50), p99: percentile(lat, 99), avg, lost, answered: noerror };
+  if (Number.isNaN(qps)) throw new Error(`dnsperf gave no figures:\n${text.slice(0, 2000)}\n${r.stderr}`);
+  // "0m0.01s 0m0.00s\n0m1.23s 0m2.34s": the second line is the children's user and system time.
+  const child = [...(r.stdout.trim().split('\n')[1] ?? '').matchAll(/(\d+)m([\d.]+)s/g)].reduce((t, x) => t + Number(x[1]) * 60 + Number(x[2]), 0);
+  const us = (sec: number): number => (sec * 1e6) / Math.max(1, completed);
+  return {
+    qps,
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    avg,
+    lost,
+    answered: noerror,
+    cpu: { dnsperf: us(child), server: us(s1 - s0), softirq: us(m1.softirq - m0.softirq), idle: us(m1.idle - m0.idle) },
+  };
 }
 
 async function setupOurs(names: string[]): Promise<Target> {
@@ -107,7 +154,11 @@ async function setupOurs(names: string[]): Promise<Target> {
     }
     const client = await fx.netns(`tscb-${tag}-client`);
     await hn.connect({ container: 'client', netns: client, service: 'client', networks: [{ network: net }] });
-    return { netns: client, teardown };
+    const serverCpu = async (): Promise<number> => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1e6;
+    };
+    return { netns: client, serverCpu, teardown };
   } catch (e) {
     await teardown();
     throw e;
@@ -152,7 +203,8 @@ async function setupDocker(dir: string, names: string[]): Promise<Target> {
     for (const n of names) await docker('run', '-d', '--name', n, '--network', net, '--network-alias', 'web', 'tsc-bench-busybox', 'sleep', '3600');
     await docker('run', '-d', '--name', 'client', '--network', net, 'tsc-bench-busybox', 'sleep', '3600');
     const pid = (await docker('inspect', '-f', '{{.State.Pid}}', 'client')).trim();
-    return { netns: `/proc/${pid}/ns/net`, teardown };
+    const dockerd = daemon.pid as number;
+    return { netns: `/proc/${pid}/ns/net`, serverCpu: () => processCpu(dockerd), teardown };
   } catch (e) {
     await teardown();
     throw e;
@@ -165,7 +217,9 @@ function median(xs: Result[]): Result {
 }
 
 function show(label: string, r: Result): string {
-  return `${label.padEnd(9)} ${r.qps.toFixed(0).padStart(8)} q/s   p50 ${r.p50.toFixed(3)} ms   p99 ${r.p99.toFixed(3)} ms   avg ${r.avg.toFixed(3)} ms   lost ${r.lost}`;
+  const c = r.cpu;
+  return `${label.padEnd(9)} ${r.qps.toFixed(0).padStart(8)} q/s   p50 ${r.p50.toFixed(3)} ms   p99 ${r.p99.toFixed(3)} ms   avg ${r.avg.toFixed(3)} ms   lost ${r.lost}   ` +
+    `cpu us/query: server ${c.server.toFixed(1)} dnsperf ${c.dnsperf.toFixed(1)} softirq ${c.softirq.toFixed(1)} idle ${c.idle.toFixed(1)}   load ${loadavg()[0]?.toFixed(1)}`;
 }
 
 async function main(): Promise<void> {
@@ -175,14 +229,14 @@ async function main(): Promise<void> {
   await writeFile(datafile, ['web A', ...names.map((n) => `${n} A`), 'web A'].join('\n') + '\n');
   const targets: { label: string; target: Target }[] = [];
   try {
-    console.log(`dnsperf ${SECONDS}s x ${ROUNDS} rounds (alternating), ${CLIENTS} clients, ${OUTSTANDING} outstanding; service names at 127.0.0.11 from inside a container`);
+    console.log(`dnsperf ${SECONDS}s x ${ROUNDS} rounds (alternating), ${CLIENTS} clients, ${THREADS} threads, ${OUTSTANDING} outstanding${MAX_QPS > 0 ? `, at most ${MAX_QPS} q/s` : ''}, ${WORKERS} DNS worker threads; service names at 127.0.0.11 from inside a container`);
     targets.push({ label: 'ours', target: await setupOurs(names) });
     if (WITH_DOCKER) targets.push({ label: 'docker', target: await setupDocker(dir, names) });
     const results = new Map<string, Result[]>(targets.map((t) => [t.label, []]));
     // Alternate so that the machine's load (other work on it) falls on both alike.
     for (let r = 0; r < ROUNDS; r++) {
       for (const t of targets) {
-        const res = await dnsperf(t.target.netns, datafile);
+        const res = await dnsperf(t.target, datafile, join(dir, 'dnsperf.out'));
         results.get(t.label)?.push(res);
         console.log(show(`${t.label}#${r + 1}`, res));
       }
