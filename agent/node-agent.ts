@@ -12,6 +12,7 @@ import { hostname as osHostname } from 'node:os';
 import { Readable, Writable } from 'node:stream';
 
 import { TscError } from '../lib/errors.js';
+import { traced } from '../lib/trace.js';
 import { parseBytes } from '../lib/units.js';
 import type {
   AgentApi,
@@ -169,7 +170,8 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
    */
   async function doStart(e: Entry, o: { hooks: boolean } = { hooks: true }): Promise<void> {
     const rec = e.rec;
-    const image = await opts.images.resolve(rec.imageId);
+    const T = <R>(what: string, fn: () => Promise<R>): Promise<R> => traced(rec.name, what, fn);
+    const image = await T('image', () => opts.images.resolve(rec.imageId));
     if (image === undefined) throw new TscError('ERR_NOT_FOUND', `No such image: ${rec.spec.image}`);
     let sandbox: string | undefined;
     try {
@@ -177,8 +179,9 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       // settle before anything is undone (the catch below), so no step runs behind a cleanup.
       const network = async (): Promise<void> => {
         if (rec.spec.networkMode === 'default') {
-          sandbox = await opts.networks.createSandbox(rec.id, { loopback: false });
-          const connected = await opts.networks.connect(rec.id, sandbox, {
+          sandbox = await T('sandbox', () => opts.networks.createSandbox(rec.id, { loopback: false }));
+          const sb = sandbox;
+          const connected = await T('connect', () => opts.networks.connect(rec.id, sb, {
             name: rec.name,
             ...(rec.spec.labels['com.docker.compose.service'] === undefined ? {} : { service: rec.spec.labels['com.docker.compose.service'] }),
             hostname: rec.spec.hostname ?? rec.id.slice(0, 12),
@@ -186,13 +189,13 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
             ports: rec.spec.ports,
             expose: rec.settings.exposedPorts,
             dns: rec.spec.dns,
-          });
+          }));
           rec.endpoints = connected.endpoints;
           rec.ports = connected.ports;
         }
         if (rec.spec.networkMode === 'none') sandbox = await opts.networks.createSandbox(rec.id);
       };
-      const [netDone, rootfsDone] = await Promise.allSettled([network(), opts.images.prepareRootfs(rec.imageId, rec.id)]);
+      const [netDone, rootfsDone] = await Promise.allSettled([network(), T('rootfs', () => opts.images.prepareRootfs(rec.imageId, rec.id))]);
       if (netDone.status === 'rejected') throw netDone.reason;
       if (rootfsDone.status === 'rejected') throw rootfsDone.reason;
       const rootfs = rootfsDone.value;
@@ -203,8 +206,8 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       const joinNamespaces: Partial<Record<'pid' | 'ipc', string>> = {};
       if (rec.spec.pidMode?.startsWith('container:') === true) joinNamespaces.pid = sharedNamespace(rec.spec.pidMode as `container:${string}`, 'pid', 'PID namespace');
       if (rec.spec.ipcMode?.startsWith('container:') === true) joinNamespaces.ipc = sharedNamespace(rec.spec.ipcMode as `container:${string}`, 'ipc', 'IPC namespace');
-      const etc = rec.spec.networkMode === 'host' ? undefined : await etcFilesOf(netOwner.rec);
-      const bundle = await opts.bundles.write({
+      const etc = rec.spec.networkMode === 'host' ? undefined : await T('etc', () => etcFilesOf(netOwner.rec));
+      const bundle = await T('bundle', () => opts.bundles.write({
         containerId: rec.id,
         // a container on another's network stack answers to that one's hostname, as in Docker
         spec: joined === undefined ? rec.spec : { ...rec.spec, hostname: owner.hostname ?? netOwner.rec.id.slice(0, 12) },
@@ -215,14 +218,14 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         dir: store.dir(rec.id),
         logPath: store.logPath(rec.id),
         etc,
-      });
+      }));
       const logOpts = rec.spec.logConfig.options;
-      const created = await opts.runtime.create(rec.id, bundle, {
+      const created = await T('create', () => opts.runtime.create(rec.id, bundle, {
         logPath: store.logPath(rec.id),
         ...(logOpts['max-size'] === undefined ? {} : { logMaxSize: parseBytes(logOpts['max-size']) }),
         ...(logOpts['max-file'] === undefined ? {} : { logMaxFiles: Number(logOpts['max-file']) }),
-      });
-      await opts.runtime.start(rec.id);
+      }));
+      await T('start', () => opts.runtime.start(rec.id));
       e.pid = created.pid;
     } catch (err) {
       // Nothing half-made: undo what this start did, keep the record (docker keeps a
@@ -240,7 +243,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     const hc = healthSpecOf(rec.settings);
     if (hc !== undefined && probeCommand(hc.test) !== undefined) rec.health = INITIAL_HEALTH;
     else delete rec.health;
-    await store.save(rec);
+    await T('save', () => store.save(rec));
     e.running = true;
     e.paused = false;
     e.restarting = false;
@@ -327,14 +330,15 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     const rec = e.rec;
     if (e.healthTimer) clearTimeout(e.healthTimer);
     // The process is gone: its runtime state and its network are undone side by side.
+    const T = <R>(what: string, fn: () => Promise<R>): Promise<R> => traced(rec.name, what, fn);
     await Promise.all([
-      opts.runtime.delete(rec.id, { force: true }).catch(() => undefined),
+      T('x-delete', () => opts.runtime.delete(rec.id, { force: true })).catch(() => undefined),
       (async () => {
-        await opts.networks.disconnect(rec.id, rec.name).catch(() => undefined);
-        if (rec.spec.networkMode === 'default' || rec.spec.networkMode === 'none') await opts.networks.removeSandbox(rec.id).catch(() => undefined);
+        await T('x-disconnect', () => opts.networks.disconnect(rec.id, rec.name)).catch(() => undefined);
+        if (rec.spec.networkMode === 'default' || rec.spec.networkMode === 'none') await T('x-sandbox', () => opts.networks.removeSandbox(rec.id)).catch(() => undefined);
       })(),
     ]);
-    await opts.images.releaseRootfs(rec.id, { remove: false }).catch(() => undefined);
+    await T('x-release', () => opts.images.releaseRootfs(rec.id, { remove: false })).catch(() => undefined);
     const ranForMs = Date.parse(s.finishedAt) - Date.parse(rec.startedAt);
     rec.finishedAt = s.finishedAt;
     rec.exitCode = s.exitCode;
@@ -359,7 +363,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         });
       }, decision.delayMs);
     }
-    if (entries.get(rec.id) === e) await store.save(rec);
+    if (entries.get(rec.id) === e) await T('x-save', () => store.save(rec));
     e.exited.resolve(s);
   }
 
@@ -404,9 +408,9 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     // Bounded so that a hanging hook cannot hold a stop forever: the grace period, at least 10 s
     // (docker compose does not bound it; -t 0 there still runs the hooks).
     await runHooks(e, 'pre_stop', Math.max(grace, 10_000));
-    await opts.runtime.kill(e.rec.id, sig).catch(() => undefined);
+    await traced(e.rec.name, 'kill', () => opts.runtime.kill(e.rec.id, sig)).catch(() => undefined);
     publish(e.rec, 'kill', { signal: sig });
-    if ((await withTimeout(exited, grace)) === undefined) {
+    if ((await traced(e.rec.name, 'exited', () => withTimeout(exited, grace))) === undefined) {
       await opts.runtime.kill(e.rec.id, 'SIGKILL').catch(() => undefined);
       publish(e.rec, 'kill', { signal: 'SIGKILL' });
       await exited;
@@ -652,8 +656,8 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         if (e.restartTimer) clearTimeout(e.restartTimer);
         e.restarting = false;
         entries.delete(e.rec.id);
-        await opts.images.releaseRootfs(e.rec.id, { remove: true });
-        await store.remove(e.rec.id);
+        await traced(e.rec.name, 'rm-rootfs', () => opts.images.releaseRootfs(e.rec.id, { remove: true }));
+        await traced(e.rec.name, 'rm-store', () => store.remove(e.rec.id));
         if (o.volumes === true) {
           const anonymous = new Set((await opts.volumes.list({ label: [ANONYMOUS_VOLUME_LABEL] })).map((v) => v.name));
           for (const m of e.rec.spec.mounts) {

@@ -16,6 +16,8 @@ import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { traced, tracing } from './trace.js';
+
 export interface ProgramResult {
   /** Exit status, or 128 + signal number. */
   code: number;
@@ -178,7 +180,11 @@ export function usesSpawnHelper(): boolean {
 export function runProgram(argv: readonly string[], opts: RunProgramOptions = {}): Promise<ProgramResult> {
   if (argv.length === 0) return Promise.reject(new Error('runProgram: empty argv'));
   if (helperBin === undefined) helperBin = helperPath() ?? null;
-  if (helperBin === null) return viaNode(argv, opts);
-  helper ??= startHelper(helperBin);
-  return viaHelper(helper, argv, opts);
+  if (!tracing()) {
+    if (helperBin === null) return viaNode(argv, opts);
+    helper ??= startHelper(helperBin);
+    return viaHelper(helper, argv, opts);
+  }
+  const h = helperBin;
+  return traced('prog', argv.slice(0, 3).join(' ').replace(/\s+/g, ' ').slice(0, 60), () => (h === null ? viaNode(argv, opts) : viaHelper((helper ??= startHelper(h)), argv, opts)));
 }

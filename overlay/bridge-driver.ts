@@ -72,9 +72,9 @@ export const bridgeDriver: NetworkDriver = {
   },
   async detach(ctx, _net, ep) {
     if (ctx.fromState === true) {
-      // Gone already is fine (its namespace was deleted first): fail only if it is still there.
-      const del = 'ip link del "$1" 2>/dev/null || ! ip link show "$1" >/dev/null 2>&1';
-      await ctx.applyLinkOps([{ kind: 'cmd', argv: ['sh', '-c', del, 'detach', ep.hostVeth] }]);
+      // One `ip -batch` line with the rest of the script. Gone already (its namespace was
+      // deleted first) fails the script: the manager then detaches by reading the kernel.
+      await ctx.applyLinkOps([{ kind: 'ip', args: ['link', 'del', ep.hostVeth] }]);
       return;
     }
     const links = await ctx.readLinks();

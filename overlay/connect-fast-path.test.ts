@@ -5,6 +5,7 @@
  * plans against what is there) must still connect the container, and leave nothing behind.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -58,6 +59,35 @@ describePrivileged('connect when the kernel differs from the state', [root, comm
     } finally {
       await run('ip', ['link', 'del', veth]).catch(() => undefined);
     }
+  });
+
+  it('makes the namespace in the connect\'s script and deletes it in the disconnect\'s', async () => {
+    const container = `${tag}-fresh`;
+    const ns = `tscf-${tag}-n`;
+    try {
+      const rec = await hn.connect({ container, netns: `/run/netns/${ns}`, service: 'fresh', networks: [{ network: net }], createNetns: true });
+      const eth0 = (await addrs(ns)).find((l) => l.ifname === 'eth0');
+      expect(eth0?.addr_info.map((a) => a.local)).toContain(rec.endpoints[0]?.ipv4);
+      const veth = vethNameFor(container, net);
+      expect((await run('ip', ['-j', 'link', 'show'])).stdout).toContain(veth);
+      await hn.disconnect(container, undefined, { namespaceGoing: true, removeNetns: true });
+      expect(existsSync(`/run/netns/${ns}`)).toBe(false);
+      expect((await run('ip', ['-j', 'link', 'show'])).stdout).not.toContain(veth);
+      expect(hn.state().containers[container]).toBeUndefined();
+    } finally {
+      await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    }
+  });
+
+  it('still connects when the namespace it was to make is there already (an interrupted start)', async () => {
+    const container = `${tag}-again`;
+    const ns = `tscf-${tag}-a`;
+    const nsPath = await fx.netns(ns);
+    const rec = await hn.connect({ container, netns: nsPath, service: 'again', networks: [{ network: net }], createNetns: true });
+    const eth0 = (await addrs(ns)).find((l) => l.ifname === 'eth0');
+    expect(eth0?.addr_info.map((a) => a.local)).toContain(rec.endpoints[0]?.ipv4);
+    await hn.disconnect(container);
+    expect(hn.state().containers[container]).toBeUndefined();
   });
 
   it('names the interface past one of someone else\'s in the namespace', async () => {

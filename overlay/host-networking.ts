@@ -80,8 +80,10 @@ export interface HostNetworking {
   /**
    * `namespaceGoing`: the caller deletes the container's namespace right after (the agent
    * removing its sandbox), so what dies with it (the 127.0.0.11 redirect table) is not undone.
+   * `removeNetns`: and the namespace (a /run/netns/NAME) is deleted by the same script, once
+   * its links are gone; when that script fails, deleting it is left to the caller.
    */
-  disconnect(container: string, network?: string, opts?: { namespaceGoing?: boolean | undefined }): Promise<void>;
+  disconnect(container: string, network?: string, opts?: { namespaceGoing?: boolean | undefined; removeNetns?: boolean | undefined }): Promise<void>;
   state(): NetworkingState;
   /** `network ls`: every network we know, by name. */
   networks(): NetworkRecord[];
@@ -135,6 +137,12 @@ function conflictOf(c: ContainerRecord, port: RulesetPort, error: Error): PortCo
 }
 
 const ctx: DriverContext = { applyLinkOps, readLinks, readVxlanPeers: (dev) => readVxlanPeers(dev) };
+
+/** NAME of a /run/netns/NAME path (what `ip netns add|del` take). */
+function netnsName(path: string): string {
+  if (!path.startsWith('/run/netns/')) throw new Error(`${path} is not a named network namespace (/run/netns/NAME)`);
+  return path.slice('/run/netns/'.length);
+}
 
 /** Rules of the `ports` chain in `nft -j list table` output. */
 function countPortRules(json: unknown): number {
@@ -286,8 +294,8 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
    * Collect the drivers' ops for these endpoints planned from the state alone (no kernel read),
    * with `extra` after them, and run all of it as one script: one process per connect.
    */
-  async function linksFromState(eps: readonly EndpointRecord[], how: 'attach' | 'detach', extra: LinkOp[]): Promise<void> {
-    const ops: LinkOp[] = [];
+  async function linksFromState(eps: readonly EndpointRecord[], how: 'attach' | 'detach', extra: LinkOp[], first: LinkOp[] = []): Promise<void> {
+    const ops: LinkOp[] = [...first];
     const collect: DriverContext = {
       ...ctx,
       fromState: true,
@@ -379,7 +387,9 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     try {
       // The drivers' attach brings `lo` up with the rest; with nothing to attach, it is done here.
       const lo: LinkOp[] = planned.added.length === 0 ? [{ kind: 'ip', netns: req.netns, args: ['link', 'set', 'lo', 'up'] }] : [];
-      await linksFromState(planned.added, 'attach', [...lo, { kind: 'nft', netns: req.netns, script: resolverScript(planned.container) }]);
+      // A new namespace is made in the same script (`ip netns add` joins the host's `ip -batch`).
+      const netns: LinkOp[] = req.createNetns === true ? [{ kind: 'ip', args: ['netns', 'add', netnsName(req.netns)] }] : [];
+      await linksFromState(planned.added, 'attach', [...lo, { kind: 'nft', netns: req.netns, script: resolverScript(planned.container) }], netns);
     } catch {
       return serial(async () => {
         for (const ep of planned.added) {
@@ -445,7 +455,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
    * veth is gone); a failure falls back to the reading detach. No lock: the agent serialises
    * the calls of one container, and nothing else touches its links.
    */
-  async function disconnectLinks(container: string, network?: string, namespaceGoing = false): Promise<boolean> {
+  async function disconnectLinks(container: string, network?: string, namespaceGoing = false, removeNetns = false): Promise<boolean> {
     const c = state.containers[container];
     if (c === undefined) return false;
     if (network !== undefined && !c.endpoints.some((e) => e.network === network)) {
@@ -469,8 +479,10 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
         : namespaceGoing
           ? []
           : [{ kind: 'cmd', argv: ['sh', '-c', 'nsenter --net="$1" -- nft delete table ip "$2" 2>/dev/null || true', 'resolver', c.netns, resolverTable] }];
+    // The namespace itself, last, in the same script (its veth ends are gone by then).
+    const netns: LinkOp[] = removeNetns && rest === undefined ? [{ kind: 'ip', args: ['netns', 'del', netnsName(c.netns)] }] : [];
     try {
-      await linksFromState(removed, 'detach', [...route, ...resolver]);
+      await linksFromState(removed, 'detach', [...route, ...resolver, ...netns]);
     } catch {
       for (const ep of removed) {
         const net = state.networks[ep.network] as NetworkRecord;
@@ -490,8 +502,8 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     if (reserving) await reservations.reconcile(allPorts());
   }
 
-  async function disconnect(container: string, network?: string, opts: { namespaceGoing?: boolean | undefined } = {}): Promise<void> {
-    if (await disconnectLinks(container, network, opts.namespaceGoing === true)) await serial(() => disconnectCommit(container, network));
+  async function disconnect(container: string, network?: string, opts: { namespaceGoing?: boolean | undefined; removeNetns?: boolean | undefined } = {}): Promise<void> {
+    if (await disconnectLinks(container, network, opts.namespaceGoing === true, opts.removeNetns === true)) await serial(() => disconnectCommit(container, network));
   }
 
   async function setServiceVip(req: VipRequest): Promise<VipRecord> {

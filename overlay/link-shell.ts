@@ -100,9 +100,16 @@ export function renderLinkScript(ops: readonly LinkOp[]): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Carry out ops: one process from Node (`sh -s`, the script on stdin) however many steps. */
+/**
+ * Carry out ops: one process from Node (`sh -s`, the script on stdin) however many steps; a
+ * plan that is one `ip -batch` of the host (a detach) runs as that alone, without the shell.
+ */
 export async function applyLinkOps(ops: readonly LinkOp[]): Promise<void> {
   if (ops.length === 0) return;
+  if (ops.every((o) => o.kind === 'ip' && o.netns === undefined && o.optional !== true)) {
+    await runCommand(['ip', '-batch', '-'], { input: `${ops.map((o) => batchLine((o as { args: string[] }).args)).join('\n')}\n` });
+    return;
+  }
   await runCommand(['sh', '-s'], { input: renderLinkScript(ops) });
 }
 

@@ -223,6 +223,11 @@ export interface ConnectRequest {
   expose?: (string | number)[] | undefined;
   /** `dns:` servers the embedded DNS forwards this container's queries to. */
   dns?: string[] | undefined;
+  /**
+   * `netns` (/run/netns/NAME) does not exist yet: the connect's script makes it first, so that
+   * a new container's network costs one program start from the agent, not two.
+   */
+  createNetns?: boolean | undefined;
 }
 
 export interface ConnectContext {

@@ -6,6 +6,7 @@
  */
 import type { AgentApi, ContainerSummary } from '../agent/api/types.js';
 import { resource, type Reporter } from '../lib/progress.js';
+import { traceProcessStart } from '../lib/trace.js';
 import type { DesiredProject } from './desired.js';
 import { LABEL } from './labels.js';
 import { dependents, levels } from './order.js';
@@ -33,6 +34,7 @@ async function removeContainers(agent: AgentApi, containers: readonly ContainerS
 }
 
 export async function down(agent: AgentApi, p: DesiredProject, opts: DownOptions, report: Reporter): Promise<{ orphans: string[] }> {
+  traceProcessStart('cli');
   const all = await agent.listContainers({ all: true, label: [`${LABEL.project}=${p.name}`] });
   const known = new Set(p.services.map((s) => s.name));
   const serviceOf = (c: ContainerSummary) => c.labels[LABEL.service] ?? '';

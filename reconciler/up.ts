@@ -7,6 +7,7 @@
 import type { AgentApi, ContainerSummary } from '../agent/api/types.js';
 import { TscError, isTscError } from '../lib/errors.js';
 import { resource, type Reporter } from '../lib/progress.js';
+import { traceProcessStart, traced } from '../lib/trace.js';
 import type { Dependency, DesiredProject, DesiredServiceSpec } from './desired.js';
 import { LABEL, serviceFilter } from './labels.js';
 import { planService, type ActualContainer, type RecreatePolicy } from './plan.js';
@@ -253,8 +254,9 @@ export function selectServices(p: DesiredProject, names: readonly string[], noDe
 }
 
 export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, report: Reporter): Promise<void> {
-  await ensureNetworks(agent, p, report);
-  await ensureVolumes(agent, p, report);
+  traceProcessStart('cli');
+  await traced('cli', 'networks', () => ensureNetworks(agent, p, report));
+  await traced('cli', 'volumes', () => ensureVolumes(agent, p, report));
   const services = selectServices(p, opts.services, opts.noDeps);
   const names = new Set(services.map((s) => s.name));
   const done = new Map<string, Promise<void>>();
@@ -279,8 +281,8 @@ export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, re
           report.emit({ id: resource.container(dep.service), status: `optional dependency failed: ${e.message}`, state: 'warning' });
         }
       }
-      const builtId = await ensureImage(agent, s, opts, report, listImages);
-      await converge(agent, p.name, s, opts, report, builtId);
+      const builtId = await traced(s.name, 'cli-image', () => ensureImage(agent, s, opts, report, listImages));
+      await traced(s.name, 'cli-converge', () => converge(agent, p.name, s, opts, report, builtId));
     })();
     done.set(s.name, task);
     return task;

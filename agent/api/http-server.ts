@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 
 import { TscError } from '../../lib/errors.js';
+import { traced } from '../../lib/trace.js';
 import { serveExecAttach } from './exec-stream.js';
 import { METHODS, PROGRESS_METHODS, STREAM_METHODS, STREAM_OPTIONS_AT, UPGRADE_METHODS, statusFor, type StreamLine, type StreamMethod, type WireError } from './rpc.js';
 import type { AgentApi } from './types.js';
@@ -104,7 +105,7 @@ async function handle(api: AgentApi, req: IncomingMessage, res: ServerResponse):
   }
 
   try {
-    const value = await fn(...args);
+    const value = await traced('api', method, async () => fn(...args));
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(value ?? null));
   } catch (e) {
     const w = toWire(e);

@@ -4,6 +4,7 @@
  * (`ip netns add tsc-<id>`), which the runtime joins. The manager's state (IPAM, networks,
  * endpoints) is saved after every change, so a restarted agent knows what it made.
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -142,22 +143,29 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
     },
     async createSandbox(containerId, o = {}) {
       const name = netnsName(containerId);
+      // With a connect to follow, the namespace is made by its script, `lo` with the rest.
+      if (o.loopback === false) return `/run/netns/${name}`;
       // Already there is fine (an interrupted start).
       await runCommand(['ip', 'netns', 'add', name]).catch((e: unknown) => {
         if (!(e instanceof Error && /exists/i.test(e.message))) throw e;
       });
-      // With a connect to follow, `lo` comes up in its script (one program fewer here).
-      if (o.loopback !== false) await runCommand(['ip', 'link', 'set', 'lo', 'up'], { netns: `/run/netns/${name}` });
+      await runCommand(['ip', 'link', 'set', 'lo', 'up'], { netns: `/run/netns/${name}` });
       return `/run/netns/${name}`;
     },
     async removeSandbox(containerId) {
       const name = netnsName(containerId);
-      await runCommand(['sh', '-ec', '[ ! -e "/run/netns/$1" ] || ip netns del "$1"', 'sandbox', name]);
+      // Mostly gone already, with the disconnect's script.
+      if (!existsSync(`/run/netns/${name}`)) return;
+      await runCommand(['ip', 'netns', 'del', name]).catch((e: unknown) => {
+        if (existsSync(`/run/netns/${name}`)) throw e;
+      });
     },
     async connect(_containerId, sandbox, args) {
       const rec = await networking.connect({
         container: args.name,
         netns: sandbox,
+        // createSandbox left it to this connect (see there).
+        createNetns: !existsSync(sandbox),
         service: args.service,
         hostname: args.hostname,
         networks: args.endpoints.map((e) => ({
@@ -208,8 +216,9 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
     },
     async disconnect(_containerId, name) {
       if (networking.state().containers[name] === undefined) return;
-      // removeSandbox comes next (see NetworkService.disconnect): the namespace's table goes with it.
-      await networking.disconnect(name, undefined, { namespaceGoing: true });
+      // removeSandbox comes next (see NetworkService.disconnect): the namespace's table goes with
+      // it. The namespace is deleted by the same script, leaving removeSandbox nothing to do.
+      await networking.disconnect(name, undefined, { namespaceGoing: true, removeNetns: true });
       await save();
     },
     close: () => networking.close(),

@@ -44,8 +44,8 @@ export async function stopProcess(p: ChildProcess | undefined, ms = 30_000): Pro
 
 /** Our agent in the foreground, as systemd would run it; resolves once it listens. Its stderr
  * is kept (the tail) so that a failed round can say what the agent said. */
-export async function startAgent(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; log: () => string }> {
-  const proc = spawn(process.execPath, [OUR_CLI, 'agent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+export async function startAgent(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<{ proc: ChildProcess; log: () => string }> {
+  const proc = spawn(process.execPath, [...nodeArgs, OUR_CLI, 'agent'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr?.on('data', (b: Buffer) => {
     err = (err + b.toString()).slice(-8000);
