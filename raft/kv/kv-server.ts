@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { TscError } from '../../lib/errors.js';
 import type { RaftNode } from '../node.js';
+import { tracerFor } from '../trace.js';
 import { type KvCommand, type KvResult, type KvStateMachine, encodeKvCommand } from './kv-state-machine.js';
 
 export interface KvServerOptions {
@@ -55,6 +56,7 @@ function readBody(req: IncomingMessage, max: number): Promise<string> {
 export async function startKvServer(opts: KvServerOptions): Promise<Server> {
   const { node, sm } = opts;
   const max = opts.maxValueBytes ?? 1024 * 1024;
+  const trace = tracerFor(node.status().id);
 
   const status = (): string => {
     const st = node.status();
@@ -93,7 +95,9 @@ export async function startKvServer(opts: KvServerOptions): Promise<Server> {
       case 'PUT': {
         const value = await readBody(req, max);
         const r = await propose({ op: 'put', key, value });
-        return reply(res, 200, `${r.index}\n`);
+        reply(res, 200, `${r.index}\n`);
+        trace?.mark('answer', r.index, r.index);
+        return;
       }
       case 'POST': {
         const prev = url.searchParams.get('prev');
