@@ -30,6 +30,7 @@ import { openDurable } from './storage/durable.js';
 import { saveSnapshotFile } from './storage/snapshot.js';
 import type { Wal } from './storage/wal.js';
 import type { MemoryStorage } from './storage.js';
+import { type Tracer, tracerFor } from './trace.js';
 import { Wait } from './wait.js';
 
 /** What the node replicates. apply() and snapshot() are synchronous: they see one applied index. */
@@ -116,12 +117,18 @@ export class RaftNode {
   private role: StateRole = 'follower';
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
+  private kickScheduled = false;
+  /** The last pipelined write of a leader (with its completion handled); resolved when none. */
+  private lastWrite: Promise<void> = Promise.resolve();
   private stopped = false;
   private fatal: Error | undefined;
   private readonly snapshotEvery: number;
   private readonly keepEntries: number;
   private readonly timeoutMs: number;
   private readonly sendBeforePersist: boolean;
+  /** RAFT_TRACE's per-proposal timeline (raft/trace.ts); undefined when off. */
+  private readonly trace: Tracer | undefined;
+  private tracedCommit = 0;
 
   private constructor(
     private readonly opts: NodeOptions,
@@ -133,6 +140,7 @@ export class RaftNode {
     this.snapshotEvery = opts.snapshotEvery ?? 10_000;
     this.keepEntries = opts.keepEntries ?? 500;
     this.sendBeforePersist = opts.leaderSendsBeforePersist ?? true;
+    this.trace = tracerFor(opts.id);
     this.timeoutMs = opts.requestTimeoutMs ?? Math.max(2 * electionTick * tickMs, 5000);
     const snap = storage.snapshot();
     this.applied = snap.metadata.index;
@@ -165,7 +173,9 @@ export class RaftNode {
   step(m: Message): void {
     if (this.stopped) return;
     if (m.to !== this.opts.id) return;
+    if (this.trace !== undefined) this.traceIn(m);
     this.core.step(m);
+    if (this.trace !== undefined) this.traceCommit();
     this.kick();
   }
 
@@ -209,6 +219,10 @@ export class RaftNode {
     const p = this.withTimeout(this.proposals, key, 'proposal');
     try {
       this.core.propose(framed);
+      if (this.trace !== undefined) {
+        const last = this.core.raft.raftLog.lastIndex();
+        this.trace.mark('prop', last, last);
+      }
     } catch (e) {
       this.proposals.cancel(key, e instanceof Error ? e : new Error(String(e)));
     }
@@ -308,56 +322,148 @@ export class RaftNode {
     return p;
   }
 
-  /** Starts the Ready loop unless it runs already (it re-checks hasReady before it ends). */
+  /**
+   * Runs the Ready loop on the next turn of the event loop (setImmediate: no timer), so that
+   * everything that arrived in this turn (proposals, acks, a whole frame of appends) goes into
+   * one Ready: one WAL write and one message per peer for all of it.
+   */
   private kick(): void {
-    if (this.loop !== undefined || this.stopped || this.fatal !== undefined) return;
-    this.loop = this.run().finally(() => {
-      this.loop = undefined;
+    if (this.kickScheduled || this.stopped || this.fatal !== undefined) return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      if (this.loop !== undefined || this.stopped || this.fatal !== undefined) return;
+      this.loop = this.run().finally(() => {
+        this.loop = undefined;
+        // Something may have happened while the loop was finishing (a write completing).
+        if (!this.stopped && this.fatal === undefined && this.core.hasReady()) this.kick();
+      });
     });
   }
 
   private async run(): Promise<void> {
     try {
-      while (!this.stopped && this.core.hasReady()) {
+      while (!this.stopped && this.fatal === undefined && this.core.hasReady()) {
         const rd = this.core.ready();
+        if (this.canPipeline(rd)) {
+          const confChanged = this.handlePipelined(rd);
+          this.core.advance({ persisted: false });
+          if (this.trace !== undefined) this.traceCommit();
+          if (this.snapshotDue(confChanged)) {
+            await this.lastWrite;
+            await this.maybeSnapshot(confChanged);
+          }
+          continue;
+        }
+        // Anything else waits for the leader's writes in flight, then goes in strict order.
+        await this.lastWrite;
+        if (this.fatal !== undefined) return;
         const confChanged = await this.handle(rd);
         this.core.advance();
+        if (this.trace !== undefined) this.traceCommit();
         await this.maybeSnapshot(confChanged);
       }
     } catch (e) {
-      const err = e instanceof Error ? e : new Error(String(e));
-      this.fatal = err;
-      if (this.timer !== undefined) clearInterval(this.timer);
-      const fail = raftError(`node ${this.opts.id} failed: ${err.message}`);
-      this.proposals.cancelAll(fail);
-      this.reads.cancelAll(fail);
-      if (this.opts.onFatal !== undefined) this.opts.onFatal(err);
-      else
-        setImmediate(() => {
-          throw err;
-        });
+      this.fail(e);
     }
   }
 
-  /** Persists, sends, applies one Ready. Returns whether the membership changed. */
-  private async handle(rd: Ready): Promise<boolean> {
-    // A leader's appends and heartbeats do not depend on its own disk (Raft thesis 10.2.1, and
-    // etcd's raftNode): it counts its own copy only once advance() says it is durable, so it
-    // may send them while it writes. Anything else waits for the fsync.
+  private fail(e: unknown): void {
+    if (this.fatal !== undefined) return;
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.fatal = err;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    const fail = raftError(`node ${this.opts.id} failed: ${err.message}`);
+    this.proposals.cancelAll(fail);
+    this.reads.cancelAll(fail);
+    if (this.opts.onFatal !== undefined) this.opts.onFatal(err);
+    else
+      setImmediate(() => {
+        throw err;
+      });
+  }
+
+  /**
+   * A leader's Ready may be handled without waiting for its own write (Raft thesis 10.2.1, etcd
+   * raft's asynchronous storage writes): its appends and heartbeats do not depend on its own
+   * disk, and it counts its own copy only once persisted() says the write is durable. Not with
+   * a snapshot, nor with a new term or vote: those are made durable before anything else.
+   */
+  private canPipeline(rd: Ready): boolean {
+    if (!this.sendBeforePersist || rd.snapshot !== undefined) return false;
+    if ((rd.softState?.state ?? this.role) !== 'leader') return false;
     const durable = this.storage.initialState().hardState;
-    const early =
-      this.sendBeforePersist &&
-      (rd.softState?.state ?? this.role) === 'leader' &&
-      rd.snapshot === undefined &&
-      (rd.hardState === undefined || (rd.hardState.term === durable.term && rd.hardState.vote === durable.vote));
+    return rd.hardState === undefined || (rd.hardState.term === durable.term && rd.hardState.vote === durable.vote);
+  }
+
+  /**
+   * The leader's pipelined Ready: appends and heartbeats leave now, committed entries (durable
+   * on a majority) are applied now, the entries go to the in-memory log the core reads and to
+   * the WAL's next group write. When that write is durable the leader counts its own copy, and
+   * the Ready's other messages (replies to older terms, never acks or votes of its own) leave.
+   */
+  private handlePipelined(rd: Ready): boolean {
+    const now: Message[] = [];
     const later: Message[] = [];
-    if (early) {
-      const now: Message[] = [];
-      for (const m of rd.messages) (LEADER_MESSAGES.has(m.type) && m.to !== this.opts.id ? now : later).push(m);
-      if (now.length > 0) this.opts.transport.send(now);
-    } else {
-      later.push(...rd.messages);
+    for (const m of rd.messages) (LEADER_MESSAGES.has(m.type) && m.to !== this.opts.id ? now : later).push(m);
+    if (now.length > 0) this.sendOut(now);
+    this.roleChange(rd);
+    const confChanged = this.applyAll(rd.committedEntries);
+    this.storage.append(rd.entries);
+    if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
+    const first = rd.entries[0];
+    const last = rd.entries[rd.entries.length - 1];
+    if (first !== undefined && last !== undefined) this.trace?.mark('wal-start', first.index, last.index);
+    this.lastWrite = this.wal.save(rd.hardState, rd.entries, rd.mustSync).then(
+      () => {
+        if (this.stopped || this.fatal !== undefined) return;
+        if (first !== undefined && last !== undefined) {
+          this.trace?.mark('wal-done', first.index, last.index);
+          this.core.persisted(last.index, last.term);
+        }
+        this.deliver(later);
+        this.kick();
+      },
+      (e: unknown) => this.fail(e),
+    );
+    this.queueReads(rd);
+    return confChanged;
+  }
+
+  /** Messages to this node are stepped, the others sent. */
+  private deliver(msgs: readonly Message[]): void {
+    const out: Message[] = [];
+    for (const m of msgs) {
+      if (m.to === this.opts.id) this.core.step(m);
+      else out.push(m);
     }
+    if (out.length > 0) this.sendOut(out);
+  }
+
+  private roleChange(rd: Ready): void {
+    if (rd.softState === undefined) return;
+    const wasLeader = this.role === 'leader';
+    this.role = rd.softState.state;
+    if (wasLeader && this.role !== 'leader') {
+      const err = raftError(`node ${this.opts.id} lost leadership (outcome unknown)`, 'retry on the new leader');
+      this.proposals.cancelAll(err);
+      this.reads.cancelAll(err);
+      this.readyReads = [];
+    }
+  }
+
+  private queueReads(rd: Ready): void {
+    for (const rs of rd.readStates) {
+      this.readyReads.push({ id: Buffer.from(rs.requestCtx).toString('hex'), index: rs.index });
+    }
+    this.serveReads();
+  }
+
+  /**
+   * Persists, sends, applies one Ready in strict order. Returns whether the membership changed.
+   * A follower's acks and votes leave only after the write and fsync they promise.
+   */
+  private async handle(rd: Ready): Promise<boolean> {
     // Committed entries are durable on a majority already, so (as etcd does) they are applied
     // while this node writes its own copy: a client's answer does not wait for one more fsync.
     // The state machine is rebuilt from snapshot + log on restart, and snapshots are taken only
@@ -372,40 +478,52 @@ export class RaftNode {
       await this.wal.saveSnapshotMarker(rd.snapshot.metadata.index, rd.snapshot.metadata.term);
       this.storage.applySnapshot(rd.snapshot);
     }
+    const firstNew = rd.entries[0]?.index ?? 0;
+    const lastNew = rd.entries[rd.entries.length - 1]?.index ?? 0;
+    if (lastNew > 0) this.trace?.mark('wal-start', firstNew, lastNew);
     await this.wal.save(rd.hardState, rd.entries, rd.mustSync);
+    if (lastNew > 0) this.trace?.mark('wal-done', firstNew, lastNew);
     this.storage.append(rd.entries);
     if (rd.hardState !== undefined) this.storage.setHardState(rd.hardState);
     // 2. send.
-    const out: Message[] = [];
-    for (const m of later) {
-      if (m.to === this.opts.id) this.core.step(m);
-      else out.push(m);
-    }
-    if (out.length > 0) this.opts.transport.send(out);
+    this.deliver(rd.messages);
     // 3. apply.
-    if (rd.softState !== undefined) {
-      const wasLeader = this.role === 'leader';
-      this.role = rd.softState.state;
-      if (wasLeader && this.role !== 'leader') {
-        const err = raftError(`node ${this.opts.id} lost leadership (outcome unknown)`, 'retry on the new leader');
-        this.proposals.cancelAll(err);
-        this.reads.cancelAll(err);
-        this.readyReads = [];
-      }
-    }
+    this.roleChange(rd);
     if (rd.snapshot !== undefined && rd.snapshot.metadata.index > this.applied) {
       this.opts.stateMachine.restore(rd.snapshot.data);
       this.applied = rd.snapshot.metadata.index;
     }
     if (!applyNow) confChanged = this.applyAll(rd.committedEntries);
-    for (const rs of rd.readStates) {
-      this.readyReads.push({ id: Buffer.from(rs.requestCtx).toString('hex'), index: rs.index });
-    }
-    this.serveReads();
+    this.queueReads(rd);
     return confChanged;
   }
 
+  /** Hands messages to the transport (recording appends and acks when tracing). */
+  private sendOut(msgs: Message[]): void {
+    if (this.trace !== undefined) {
+      for (const m of msgs) {
+        if (m.type === 'MsgApp' && m.entries.length > 0) this.trace.mark('app-out', (m.entries[0] as Entry).index, m.index + m.entries.length, m.to);
+        else if (m.type === 'MsgAppResp' && !m.reject) this.trace.mark('ack-out', m.index, m.index, m.to);
+      }
+    }
+    this.opts.transport.send(msgs);
+  }
+
+  private traceIn(m: Message): void {
+    if (m.type === 'MsgApp' && m.entries.length > 0) this.trace?.mark('app-in', (m.entries[0] as Entry).index, m.index + m.entries.length, m.from);
+    else if (m.type === 'MsgAppResp' && !m.reject) this.trace?.mark('ack-in', m.index, m.index, m.from);
+  }
+
+  private traceCommit(): void {
+    const c = this.core.raft.raftLog.committed;
+    if (c > this.tracedCommit) {
+      this.trace?.mark('commit', this.tracedCommit + 1, c);
+      this.tracedCommit = c;
+    }
+  }
+
   private applyAll(entries: readonly Entry[]): boolean {
+    if (this.trace !== undefined && entries.length > 0) this.trace.mark('apply', (entries[0] as Entry).index, (entries[entries.length - 1] as Entry).index);
     let confChanged = false;
     for (const e of entries) {
       if (e.type === 'confChange') confChanged = true;
@@ -449,11 +567,15 @@ export class RaftNode {
   }
 
   /** Snapshots every `snapshotEvery` entries and after membership changes, then compacts. */
-  private async maybeSnapshot(confChanged: boolean): Promise<void> {
+  private snapshotDue(confChanged: boolean): boolean {
     const snapIndex = this.storage.snapshot().metadata.index;
-    if (this.applied <= snapIndex) return;
-    if (!confChanged && this.applied - snapIndex < this.snapshotEvery) return;
-    if (this.applied > this.storage.lastIndex()) return;
+    if (this.applied <= snapIndex) return false;
+    if (!confChanged && this.applied - snapIndex < this.snapshotEvery) return false;
+    return this.applied <= this.storage.lastIndex();
+  }
+
+  private async maybeSnapshot(confChanged: boolean): Promise<void> {
+    if (!this.snapshotDue(confChanged)) return;
     const snap = this.storage.createSnapshot(this.applied, this.core.status().config, this.opts.stateMachine.snapshot());
     const dir = join(this.opts.dir, 'snap');
     await saveSnapshotFile(dir, snap);

@@ -158,6 +158,16 @@ export class MemoryStorage implements LogStorage {
     this.ents = [{ index: head.index, term: head.term, type: 'normal', data: new Uint8Array(0) }, ...this.ents.slice(i + 1)];
   }
 
+  /**
+   * Drops the entries after `index`: what a crash loses of writes that were handed over but not
+   * yet durable (the simulator's pipelined leader). Never below the snapshot.
+   */
+  truncateAfter(index: number): void {
+    const offset = (this.ents[0] as Entry).index;
+    if (index < offset) throw new Error(`truncate after ${index} is below the snapshot at ${offset}`);
+    if (index < this.lastIndex()) this.ents = this.ents.slice(0, index - offset + 1);
+  }
+
   /** Appends entries, truncating any conflicting suffix first (the new entries win). */
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
@@ -171,7 +181,7 @@ export class MemoryStorage implements LogStorage {
     if (this.ents.length > offset) {
       this.ents = [...this.ents.slice(0, offset), ...ents];
     } else if (this.ents.length === offset) {
-      this.ents = this.ents.concat(ents);
+      for (const e of ents) this.ents.push(e);
     } else {
       throw new Error(`missing log entry [last: ${this.lastIndex()}, append at: ${(ents[0] as Entry).index}]`);
     }

@@ -15,10 +15,10 @@
  * plain-text PUT does not pay; etcd v2's API is off by default in 3.4.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent } from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { makeClusterPki } from '../../raft/transport/certs.js';
@@ -28,6 +28,8 @@ import { KvCluster, type KvMemberAddr, freePort } from '../../raft/testing/kv-cl
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLIENTS = Number(process.argv[2] ?? 16);
 const SECONDS = Number(process.argv[3] ?? 10);
+/** Length of one turn under load (BENCH_WINDOW seconds, default 2). */
+const WINDOW = Number(process.env['BENCH_WINDOW'] ?? 2);
 const VALUE = 'v'.repeat(256);
 const IDS = [1, 2, 3];
 
@@ -38,6 +40,8 @@ interface Target {
   leader(): Promise<string>;
   kill(addr: string): Promise<void>;
   members(): string[];
+  /** Pids of the member processes running now (for their CPU time). */
+  pids(): number[];
 }
 
 interface LoadResult {
@@ -46,16 +50,41 @@ interface LoadResult {
   seconds: number;
   p50: number;
   p99: number;
+  /** CPU time (user + system) the members spent per write, in ms. */
+  cpuMsPerWrite: number;
+}
+
+/** Latencies and counts of one target over several load windows. */
+interface Tally {
+  lat: number[];
+  errors: number;
+  seconds: number;
+  cpuMs: number;
+}
+
+const CLK_TCK = 100;
+
+/** user + system CPU time of a process in ms (0 once it is gone). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
+  } catch {
+    return 0;
+  }
 }
 
 function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
 }
 
-async function load(t: Target, addr: string, seconds: number): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
-  const lat: number[] = [];
+/** One load window of `seconds` on `t`, added to `tally`. */
+async function load(t: Target, agent: Agent, addr: string, seconds: number, tally: Tally): Promise<void> {
+  const lat = tally.lat;
   let errors = 0;
+  const pids = t.pids();
+  const cpu0 = pids.reduce((a, p) => a + cpuMs(p), 0);
   const start = performance.now();
   const end = start + seconds * 1000;
   await Promise.all(
@@ -69,11 +98,15 @@ async function load(t: Target, addr: string, seconds: number): Promise<LoadResul
       }
     }),
   );
-  const took = (performance.now() - start) / 1000;
-  agent.destroy();
-  lat.sort((a, b) => a - b);
+  tally.seconds += (performance.now() - start) / 1000;
+  tally.cpuMs += pids.reduce((a, p) => a + cpuMs(p), 0) - cpu0;
+  tally.errors += errors;
+}
+
+function summarize(t: Target, tally: Tally): LoadResult {
+  const lat = [...tally.lat].sort((a, b) => a - b);
   if (process.env['BENCH_DEBUG'] !== undefined) process.stderr.write(`${t.name} percentiles 50/75/90/95/99: ${[0.5, 0.75, 0.9, 0.95, 0.99].map((p) => pct(lat, p).toFixed(1)).join(' ')}\n`);
-  return { ops: lat.length, errors, seconds: took, p50: pct(lat, 0.5), p99: pct(lat, 0.99) };
+  return { ops: lat.length, errors: tally.errors, seconds: tally.seconds, p50: pct(lat, 0.5), p99: pct(lat, 0.99), cpuMsPerWrite: tally.cpuMs / Math.max(1, lat.length) };
 }
 
 /**
@@ -140,6 +173,7 @@ async function ours(dir: string): Promise<{ target: Target; stop: () => Promise<
     name: 'ours',
     put: (agent, addr, key, timeoutMs) => httpRequest(agent, addr, 'PUT', `/kv/${key}`, VALUE, timeoutMs),
     members: () => members.map((m) => m.http),
+    pids: () => cluster.pids(),
     leader: () =>
       until('our leader', async () => {
         for (const m of members) {
@@ -190,6 +224,7 @@ async function etcd(dir: string): Promise<{ target: Target; stop: () => Promise<
     name: 'etcd',
     put: (agent, addr, key, timeoutMs) => httpRequest(agent, addr, 'POST', '/v3/kv/put', JSON.stringify({ key: b64(key), value: b64(VALUE) }), timeoutMs),
     members: () => IDS.map(clientAddr),
+    pids: () => [...procs.values()].filter((p) => p.exitCode === null && p.signalCode === null).map((p) => p.pid ?? 0),
     leader: () =>
       until('the etcd leader', async () => {
         for (const id of IDS) {
@@ -214,32 +249,63 @@ async function etcd(dir: string): Promise<{ target: Target; stop: () => Promise<
   return { target, stop };
 }
 
-async function bench(name: string, make: () => Promise<{ target: Target; stop: () => Promise<void> }>): Promise<{ load: LoadResult; failoverMs: number }> {
-  const { target, stop } = await make();
-  try {
-    const leader = await target.leader();
-    await load(target, leader, 1); // warm-up
-    const r = await load(target, leader, SECONDS);
-    const failoverMs = await failover(target);
-    process.stdout.write(`${name}: ${(r.ops / r.seconds).toFixed(0)} writes/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.errors} errors; failover ${failoverMs.toFixed(0)} ms\n`);
-    return { load: r, failoverMs };
-  } finally {
-    await stop();
-  }
+type Side = { name: string; target: Target; stop: () => Promise<void>; leader: string; agent: Agent; tally: Tally };
+
+function line(name: string, r: LoadResult, failoverMs: number): string {
+  return `${name}: ${(r.ops / r.seconds).toFixed(0)} writes/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, ${r.errors} errors, member CPU ${r.cpuMsPerWrite.toFixed(3)} ms/write; failover ${failoverMs.toFixed(0)} ms\n`;
 }
 
+const load1 = (): string => loadavg()[0]?.toFixed(1) ?? '?';
+
+/**
+ * Both clusters run at once and take turns under load in windows of WINDOW seconds (ours,
+ * etcd, etcd, ours, ...), so that a shared machine's changing load falls on both alike; then
+ * each one's leader is killed for the failover time.
+ */
 async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist/raft/kv/main.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const dir = await mkdtemp(join(tmpdir(), 'bench-raft-'));
+  const only = process.env['BENCH_ONLY'];
+  const sides: Side[] = [];
   try {
-    process.stdout.write(`bench/raft: 3 members on loopback, fsync on, ${CLIENTS} clients, 256-byte values, ${SECONDS} s each\n`);
-    const a = process.env['BENCH_ONLY'] === 'etcd' ? { load: { ops: 1, errors: 0, seconds: 1, p50: 1, p99: 1 }, failoverMs: 1 } : await bench('ours', () => ours(join(dir, 'ours')));
-    const b = process.env['BENCH_ONLY'] === 'ours' ? a : await bench('etcd', () => etcd(join(dir, 'etcd')));
-    const tput = (r: LoadResult): number => r.ops / r.seconds;
-    process.stdout.write(
-      `ratio ours/etcd: throughput ${(tput(a.load) / tput(b.load)).toFixed(2)}x, p50 ${(a.load.p50 / b.load.p50).toFixed(2)}x, p99 ${(a.load.p99 / b.load.p99).toFixed(2)}x, failover ${(a.failoverMs / b.failoverMs).toFixed(2)}x (latency ratios: lower is better)\n`,
-    );
+    process.stdout.write(`bench/raft: 3 members on loopback, fsync on, ${CLIENTS} clients, 256-byte values, ${SECONDS} s each in ${WINDOW} s turns; load average ${load1()}\n`);
+    const makers: [string, (d: string) => Promise<{ target: Target; stop: () => Promise<void> }>][] = [
+      ['ours', ours],
+      ['etcd', etcd],
+    ];
+    for (const [name, make] of makers) {
+      if (only !== undefined && only !== name) continue;
+      const { target, stop } = await make(join(dir, name));
+      const side: Side = { name, target, stop, leader: '', agent: new Agent({ keepAlive: true, maxSockets: CLIENTS }), tally: { lat: [], errors: 0, seconds: 0, cpuMs: 0 } };
+      sides.push(side);
+      side.leader = await target.leader();
+      await load(target, side.agent, side.leader, 1, { lat: [], errors: 0, seconds: 0, cpuMs: 0 }); // warm-up
+    }
+    const rounds = Math.max(1, Math.round(SECONDS / WINDOW));
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? sides : [...sides].reverse();
+      for (const s of order) await load(s.target, s.agent, s.leader, SECONDS / rounds, s.tally);
+    }
+    const results = new Map<string, { load: LoadResult; failoverMs: number }>();
+    const loadAfter = load1();
+    for (const s of sides) {
+      s.agent.destroy();
+      const r = summarize(s.target, s.tally);
+      const failoverMs = await failover(s.target);
+      results.set(s.name, { load: r, failoverMs });
+      process.stdout.write(line(s.name, r, failoverMs));
+    }
+    process.stdout.write(`load average after the load windows: ${loadAfter}\n`);
+    const a = results.get('ours');
+    const b = results.get('etcd');
+    if (a !== undefined && b !== undefined) {
+      const tput = (r: LoadResult): number => r.ops / r.seconds;
+      process.stdout.write(
+        `ratio ours/etcd: throughput ${(tput(a.load) / tput(b.load)).toFixed(2)}x, p50 ${(a.load.p50 / b.load.p50).toFixed(2)}x, p99 ${(a.load.p99 / b.load.p99).toFixed(2)}x, CPU/write ${(a.load.cpuMsPerWrite / b.load.cpuMsPerWrite).toFixed(2)}x, failover ${(a.failoverMs / b.failoverMs).toFixed(2)}x (ratios but throughput: lower is better)\n`,
+      );
+    }
   } finally {
+    for (const s of sides) await s.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

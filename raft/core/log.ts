@@ -170,12 +170,24 @@ export class RaftLog {
     return this.storage.term(i);
   }
 
-  /** Like term() but a missing entry reads as 0 (no real term is 0, so nothing matches it). */
+  /**
+   * Like term() but a missing entry reads as 0 (no real term is 0, so nothing matches it).
+   * Checks the range first: a follower asks this of every new entry it receives, and building
+   * a StorageError (with its stack) each time was a visible share of its CPU.
+   */
   termOrZero(i: number): number {
+    return this.maybeTerm(i) ?? 0;
+  }
+
+  /** term(), or undefined for an entry outside the log (checked first: no exception built). */
+  private maybeTerm(i: number): number | undefined {
+    const t = this.unstable.maybeTerm(i);
+    if (t !== undefined) return t;
+    if (i + 1 < this.firstIndex() || i > this.lastIndex()) return undefined;
     try {
-      return this.term(i);
+      return this.storage.term(i);
     } catch (e) {
-      if (e instanceof StorageError) return 0;
+      if (e instanceof StorageError) return undefined;
       throw e;
     }
   }
@@ -206,12 +218,7 @@ export class RaftLog {
   }
 
   matchTerm(i: number, term: number): boolean {
-    try {
-      return this.term(i) === term;
-    } catch (e) {
-      if (e instanceof StorageError) return false;
-      throw e;
-    }
+    return this.maybeTerm(i) === term;
   }
 
   /** The commit rule: advance only to an entry of the leader's current term (section 5.4.2). */

@@ -216,8 +216,16 @@ export class RaftCore {
     return rd;
   }
 
-  /** Everything in the last Ready was persisted, sent and applied. */
-  advance(): void {
+  /**
+   * Everything in the last Ready was persisted, sent and applied.
+   *
+   * `{ persisted: false }` (a leader pipelining its own writes, Raft thesis 10.2.1): the Ready's
+   * entries were handed to storage (the core may read them back) but are not durable yet; the
+   * leader counts its own copy towards commit only when the application calls
+   * persisted(index, term) once they are. Only for a Ready taken as leader without a snapshot
+   * and without a new term or vote (those must be durable before anything else happens).
+   */
+  advance(opts: { persisted?: boolean } = {}): void {
     const rd = this.pending;
     if (rd === undefined) throw new Error('raft: advance() without a ready()');
     this.pending = undefined;
@@ -231,8 +239,17 @@ export class RaftCore {
     if (rd.snapshot !== undefined) r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
     if (lastEntry !== undefined) {
       r.raftLog.stableTo(lastEntry.index, lastEntry.term);
-      r.persisted(lastEntry.index, lastEntry.term);
+      if (opts.persisted !== false) r.persisted(lastEntry.index, lastEntry.term);
     }
+  }
+
+  /**
+   * The log is durable up to (index, term): after advance({ persisted: false }), when the write
+   * of that Ready completes. A leader counts its own copy now, which may commit entries.
+   * Harmless if this node is no longer leader or the entry was replaced since.
+   */
+  persisted(index: number, term: number): void {
+    this.raft.persisted(index, term);
   }
 
   status(): Status {

@@ -375,6 +375,58 @@ describe('the Ready contract', () => {
     n.core.advance();
   });
 
+  it('a pipelining leader (advance without persisting) counts its own copy only at persisted(), and goes on sending meanwhile', () => {
+    const n = newTestNode(1, [1]);
+    n.core.campaign();
+    handleReady(n);
+    handleReady(n);
+    const committed = n.core.raft.raftLog.committed;
+    n.core.propose(enc('x'));
+    const rd1 = n.core.ready();
+    n.storage.append(rd1.entries);
+    n.core.advance({ persisted: false });
+    // Handed to storage but not durable: a one-voter leader must not commit it yet.
+    expect(n.core.raft.raftLog.committed).toBe(committed);
+    n.core.propose(enc('y'));
+    const rd2 = n.core.ready();
+    expect(rd2.entries.map((e) => e.index)).toEqual([committed + 2]);
+    n.storage.append(rd2.entries);
+    n.core.advance({ persisted: false });
+    expect(n.core.raft.raftLog.committed).toBe(committed);
+    const first = rd1.entries[0];
+    if (first === undefined) throw new Error('no entry');
+    n.core.persisted(first.index, first.term);
+    expect(n.core.raft.raftLog.committed).toBe(committed + 1);
+    const last = rd2.entries[0];
+    if (last === undefined) throw new Error('no entry');
+    n.core.persisted(last.index, last.term);
+    expect(n.core.raft.raftLog.committed).toBe(committed + 2);
+  });
+
+  it('a pipelining leader of three commits on two followers\' acks before its own write is durable', () => {
+    const nw = cluster();
+    const leader = nw.core(1);
+    const before = leader.raft.raftLog.committed;
+    leader.propose(enc('x'));
+    const rd = leader.ready();
+    const e = rd.entries[0];
+    if (e === undefined) throw new Error('no entry');
+    nw.node(1).storage.append(rd.entries);
+    leader.advance({ persisted: false });
+    const apps = rd.messages.filter((m) => m.type === 'MsgApp');
+    expect(apps.map((m) => m.to).sort()).toEqual([2, 3]);
+    leader.step(message({ type: 'MsgAppResp', from: 2, to: 1, term: leader.raft.term, index: e.index }));
+    // One follower and a leader copy that is not durable are not a majority.
+    expect(leader.raft.raftLog.committed).toBe(before);
+    leader.step(message({ type: 'MsgAppResp', from: 3, to: 1, term: leader.raft.term, index: e.index }));
+    expect(leader.raft.raftLog.committed).toBe(e.index);
+    // A late persisted() for a leader that has stepped down changes nothing.
+    leader.step(message({ type: 'MsgApp', from: 2, to: 1, term: leader.raft.term + 1, index: e.index, logTerm: e.term, commit: e.index }));
+    expect(leader.raft.state).toBe('follower');
+    leader.persisted(e.index, e.term);
+    expect(leader.raft.raftLog.committed).toBe(e.index);
+  });
+
   it('refuses ready() twice without advance(), and local messages through step()', () => {
     const n = newTestNode(1, [1]);
     n.core.campaign();

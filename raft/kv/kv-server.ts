@@ -16,6 +16,7 @@ import type { ConfChange } from '../core/types.js';
 import type { RaftNode } from '../node.js';
 import type { KvMember } from './kv-peers.js';
 import { type KvCommand, type KvResult, type KvStateMachine, encodeKvCommand, encodeMemberContext } from './kv-state-machine.js';
+import { tracerFor } from '../trace.js';
 
 export interface KvServerOptions {
   node: RaftNode;
@@ -91,6 +92,7 @@ function parseNewMember(body: string): KvMember & { id: number; learner: boolean
 export async function startKvServer(opts: KvServerOptions): Promise<Server> {
   const { node, sm } = opts;
   const max = opts.maxValueBytes ?? 1024 * 1024;
+  const trace = tracerFor(node.status().id);
 
   const httpAddr = (id: number): string | undefined => sm.members().get(id)?.http;
   const status = (): string => {
@@ -200,7 +202,9 @@ export async function startKvServer(opts: KvServerOptions): Promise<Server> {
       case 'PUT': {
         const value = await readBody(req, max);
         const r = await propose({ op: 'put', key, value });
-        return reply(res, 200, `${r.index}\n`);
+        reply(res, 200, `${r.index}\n`);
+        trace?.mark('answer', r.index, r.index);
+        return;
       }
       case 'POST': {
         const prev = url.searchParams.get('prev');

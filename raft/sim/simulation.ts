@@ -14,6 +14,7 @@ import {
   type ConfChange,
   type ConfChangeSingle,
   type Entry,
+  type HardState,
   type Message,
   decodeConfChange,
   emptyConfState,
@@ -31,6 +32,11 @@ export interface SimOptions {
   calmSteps?: number;
   /** Serve client gets from local state without ReadIndex: a bug the checker must catch. */
   unsafeLocalReads?: boolean;
+  /**
+   * A pipelining leader counts its own copy before its write is durable: a bug the invariants
+   * must catch (a crash loses an entry that was counted as committed).
+   */
+  unsafeEarlySelfCount?: boolean;
   /** Print every event (for replaying a failing seed). */
   trace?: (line: string) => void;
 }
@@ -67,7 +73,28 @@ interface SimNode {
   slowDisk: boolean;
   pending: Ready | undefined;
   kv: KvState;
+  /**
+   * Pipelines its writes while leader (node.ts's default): a leader's Ready is sent, applied
+   * and advanced at once, its write completes some steps later (then the leader counts its own
+   * copy and the Ready's other messages leave), and a crash meanwhile loses it.
+   */
+  pipeline: boolean;
+  /** Pipelined writes not yet durable, oldest first. */
+  writes: PendingWrite[];
+  /** The role as of the last Ready handled. */
+  role: string;
+  /** What storage holds durably: its last index and hard state (restored on a crash). */
+  durableLast: number;
+  durableHard: HardState;
 }
+
+interface PendingWrite {
+  entries: Entry[];
+  hardState: HardState | undefined;
+  later: Message[];
+}
+
+const LEADER_MESSAGES = new Set(['MsgApp', 'MsgHeartbeat', 'MsgTimeoutNow']);
 
 const enc = new TextEncoder();
 
@@ -122,6 +149,8 @@ export class Simulation {
     });
     this.trace = opts.trace;
     this.clients = new KvClients(r, 3, opts.unsafeLocalReads ?? false);
+    // Its own generator, so that a seed's other draws are what they were before pipelining.
+    const pipelineRng = seededRand(opts.seed * 2654435761 + 17);
     for (let id = 1; id <= pool; id++) {
       // Initial voters start from a bootstrap snapshot at index 1 holding the membership; nodes
       // added later start empty and learn everything from a leader's snapshot.
@@ -144,6 +173,11 @@ export class Simulation {
         slowDisk: r.float() < 0.3,
         pending: undefined,
         kv: emptyKvState(),
+        pipeline: pipelineRng.float() < 0.5,
+        writes: [],
+        role: 'follower',
+        durableLast: storage.lastIndex(),
+        durableHard: storage.initialState().hardState,
       };
       this.nodes.set(id, node);
       this.start(node);
@@ -174,6 +208,7 @@ export class Simulation {
   private start(node: SimNode): void {
     node.incarnation++;
     node.pending = undefined;
+    node.role = 'follower';
     const snap = node.storage.snapshot();
     node.core = new RaftCore({
       id: node.id,
@@ -201,6 +236,13 @@ export class Simulation {
     this.stats.crashes++;
     node.core = undefined;
     node.pending = undefined;
+    if (node.writes.length > 0) {
+      // The pipelined writes in flight are lost: storage goes back to what was durable.
+      this.log(`crash ${node.id} loses ${node.writes.length} pipelined writes after ${node.durableLast}`);
+      node.writes = [];
+      node.storage.truncateAfter(node.durableLast);
+      node.storage.setHardState(node.durableHard);
+    }
     this.clients.crashed(node.id);
   }
 
@@ -376,18 +418,54 @@ export class Simulation {
     }
   }
 
+  /** Completes the oldest pipelined write (all of them with `all`). */
+  private completeWrites(n: SimNode, core: RaftCore, all: boolean): void {
+    while (n.writes.length > 0) {
+      const w = n.writes.shift() as PendingWrite;
+      const last = w.entries[w.entries.length - 1];
+      if (last !== undefined) n.durableLast = last.index;
+      if (w.hardState !== undefined) {
+        n.durableHard = w.hardState;
+        this.check.hardState(n.id, w.hardState);
+      }
+      this.check.persisted(n.id, w.entries, (i) => this.storageTerm(n, i));
+      if (last !== undefined) core.persisted(last.index, last.term);
+      this.net.send(this.now, w.later, (lost) => this.lost(lost));
+      if (!all) return;
+    }
+  }
+
+  /** node.ts's RaftNode.canPipeline: a leader's Ready without snapshot, new term or vote. */
+  private canPipeline(n: SimNode, rd: Ready): boolean {
+    if (!n.pipeline || rd.snapshot !== undefined) return false;
+    if ((rd.softState?.state ?? n.role) !== 'leader') return false;
+    const durable = n.storage.initialState().hardState;
+    return rd.hardState === undefined || (rd.hardState.term === durable.term && rd.hardState.vote === durable.vote);
+  }
+
   private handleReady(n: SimNode, chaos: boolean): void {
     const core = n.core;
     if (core === undefined) return;
+    if (n.writes.length > 0 && (!chaos || !n.slowDisk || this.rng.float() < 0.3)) this.completeWrites(n, core, false);
     if (n.pending === undefined) {
       if (!core.hasReady()) return;
       n.pending = core.ready();
+      if (this.canPipeline(n, n.pending)) {
+        const rd = n.pending;
+        n.pending = undefined;
+        this.handlePipelined(n, core, rd);
+        return;
+      }
     }
     // A slow disk is still writing: the node keeps stepping messages meanwhile, so its log may
     // change under the Ready being persisted (advance must cope).
     if (chaos && n.slowDisk && this.rng.float() < 0.5) return;
+    // The strict order waits for the pipelined writes before it.
+    if (n.writes.length > 0) this.completeWrites(n, core, true);
+    if (n.core === undefined) return;
     const rd = n.pending;
     n.pending = undefined;
+    if (rd.softState !== undefined) n.role = rd.softState.state;
     // 1. persist
     if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
     n.storage.append(rd.entries);
@@ -396,6 +474,8 @@ export class Simulation {
       this.check.hardState(n.id, rd.hardState);
     }
     this.check.persisted(n.id, rd.entries, (i) => this.storageTerm(n, i));
+    n.durableLast = n.storage.lastIndex();
+    n.durableHard = n.storage.initialState().hardState;
     if (chaos && this.rng.float() < 0.002) {
       // Crash after the write, before the messages leave.
       this.crash(n);
@@ -415,6 +495,13 @@ export class Simulation {
       this.check.applied(n.id, n.smIndex, n.smHash);
     }
     for (const e of rd.committedEntries) this.apply(n, core, e);
+    this.serveReadStates(n, rd);
+    // 4. advance
+    core.advance();
+    this.maybeSnapshot(n, core, rd);
+  }
+
+  private serveReadStates(n: SimNode, rd: Ready): void {
     for (const rs of rd.readStates) {
       const ctx = new TextDecoder().decode(rs.requestCtx);
       if (ctx.startsWith('kv')) this.clients.readState(n.id, ctx, rs.index);
@@ -425,13 +512,44 @@ export class Simulation {
       }
     }
     this.clients.serveReads(n.id, n.smIndex, n.kv, this.now);
-    // 4. advance
-    core.advance();
-    // Snapshot every snapEvery entries, and after each membership change so that the leader's
-    // snapshot always lists the members it may have to send it to.
+  }
+
+  /**
+   * A pipelined leader Ready: leader messages leave now, committed entries are applied now, the
+   * entries go to the storage the core reads (not yet durable: a crash takes them back), and
+   * the write completes in a later step.
+   */
+  private handlePipelined(n: SimNode, core: RaftCore, rd: Ready): void {
+    const now: Message[] = [];
+    const later: Message[] = [];
+    for (const m of rd.messages) (LEADER_MESSAGES.has(m.type) ? now : later).push(m);
+    this.net.send(this.now, now, (lost) => this.lost(lost));
+    if (rd.softState !== undefined) n.role = rd.softState.state;
+    for (const e of rd.committedEntries) this.apply(n, core, e);
+    this.serveReadStates(n, rd);
+    n.storage.append(rd.entries);
+    if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
+    n.writes.push({ entries: rd.entries, hardState: rd.hardState, later });
+    core.advance({ persisted: this.opts.unsafeEarlySelfCount === true });
+    // node.ts waits for its writes before a snapshot.
+    if (this.snapshotDue(n, rd)) {
+      this.completeWrites(n, core, true);
+      this.maybeSnapshot(n, core, rd);
+    }
+  }
+
+  private snapshotDue(n: SimNode, rd: Ready): boolean {
     const confChanged = rd.committedEntries.some((e) => e.type === 'confChange');
     const due = n.smIndex - n.storage.snapshot().metadata.index >= n.snapEvery;
-    if ((due || confChanged) && n.smIndex > n.storage.snapshot().metadata.index) this.snapshot(n, core);
+    return (due || confChanged) && n.smIndex > n.storage.snapshot().metadata.index;
+  }
+
+  /**
+   * Snapshot every snapEvery entries, and after each membership change so that the leader's
+   * snapshot always lists the members it may have to send it to.
+   */
+  private maybeSnapshot(n: SimNode, core: RaftCore, rd: Ready): void {
+    if (this.snapshotDue(n, rd)) this.snapshot(n, core);
   }
 
   private apply(n: SimNode, core: RaftCore, e: Entry): void {

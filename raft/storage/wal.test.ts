@@ -37,6 +37,25 @@ describe('WAL', () => {
     ]);
   });
 
+  for (const syncMethod of ['dsync', 'fdatasync'] as const) {
+    it(`group commit (${syncMethod}): saves made while a write is in flight share the next write, in order, each resolved once durable`, async () => {
+      const { wal } = await Wal.open(dir, { syncMethod });
+      const order: number[] = [];
+      const saves = Array.from({ length: 50 }, (_, i) =>
+        wal.save({ term: 1, vote: 1, commit: i }, ents(i + 1, 1, 1)).then(() => order.push(i)),
+      );
+      await Promise.all(saves);
+      expect(order).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      // The first save went alone; the 49 made meanwhile went together.
+      expect(wal.stats.batches).toBeLessThan(50);
+      await wal.close();
+      const { wal: again, state } = await Wal.open(dir);
+      await again.close();
+      expect(state.entries.map((e) => e.index)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect(state.hardState.commit).toBe(49);
+    });
+  }
+
   it('a newer leader\'s entries replace the old suffix on replay', async () => {
     const { wal } = await Wal.open(dir);
     await wal.save(undefined, ents(1, 1, 5));

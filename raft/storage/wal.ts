@@ -32,9 +32,16 @@ export interface WalState {
   snapshot: { index: number; term: number };
 }
 
+export type WalSyncMethod = 'dsync' | 'fdatasync';
+
 export interface WalOptions {
   /** Start a new segment once the current one reaches this size. Default 64 MiB. */
   segmentBytes?: number;
+  /**
+   * How a batch is made durable: 'dsync' (segments opened O_DSYNC, one write per batch) or
+   * 'fdatasync' (a write, then fdatasync). Default 'dsync'; RAFT_WAL_SYNC overrides it.
+   */
+  syncMethod?: WalSyncMethod;
 }
 
 /**
@@ -42,7 +49,17 @@ export interface WalOptions {
  * back) is on stable storage, like write + fdatasync but in one system call, so one trip through
  * libuv's thread pool per Ready instead of two (PostgreSQL's wal_sync_method=open_datasync).
  */
-const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC;
+const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND;
+
+function segmentFlags(m: WalSyncMethod): number {
+  return m === 'dsync' ? SEGMENT_FLAGS | constants.O_DSYNC : SEGMENT_FLAGS;
+}
+
+function syncMethodOf(opts: WalOptions): WalSyncMethod {
+  const env = process.env['RAFT_WAL_SYNC'];
+  if (env === 'dsync' || env === 'fdatasync') return env;
+  return opts.syncMethod ?? 'dsync';
+}
 
 function segmentName(seq: number): string {
   return `${seq.toString(16).padStart(16, '0')}.wal`;
@@ -149,6 +166,7 @@ export class Wal {
     private seq: number,
     private size: number,
     private readonly segmentBytes: number,
+    private readonly syncMethod: WalSyncMethod,
   ) {}
 
   /** Opens (or creates) the log in `dir` and replays it, repairing a torn final write. */
@@ -169,26 +187,39 @@ export class Wal {
     }
     const seq = names.length === 0 ? 1 : parseInt((names[names.length - 1] as string).slice(0, 16), 16);
     if (names.length === 0) size = 0;
-    const fh = await open(join(dir, segmentName(seq)), SEGMENT_FLAGS);
+    const syncMethod = syncMethodOf(opts);
+    const fh = await open(join(dir, segmentName(seq)), segmentFlags(syncMethod));
     if (names.length === 0) await syncDir(dir);
-    return { wal: new Wal(dir, fh, seq, size, opts.segmentBytes ?? 64 * 1024 * 1024), state };
+    return { wal: new Wal(dir, fh, seq, size, opts.segmentBytes ?? 64 * 1024 * 1024, syncMethod), state };
   }
 
-  /** Records not asked to be synced (a commit-only hard state), written ahead of the next sync. */
+  /** Batches written (each one write, plus an fdatasync with that method). */
+  readonly stats = { batches: 0 };
+  /** Records not yet handed to the disk, in order (the next batch). */
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Callers waiting for the next batch to be durable. */
+  private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** The batch being written, if any (one write at a time, in order). */
+  private writing: Promise<void> | undefined;
+  private failed: Error | undefined;
 
   /**
    * Appends a Ready's hard state and entries. With `sync` it resolves once they are durable
    * (call it before sending the Ready's messages). Without, the records are only queued: they
-   * are written, in order, with the next synced save or at close(), and a crash may lose them
+   * go to disk, in order, with the next synced save or at close(), and a crash may lose them
    * (only a commit index can be unsynced, and a lower one after a restart is safe).
+   *
+   * Group commit: while one batch is being written, every save() made meanwhile joins the next
+   * batch, written with one system call when the first completes. Saves may overlap (a leader
+   * does not wait for its own write before handling the next Ready); they are durable in the
+   * order they were made, and each resolves only once everything saved before it is durable.
    */
   async save(hardState: HardState | undefined, entries: readonly Entry[], sync = true): Promise<void> {
     const parts = entries.map(encodeEntry);
     if (hardState !== undefined) parts.push(encodeHardState(hardState));
     if (parts.length === 0) return;
-    await this.write(Buffer.concat(parts), sync);
+    await this.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), sync);
   }
 
   /** Records that a snapshot at (index, term) is durable (write the snapshot file first). */
@@ -196,28 +227,68 @@ export class Wal {
     await this.write(encodeSnapshotMarker(index, term), true);
   }
 
-  private async write(b: Buffer, sync: boolean): Promise<void> {
-    this.pending.push(b);
-    this.pendingBytes += b.length;
-    if (!sync && this.pendingBytes < 1024 * 1024) return;
-    await this.flush();
+  /** Resolves once every save() made so far is on disk (synced or not). */
+  async drain(): Promise<void> {
+    while (this.writing !== undefined || this.pending.length > 0) {
+      if (this.writing === undefined) await this.write(Buffer.alloc(0), true);
+      else await this.writing.catch(() => undefined);
+    }
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  private write(b: Buffer, sync: boolean): Promise<void> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    if (b.length > 0) {
+      this.pending.push(b);
+      this.pendingBytes += b.length;
+    }
+    if (!sync && this.pendingBytes < 1024 * 1024) return Promise.resolve();
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (this.writing === undefined) this.writing = this.writeBatches();
+    return done;
+  }
+
+  /** Writes batch after batch while saves keep coming in. */
+  private async writeBatches(): Promise<void> {
+    try {
+      while (this.waiters.length > 0) {
+        const waiters = this.waiters;
+        this.waiters = [];
+        const b = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
+        this.pending = [];
+        this.pendingBytes = 0;
+        try {
+          if (b.length > 0) await this.writeDurably(b);
+        } catch (e) {
+          this.failed = e instanceof Error ? e : new Error(String(e));
+          for (const w of [...waiters, ...this.waiters]) w.reject(this.failed);
+          this.waiters = [];
+          return;
+        }
+        for (const w of waiters) w.resolve();
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  private async writeDurably(b: Buffer): Promise<void> {
+    this.stats.batches++;
+    await this.fh.write(b);
+    if (this.syncMethod === 'fdatasync') await this.fh.datasync();
+    this.size += b.length;
+    if (this.size >= this.segmentBytes) await this.cut();
   }
 
   private async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const b = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
-    this.pending = [];
-    this.pendingBytes = 0;
-    await this.fh.write(b);
-    this.size += b.length;
-    if (this.size >= this.segmentBytes) await this.cut();
+    await this.drain();
   }
 
   /** Starts a new segment file (the current one is complete and synced). */
   private async cut(): Promise<void> {
     await this.fh.close();
     this.seq++;
-    this.fh = await open(join(this.dir, segmentName(this.seq)), SEGMENT_FLAGS);
+    this.fh = await open(join(this.dir, segmentName(this.seq)), segmentFlags(this.syncMethod));
     await syncDir(this.dir);
     this.size = 0;
   }
@@ -233,7 +304,7 @@ export class Wal {
     await this.fh.close();
     const oldest = this.seq;
     this.seq++;
-    this.fh = await open(join(this.dir, segmentName(this.seq)), SEGMENT_FLAGS);
+    this.fh = await open(join(this.dir, segmentName(this.seq)), segmentFlags(this.syncMethod));
     this.size = 0;
     const after = entries.filter((e) => e.index > snapshot.index);
     await this.write(Buffer.concat([encodeSnapshotMarker(snapshot.index, snapshot.term), ...after.map(encodeEntry), encodeHardState(hardState)]), true);

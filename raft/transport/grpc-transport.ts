@@ -15,6 +15,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { TscError } from '../../lib/errors.js';
 import type { Message } from '../core/types.js';
+import { type Tracer, tracerFor } from '../trace.js';
 import { decodeBatch, decodeSnapshotHeader, encodeBatch, encodeSnapshotHeader, messageSize } from './codec.js';
 
 /** The DNS name every member certificate carries and every member is dialled as. */
@@ -108,6 +109,7 @@ export class GrpcTransport {
   private readonly maxBackoff: number;
   private readonly maxQueued: number;
   private readonly clientCreds: grpc.ChannelCredentials;
+  private readonly trace: Tracer | undefined;
   /** Counters for tests and status pages. */
   readonly stats = { framesSent: 0, messagesSent: 0, dropped: 0, refused: 0, snapshotsSent: 0, snapshotChunks: 0 };
 
@@ -123,6 +125,7 @@ export class GrpcTransport {
     this.maxBackoff = opts.backoffMaxMs ?? 5000;
     this.maxQueued = opts.maxQueuedFrames ?? 1024;
     this.clientCreds = grpc.credentials.createSsl(opts.tls.ca, opts.tls.key, opts.tls.cert);
+    this.trace = tracerFor(opts.id);
     for (const [id, addr] of opts.peers ?? []) this.addPeer(id, addr);
   }
 
@@ -179,7 +182,7 @@ export class GrpcTransport {
     return this.peers.has(id);
   }
 
-  /** Queues messages; each peer's queue is flushed as one batch on the next turn. */
+  /** Queues messages; each peer's queue is flushed as one batch once the caller's code returns. */
   send(msgs: Message[]): void {
     if (this.closed) return;
     for (const m of msgs) {
@@ -196,7 +199,9 @@ export class GrpcTransport {
       p.queue.push(m);
       if (!p.flushScheduled) {
         p.flushScheduled = true;
-        setImmediate(() => this.flush(p));
+        // Everything handed over in this synchronous stretch (one Ready) goes in one frame,
+        // written before the event loop turns: no timer, no extra loop iteration.
+        queueMicrotask(() => this.flush(p));
       }
     }
   }
@@ -250,6 +255,7 @@ export class GrpcTransport {
     let size = 0;
     const write = (): void => {
       if (batch.length === 0) return;
+      if (this.trace !== undefined) this.traceFrame('frame-out', batch);
       const frame = encodeBatch(batch);
       p.pendingFrames++;
       const sent = batch.length;
@@ -270,6 +276,15 @@ export class GrpcTransport {
       size += s;
     }
     write();
+  }
+
+  private traceFrame(event: 'frame-in' | 'frame-out', msgs: readonly Message[]): void {
+    for (const m of msgs) {
+      const peer = event === 'frame-in' ? m.from : m.to;
+      const first = m.entries[0];
+      if (m.type === 'MsgApp' && first !== undefined) this.trace?.mark(event, first.index, m.index + m.entries.length, peer);
+      else if (m.type === 'MsgAppResp' && !m.reject) this.trace?.mark(event, m.index, m.index, peer);
+    }
   }
 
   private sendSnapshot(p: Peer, m: Message): void {
@@ -320,6 +335,7 @@ export class GrpcTransport {
         cb({ code: grpc.status.INVALID_ARGUMENT, details: (e as Error).message });
         return;
       }
+      if (this.trace !== undefined) this.traceFrame('frame-in', msgs);
       for (const m of msgs) {
         if (m.from !== from) {
           done = true;
