@@ -6,6 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -278,5 +279,40 @@ describe('node agent lifecycle', () => {
     await api.startContainer(id);
     await api.stopContainer(id, { timeoutMs: 0 });
     expect(fake.calls).toEqual(['exec flush', 'kill SIGTERM']);
+  });
+
+  it("attaches to a tty container's terminal both ways, and refuses stdin it was not created with", async () => {
+    const fake = fakeRuntime();
+    const calls: string[] = [];
+    const typed: string[] = [];
+    const output = new PassThrough();
+    const rt: ContainerRuntime = {
+      ...fake.rt,
+      attachTerminal: async (id, o) => {
+        calls.push(`attach ${id.slice(0, 4)} fromStart=${o.fromStart === true}`);
+        return { input: new Writable({ write: (c: Buffer, _e, cb) => (typed.push(c.toString()), cb()) }), output, close: () => calls.push('close') };
+      },
+      resizeTerminal: async (_id, rows, cols) => void calls.push(`resize ${rows}x${cols}`),
+    };
+    const { api } = make(rt);
+    const { id } = await api.createContainer(spec('p-tty-1', { tty: true, openStdin: true }));
+    await expect(api.attachContainer(id, { stdin: true })).rejects.toThrow('container p-tty-1 is not running');
+    await api.startContainer(id);
+    const s = await api.attachContainer(id, { stdin: true, fromStart: true });
+    expect(s.stdout).toBe(output);
+    s.stdin.write('ls\r');
+    s.resize?.(40, 120);
+    s.resize?.(0, 120); // no size: not passed on
+    s.close?.();
+    await new Promise((r) => setImmediate(r));
+    expect(typed).toEqual(['ls\r']);
+    expect(calls).toEqual([`attach ${id.slice(0, 4)} fromStart=true`, 'resize 40x120', 'close']);
+    fake.procs.get(id)?.finish(3);
+    expect(await s.exit).toBe(3);
+
+    const { id: quiet } = await api.createContainer(spec('p-tty-2', { tty: true }));
+    await api.startContainer(quiet);
+    await expect(api.attachContainer(quiet, { stdin: true })).rejects.toThrow('container p-tty-2 was not created with stdin open');
+    expect((await api.attachContainer(quiet, { stdin: false })).stdout).toBe(output);
   });
 });

@@ -58,7 +58,8 @@ export function serveExecAttach(api: AgentApi, req: IncomingMessage, socket: Dup
     socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
     return;
   }
-  socket.write('HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+  // The header tells a client this agent sends the attached frame (an older one does not).
+  socket.write('HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nX-Tsc-Attached-Frame: 1\r\n\r\n');
   let args: unknown;
   try {
     args = JSON.parse(url.searchParams.get('args') ?? '[]');
@@ -121,7 +122,7 @@ export function attachExec(socketPath: string, id: string, opts: ExecAttachOptio
       method: 'POST',
       headers: { Connection: 'Upgrade', Upgrade: 'tcp' },
     });
-    req.on('upgrade', (_res, socket: Duplex, head: Buffer) => {
+    req.on('upgrade', (res: IncomingMessage, socket: Duplex, head: Buffer) => {
       const stdout = new PassThrough();
       const stderr = new PassThrough();
       let settle!: { resolve: (n: number) => void; reject: (e: Error) => void };
@@ -166,6 +167,11 @@ export function attachExec(socketPath: string, id: string, opts: ExecAttachOptio
         if (!done) socket.write(frame(FRAME.resize, `${rows} ${cols}`));
       };
       const session: ExecSession = { stdin, stdout, stderr, exit, resize, close: () => socket.destroy() };
+      // an agent started before the attached frame existed: the session is as ready as it gets
+      if (res.headers['x-tsc-attached-frame'] === undefined) {
+        attached = true;
+        resolve(session);
+      }
       if (head.length > 0) decode(head);
       socket.on('data', decode);
     });

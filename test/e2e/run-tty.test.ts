@@ -7,7 +7,7 @@
  * `attach` joins its terminal and Ctrl-P Ctrl-Q lets go of it without stopping it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -26,6 +26,19 @@ interface PtySession {
 }
 
 const quote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`;
+
+/** Pids whose command line names `text` (a container's monitor names its runtime root). */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const p of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(text)) pids.push(Number(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
 
 describePrivileged('run and attach with a terminal', [root, command('nft'), command('ip'), command('busybox'), command('tar'), command('script')], () => {
   let host: E2eHost;
@@ -117,9 +130,12 @@ describePrivileged('run and attach with a terminal', [root, command('nft'), comm
     } finally {
       s.proc.kill('SIGKILL');
     }
-    // --rm: nothing of it is left
+    // --rm: nothing of it is left, neither the container nor its runtime state or monitor
     const left = host.cli(['ps', '-a', '--format', 'json']);
     expect(left.stdout).not.toContain('shell-run-');
+    const rtRoot = join(host.dir, 'run', 'runtime');
+    expect(existsSync(rtRoot) ? readdirSync(rtRoot) : []).toEqual([]);
+    expect(processesMentioning(rtRoot)).toEqual([]);
   }, 120_000);
 
   it('shows a short command whole, exit code included; -T gives no terminal', async () => {
@@ -161,6 +177,8 @@ describePrivileged('run and attach with a terminal', [root, command('nft'), comm
     // nobody attached: it runs on its terminal, and what the terminal shows is logged
     await until('the tty service to log', () => host.cli(['logs', '--no-log-prefix', 'term']).stdout, (out) => out.includes('/dev/pts/0'));
     expect(host.cli(['logs', '--no-log-prefix', 'term']).stdout).toMatch(/term-start\r?\n\/dev\/pts\/0/);
+    // (what the first test found absent after run --rm: the monitors of running containers)
+    expect(processesMentioning(join(host.dir, 'run', 'runtime')).length).toBeGreaterThanOrEqual(2);
 
     const s = underPty(['attach', 'console'], { after: 'echo "cli-exit=$?"' });
     try {

@@ -11,7 +11,7 @@ import type { AgentApi, LogLine } from '../../../agent/api/types.js';
 import type { ComposeContext } from '../../compose-context.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach-keys.js';
 import { serviceContainer } from './select.js';
-import { relayTerminal, terminalSize, type TerminalIn, type TerminalOut } from './terminal-relay.js';
+import { relayTerminal, type TerminalIn, type TerminalOut } from './terminal-relay.js';
 
 export interface AttachFlags {
   index?: string;
@@ -51,8 +51,6 @@ export async function attachCommand(ctx: ComposeContext, service: string, flags:
     // keys only from a terminal: a closed or piped stdin would end the container's input
     const input = flags.stdin !== false && spec.openStdin && stdin.isTTY === true;
     const session = await agent.attachContainer(c.id, { stdin: input });
-    const size = terminalSize(ctx.stdout as TerminalOut);
-    if (size !== undefined) session.resize?.(size.rows, size.cols);
     const r = await relayTerminal(session, {
       stdin,
       stdout: ctx.stdout as TerminalOut,

@@ -52,7 +52,7 @@ describe('relayTerminal', () => {
     (s.session.stdout as PassThrough).write('output\r\n');
     await tick();
     expect(s.typed()).toBe('ls\r\x03');
-    expect(s.sizes).toEqual(['50x80']);
+    expect(s.sizes).toEqual(['24x80', '50x80']); // ours at the start, then each change
     expect(forwarded).toEqual(['SIGTERM']);
     (s.session.stdout as PassThrough).end('last\r\n');
     s.finish().resolve(3);

@@ -97,6 +97,7 @@ export async function relayTerminal(session: ExecSession, o: RelayOptions): Prom
     }
     for (const [sig, f] of proxies) signals.on(sig, f);
     (o.stdout as NodeJS.EventEmitter).on('resize', onResize);
+    onResize(); // the window may have changed since the container was made
     if (o.input) {
       o.stdin.on('data', onData);
       o.stdin.once('end', onEnd);
