@@ -693,7 +693,9 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       o.signal?.addEventListener('abort', () => ac.abort(), { once: true });
       // A followed stream also ends when the agent closes.
       closers.add(ac);
-      const lines = readJsonLogs(store.logPath(e.rec.id), { ...o, signal: ac.signal });
+      const { untilStopped, ...read } = o;
+      const done = untilStopped === true ? (e.running || e.restarting ? e.exited.promise : Promise.resolve()) : undefined;
+      const lines = readJsonLogs(store.logPath(e.rec.id), { ...read, signal: ac.signal, done });
       return (async function* () {
         try {
           yield* lines;

@@ -235,6 +235,11 @@ export interface LogsOptions {
   until?: string;
   /** Ends a followed stream (kept on the caller's side of the wire). */
   signal?: AbortSignal;
+  /**
+   * With `follow`: the stream ends once the container stops (at its next exit, as
+   * `waitContainer(id, 'not-running')`), after every line it wrote, as `docker logs -f` ends.
+   */
+  untilStopped?: boolean;
 }
 
 export interface ExecOptions {

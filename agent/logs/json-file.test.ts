@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { untilTrue } from '../../test/support/poll.js';
 import type { LogLine } from '../api/types.js';
 import { parseJsonLogLine, readJsonLogs } from './json-file.js';
 
@@ -66,5 +67,32 @@ describe('json-file logs', () => {
     await writeFile(file, entry('after rotation', 3));
     await done;
     expect(seen).toEqual(['start', 'appended', 'after rotation']);
+  });
+
+  it('wakes a follow by inotify, not the timer: an appended line arrives with the poll an hour away', async () => {
+    file = join(dir, 'woken-json.log');
+    await writeFile(file, entry('start', 1));
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const l of readJsonLogs(file, { follow: true, signal: ac.signal, pollMs: 3_600_000 })) seen.push(l.line);
+    })();
+    await untilTrue('the first line', () => seen.length === 1);
+    await appendFile(file, entry('woken', 2));
+    await untilTrue('the appended line', () => seen.length === 2, 10_000);
+    ac.abort();
+    await reading;
+    expect(seen).toEqual(['start', 'woken']);
+  });
+
+  it('ends a follow once done settles, with every line written before it', async () => {
+    file = join(dir, 'ending-json.log');
+    await writeFile(file, entry('first', 1));
+    let finish = (): void => undefined;
+    const done = new Promise<void>((r) => (finish = r));
+    const lines = collect(readJsonLogs(file, { follow: true, pollMs: 3_600_000, done }));
+    await appendFile(file, entry('last', 2) + entry('very last', 3));
+    finish();
+    expect(await lines).toEqual(['first', 'last', 'very last']);
   });
 });

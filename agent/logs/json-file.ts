@@ -3,9 +3,15 @@
  * `{"log":"text\n","stream":"stdout","time":"2026-11-23T09:00:00.000000000Z"}`, in `<file>`
  * and its rotated predecessors `<file>.1` (newer) ... `<file>.N` (oldest), as the runtime's
  * monitor writes them. `tail`, `since` and `until` as `docker logs` has them; `follow` keeps
- * reading the live file, across rotations, until the signal aborts.
+ * reading the live file, across rotations, until the signal aborts or `done` settles (then it
+ * reads to the end once more: a stopped container's last lines are all there).
+ *
+ * A followed file is woken by inotify on its directory (which also sees a rotation's rename), so
+ * a line reaches the reader as it is written; the timer is only a fallback.
  */
+import { type FSWatcher, watch } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 
 import type { LogLine } from '../api/types.js';
 
@@ -18,8 +24,10 @@ export interface ReadLogsOptions {
   until?: string | undefined;
   follow?: boolean | undefined;
   signal?: AbortSignal | undefined;
-  /** How often a followed file is checked for growth. */
+  /** How often a followed file is checked for growth without an inotify event. Default 1 s (100 ms without inotify). */
   pollMs?: number | undefined;
+  /** Ends a follow once settled, after reading what the file holds by then. */
+  done?: Promise<unknown> | undefined;
 }
 
 interface JsonLogEntry {
@@ -95,31 +103,76 @@ export async function* readJsonLogs(file: string, opts: ReadLogsOptions = {}): A
   let offset = st?.size ?? 0;
   let ino = st?.ino;
   let partial = '';
-  const pollMs = opts.pollMs ?? 100;
-  while (opts.signal?.aborted !== true) {
-    await new Promise((r) => setTimeout(r, pollMs));
-    st = await stat(file).catch(() => undefined);
-    if (st === undefined) continue;
-    if (st.ino !== ino || st.size < offset) {
-      ino = st.ino;
-      offset = 0;
-      partial = '';
-    }
-    if (st.size === offset) continue;
-    const fh = await open(file, 'r');
-    try {
-      const buf = Buffer.alloc(st.size - offset);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-      offset += bytesRead;
-      const chunk = partial + buf.subarray(0, bytesRead).toString('utf8');
-      const parts = chunk.split('\n');
-      partial = parts.pop() ?? '';
-      for (const raw of parts) {
-        const l = parseJsonLogLine(raw);
-        if (l !== undefined && inWindow(l, since, until)) yield l;
+  let wake: (() => void) | undefined;
+  const poke = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  let finished = false;
+  void opts.done?.then(
+    () => {
+      finished = true;
+      poke();
+    },
+    () => {
+      finished = true;
+      poke();
+    },
+  );
+  opts.signal?.addEventListener('abort', poke, { once: true });
+  let watcher: FSWatcher | undefined;
+  try {
+    const name = basename(file);
+    watcher = watch(dirname(file), { persistent: false }, (_event, f) => {
+      if (f === null || f === name) poke();
+    });
+    watcher.on('error', () => undefined);
+  } catch {
+    watcher = undefined; // no inotify (limits): the timer alone
+  }
+  const pollMs = opts.pollMs ?? (watcher === undefined ? 100 : 1000);
+  const aborted = (): boolean => opts.signal?.aborted === true;
+  try {
+    while (!aborted()) {
+      const last = finished;
+      if (!last) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, pollMs);
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        if (aborted()) return;
       }
-    } finally {
-      await fh.close();
+      st = await stat(file).catch(() => undefined);
+      if (st !== undefined && (st.ino !== ino || st.size < offset)) {
+        ino = st.ino;
+        offset = 0;
+        partial = '';
+      }
+      if (st !== undefined && st.size > offset) {
+        const fh = await open(file, 'r');
+        try {
+          const buf = Buffer.alloc(st.size - offset);
+          const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+          offset += bytesRead;
+          const chunk = partial + buf.subarray(0, bytesRead).toString('utf8');
+          const parts = chunk.split('\n');
+          partial = parts.pop() ?? '';
+          for (const raw of parts) {
+            const l = parseJsonLogLine(raw);
+            if (l !== undefined && inWindow(l, since, until)) yield l;
+          }
+        } finally {
+          await fh.close();
+        }
+      }
+      if (last) return;
     }
+  } finally {
+    watcher?.close();
+    opts.signal?.removeEventListener('abort', poke);
   }
 }

@@ -22,23 +22,22 @@ export interface AttachFlags {
   detachKeys?: string;
 }
 
-/** Print what container `id` writes until it stops; resolves with its exit code. */
-export async function followUntilExit(agent: AgentApi, id: string, write: (l: LogLine) => void, opts: { since?: string; signal?: AbortSignal } = {}): Promise<number> {
-  const stop = new AbortController();
-  opts.signal?.addEventListener('abort', () => stop.abort(), { once: true });
-  const since = opts.since ?? new Date().toISOString();
-  const follow = (async () => {
-    for await (const l of agent.logs(id, { follow: true, since, signal: stop.signal })) write(l);
-  })();
-  try {
-    const { exitCode } = await agent.waitContainer(id, 'not-running');
-    // the monitor writes a container's last lines before its exit status: let them arrive
-    await new Promise((r) => setTimeout(r, 200));
-    return exitCode;
-  } finally {
-    stop.abort();
-    await follow;
-  }
+/**
+ * Print what container `id` writes until it stops (from `since`, default now; `fromStart`: its
+ * whole log); resolves with its exit code.
+ */
+export async function followUntilExit(
+  agent: AgentApi,
+  id: string,
+  write: (l: LogLine) => void,
+  opts: { since?: string; fromStart?: boolean; signal?: AbortSignal } = {},
+): Promise<number> {
+  const since = opts.fromStart === true ? undefined : (opts.since ?? new Date().toISOString());
+  // Asked first: the exit the log stream ends at is the one this resolves with.
+  const exited = agent.waitContainer(id, 'not-running');
+  exited.catch(() => undefined);
+  for await (const l of agent.logs(id, { follow: true, untilStopped: true, ...(since === undefined ? {} : { since }), ...(opts.signal === undefined ? {} : { signal: opts.signal }) })) write(l);
+  return (await exited).exitCode;
 }
 
 export async function attachCommand(ctx: ComposeContext, service: string, flags: AttachFlags): Promise<number> {

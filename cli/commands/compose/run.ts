@@ -5,6 +5,7 @@
  * Ctrl-P Ctrl-Q to detach. Otherwise our stdin is piped into the container (`-i`, the default)
  * and its output printed from its log. The container's exit code is ours.
  */
+import { followUntilExit } from './attach.js';
 import { randomBytes } from 'node:crypto';
 
 import type { Command } from 'commander';
@@ -59,20 +60,6 @@ function publishFlag(v: string) {
   return { target: Number(m[3]), protocol: (m[4] ?? 'tcp') as 'tcp' | 'udp', hostIp: m[1] ?? '', published: m[2] ?? '' };
 }
 
-/** The container's output from its log (from its start) until it stops; its exit code. */
-async function printLogUntilExit(ctx: ComposeContext, agent: AgentApi, id: string): Promise<number> {
-  const stop = new AbortController();
-  const follow = (async () => {
-    for await (const l of agent.logs(id, { follow: true, signal: stop.signal })) (l.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(`${l.line}\n`);
-  })();
-  const { exitCode } = await agent.waitContainer(id, 'not-running');
-  // the monitor writes a container's last lines before its exit status: let them arrive
-  await new Promise((r) => setTimeout(r, 200));
-  stop.abort();
-  await follow;
-  return exitCode;
-}
-
 /** Our terminal joined to the container's; undefined when it detached. */
 async function runAttachedToTerminal(ctx: ComposeContext, agent: AgentApi, id: string, input: boolean): Promise<number | undefined> {
   // Started already: ask for what its terminal showed since, so that its first prompt is seen.
@@ -82,7 +69,7 @@ async function runAttachedToTerminal(ctx: ComposeContext, agent: AgentApi, id: s
     if (state?.running === true) ctx.stderr.write(`WARN[0000] terminal not attached: ${e instanceof Error ? e.message : String(e)}\n`);
     return undefined;
   });
-  if (session === undefined) return printLogUntilExit(ctx, agent, id);
+  if (session === undefined) return followUntilExit(agent, id, (l) => (l.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(`${l.line}\n`), { fromStart: true });
   const r = await relayTerminal(session, {
     stdin: process.stdin as TerminalIn,
     stdout: ctx.stdout as TerminalOut,
@@ -161,7 +148,7 @@ export async function runCommand(ctx: ComposeContext, service: string, cmd: stri
       process.stdin.pause();
     });
   }
-  const exitCode = await printLogUntilExit(ctx, agent, id);
+  const exitCode = await followUntilExit(agent, id, (l) => (l.stream === 'stderr' ? ctx.stderr : ctx.stdout).write(`${l.line}\n`), { fromStart: true });
   if (flags.rm === true) await agent.removeContainer(id, { force: true });
   return exitCode;
 }
