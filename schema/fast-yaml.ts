@@ -39,6 +39,7 @@ const BAD_PLAIN_START = /^[,[\]{}#&*!|>'"%@`]|^[?:-](?: |$)/;
 
 /** Cut a trailing comment (` #` outside quotes) and trailing spaces. */
 function stripComment(s: string): string {
+  if (!s.includes('#') && !s.includes('"') && !s.includes("'")) return s.trimEnd();
   let quote = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
@@ -80,10 +81,9 @@ function splitLines(text: string, lines: LinePositions): Line[] {
   while (start <= text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
-    const raw = text.slice(start, end);
     let indent = 0;
-    while (raw.charCodeAt(indent) === 32) indent++;
-    const rest = raw.slice(indent);
+    while (start + indent < end && text.charCodeAt(start + indent) === 32) indent++;
+    const rest = text.slice(start + indent, end);
     if (rest.startsWith('---') || rest.startsWith('...') || (indent === 0 && rest.startsWith('%'))) fallback();
     const content = rest.startsWith('#') ? '' : stripComment(rest);
     if (content !== '') out.push({ start, indent, content });
