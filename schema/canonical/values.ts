@@ -51,6 +51,24 @@ export const asInt: Rule = (value, at) => {
   return Number(value.trim());
 };
 
+/**
+ * An integer count of microseconds, written either as one (`95000`) or as a duration (`400ms`):
+ * `cpu_rt_runtime` and `cpu_rt_period`, which the Compose Specification describes as
+ * "microseconds or a duration" (its own example is `cpu_rt_runtime: '400ms'`). A duration
+ * becomes whole microseconds, rounded down, as docker-compose 1.29 prints it (`400ms` is
+ * 400000).
+ */
+export const asMicroseconds: Rule = (value, at) => {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  if (/^[+-]?\d+$/.test(text)) return Number(text);
+  try {
+    return Math.trunc(parseDuration(text) / 1000);
+  } catch {
+    return fail(at, 'integer or duration', value);
+  }
+};
+
 const TRUE = new Set(['y', 'yes', 'true', 'on']);
 const FALSE = new Set(['n', 'no', 'false', 'off']);
 
