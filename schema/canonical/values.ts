@@ -13,11 +13,19 @@ function fail(at: At, what: string, value: unknown): never {
   throw at.positions.error('ERR_COMPOSE_INVALID', `invalid ${what}: ${JSON.stringify(value)}`, at.path);
 }
 
+/** Durations already read (the same few values recur across services and passes). */
+const durations = new Map<string, string>();
+
 export const asDuration: Rule = (value, at) => {
   if (value === null || value === undefined) return value;
   if (typeof value !== 'string' && typeof value !== 'number') return value;
+  const text = String(value);
+  const known = durations.get(text);
+  if (known !== undefined) return known;
   try {
-    return formatDuration(parseDuration(String(value)));
+    const out = formatDuration(parseDuration(text));
+    durations.set(text, out);
+    return out;
   } catch {
     return fail(at, 'duration', value);
   }
