@@ -39,6 +39,7 @@ const BAD_PLAIN_START = /^[,[\]{}#&*!|>'"%@`]|^[?:-](?: |$)/;
 
 /** Cut a trailing comment (` #` outside quotes) and trailing spaces. */
 function stripComment(s: string): string {
+  if (!s.includes('#') && !s.includes('"') && !s.includes("'")) return s.trimEnd();
   let quote = '';
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
@@ -62,14 +63,16 @@ class LinePositions {
   /** The line of the offset asked last: nodes are made mostly in document order. */
   private k = 0;
 
-  /** 1-based line and column of `offset`. */
-  at(offset: number): [line: number, col: number] {
+  /** The 1-based line of `offset`; `col` is then its 1-based column (no array per node). */
+  col = 1;
+  line(offset: number): number {
     const s = this.starts;
     let k = this.k;
     while (k + 1 < s.length && (s[k + 1] as number) <= offset) k++;
     while (k > 0 && (s[k] as number) > offset) k--;
     this.k = k;
-    return [k + 1, offset - (s[k] as number) + 1];
+    this.col = offset - (s[k] as number) + 1;
+    return k + 1;
   }
 }
 
@@ -80,10 +83,9 @@ function splitLines(text: string, lines: LinePositions): Line[] {
   while (start <= text.length) {
     let end = text.indexOf('\n', start);
     if (end === -1) end = text.length;
-    const raw = text.slice(start, end);
     let indent = 0;
-    while (raw.charCodeAt(indent) === 32) indent++;
-    const rest = raw.slice(indent);
+    while (start + indent < end && text.charCodeAt(start + indent) === 32) indent++;
+    const rest = text.slice(start + indent, end);
     if (rest.startsWith('---') || rest.startsWith('...') || (indent === 0 && rest.startsWith('%'))) fallback();
     const content = rest.startsWith('#') ? '' : stripComment(rest);
     if (content !== '') out.push({ start, indent, content });
@@ -98,8 +100,8 @@ function splitLines(text: string, lines: LinePositions): Line[] {
 let positions = new LinePositions();
 
 function node(kind: YamlNode['kind'], at: number): YamlNode {
-  const [line, col] = positions.at(at);
-  return yamlNode(kind, at, line, col);
+  const line = positions.line(at);
+  return yamlNode(kind, at, line, positions.col);
 }
 
 function plainScalar(src: string, at: number): YamlNode {
@@ -289,7 +291,8 @@ class Reader {
     const values: YamlNode[] = [];
     map.items = keys;
     map.values = values;
-    const seen = new Set<string>();
+    // duplicate keys go to the package (it reports them); a Set only for long mappings
+    let seen: Set<string> | undefined;
     let first = true;
     for (;;) {
       let text = content;
@@ -303,18 +306,27 @@ class Reader {
       }
       first = false;
       this.i++;
-      const [key, rest, restAt] = this.key(text, off);
+      const key = this.key(text, off);
       const keyName = String(key.raw);
-      if (seen.has(keyName)) fallback();
-      seen.add(keyName);
+      if (seen !== undefined) {
+        if (seen.has(keyName)) fallback();
+        seen.add(keyName);
+      } else {
+        for (const k of keys) if (k.raw === keyName) fallback();
+        if (keys.length === 8) seen = new Set(keys.map((k) => String(k.raw)).concat(keyName));
+      }
       keys.push(key);
-      values.push(this.value(col, rest, restAt, true));
+      values.push(this.value(col, this.rest, this.restAt, true));
     }
     return map;
   }
 
-  /** The key of a `key: value` line, and what follows the colon. */
-  key(text: string, off: number): [YamlNode, string, number] {
+  /** What follows the colon of the last `key()`, and its offset. */
+  rest = '';
+  restAt = 0;
+
+  /** The key of a `key: value` line; what follows the colon is left in `rest` / `restAt`. */
+  key(text: string, off: number): YamlNode {
     let keyEnd: number;
     let key: YamlNode;
     if (text[0] === '"' || text[0] === "'") {
@@ -331,37 +343,50 @@ class Reader {
     if (key.plain === undefined && String(key.raw).includes('\n')) fallback();
     let restAt = keyEnd + 1;
     while (text[restAt] === ' ') restAt++;
-    return [key, text.slice(restAt), off + restAt];
+    this.rest = text.slice(restAt);
+    this.restAt = off + restAt;
+    return key;
   }
 
   /** The value after `key:` (or `-`) on a line whose block sits at `col`. */
   value(col: number, rest: string, at: number, inMap: boolean): YamlNode {
-    const p = props(rest, at);
+    let text = rest;
+    let textAt = at;
+    let anchor: string | undefined;
+    let tag: string | undefined;
+    if (rest[0] === '&' || rest[0] === '!') {
+      const p = props(rest, at);
+      text = p.rest;
+      textAt = p.at;
+      anchor = p.anchor;
+      tag = p.tag;
+    }
     let n: YamlNode;
-    if (p.rest === '') {
+    if (text === '') {
       const next = this.peek();
       if (next !== undefined && next.indent > col) n = this.block(next.indent);
       else if (inMap && next !== undefined && next.indent === col && isSeqItem(next.content)) n = this.seq(col, next.content, next.start + col);
       else {
         // an empty value: a plain null scalar
-        n = node('scalar', p.at);
+        n = node('scalar', textAt);
         n.plain = '';
       }
     } else {
-      n = inlineValue(p.rest, p.at);
-      if (n.kind === 'alias' && (p.anchor !== undefined || p.tag !== undefined)) fallback();
+      n = inlineValue(text, textAt);
+      if (n.kind === 'alias' && (anchor !== undefined || tag !== undefined)) fallback();
       const next = this.peek();
       if (next !== undefined && next.indent > col) fallback(); // a multi-line scalar or a nested block after a value
     }
-    if (p.anchor !== undefined) {
-      n.anchor = p.anchor;
-      const list = this.anchors.get(p.anchor) ?? [];
+    if (anchor !== undefined) {
+      n.anchor = anchor;
+      const list = this.anchors.get(anchor) ?? [];
       list.push({ start: n.start, node: n });
-      this.anchors.set(p.anchor, list);
+      this.anchors.set(anchor, list);
     }
-    if (p.tag !== undefined) n.tag = p.tag;
+    if (tag !== undefined) n.tag = tag;
     return n;
   }
+
 
   seq(col: number, content: string, at: number): YamlNode {
     const seq = node('seq', at);

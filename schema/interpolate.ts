@@ -5,6 +5,7 @@
  * `interpolateTypeCastMapping` does (`retries: ${RETRIES}` is the integer 3, not "3").
  */
 import { TscError } from '../lib/errors.js';
+import { isDuration } from '../lib/units.js';
 import type { ComposeTree, PhaseContext } from './phase.js';
 import { setKey } from './parse.js';
 import { substitute, type Lookup } from './template.js';
@@ -20,6 +21,8 @@ type Cast = (value: string) => unknown;
 
 const toInt: Cast = (v) => (/^[+-]?\d+$/.test(v.trim()) ? Number.parseInt(v, 10) : undefined);
 const toFloat: Cast = (v) => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
+/** Microseconds, or a duration (`cpu_rt_runtime: ${RT}` with RT=400ms): the canonical phase converts it. */
+const toMicroseconds: Cast = (v) => (/^[+-]?\d+$/.test(v.trim()) ? Number.parseInt(v, 10) : isDuration(v.trim()) ? v : undefined);
 const toBool: Cast = (v) => {
   const s = v.trim().toLowerCase();
   if (['true', 'yes', 'y', 'on', '1'].includes(s)) return true;
@@ -35,8 +38,8 @@ const CASTS: ReadonlyArray<[string, Cast, string]> = [
   ['services.*.cpu_percent', toFloat, 'a number'],
   ['services.*.cpu_period', toInt, 'an integer'],
   ['services.*.cpu_quota', toInt, 'an integer'],
-  ['services.*.cpu_rt_period', toInt, 'an integer'],
-  ['services.*.cpu_rt_runtime', toInt, 'an integer'],
+  ['services.*.cpu_rt_period', toMicroseconds, 'an integer or a duration'],
+  ['services.*.cpu_rt_runtime', toMicroseconds, 'an integer or a duration'],
   ['services.*.cpus', toFloat, 'a number'],
   ['services.*.cpu_shares', toInt, 'an integer'],
   ['services.*.init', toBool, 'a boolean'],

@@ -157,9 +157,21 @@ export function loadProject(opts: LoadOptions): LoadResult {
   // label_file (compose-go WithDiscardEnvFile): `config` prints them merged, containers get them.
   tree = resolveEnvFiles(tree, ctx, (path, format) => readEnvFile(path, format, ctx.environment), { discard: true });
   tree = resolveLabelFiles(tree, ctx, readLabelFile, { discard: true });
-  tree = { name: projectName, ...withoutKey(tree, 'name') };
-  const project = buildProject(tree, ctx);
-  return { project, tree, positions, warnings, files: discovered.files, allProfiles, environment };
+  const final: ComposeTree = { name: projectName, ...withoutKey(tree, 'name') };
+  // The typed Project is built on first use: `config` prints the tree and never needs it.
+  let project: Project | undefined;
+  return {
+    get project(): Project {
+      project ??= buildProject(final, ctx);
+      return project;
+    },
+    tree: final,
+    positions,
+    warnings,
+    files: discovered.files,
+    allProfiles,
+    environment,
+  };
 }
 
 /**

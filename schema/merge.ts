@@ -50,8 +50,8 @@ type Indexer = (item: unknown) => string;
 
 /** Merge `override` into `base`; neither input is changed. */
 export function mergeTrees(base: MergeInput, override: MergeInput): MergeResult {
-  const out = new PositionTable(base.positions.defaultFile);
-  out.absorb(base.positions);
+  // the base's positions stand unless the override sets its own; the base is not used again
+  const out = new PositionTable(base.positions.defaultFile, base.positions);
   const tags = override.tags ?? new Map<string, MergeTag>();
   const ctx: Ctx = { out, from: override.positions, tags, hasReset: [...tags.values()].includes('reset') };
   let start = base.tree;

@@ -16,21 +16,29 @@ export interface Position {
 
 export class PositionTable {
   private readonly byPath = new Map<string, Position>();
-  /** The file for paths that have no entry of their own (e.g. the whole document). */
-  constructor(readonly defaultFile?: string) {}
+  /**
+   * `defaultFile`: the file for paths that have no entry of their own (e.g. the whole
+   * document). `under`: a table whose entries this one has too, unless it sets its own (what
+   * a merge starts from, instead of a copy of every key of a large project); it must not
+   * change afterwards.
+   */
+  constructor(
+    readonly defaultFile?: string,
+    private readonly under?: PositionTable,
+  ) {}
 
   set(path: string, pos: Position): void {
     this.byPath.set(path, pos);
   }
 
   get(path: string): Position | undefined {
-    return this.byPath.get(path);
+    return this.byPath.get(path) ?? this.under?.get(path);
   }
 
   /** The position of `path`, or of its nearest ancestor that has one. */
   nearest(path: string): Position | undefined {
     for (let p = path; ; p = parent(p)) {
-      const pos = this.byPath.get(p);
+      const pos = this.get(p);
       if (pos !== undefined) return pos;
       if (p === '') return undefined;
     }
@@ -38,11 +46,14 @@ export class PositionTable {
 
   /** Copy every entry of `other` in, replacing entries at the same path (the override wins). */
   absorb(other: PositionTable): void {
-    for (const [k, v] of other.byPath) this.byPath.set(k, v);
+    for (const [k, v] of other.entries()) this.byPath.set(k, v);
   }
 
   entries(): IterableIterator<[string, Position]> {
-    return this.byPath.entries();
+    if (this.under === undefined) return this.byPath.entries();
+    const all = new Map(this.under.entries());
+    for (const [k, v] of this.byPath) all.set(k, v);
+    return all.entries();
   }
 
   /** A TscError located at `path` (file, line and column of the nearest known key). */

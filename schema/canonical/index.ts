@@ -24,7 +24,7 @@ import { transformFileMount } from './file-mounts.js';
 import { transformServiceNetworks } from './networks.js';
 import { transformUlimit } from './ulimits.js';
 import { transformWatch } from './watch.js';
-import { asBool, asBytes, asDuration, asInt, asNumber, asString, stringToList } from './values.js';
+import { asBool, asBytes, asDuration, asInt, asMicroseconds, asNumber, asString, stringToList } from './values.js';
 import { transformVolume, transformVolumes } from './volumes.js';
 
 const S = 'services.*';
@@ -120,8 +120,8 @@ const rows: Array<[string, Rule]> = [
   [`${S}.cpu_count`, asInt],
   [`${S}.cpu_period`, asInt],
   [`${S}.cpu_quota`, asInt],
-  [`${S}.cpu_rt_period`, asInt],
-  [`${S}.cpu_rt_runtime`, asInt],
+  [`${S}.cpu_rt_period`, asMicroseconds],
+  [`${S}.cpu_rt_runtime`, asMicroseconds],
   [`${S}.cpu_shares`, asInt],
   [`${S}.oom_score_adj`, asInt],
   [`${S}.pids_limit`, asInt],

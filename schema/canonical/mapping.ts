@@ -32,11 +32,22 @@ export function toMapping(value: unknown, at: At, opts: MappingOptions): unknown
     return out;
   }
   if (isMapping(value)) {
+    if (isCanonicalMapping(value, opts)) return value;
     const out: Record<string, string | null> = {};
     for (const [k, v] of Object.entries(value)) out[k] = v === null || v === undefined ? opts.bare : scalarToString(v);
     return out;
   }
   return value;
+}
+
+/** A mapping `toMapping` would copy as it is: string values (or nulls where a bare key is null). */
+function isCanonicalMapping(value: Record<string, unknown>, opts: MappingOptions): boolean {
+  for (const k of Object.keys(value)) {
+    const v = value[k];
+    if (typeof v !== 'string' && !(v === null && opts.bare === null)) return false;
+    if (k === '__proto__') return false;
+  }
+  return true;
 }
 
 /** environment, build.args: a bare `KEY` is unset (null) until resolved from the environment. */

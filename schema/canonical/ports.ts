@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 
 import type { At } from '../walk.js';
 import { isMapping } from '../walk.js';
-import { orderKeys } from './order.js';
+import { isOrdered, orderKeys } from './order.js';
 
 export interface PortEntry {
   mode: string;
@@ -89,6 +89,11 @@ function ordered(p: PortEntry): PortEntry {
 /** `services.*.ports`: expand each short entry in place. */
 export function transformPorts(value: unknown, at: At): unknown {
   if (!Array.isArray(value)) return value;
+  // long entries only: nothing moves, so each keeps its own position; often canonical already
+  if (value.every(isMapping)) {
+    const entries = value.map((entry, i) => transformPortEntry(entry, { ...at, path: `${at.path}[${i}]` }));
+    return uniquePorts(entries.every((e, i) => e === value[i]) ? value : entries);
+  }
   const out: unknown[] = [];
   value.forEach((entry, i) => {
     const itemPath = `${at.path}[${i}]`;
@@ -117,6 +122,7 @@ export function transformPorts(value: unknown, at: At): unknown {
 /** `services.*.ports[]`: one long entry with compose's defaults and printed types. */
 export function transformPortEntry(value: unknown, at: At): unknown {
   if (!isMapping(value)) return value;
+  if (isCanonicalPort(value)) return value;
   const p: Record<string, unknown> = { ...value };
   if (p.protocol === undefined) p.protocol = 'tcp';
   if (p.mode === undefined) p.mode = 'ingress';
@@ -128,6 +134,18 @@ export function transformPortEntry(value: unknown, at: At): unknown {
     throw at.positions.error('ERR_COMPOSE_INVALID', `invalid containerPort: ${String(p.target)}`, `${at.path}.target`);
   }
   return ordered(p as unknown as PortEntry);
+}
+
+/** What transformPortEntry gives back unchanged. */
+function isCanonicalPort(p: Record<string, unknown>): boolean {
+  return (
+    p.protocol !== undefined &&
+    p.mode !== undefined &&
+    typeof p.target === 'number' &&
+    typeof p.published !== 'number' &&
+    p.published !== '' &&
+    isOrdered(p, PORT_KEYS)
+  );
 }
 
 /**
@@ -152,6 +170,15 @@ export function uniquePorts(value: unknown): unknown {
 
 export function uniqueBy(value: unknown, key: (entry: Record<string, unknown>) => string): unknown {
   if (!Array.isArray(value)) return value;
+  let duplicates = false;
+  const seen = new Set<string>();
+  for (const entry of value) {
+    if (!isMapping(entry)) continue;
+    const k = key(entry);
+    if (seen.has(k)) duplicates = true;
+    seen.add(k);
+  }
+  if (!duplicates) return value;
   const out: unknown[] = [];
   const index = new Map<string, number>();
   for (const entry of value) {

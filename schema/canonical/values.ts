@@ -13,11 +13,19 @@ function fail(at: At, what: string, value: unknown): never {
   throw at.positions.error('ERR_COMPOSE_INVALID', `invalid ${what}: ${JSON.stringify(value)}`, at.path);
 }
 
+/** Durations already read (the same few values recur across services and passes). */
+const durations = new Map<string, string>();
+
 export const asDuration: Rule = (value, at) => {
   if (value === null || value === undefined) return value;
   if (typeof value !== 'string' && typeof value !== 'number') return value;
+  const text = String(value);
+  const known = durations.get(text);
+  if (known !== undefined) return known;
   try {
-    return formatDuration(parseDuration(String(value)));
+    const out = formatDuration(parseDuration(text));
+    durations.set(text, out);
+    return out;
   } catch {
     return fail(at, 'duration', value);
   }
@@ -49,6 +57,24 @@ export const asInt: Rule = (value, at) => {
   if (typeof value !== 'string') return value;
   if (!/^[+-]?\d+$/.test(value.trim())) return fail(at, 'integer', value);
   return Number(value.trim());
+};
+
+/**
+ * An integer count of microseconds, written either as one (`95000`) or as a duration (`400ms`):
+ * `cpu_rt_runtime` and `cpu_rt_period`, which the Compose Specification describes as
+ * "microseconds or a duration" (its own example is `cpu_rt_runtime: '400ms'`). A duration
+ * becomes whole microseconds, rounded down, as docker-compose 1.29 prints it (`400ms` is
+ * 400000).
+ */
+export const asMicroseconds: Rule = (value, at) => {
+  if (typeof value !== 'string') return value;
+  const text = value.trim();
+  if (/^[+-]?\d+$/.test(text)) return Number(text);
+  try {
+    return Math.trunc(parseDuration(text) / 1000);
+  } catch {
+    return fail(at, 'integer or duration', value);
+  }
 };
 
 const TRUE = new Set(['y', 'yes', 'true', 'on']);
