@@ -190,6 +190,21 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     return run;
   }
 
+  /**
+   * A commit of the hot path (connect, disconnect), shared: one not started yet is joined,
+   * since it reads the state when it starts and so carries every change made before. Thirty
+   * containers connecting at once cost a few commits instead of thirty (each renders the whole
+   * ruleset and DNS table: one each was quadratic in the number of containers).
+   */
+  let nextCommit: Promise<void> | undefined;
+  function commitShared(): Promise<void> {
+    nextCommit ??= serial(async () => {
+      nextCommit = undefined;
+      await commit();
+    });
+    return nextCommit;
+  }
+
   function driverFor(net: NetworkRecord): NetworkDriver {
     const d = drivers[net.driver];
     if (d === undefined) throw new TscError('ERR_UNSUPPORTED', `network ${net.name}: the ${net.driver} driver is not available on this host`);
@@ -373,7 +388,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       });
     }
     try {
-      await serial(() => commit());
+      await commitShared();
     } catch (e) {
       await linksFromState(planned.added, 'detach', []).catch(() => undefined);
       await serial(async () => {
@@ -474,7 +489,15 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
   }
 
   async function disconnect(container: string, network?: string, opts: { namespaceGoing?: boolean | undefined; removeNetns?: boolean | undefined } = {}): Promise<void> {
-    if (await disconnectLinks(container, network, opts.namespaceGoing === true, opts.removeNetns === true)) await serial(() => disconnectCommit(container, network));
+    if (!(await disconnectLinks(container, network, opts.namespaceGoing === true, opts.removeNetns === true))) return;
+    const changed = await serial(async () => {
+      if (state.containers[container] === undefined) return false;
+      state = planDisconnect(state, container, network).state;
+      return true;
+    });
+    if (!changed) return;
+    await commitShared();
+    if (reserving) await serial(() => reservations.reconcile(allPorts()));
   }
 
   async function setServiceVip(req: VipRequest): Promise<VipRecord> {

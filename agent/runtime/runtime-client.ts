@@ -126,7 +126,9 @@ export function createRuntimeClient(opts: RuntimeClientOptions): RuntimeClient {
       if (piped || (stdio[0] === 'ignore' && stdio[1] === 'ignore' && stdio[2] === 'ignore')) {
         try {
           const r = await runProgram([binary, ...argv], { ignoreStdio: !piped });
-          return { code: r.code, stdout: r.stdout.toString(), message: runtimeMessage(await readFile(log, 'utf8').catch(() => ''), r.stderr.toString()) };
+          // The message is for a failure only: a success reads no log (one file fewer per command).
+          const message = r.code === 0 ? '' : runtimeMessage(await readFile(log, 'utf8').catch(() => ''), r.stderr.toString());
+          return { code: r.code, stdout: r.stdout.toString(), message };
         } catch (e) {
           if (!(e instanceof ProgramNotStarted)) throw e;
           throw new TscError('ERR_NOT_FOUND', `container runtime ${binary} not found or not executable`, { cause: e, hint: 'install it, or name another runtime' });
