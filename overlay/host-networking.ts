@@ -316,11 +316,12 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     if (state.networks[spec.name] !== undefined) return state.networks[spec.name] as NetworkRecord;
     const before = state;
     const identity = { id: spec.id ?? randomBytes(32).toString('hex'), created: spec.created ?? new Date().toISOString() };
-    const planned = planNetwork(state, { ...spec, ...identity }, await readRouteDestinations(), ipv6Pools);
+    const [routes, links] = await Promise.all([readRouteDestinations(), readLinks()]);
+    const planned = planNetwork(state, { ...spec, ...identity }, routes, ipv6Pools);
     const net = planned.record;
     const driver = driverFor(net);
     // Never remove on failure what was there before us (a name clash is not ours to delete).
-    const existed = (await readLinks()).some((l) => l.ifname === net.bridge);
+    const existed = links.some((l) => l.ifname === net.bridge);
     const addr = dnsAddress(net);
     try {
       await driver.create(ctx, net);

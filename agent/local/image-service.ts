@@ -9,6 +9,7 @@ import type { ImageSummary, PullProgress as ApiPullProgress } from '../api/types
 import type { ImageService, LocalImage } from '../backends.js';
 import { TscError } from '../../lib/errors.js';
 import {
+  ensureSnapshot,
   familiarReference,
   findImage,
   garbageCollect,
@@ -64,6 +65,18 @@ export function createLocalImageService(opts: LocalImageServiceOptions): ImageSe
     return image;
   }
 
+  /** The layer snapshots of an image for this host's platform (none to make for another's). */
+  async function unpackImage(ref: string): Promise<void> {
+    const img = await lookup(ref).catch(() => undefined);
+    if (img === undefined) return;
+    await store.withLease(
+      img.layers.map((l) => l.diffId),
+      async () => {
+        for (const l of img.layers) await ensureSnapshot(store, { diffId: l.diffId, blobDigest: l.blob.digest });
+      },
+    );
+  }
+
   async function resolve(ref: string): Promise<LocalImage | undefined> {
     const img = await lookup(ref);
     if (img === undefined) return undefined;
@@ -91,6 +104,7 @@ export function createLocalImageService(opts: LocalImageServiceOptions): ImageSe
       });
       const img = await resolve(result.name);
       if (img === undefined) throw new Error(`pulled ${ref} as ${result.name} but cannot find it in the store`);
+      await unpackImage(result.name);
       return img;
     },
 
@@ -157,7 +171,11 @@ export function createLocalImageService(opts: LocalImageServiceOptions): ImageSe
 
     async load(path, o = {}) {
       const imported = await loadImageArchive(store, path, o);
-      return imported.map((i) => i.name).filter((n): n is string => n !== undefined);
+      const names = imported.map((i) => i.name).filter((n): n is string => n !== undefined);
+      // Unpacked now, as Docker unpacks what it loads: the first container start of the image
+      // then mounts it at once instead of extracting its layers first.
+      for (const name of names) await unpackImage(name);
+      return names;
     },
 
     async prepareRootfs(imageId, containerId) {

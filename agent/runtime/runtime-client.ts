@@ -77,6 +77,8 @@ export interface RuntimeClient {
   start(id: string): Promise<void>;
   /** `run` in the foreground: resolves with the container's exit code. */
   run(id: string, opts: CreateOptions): Promise<number>;
+  /** `run --detach`: create and start in one command; resolves once the process runs. */
+  runDetached(id: string, opts: CreateOptions): Promise<void>;
   state(id: string): Promise<ContainerState>;
   /** A new process in a running container; resolves with its exit code (0 when detached). */
   exec(id: string, args: string[], opts?: ExecOptions): Promise<number>;
@@ -189,6 +191,10 @@ export function createRuntimeClient(opts: RuntimeClientOptions): RuntimeClient {
       const out = await exec(['run', ...createArgs(id, o)], [o.stdin ?? 'ignore', o.stdout ?? 'ignore', o.stderr ?? 'ignore']);
       if (out.code !== 0 && out.message !== '') throw fail('run', id, out);
       return out.code;
+    },
+    async runDetached(id, o) {
+      const out = await exec(['run', '--detach', ...createArgs(id, o)], [o.stdin ?? 'ignore', o.stdout ?? 'ignore', o.stderr ?? 'ignore']);
+      if (out.code !== 0) throw fail('run', id, out);
     },
     async state(id) {
       const out = await simple('state', id, ['state', id]);
