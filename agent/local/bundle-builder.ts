@@ -25,6 +25,8 @@ export interface LocalBundleBuilderOptions {
   volumes: VolumeStore;
   /** Parent cgroup of every container (`/tsc-compose`). */
   cgroupParent: string;
+  /** Where compiled default seccomp programs are kept, shared by containers (else one per bundle). */
+  seccompDir?: string;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -131,7 +133,7 @@ export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): Bundl
         deviceNumbers,
       });
       await madeBundleDir;
-      return writeBundle(bundleDir, await writeSeccomp(bundleDir, spec, await seccompSetting(a.spec)));
+      return writeBundle(bundleDir, await writeSeccomp(bundleDir, spec, await seccompSetting(a.spec), opts.seccompDir === undefined ? {} : { sharedDir: opts.seccompDir }));
     },
   };
 }
