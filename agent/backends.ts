@@ -123,6 +123,8 @@ export interface ContainerRuntime {
   readonly name: string;
   create(id: string, bundle: string, opts: { logPath: string; logMaxSize?: number; logMaxFiles?: number }): Promise<{ pid: number }>;
   start(id: string): Promise<void>;
+  /** create and start in one runtime command (OCI `run --detach`); absent: the agent calls both. */
+  run?(id: string, bundle: string, opts: { logPath: string; logMaxSize?: number; logMaxFiles?: number }): Promise<{ pid: number }>;
   state(id: string): Promise<{ status: RuntimeStatus; pid: number } | undefined>;
   kill(id: string, signal: string): Promise<void>;
   pause(id: string): Promise<void>;

@@ -220,13 +220,20 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         etc,
       }));
       const logOpts = rec.spec.logConfig.options;
-      const created = await T('create', () => opts.runtime.create(rec.id, bundle, {
+      const runOpts = {
         logPath: store.logPath(rec.id),
         ...(logOpts['max-size'] === undefined ? {} : { logMaxSize: parseBytes(logOpts['max-size']) }),
         ...(logOpts['max-file'] === undefined ? {} : { logMaxFiles: Number(logOpts['max-file']) }),
-      }));
-      await T('start', () => opts.runtime.start(rec.id));
-      e.pid = created.pid;
+      };
+      const runtime = opts.runtime;
+      if (runtime.run !== undefined) {
+        const run = runtime.run.bind(runtime);
+        e.pid = (await T('run', () => run(rec.id, bundle, runOpts))).pid;
+      } else {
+        const created = await T('create', () => runtime.create(rec.id, bundle, runOpts));
+        await T('start', () => runtime.start(rec.id));
+        e.pid = created.pid;
+      }
     } catch (err) {
       // Nothing half-made: undo what this start did, keep the record (docker keeps a
       // container whose start failed, in state "created" or "exited" with the error).

@@ -219,6 +219,21 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     return run;
   }
 
+  /**
+   * A commit of the hot path (connect, disconnect), shared: one not started yet is joined,
+   * since it reads the state when it starts and so carries every change made before. Thirty
+   * containers connecting at once cost a few commits instead of thirty (each renders the whole
+   * ruleset and DNS table: one each was quadratic in the number of containers).
+   */
+  let nextCommit: Promise<void> | undefined;
+  function commitShared(): Promise<void> {
+    nextCommit ??= serial(async () => {
+      nextCommit = undefined;
+      await commit();
+    });
+    return nextCommit;
+  }
+
   function driverFor(net: NetworkRecord): NetworkDriver {
     const d = drivers[net.driver];
     if (d === undefined) throw new TscError('ERR_UNSUPPORTED', `network ${net.name}: the ${net.driver} driver is not available on this host`);
@@ -330,11 +345,12 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     if (state.networks[spec.name] !== undefined) return state.networks[spec.name] as NetworkRecord;
     const before = state;
     const identity = { id: spec.id ?? randomBytes(32).toString('hex'), created: spec.created ?? new Date().toISOString() };
-    const planned = planNetwork(state, { ...spec, ...identity }, await readRouteDestinations(), ipv6Pools);
+    const [routes, links] = await Promise.all([readRouteDestinations(), readLinks()]);
+    const planned = planNetwork(state, { ...spec, ...identity }, routes, ipv6Pools);
     const net = planned.record;
     const driver = driverFor(net);
     // Never remove on failure what was there before us (a name clash is not ours to delete).
-    const existed = (await readLinks()).some((l) => l.ifname === net.bridge);
+    const existed = links.some((l) => l.ifname === net.bridge);
     const addr = dnsAddress(net);
     try {
       await driver.create(ctx, net);
@@ -402,7 +418,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       });
     }
     try {
-      await serial(() => commit());
+      await commitShared();
     } catch (e) {
       await linksFromState(planned.added, 'detach', []).catch(() => undefined);
       await serial(async () => {
@@ -503,7 +519,15 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
   }
 
   async function disconnect(container: string, network?: string, opts: { namespaceGoing?: boolean | undefined; removeNetns?: boolean | undefined } = {}): Promise<void> {
-    if (await disconnectLinks(container, network, opts.namespaceGoing === true, opts.removeNetns === true)) await serial(() => disconnectCommit(container, network));
+    if (!(await disconnectLinks(container, network, opts.namespaceGoing === true, opts.removeNetns === true))) return;
+    const changed = await serial(async () => {
+      if (state.containers[container] === undefined) return false;
+      state = planDisconnect(state, container, network).state;
+      return true;
+    });
+    if (!changed) return;
+    await commitShared();
+    if (reserving) await serial(() => reservations.reconcile(allPorts()));
   }
 
   async function setServiceVip(req: VipRequest): Promise<VipRecord> {

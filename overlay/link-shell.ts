@@ -18,8 +18,8 @@ export async function readLink(name: string, netns?: string): Promise<LinkInfo |
 /** Destinations of the host's routes (IPv4 and IPv6), for IPAM to avoid. */
 export async function readRouteDestinations(): Promise<string[]> {
   const out: string[] = [];
-  for (const fam of ['-4', '-6']) {
-    const { stdout } = await runCommand(['ip', '-json', fam, 'route', 'show']);
+  const both = await Promise.all(['-4', '-6'].map((fam) => runCommand(['ip', '-json', fam, 'route', 'show'])));
+  for (const { stdout } of both) {
     for (const r of JSON.parse(stdout === '' ? '[]' : stdout) as { dst?: string }[]) {
       if (r.dst !== undefined && r.dst !== 'default') out.push(r.dst);
     }

@@ -10,7 +10,7 @@
  * The mount runs in the snapshots directory with relative lower paths, as containerd does,
  * so that many layers fit in the one page of mount options.
  */
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
@@ -54,6 +54,13 @@ async function mountPoints(): Promise<Set<string>> {
   return out;
 }
 
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 export async function isMounted(path: string): Promise<boolean> {
   return (await mountPoints()).has(resolve(path));
 }
@@ -73,10 +80,15 @@ async function mountRootfs(store: ImageStore, dir: string, opts: { id: string; l
   for (const l of opts.layers) lowers.push(await ensureSnapshot(store, { diffId: l.diffId, blobDigest: l.blob.digest }));
   lowers.reverse();
   const prepared: PreparedRootfs = { id: opts.id, path: join(dir, 'merged'), upper: join(dir, 'upper'), work: join(dir, 'work'), lowers };
-  if (await isMounted(prepared.path)) return prepared;
-  for (const d of ['upper', 'work', 'merged']) await mkdir(join(dir, d), { recursive: true, mode: 0o755 });
+  // A new container's (no mount point yet) is not mounted: the mount table is read only for
+  // a container started before (it can be large, and every start would read it).
+  if ((await exists(prepared.path)) && (await isMounted(prepared.path))) return prepared;
+  await mkdir(dir, { recursive: true, mode: 0o755 });
   const record: RootfsRecord = { id: opts.id, image: opts.image, diffIds: opts.layers.map((l) => l.diffId) };
-  await writeFile(join(dir, 'layers.json'), JSON.stringify(record));
+  await Promise.all([
+    ...['upper', 'work', 'merged'].map((d) => mkdir(join(dir, d), { recursive: true, mode: 0o755 })),
+    writeFile(join(dir, 'layers.json'), JSON.stringify(record)),
+  ]);
   const snaps = snapshotsDir(store);
   let lowerNames = lowers.map((p) => p.slice(snaps.length + 1));
   if (lowerNames.length === 0) {

@@ -25,6 +25,8 @@ export interface LocalBundleBuilderOptions {
   volumes: VolumeStore;
   /** Parent cgroup of every container (`/tsc-compose`). */
   cgroupParent: string;
+  /** Where compiled default seccomp programs are kept, shared by containers (else one per bundle). */
+  seccompDir?: string;
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -69,15 +71,20 @@ export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): Bundl
       const filesDir = join(a.dir, 'files');
       await mkdir(filesDir, { recursive: true, mode: 0o700 });
       const files: Array<{ target: string; source: string; readOnly: boolean }> = [];
+      // The image's users are read while the agent's files are written (independent of each other).
+      const users = Promise.all([readFile(join(a.rootfs, 'etc/passwd'), 'utf8').catch(() => ''), readFile(join(a.rootfs, 'etc/group'), 'utf8').catch(() => '')]);
+      const bundleDir = join(a.dir, 'bundle');
+      const madeBundleDir = mkdir(bundleDir, { recursive: true });
+      // awaited below; a failure before that must not go unhandled
+      madeBundleDir.catch(() => undefined);
       if (a.etc !== undefined) {
-        for (const [name, target, content] of [
+        const etcFiles = [
           ['hosts', '/etc/hosts', a.etc.hosts],
           ['hostname', '/etc/hostname', a.etc.hostname],
           ['resolv.conf', '/etc/resolv.conf', a.etc.resolvConf],
-        ] as const) {
-          await writeFile(join(filesDir, name), content, { mode: 0o644 });
-          files.push({ target, source: join(filesDir, name), readOnly: false });
-        }
+        ] as const;
+        await Promise.all(etcFiles.map(([name, , content]) => writeFile(join(filesDir, name), content, { mode: 0o644 })));
+        for (const [name, target] of etcFiles) files.push({ target, source: join(filesDir, name), readOnly: false });
       }
       let n = 0;
       for (const m of a.spec.mounts) {
@@ -110,8 +117,7 @@ export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): Bundl
         }
       }
       const deviceNumbers = await blkioDeviceNumbers(a.spec);
-      const passwd = await readFile(join(a.rootfs, 'etc/passwd'), 'utf8').catch(() => '');
-      const group = await readFile(join(a.rootfs, 'etc/group'), 'utf8').catch(() => '');
+      const [passwd, group] = await users;
       const spec = buildOciSpec({
         containerId: a.containerId,
         spec: a.spec,
@@ -126,9 +132,8 @@ export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): Bundl
         cgroupParent: opts.cgroupParent,
         deviceNumbers,
       });
-      const bundleDir = join(a.dir, 'bundle');
-      await mkdir(bundleDir, { recursive: true });
-      return writeBundle(bundleDir, await writeSeccomp(bundleDir, spec, await seccompSetting(a.spec)));
+      await madeBundleDir;
+      return writeBundle(bundleDir, await writeSeccomp(bundleDir, spec, await seccompSetting(a.spec), opts.seccompDir === undefined ? {} : { sharedDir: opts.seccompDir }));
     },
   };
 }

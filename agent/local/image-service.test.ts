@@ -43,5 +43,12 @@ describePrivileged('local image service', [root, command('busybox'), command('mo
 
     await svc.remove('busybox');
     expect(await svc.list()).toEqual([]);
+    // Resolved names are remembered only while the store's index is unchanged.
+    expect(await svc.resolve('busybox')).toBeUndefined();
+    expect(await svc.resolve(img?.id ?? '')).toBeUndefined();
+    await importOciDir(store, layout, { repository: 'busybox' });
+    expect((await svc.resolve('busybox'))?.id).toBe(img?.id);
+    await svc.tag('busybox', 'again:1');
+    expect((await svc.resolve('again:1'))?.id).toBe(img?.id);
   });
 });

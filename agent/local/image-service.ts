@@ -2,10 +2,14 @@
  * `ImageService` (backends.ts) over the images library: the content store on this host, pulls
  * from registries, and container root filesystems as overlay mounts of the image's layers.
  */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+
 import type { ImageSummary, PullProgress as ApiPullProgress } from '../api/types.js';
 import type { ImageService, LocalImage } from '../backends.js';
 import { TscError } from '../../lib/errors.js';
 import {
+  ensureSnapshot,
   familiarReference,
   findImage,
   garbageCollect,
@@ -22,6 +26,7 @@ import {
   resolveTarget,
   type ImageStore,
   type PullOptions,
+  type ResolvedImage,
 } from '../images/index.js';
 
 export interface LocalImageServiceOptions {
@@ -33,11 +38,49 @@ export interface LocalImageServiceOptions {
 export function createLocalImageService(opts: LocalImageServiceOptions): ImageService {
   const { store } = opts;
 
+  /**
+   * What a name resolved to, while the store's index stays the same file (its inode, size and
+   * time: every change of the index is a rename of a new file). Every container start resolves
+   * its image twice (start, root filesystem), and reading the index and the manifest and config
+   * blobs each time cost more than anything else the agent does for a start.
+   */
+  const resolved = new Map<string, { stamp: string; image: Promise<(ResolvedImage & { name: string }) | undefined> }>();
+  async function indexStamp(): Promise<string> {
+    const st = await stat(join(store.root, 'index.json'), { bigint: true }).catch(() => undefined);
+    return st === undefined ? 'none' : `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  }
+  async function lookup(ref: string): Promise<(ResolvedImage & { name: string }) | undefined> {
+    const stamp = await indexStamp();
+    const hit = resolved.get(ref);
+    if (hit !== undefined && hit.stamp === stamp) return hit.image;
+    const image = (async () => {
+      const rec = await findImage(store, ref);
+      if (rec === undefined) return undefined;
+      return { ...(await resolveTarget(store, rec.target, undefined, rec.name)), name: rec.name };
+    })();
+    if (resolved.size >= 256) resolved.clear();
+    resolved.set(ref, { stamp, image });
+    // A failure is not kept: the next call asks again.
+    image.catch(() => resolved.get(ref)?.image === image && resolved.delete(ref));
+    return image;
+  }
+
+  /** The layer snapshots of an image for this host's platform (none to make for another's). */
+  async function unpackImage(ref: string): Promise<void> {
+    const img = await lookup(ref).catch(() => undefined);
+    if (img === undefined) return;
+    await store.withLease(
+      img.layers.map((l) => l.diffId),
+      async () => {
+        for (const l of img.layers) await ensureSnapshot(store, { diffId: l.diffId, blobDigest: l.blob.digest });
+      },
+    );
+  }
+
   async function resolve(ref: string): Promise<LocalImage | undefined> {
-    const rec = await findImage(store, ref);
-    if (rec === undefined) return undefined;
-    const img = await resolveTarget(store, rec.target, undefined, rec.name);
-    return { id: img.configDigest, ref: rec.name, config: img.config.config ?? {} };
+    const img = await lookup(ref);
+    if (img === undefined) return undefined;
+    return { id: img.configDigest, ref: img.name, config: img.config.config ?? {} };
   }
 
   return {
@@ -61,6 +104,7 @@ export function createLocalImageService(opts: LocalImageServiceOptions): ImageSe
       });
       const img = await resolve(result.name);
       if (img === undefined) throw new Error(`pulled ${ref} as ${result.name} but cannot find it in the store`);
+      await unpackImage(result.name);
       return img;
     },
 
@@ -127,11 +171,15 @@ export function createLocalImageService(opts: LocalImageServiceOptions): ImageSe
 
     async load(path, o = {}) {
       const imported = await loadImageArchive(store, path, o);
-      return imported.map((i) => i.name).filter((n): n is string => n !== undefined);
+      const names = imported.map((i) => i.name).filter((n): n is string => n !== undefined);
+      // Unpacked now, as Docker unpacks what it loads: the first container start of the image
+      // then mounts it at once instead of extracting its layers first.
+      for (const name of names) await unpackImage(name);
+      return names;
     },
 
     async prepareRootfs(imageId, containerId) {
-      const img = await getImage(store, imageId);
+      const img = (await lookup(imageId)) ?? (await getImage(store, imageId));
       const r = await prepareRootfs(store, { id: containerId, layers: img.layers, image: img.name });
       return r.path;
     },

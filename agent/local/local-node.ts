@@ -58,7 +58,7 @@ export async function startLocalNode(opts: LocalNodeOptions): Promise<LocalNode>
     builder: createLocalImageBuilder({ store, runtime: runtimeBinary, runtimeRoot: join(runDir, 'build') }),
     images: createLocalImageService({ store }),
     networks,
-    bundles: createLocalBundleBuilder({ volumes, cgroupParent }),
+    bundles: createLocalBundleBuilder({ volumes, cgroupParent, seccompDir: join(stateDir, 'seccomp') }),
     onIdle: async () => {
       await removeEmptyCgroupParent(cgroupParent);
     },

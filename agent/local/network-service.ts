@@ -45,11 +45,27 @@ export async function createLocalNetworkService(opts: LocalNetworkServiceOptions
   // One worker thread besides the agent's own: DNS answers on two threads (bench/dns).
   const networking = await createHostNetworking({ dnsWorkers: 1, ...opts, state: await readState(opts.stateFile) });
   let seq = 0;
-  const save = async () => {
+  const write = async () => {
+    const text = JSON.stringify(networking.state());
     await mkdir(dirname(opts.stateFile), { recursive: true });
     const tmp = `${opts.stateFile}.${process.pid}.${seq++}`;
-    await writeFile(tmp, JSON.stringify(networking.state()));
+    await writeFile(tmp, text);
     await rename(tmp, opts.stateFile);
+  };
+  // Saves are shared as commits are (host-networking.ts): a caller returns once a save that
+  // started after its change is on disk (so an agent killed then still finds it); one not
+  // started yet is joined. Saves run one at a time, the state read as each starts.
+  let saved: Promise<void> = Promise.resolve();
+  let nextSave: Promise<void> | undefined;
+  const save = (): Promise<void> => {
+    if (nextSave !== undefined) return nextSave;
+    const run = saved.then(() => {
+      nextSave = undefined;
+      return write();
+    });
+    nextSave = run;
+    saved = run.catch(() => undefined);
+    return run;
   };
   const netnsName = (id: string) => `${prefix}${id.slice(0, 12)}`;
   const summary = (name: string): NetworkSummary | undefined => {

@@ -77,6 +77,8 @@ export interface RuntimeClient {
   start(id: string): Promise<void>;
   /** `run` in the foreground: resolves with the container's exit code. */
   run(id: string, opts: CreateOptions): Promise<number>;
+  /** `run --detach`: create and start in one command; resolves once the process runs. */
+  runDetached(id: string, opts: CreateOptions): Promise<void>;
   state(id: string): Promise<ContainerState>;
   /** A new process in a running container; resolves with its exit code (0 when detached). */
   exec(id: string, args: string[], opts?: ExecOptions): Promise<number>;
@@ -126,7 +128,9 @@ export function createRuntimeClient(opts: RuntimeClientOptions): RuntimeClient {
       if (piped || (stdio[0] === 'ignore' && stdio[1] === 'ignore' && stdio[2] === 'ignore')) {
         try {
           const r = await runProgram([binary, ...argv], { ignoreStdio: !piped });
-          return { code: r.code, stdout: r.stdout.toString(), message: runtimeMessage(await readFile(log, 'utf8').catch(() => ''), r.stderr.toString()) };
+          // The message is for a failure only: a success reads no log (one file fewer per command).
+          const message = r.code === 0 ? '' : runtimeMessage(await readFile(log, 'utf8').catch(() => ''), r.stderr.toString());
+          return { code: r.code, stdout: r.stdout.toString(), message };
         } catch (e) {
           if (!(e instanceof ProgramNotStarted)) throw e;
           throw new TscError('ERR_NOT_FOUND', `container runtime ${binary} not found or not executable`, { cause: e, hint: 'install it, or name another runtime' });
@@ -187,6 +191,10 @@ export function createRuntimeClient(opts: RuntimeClientOptions): RuntimeClient {
       const out = await exec(['run', ...createArgs(id, o)], [o.stdin ?? 'ignore', o.stdout ?? 'ignore', o.stderr ?? 'ignore']);
       if (out.code !== 0 && out.message !== '') throw fail('run', id, out);
       return out.code;
+    },
+    async runDetached(id, o) {
+      const out = await exec(['run', '--detach', ...createArgs(id, o)], [o.stdin ?? 'ignore', o.stdout ?? 'ignore', o.stderr ?? 'ignore']);
+      if (out.code !== 0) throw fail('run', id, out);
     },
     async state(id) {
       const out = await simple('state', id, ['state', id]);

@@ -9,9 +9,16 @@ import type { Spec } from './spec.js';
 
 /** Writes `dir/config.json` (atomically, so a runtime never reads half a file). Returns dir. */
 export async function writeBundle(dir: string, spec: Spec): Promise<string> {
-  await mkdir(dir, { recursive: true });
   const file = join(dir, 'config.json');
-  await writeFile(`${file}.tmp`, `${JSON.stringify(spec, null, 2)}\n`);
+  const text = `${JSON.stringify(spec, null, 2)}\n`;
+  try {
+    await writeFile(`${file}.tmp`, text);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    // The directory first, only when missing (the agent has made it already).
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${file}.tmp`, text);
+  }
   await rename(`${file}.tmp`, file);
   return dir;
 }

@@ -8,7 +8,7 @@
  * Run (as root): npx tsx bench/up/ours.ts [SIZES=10] [ROUNDS=5]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,22 @@ function agentCpu(pid: number): { agent: number; programs: number } {
   const kids = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l !== '').map(Number);
   const a = cpuOf(pid);
   return { agent: a.self, programs: a.children + kids.reduce((acc, k) => acc + cpuOf(k).self + cpuOf(k).children, 0) };
+}
+
+/** CPU time (ms) per thread name of a process (`THREADS=1`: where the agent's own time goes). */
+function threadsCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of existsSync(`/proc/${pid}/task`) ? readdirSync(`/proc/${pid}/task`) : []) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+      const name = `${text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"))}:${t}`;
+      const f = text.slice(text.lastIndexOf(') ') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return out;
 }
 
 const minus = (a: { agent: number; programs: number }, b: { agent: number; programs: number }) => ({ agent: a.agent - b.agent, programs: a.programs - b.programs });
@@ -79,8 +95,13 @@ async function main(): Promise<void> {
       const pid = agent.proc.pid ?? 0;
       for (let r = 0; r < ROUNDS; r++) {
         let c0 = agentCpu(pid);
+        const t0 = threadsCpu(pid);
         ups.push(timed(['--progress', 'quiet', '-p', name, 'up', '-d'], proj, env));
         let c1 = agentCpu(pid);
+        if (process.env['THREADS'] === '1') {
+          const t1 = threadsCpu(pid);
+          console.log(`  up: agent threads' CPU ms: ${[...t1].map(([k, v]) => `${k} ${v - (t0.get(k) ?? 0)}`).join(', ')}`);
+        }
         cpu.up.push(minus(c1, c0));
         c0 = c1;
         downs.push(timed(['--progress', 'quiet', '-p', name, 'down'], proj, env));

@@ -28,6 +28,19 @@ describe('writeSeccomp', () => {
     expect(spec.annotations).toBeUndefined(); // the input is not changed
   });
 
+  it('shares one file of the default program among bundles, named by its content', async () => {
+    const shared = join(dir, 'shared');
+    const spec = defaultSpec();
+    const a = await writeSeccomp(join(dir, 'a'), spec, 'default', { sharedDir: shared });
+    const b = await writeSeccomp(join(dir, 'b'), spec, 'default', { sharedDir: shared });
+    const file = a.annotations?.[ANNOTATIONS.seccomp] ?? '';
+    expect(file.startsWith(`${shared}/default-`)).toBe(true);
+    expect(b.annotations?.[ANNOTATIONS.seccomp]).toBe(file);
+    const bytes = await readFile(file);
+    expect(bytes.equals(compileSeccomp(dockerDefaultProfile(), { capabilities: spec.process.capabilities?.bounding ?? [] }))).toBe(true);
+    expect(existsSync(join(dir, 'a', SECCOMP_FILE))).toBe(false);
+  });
+
   it('writes nothing for unconfined', async () => {
     const other = await mkdtemp(join(tmpdir(), 'tsc-rt-sc-'));
     try {
