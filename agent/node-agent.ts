@@ -86,6 +86,9 @@ function deferred(): Entry['exited'] {
   return { promise, resolve };
 }
 
+/** How often published-port conflicts found at recovery are looked at again (each look retries the bind). */
+const PORT_CONFLICT_RETRY_MS = 5000;
+
 const SIGNALS_STOPPING = new Set(['SIGKILL', 'KILL', '9', 'SIGTERM', 'TERM', '15', 'SIGINT', 'INT', '2', 'SIGQUIT', 'QUIT', '3']);
 
 export interface NodeAgent {
@@ -103,6 +106,20 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
   const entries = new Map<string, Entry>();
   const closers = new Set<AbortController>();
   let closed = false;
+  let portTimer: NodeJS.Timeout | undefined;
+
+  /** Put the current published-port conflicts on the running containers (a running container's error is otherwise empty: its start cleared it); returns how many. */
+  async function checkPortConflicts(): Promise<number> {
+    const conflicts = (await opts.networks.portConflicts?.()) ?? [];
+    for (const e of entries.values()) {
+      if (!e.running) continue;
+      const error = conflicts.filter((c) => c.container === e.rec.name).map((c) => c.message).join('; ');
+      if (error === e.rec.error) continue;
+      e.rec.error = error;
+      await store.save(e.rec);
+    }
+    return conflicts.length;
+  }
 
   const attrs = (rec: ContainerRecord, extra: Record<string, string> = {}) => ({ ...rec.spec.labels, name: rec.name, image: rec.spec.image, ...extra });
   const publish = (rec: ContainerRecord, action: string, extra: Record<string, string> = {}) =>
@@ -981,18 +998,20 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
       }
       // A published port a host process took while the agent was down (the sockets holding
       // them died with it): kept on the running container as the error Docker gives a failed
-      // bind (a running container's error is otherwise empty: its start cleared it).
-      const conflicts = (await opts.networks.portConflicts?.()) ?? [];
-      for (const e of entries.values()) {
-        if (!e.running) continue;
-        const error = conflicts.filter((c) => c.container === e.rec.name).map((c) => c.message).join('; ');
-        if (error === e.rec.error) continue;
-        e.rec.error = error;
-        await store.save(e.rec);
+      // bind, and looked at again every few seconds (each look retries the bind) until none
+      // is left, so that a port freed is held again and the report goes.
+      if ((await checkPortConflicts()) > 0) {
+        portTimer = setInterval(() => {
+          void checkPortConflicts().then((n) => {
+            if (n === 0) clearInterval(portTimer);
+          }, () => undefined);
+        }, PORT_CONFLICT_RETRY_MS);
+        portTimer.unref();
       }
     },
     async close() {
       closed = true;
+      clearInterval(portTimer);
       for (const c of closers) c.abort();
       for (const e of entries.values()) {
         if (e.restartTimer) clearTimeout(e.restartTimer);

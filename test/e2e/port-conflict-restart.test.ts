@@ -1,9 +1,10 @@
 /**
  * A published host port taken by a host process while the agent was down: the restarted agent
- * reports it on the container (`ps`, Docker's "port is already allocated"), and the container's
- * next start fails on it, naming the service and key, until the port is free again.
+ * reports it on the container (`ps`, Docker's "port is already allocated") until the port is
+ * free again (then takes it back by itself), and the container's next start fails on it,
+ * naming the service and key.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
@@ -35,26 +36,43 @@ describePrivileged('a published port taken while the agent was down', [root, com
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as { Service: string; State: string; Status: string });
 
-  it('is reported after the agent restarts, and the next start fails on it', async () => {
+  const squat = async (): Promise<void> => {
+    squatter = spawn('node', ['-e', `require('net').createServer().listen(${port},()=>console.log('bound'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await until('the host process to bind', () => squatter?.stdout?.read()?.toString() ?? '', (o) => o.includes('bound'), 10_000);
+  };
+  const unsquat = async (): Promise<void> => {
+    squatter?.kill('SIGKILL');
+    await until('the host process to exit', () => squatter?.exitCode ?? squatter?.signalCode ?? null, (c) => c !== null, 10_000);
+  };
+  const bindFromHost = () =>
+    spawnSync('node', ['-e', `require('net').createServer().once('error',(e)=>{console.log(e.code);process.exit(0)}).listen(${port},()=>{console.log('bound');process.exit(0)})`], { encoding: 'utf8' }).stdout.trim();
+
+  it('is reported after the agent restarts, and goes once the port is free again', async () => {
     const up = host.cli(['--progress', 'plain', 'up', '-d']);
     expect(up.status, up.stderr).toBe(0);
     expect(ps()[0]?.Status).toMatch(/^Up /);
     await host.killAgent();
-    squatter = spawn('node', ['-e', `require('net').createServer().listen(${port},()=>console.log('bound'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await until('the host process to bind', () => squatter?.stdout?.read()?.toString() ?? '', (o) => o.includes('bound'), 10_000);
+    await squat();
     await host.startAgent();
 
     const [web] = ps();
     expect(web?.State).toBe('running');
     expect(web?.Status).toContain(`(Bind for 0.0.0.0:${port} failed: port is already allocated`);
 
+    // Freed: the agent takes the port back by itself, and the report goes.
+    await unsquat();
+    await until('ps to drop the report', () => ps()[0]?.Status ?? '', (st) => /^Up [^(]*$/.test(st), 30_000);
+    expect(bindFromHost()).toBe('EADDRINUSE');
+  }, 240_000);
+
+  it('fails the next start of the container while the port is taken, naming the service and key', async () => {
+    await host.killAgent();
+    await squat();
+    await host.startAgent();
     const restart = host.cli(['restart', 'web']);
     expect(restart.status).not.toBe(0);
     expect(restart.stderr).toContain(`service web: ports[0]: host port ${port}/tcp is already in use on the host`);
-
-    // Freed: the next start takes the port and the report is gone.
-    squatter.kill('SIGKILL');
-    await until('the host process to exit', () => squatter?.exitCode ?? squatter?.signalCode ?? null, (c) => c !== null, 10_000);
+    await unsquat();
     const start = host.cli(['start', 'web']);
     expect(start.status, start.stderr).toBe(0);
     expect(ps()[0]?.Status).toMatch(/^Up [^(]*$/);
