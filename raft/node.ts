@@ -94,6 +94,13 @@ export interface NodeStatus {
   snapshotIndex: number;
 }
 
+interface Deadline {
+  at: number;
+  key: string;
+  wait: Wait<unknown>;
+  what: string;
+}
+
 const PROPOSAL = 1;
 const ID_BYTES = 12;
 const SNAPSHOTS_KEPT = 2;
@@ -116,6 +123,9 @@ export class RaftNode {
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private kickScheduled = false;
+  /** Request deadlines, oldest first, from deadlineHead on. */
+  private deadlines: Deadline[] = [];
+  private deadlineHead = 0;
   /** The last pipelined write of a leader (with its completion handled); resolved when none. */
   private lastWrite: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -259,6 +269,11 @@ export class RaftNode {
     return p;
   }
 
+  /** This node's role and the leader it knows (0: none): cheap, for every request's routing. */
+  leadership(): { role: StateRole; leader: number } {
+    return { role: this.core.raft.state, leader: this.core.raft.lead };
+  }
+
   status(): NodeStatus {
     const st = this.core.status();
     return {
@@ -290,6 +305,7 @@ export class RaftNode {
 
   private tick(): void {
     if (this.stopped) return;
+    this.expire();
     this.core.tick();
     this.kick();
   }
@@ -308,15 +324,26 @@ export class RaftNode {
     return b;
   }
 
+  /**
+   * Registers a request that fails after timeoutMs. Deadlines sit in a queue swept on every
+   * tick (they all have the same length, so it stays in order): no timer per request.
+   */
   private withTimeout<T>(w: Wait<T>, key: string, what: string): Promise<T> {
     const p = w.register(key);
-    const t = setTimeout(
-      () => w.cancel(key, raftError(`${what} timed out after ${this.timeoutMs} ms (outcome unknown)`, 'the cluster may have no quorum')),
-      this.timeoutMs,
-    );
-    const clear = (): void => clearTimeout(t);
-    p.then(clear, clear);
+    this.deadlines.push({ at: Date.now() + this.timeoutMs, key, wait: w as Wait<unknown>, what });
     return p;
+  }
+
+  private expire(): void {
+    const now = Date.now();
+    while (this.deadlines.length > this.deadlineHead && (this.deadlines[this.deadlineHead] as Deadline).at <= now) {
+      const d = this.deadlines[this.deadlineHead++] as Deadline;
+      if (d.wait.isRegistered(d.key)) d.wait.cancel(d.key, raftError(`${d.what} timed out after ${this.timeoutMs} ms (outcome unknown)`, 'the cluster may have no quorum'));
+    }
+    if (this.deadlineHead > 1024 && this.deadlineHead * 2 > this.deadlines.length) {
+      this.deadlines = this.deadlines.slice(this.deadlineHead);
+      this.deadlineHead = 0;
+    }
   }
 
   /**
