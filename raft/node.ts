@@ -123,6 +123,8 @@ export class RaftNode {
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private kickScheduled = false;
+  /** Proposals made in this turn, proposed together when the loop runs. */
+  private queued: { data: Uint8Array; key: string }[] = [];
   /** Request deadlines, oldest first, from deadlineHead on. */
   private deadlines: Deadline[] = [];
   private deadlineHead = 0;
@@ -225,17 +227,29 @@ export class RaftNode {
     framed.set(data, 1 + ID_BYTES);
     const key = Buffer.from(id).toString('hex');
     const p = this.withTimeout(this.proposals, key, 'proposal');
-    try {
-      this.core.propose(framed);
-      if (this.trace !== undefined) {
-        const last = this.core.raft.raftLog.lastIndex();
-        this.trace.mark('prop', last, last);
-      }
-    } catch (e) {
-      this.proposals.cancel(key, e instanceof Error ? e : new Error(String(e)));
-    }
+    this.queued.push({ data: framed, key });
     this.kick();
     return p;
+  }
+
+  /**
+   * Proposes everything queued since the last turn as one batch: one append per follower and
+   * one WAL record run for all of it (a proposal waits at most for the current turn to end).
+   */
+  private proposeQueued(): void {
+    if (this.queued.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    try {
+      this.core.proposeBatch(batch.map((q) => q.data));
+      if (this.trace !== undefined) {
+        const last = this.core.raft.raftLog.lastIndex();
+        this.trace.mark('prop', last - batch.length + 1, last);
+      }
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      for (const q of batch) this.proposals.cancel(q.key, err);
+    }
   }
 
   /** Proposes a membership change; resolves with the new membership once applied here. */
@@ -360,14 +374,17 @@ export class RaftNode {
       this.loop = this.run().finally(() => {
         this.loop = undefined;
         // Something may have happened while the loop was finishing (a write completing).
-        if (!this.stopped && this.fatal === undefined && this.core.hasReady()) this.kick();
+        if (!this.stopped && this.fatal === undefined && (this.queued.length > 0 || this.core.hasReady())) this.kick();
       });
     });
   }
 
   private async run(): Promise<void> {
     try {
-      while (!this.stopped && this.fatal === undefined && this.core.hasReady()) {
+      for (;;) {
+        if (this.stopped || this.fatal !== undefined) return;
+        this.proposeQueued();
+        if (!this.core.hasReady()) return;
         const rd = this.core.ready();
         if (this.canPipeline(rd)) {
           const confChanged = this.handlePipelined(rd);
