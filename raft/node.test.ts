@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Message } from './core/types.js';
+import type { ConfState, Message } from './core/types.js';
 import { RaftNode, type StateMachine } from './node.js';
 import { Wal } from './storage/wal.js';
 
@@ -145,6 +145,28 @@ describe('RaftNode over durable storage', () => {
     await expect(leader.propose(Buffer.from('lost'))).rejects.toThrow(/raft:/);
     await leader.stop();
     await expect(leader.propose(Buffer.from('late'))).rejects.toThrow(/stopped/);
+  });
+
+  it('adds a learner that catches up without voting, promotes it to voter, and hands it leadership', async () => {
+    for (const id of [1, 2, 3]) await startNode(id, [1, 2, 3]);
+    const leader = await until('a leader', leaderOf);
+    for (let i = 0; i < 5; i++) await leader.propose(Buffer.from(`v${i}`));
+    const n4 = await startNode(4, []);
+    const asLearner = (await leader.proposeConfChange({ transition: 'auto', changes: [{ type: 'addLearner', nodeId: 4 }] })) as ConfState;
+    expect(asLearner.voters).toEqual([1, 2, 3]);
+    expect(asLearner.learners).toEqual([4]);
+    await until('learner 4 caught up', () => sms.get(4)?.items.length === 5);
+    expect(n4.status().learners).toEqual([4]);
+    expect(n4.status().role).toBe('follower');
+    const promoted = (await leader.proposeConfChange({ transition: 'auto', changes: [{ type: 'addNode', nodeId: 4 }] })) as ConfState;
+    expect(promoted.voters).toEqual([1, 2, 3, 4]);
+    expect(promoted.learners).toEqual([]);
+    await until('node 4 knows it is a voter', () => n4.status().voters.includes(4));
+    leader.transferLeadership(4);
+    await until('node 4 leads', () => n4.status().role === 'leader');
+    await until('the old leader follows', () => leader.status().leader === 4);
+    await n4.propose(Buffer.from('after'));
+    for (const id of [1, 2, 3, 4]) await until(`node ${id} applied the new leader's entry`, () => sms.get(id)?.items.includes('after'));
   });
 
   it('writes entries and votes to the WAL before the acks and votes that promise them leave', async () => {

