@@ -16,8 +16,19 @@ export interface KvResult {
   index: number;
 }
 
+/** Where a member is reached: its HTTP API and its Raft transport. */
+export interface KvMemberAddrs {
+  http: string;
+  raft: string;
+}
+
 export class KvStateMachine implements StateMachine {
   private map = new Map<string, string>();
+  /**
+   * The addresses of members added at run time (from their conf change), kept in snapshots so
+   * that a member restarted after the conf change was compacted away still knows them.
+   */
+  readonly members = new Map<number, KvMemberAddrs>();
 
   get(key: string): string | undefined {
     return this.map.get(key);
@@ -44,11 +55,16 @@ export class KvStateMachine implements StateMachine {
   }
 
   snapshot(): Uint8Array {
-    return Buffer.from(JSON.stringify([...this.map]));
+    return Buffer.from(JSON.stringify({ kv: [...this.map], members: [...this.members] }));
   }
 
   restore(data: Uint8Array): void {
-    this.map = new Map(JSON.parse(Buffer.from(data).toString()) as [string, string][]);
+    const v = JSON.parse(Buffer.from(data).toString()) as [string, string][] | { kv: [string, string][]; members: [number, KvMemberAddrs][] };
+    // Snapshots made before the address book were the bare map.
+    const kv = Array.isArray(v) ? v : v.kv;
+    this.map = new Map(kv);
+    this.members.clear();
+    if (!Array.isArray(v)) for (const [id, a] of v.members) this.members.set(id, a);
   }
 }
 

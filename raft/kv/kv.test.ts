@@ -112,3 +112,58 @@ describe('raft/kv: the replicated KV service as three processes', () => {
     expect(r.status).toBe(503);
   });
 });
+
+describe('raft/kv: membership changes through the HTTP API', () => {
+  let mdir: string;
+  let mc: KvCluster;
+  beforeAll(async () => {
+    mdir = await mkdtemp(join(tmpdir(), 'raft-kv-members-'));
+    const members = [];
+    for (const id of [1, 2, 3, 4]) {
+      const host = `127.0.0.${id + 1}`;
+      members.push({ id, http: `${host}:${await freePort(host)}`, raft: `${host}:${await freePort(host)}`, join: id === 4 });
+    }
+    mc = new KvCluster({ dir: mdir, members, command: [process.execPath, '--import', 'tsx', join(ROOT, 'raft/kv/main.ts')], cwd: ROOT, args: ['--tick-ms', '50'] });
+    await Promise.all([1, 2, 3].map((id) => mc.start(id)));
+  });
+  afterAll(async () => {
+    await mc.stopAll();
+    await rm(mdir, { recursive: true, force: true });
+  });
+
+  it('adds a member started with --join as a learner, promotes it, removes another, and keeps serving', async () => {
+    const leader = await until('a leader', async () => (await status(mc.member(1).http)).leaderAddr ?? undefined);
+    const leaderId = (await status(leader)).id;
+    expect((await httpRequest(agent, leader, 'PUT', '/kv/a', '1')).status).toBe(200);
+    await mc.start(4);
+    const m4 = mc.member(4);
+    const add = await httpRequest(agent, leader, 'POST', `/members?id=4&http=${m4.http}&raft=${m4.raft}&learner=1`);
+    expect(add.status).toBe(200);
+    expect(JSON.parse(add.body)).toEqual({ voters: [1, 2, 3], learners: [4] });
+    // The learner is sent the log (a snapshot) and follows the leader without voting.
+    const st4 = await until('member 4 caught up', async () => {
+      const st = (await status(m4.http)) as Status & { applied: number; learners: number[] };
+      return st.leader === leaderId && st.applied >= (await status(leader)).commit ? st : undefined;
+    });
+    expect(st4.learners).toEqual([4]);
+    expect(st4.role).toBe('follower');
+    const promote = await httpRequest(agent, leader, 'POST', '/members/4/promote');
+    expect(JSON.parse(promote.body)).toEqual({ voters: [1, 2, 3, 4], learners: [] });
+    // A follower redirects membership changes to the leader like any write.
+    const other = [1, 2, 3].find((id) => id !== leaderId) as number;
+    const redirected = await httpRequest(agent, mc.member(other).http, 'DELETE', `/members/${other}`);
+    expect(redirected.status).toBe(307);
+    const removed = await httpRequest(agent, leader, 'DELETE', `/members/${other}`);
+    expect(JSON.parse(removed.body)).toEqual({ voters: [1, 2, 3, 4].filter((id) => id !== other), learners: [] });
+    await mc.kill(other, 'SIGTERM');
+    // Three voters left (the leader, one initial member, member 4): writes still commit, and
+    // every member knows where member 4 is.
+    expect((await httpRequest(agent, leader, 'PUT', '/kv/b', '2')).status).toBe(200);
+    const members = JSON.parse((await httpRequest(agent, m4.http, 'GET', '/members')).body) as { voters: number[]; http: Record<string, string> };
+    expect(members.voters).toEqual([1, 2, 3, 4].filter((id) => id !== other));
+    const third = [1, 2, 3].find((id) => id !== leaderId && id !== other) as number;
+    const fromThird = JSON.parse((await httpRequest(agent, mc.member(third).http, 'GET', '/members')).body) as { http: Record<string, string> };
+    expect(fromThird.http['4']).toBe(m4.http);
+    expect((await httpRequest(agent, leader, 'POST', '/members?id=x')).status).toBe(400);
+  });
+});

@@ -17,7 +17,8 @@ import { RaftNode } from '../node.js';
 import { GrpcTransport } from '../transport/grpc-transport.js';
 import { parseKvPeers } from './kv-peers.js';
 import { startKvServer } from './kv-server.js';
-import { KvStateMachine } from './kv-state-machine.js';
+import { type KvMemberAddrs, KvStateMachine } from './kv-state-machine.js';
+import { parseMemberContext } from './kv-server.js';
 
 function int(v: string | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
@@ -58,6 +59,12 @@ async function main(): Promise<void> {
     peers: new Map([...peers].map(([pid, m]) => [pid, m.raft])),
   });
   const sm = new KvStateMachine();
+  const httpPeers = new Map([...peers].map(([pid, m]) => [pid, m.http]));
+  const learn = (pid: number, a: KvMemberAddrs): void => {
+    if (pid === id) return;
+    transport.addPeer(pid, a.raft);
+    httpPeers.set(pid, a.http);
+  };
   const node = await RaftNode.start({
     id,
     dir: values.data as string,
@@ -68,13 +75,29 @@ async function main(): Promise<void> {
     electionTick: int(values['election-tick'], 'election-tick', 10),
     heartbeatTick: int(values['heartbeat-tick'], 'heartbeat-tick', 1),
     snapshotEvery: int(values['snapshot-every'], 'snapshot-every', 10_000),
+    // Members added at run time carry their addresses in the conf change (POST /members).
+    onConfChange: (cc) => {
+      const addrs = parseMemberContext(cc.context);
+      for (const ch of cc.changes) {
+        if (ch.type === 'removeNode') {
+          sm.members.delete(ch.nodeId);
+          if (ch.nodeId !== id && !peers.has(ch.nodeId)) httpPeers.delete(ch.nodeId);
+          if (ch.nodeId !== id) transport.removePeer(ch.nodeId);
+        } else if (addrs !== undefined) {
+          sm.members.set(ch.nodeId, addrs);
+          learn(ch.nodeId, addrs);
+        }
+      }
+    },
     onFatal: (err) => {
       process.stderr.write(`kv ${id}: raft failed: ${err.message}\n`);
       process.exit(2);
     },
   });
+  // Members added before the snapshot this node restarted from.
+  for (const [pid, a] of sm.members) learn(pid, a);
   transport.attach(node);
-  const server = await startKvServer({ node, sm, listen: values.listen as string, httpPeers: new Map([...peers].map(([pid, m]) => [pid, m.http])) });
+  const server = await startKvServer({ node, sm, listen: values.listen as string, httpPeers });
   process.stdout.write(`${JSON.stringify({ ready: true, id, http: values.listen, raft: self.raft, pid: process.pid })}\n`);
   const stop = (): void => {
     server.close();

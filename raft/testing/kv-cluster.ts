@@ -14,6 +14,11 @@ export interface KvMemberAddr {
   /** host:port of the HTTP API. */
   http: string;
   raft: string;
+  /**
+   * Not in the initial cluster: started with --join (empty, waiting to be added by a
+   * `POST /members` on the leader); the initial members are not told about it.
+   */
+  join?: boolean;
 }
 
 export interface KvClusterOptions {
@@ -50,8 +55,12 @@ export class KvCluster {
     this.pki = makeClusterPki(join(opts.dir, 'pki'), opts.members.map((m) => m.id));
   }
 
-  peersFlag(): string {
-    return this.opts.members.map((m) => `${m.id}=${m.http}/${m.raft}`).join(',');
+  /** The --peers of member `id`: the initial members, and itself when it joins later. */
+  peersFlag(id?: number): string {
+    return this.opts.members
+      .filter((m) => m.join !== true || m.id === id)
+      .map((m) => `${m.id}=${m.http}/${m.raft}`)
+      .join(',');
   }
 
   member(id: number): KvMemberAddr {
@@ -65,8 +74,8 @@ export class KvCluster {
     const m = this.member(id);
     const f = this.pki.get(id) as MemberFiles;
     const [cmd, ...rest] = [...(this.opts.prefix?.(id) ?? []), ...this.opts.command];
-    const args = [...rest, '--id', String(id), '--data', join(this.opts.dir, `data-${id}`), '--listen', m.http, '--peers', this.peersFlag(),
-      '--ca', f.ca, '--cert', f.cert, '--key', f.key, ...(this.opts.args ?? [])];
+    const args = [...rest, '--id', String(id), '--data', join(this.opts.dir, `data-${id}`), '--listen', m.http, '--peers', this.peersFlag(id),
+      '--ca', f.ca, '--cert', f.cert, '--key', f.key, ...(m.join === true ? ['--join'] : []), ...(this.opts.args ?? [])];
     const p = spawn(cmd as string, args, { cwd: this.opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     this.procs.set(id, p);
     let log = '';
