@@ -63,6 +63,9 @@ function syncMethodOf(opts: WalOptions): WalSyncMethod {
   return opts.syncMethod ?? 'dsync';
 }
 
+/** RAFT_WAL_PREALLOCATE=0 appends instead (for A/B measurements). */
+const PREALLOCATE = process.env['RAFT_WAL_PREALLOCATE'] !== '0';
+
 function segmentName(seq: number): string {
   return `${seq.toString(16).padStart(16, '0')}.wal`;
 }
@@ -309,7 +312,7 @@ export class Wal {
 
   private async writeDurably(b: Buffer): Promise<void> {
     this.stats.batches++;
-    if (this.size + b.length > this.allocated) await this.preallocate(b.length);
+    if (this.size + b.length > this.allocated && PREALLOCATE) await this.preallocate(b.length);
     await this.fh.write(b, 0, b.length, this.size);
     if (this.syncMethod === 'fdatasync') await this.fh.datasync();
     this.size += b.length;
