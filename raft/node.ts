@@ -22,6 +22,7 @@ import {
   type Entry,
   type Message,
   type MessageType,
+  type Snapshot,
   type StateRole,
   NONE,
   decodeConfChange,
@@ -125,6 +126,13 @@ export class RaftNode {
   private timer: NodeJS.Timeout | undefined;
   private loop: Promise<void> | undefined;
   private kickScheduled = false;
+  /** A snapshot being written in the background (file, then WAL release). */
+  private snapshotting: Promise<void> | undefined;
+  private snapshotFile: Promise<unknown> | undefined;
+  /** Its file is durable: the loop releases the WAL next (releaseSnapshot). */
+  private snapshotRelease: { snap: Snapshot; resolve: () => void; reject: (e: unknown) => void } | undefined;
+  /** A membership change was applied while a snapshot was being written: take another. */
+  private snapshotConfPending = false;
   /** Proposals made in this turn, proposed together when the loop runs. */
   private queued: { data: Uint8Array; key: string }[] = [];
   /** Request deadlines, oldest first, from deadlineHead on. */
@@ -312,6 +320,7 @@ export class RaftNode {
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     await this.loop?.catch(() => undefined);
+    await this.finishSnapshot();
     const err = raftError(`node ${this.opts.id} stopped`);
     this.proposals.cancelAll(err);
     this.reads.cancelAll(err);
@@ -377,7 +386,7 @@ export class RaftNode {
       this.loop = this.run().finally(() => {
         this.loop = undefined;
         // Something may have happened while the loop was finishing (a write completing).
-        if (!this.stopped && this.fatal === undefined && (this.queued.length > 0 || this.core.hasReady())) this.kick();
+        if (!this.stopped && this.fatal === undefined && (this.queued.length > 0 || this.snapshotRelease !== undefined || this.core.hasReady())) this.kick();
       });
     });
   }
@@ -386,6 +395,7 @@ export class RaftNode {
     try {
       for (;;) {
         if (this.stopped || this.fatal !== undefined) return;
+        this.releaseSnapshot();
         this.proposeQueued();
         if (!this.core.hasReady()) return;
         const rd = this.core.ready();
@@ -393,10 +403,7 @@ export class RaftNode {
           const confChanged = this.handlePipelined(rd);
           this.core.advance({ persisted: false });
           if (this.trace !== undefined) this.traceCommit();
-          if (this.snapshotDue(confChanged)) {
-            await this.lastWrite;
-            await this.maybeSnapshot(confChanged);
-          }
+          await this.maybeSnapshot(confChanged);
           continue;
         }
         // Anything else waits for the leader's writes in flight, then goes in strict order.
@@ -518,6 +525,8 @@ export class RaftNode {
     if (applyNow) confChanged = this.applyAll(rd.committedEntries);
     // 1. persist, fsynced before anything that depends on it leaves.
     if (rd.snapshot !== undefined) {
+      // Our own snapshot being written goes first (it releases WAL segments).
+      await this.finishSnapshot();
       await saveSnapshotFile(join(this.opts.dir, 'snap'), rd.snapshot);
       await this.wal.saveSnapshotMarker(rd.snapshot.metadata.index, rd.snapshot.metadata.term);
       this.storage.applySnapshot(rd.snapshot);
@@ -618,19 +627,69 @@ export class RaftNode {
     return this.applied <= this.storage.lastIndex();
   }
 
+  /**
+   * Snapshots every `snapshotEvery` entries and after membership changes. Only the state
+   * machine's snapshot() and the in-memory compaction happen in the loop; the file is written
+   * in the background, and the WAL released from the loop once it is durable (see
+   * releaseSnapshot), so the Ready loop does not stop for the disk.
+   */
   private async maybeSnapshot(confChanged: boolean): Promise<void> {
-    if (!this.snapshotDue(confChanged)) return;
+    if (this.snapshotting !== undefined) {
+      // One at a time; a membership change still gets its snapshot once this one is done.
+      if (confChanged) this.snapshotConfPending = true;
+      return;
+    }
+    const force = confChanged || this.snapshotConfPending;
+    if (!this.snapshotDue(force)) return;
+    this.snapshotConfPending = false;
     const snap = this.storage.createSnapshot(this.applied, this.core.status().config, this.opts.stateMachine.snapshot());
-    const dir = join(this.opts.dir, 'snap');
-    await saveSnapshotFile(dir, snap);
-    // The WAL keeps only what comes after the snapshot: older segments are deleted.
-    const hs = this.storage.initialState().hardState;
-    const last = this.storage.lastIndex();
-    const after = last > snap.metadata.index ? this.storage.entries(snap.metadata.index + 1, last + 1, Number.MAX_SAFE_INTEGER) : [];
-    await this.wal.release({ index: snap.metadata.index, term: snap.metadata.term }, hs, after);
     const compactTo = this.applied - this.keepEntries;
     if (compactTo >= this.storage.firstIndex()) this.storage.compact(compactTo);
-    const names = (await readdir(dir)).filter((n) => n.endsWith('.snap')).sort();
-    for (const n of names.slice(0, Math.max(0, names.length - SNAPSHOTS_KEPT))) await rm(join(dir, n), { force: true });
+    const dir = join(this.opts.dir, 'snap');
+    this.snapshotFile = saveSnapshotFile(dir, snap);
+    this.snapshotting = this.snapshotFile
+      .then(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            this.snapshotRelease = { snap, resolve, reject };
+            this.kick();
+          }),
+      )
+      .then(async () => {
+        const names = (await readdir(dir)).filter((n) => n.endsWith('.snap')).sort();
+        for (const n of names.slice(0, Math.max(0, names.length - SNAPSHOTS_KEPT))) await rm(join(dir, n), { force: true });
+      })
+      .catch((e: unknown) => this.fail(e))
+      .finally(() => {
+        this.snapshotting = undefined;
+        if (this.snapshotConfPending) this.kick();
+      });
+    await Promise.resolve();
+  }
+
+  /** Waits for the snapshot being written, releasing the WAL itself (the loop is not running it). */
+  private async finishSnapshot(): Promise<void> {
+    while (this.snapshotting !== undefined) {
+      if (this.snapshotRelease === undefined) await this.snapshotFile?.catch(() => undefined);
+      this.releaseSnapshot();
+      await this.snapshotting;
+    }
+  }
+
+  /**
+   * Once a snapshot file is durable: the WAL keeps only what comes after it (older segments
+   * are deleted). Called from the loop between Readies, when every save made so far has its
+   * entries in the in-memory log, so the new segment gets every entry after the snapshot.
+   */
+  private releaseSnapshot(): void {
+    const r = this.snapshotRelease;
+    if (r === undefined) return;
+    this.snapshotRelease = undefined;
+    const { snap } = r;
+    const hs = this.storage.initialState().hardState;
+    const last = this.storage.lastIndex();
+    const first = Math.max(snap.metadata.index + 1, this.storage.firstIndex());
+    const after = last >= first ? this.storage.entries(first, last + 1, Number.MAX_SAFE_INTEGER) : [];
+    this.wal.release({ index: snap.metadata.index, term: snap.metadata.term }, hs, after).then(r.resolve, r.reject);
   }
 }

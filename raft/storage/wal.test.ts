@@ -164,6 +164,22 @@ describe('WAL', () => {
     expect(state.entries.map((e) => e.index)).toEqual([5, 6, 7]);
   });
 
+  it('saves made while a release rewrites the segments land after it, in the new segment, and survive', async () => {
+    const { wal } = await Wal.open(dir);
+    const early = wal.save({ term: 1, vote: 1, commit: 2 }, ents(1, 1, 5));
+    // Released before that save is even written: it goes to the old segment first.
+    const released = wal.release({ index: 3, term: 1 }, { term: 1, vote: 1, commit: 3 }, ents(1, 1, 5));
+    const late = [wal.save({ term: 1, vote: 1, commit: 5 }, ents(6, 1, 1)), wal.save(undefined, ents(7, 1, 1))];
+    await Promise.all([early, released, ...late]);
+    expect(await segmentFiles()).toEqual(['0000000000000002.wal']);
+    await wal.close();
+    const { wal: again, state } = await Wal.open(dir);
+    await again.close();
+    expect(state.snapshot).toEqual({ index: 3, term: 1 });
+    expect(state.entries.map((e) => e.index)).toEqual([4, 5, 6, 7]);
+    expect(state.hardState.commit).toBe(5);
+  });
+
   it('releases the segments a snapshot covers, keeping what a replay needs', async () => {
     const { wal } = await Wal.open(dir, { segmentBytes: 64 });
     for (let i = 1; i <= 10; i++) await wal.save({ term: 1, vote: 1, commit: i - 1 }, ents(i, 1, 1));

@@ -63,6 +63,9 @@ function syncMethodOf(opts: WalOptions): WalSyncMethod {
   return opts.syncMethod ?? 'dsync';
 }
 
+/** RAFT_WAL_PREALLOCATE=0 appends instead (for A/B measurements). */
+const PREALLOCATE = process.env['RAFT_WAL_PREALLOCATE'] !== '0';
+
 function segmentName(seq: number): string {
   return `${seq.toString(16).padStart(16, '0')}.wal`;
 }
@@ -223,6 +226,10 @@ export class Wal {
   private pendingBytes = 0;
   /** Callers waiting for the next batch to be durable. */
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** The write system call(s) of the batch in progress. */
+  private batch: Promise<void> | undefined;
+  /** Set while release() rewrites the segments: batches wait for it. */
+  private gate: Promise<void> | undefined;
   /** The batch being written, if any (one write at a time, in order). */
   private writing: Promise<void> | undefined;
   private failed: Error | undefined;
@@ -252,6 +259,7 @@ export class Wal {
 
   /** Resolves once every save() made so far is on disk (synced or not). */
   async drain(): Promise<void> {
+    while (this.gate !== undefined) await this.gate;
     while (this.writing !== undefined || this.pending.length > 0) {
       if (this.writing === undefined) await this.write(Buffer.alloc(0), true);
       else await this.writing.catch(() => undefined);
@@ -275,29 +283,36 @@ export class Wal {
   private async writeBatches(): Promise<void> {
     try {
       while (this.waiters.length > 0) {
+        // A release() rewriting the segments goes first.
+        while (this.gate !== undefined) await this.gate;
         const waiters = this.waiters;
         this.waiters = [];
         const b = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
         this.pending = [];
         this.pendingBytes = 0;
         try {
-          if (b.length > 0) await this.writeDurably(b);
+          if (b.length > 0) {
+            this.batch = this.writeDurably(b);
+            await this.batch;
+          }
         } catch (e) {
           this.failed = e instanceof Error ? e : new Error(String(e));
           for (const w of [...waiters, ...this.waiters]) w.reject(this.failed);
           this.waiters = [];
           return;
         }
+        this.batch = undefined;
         for (const w of waiters) w.resolve();
       }
     } finally {
+      this.batch = undefined;
       this.writing = undefined;
     }
   }
 
   private async writeDurably(b: Buffer): Promise<void> {
     this.stats.batches++;
-    if (this.size + b.length > this.allocated) await this.preallocate(b.length);
+    if (this.size + b.length > this.allocated && PREALLOCATE) await this.preallocate(b.length);
     await this.fh.write(b, 0, b.length, this.size);
     if (this.syncMethod === 'fdatasync') await this.fh.datasync();
     this.size += b.length;
@@ -342,20 +357,53 @@ export class Wal {
    * durable, then deletes every older segment. A crash before the deletion leaves the old
    * segments in front of the new one, which replays to the same state.
    */
-  async release(snapshot: { index: number; term: number }, hardState: HardState, entries: readonly Entry[]): Promise<void> {
-    await this.flush();
-    await this.fh.close();
-    const oldest = this.seq;
-    this.seq++;
-    this.fh = await open(join(this.dir, segmentName(this.seq)), segmentFlags(this.syncMethod));
-    this.size = 0;
-    this.allocated = 0;
-    const after = entries.filter((e) => e.index > snapshot.index);
-    await this.write(Buffer.concat([encodeSnapshotMarker(snapshot.index, snapshot.term), ...after.map(encodeEntry), encodeHardState(hardState)]), true);
-    await syncDir(this.dir);
-    const names = (await readdir(this.dir)).filter((n) => /^[0-9a-f]{16}\.wal$/.test(n) && parseInt(n.slice(0, 16), 16) <= oldest);
-    for (const n of names) await rm(join(this.dir, n), { force: true });
-    await syncDir(this.dir);
+  release(snapshot: { index: number; term: number }, hardState: HardState, entries: readonly Entry[]): Promise<void> {
+    // Taken now, synchronously: what was saved before this call belongs to the old segments;
+    // saves made from now on wait behind the gate and land in the new segment, after the
+    // records written here. The caller passes the entries after the snapshot as they are now.
+    const waiters = this.waiters;
+    this.waiters = [];
+    const taken = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const before = this.gate;
+    let open_!: () => void;
+    const gate = new Promise<void>((r) => (open_ = r));
+    this.gate = gate;
+    const run = async (): Promise<void> => {
+      await before;
+      if (this.failed !== undefined) throw this.failed;
+      await this.batch?.catch(() => undefined);
+      try {
+        if (taken.length > 0) await this.writeDurably(Buffer.concat(taken));
+      } catch (e) {
+        this.failed = e instanceof Error ? e : new Error(String(e));
+        throw this.failed;
+      }
+      for (const w of waiters) w.resolve();
+      await this.fh.close();
+      const oldest = this.seq;
+      this.seq++;
+      this.fh = await open(join(this.dir, segmentName(this.seq)), segmentFlags(this.syncMethod));
+      this.size = 0;
+      this.allocated = 0;
+      const after = entries.filter((e) => e.index > snapshot.index);
+      await this.writeDurably(Buffer.concat([encodeSnapshotMarker(snapshot.index, snapshot.term), ...after.map(encodeEntry), encodeHardState(hardState)]));
+      await syncDir(this.dir);
+      const names = (await readdir(this.dir)).filter((n) => /^[0-9a-f]{16}\.wal$/.test(n) && parseInt(n.slice(0, 16), 16) <= oldest);
+      for (const n of names) await rm(join(this.dir, n), { force: true });
+      await syncDir(this.dir);
+    };
+    return run()
+      .catch((e: unknown) => {
+        const err = e instanceof Error ? e : new Error(String(e));
+        for (const w of waiters) w.reject(err);
+        throw err;
+      })
+      .finally(() => {
+        if (this.gate === gate) this.gate = undefined;
+        open_();
+      });
   }
 
   segments(): number {
