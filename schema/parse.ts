@@ -72,7 +72,7 @@ export function parseCompose(text: string, file: string, opts: { fast?: boolean 
       const pos = locate(state, root);
       throw new TscError('ERR_COMPOSE_YAML', 'top-level object must be a mapping', { file, line: pos.line, col: pos.col });
     }
-    positions.set('', locate(state, root));
+    positions.setAt('', root.line, root.col);
     const tree = toValue(state, root, '', false);
     out.push({ tree: tree === RESET ? {} : (tree as ComposeTree), positions, tags: state.tags });
   }
@@ -216,7 +216,8 @@ function collectionValue(state: WalkState, node: YamlNode, path: string, viaAlia
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as YamlNode | null;
       const p = next(path, i);
-      state.positions.set(p, locate(state, item));
+      if (item === null) state.positions.setAt(p, 1, 1);
+      else state.positions.setAt(p, item.line, item.col);
       const v = toValue(state, item, p, viaAlias);
       if (v !== RESET) out.push(v);
     }
@@ -298,13 +299,13 @@ function mappingValue(state: WalkState, node: YamlNode, path: string, viaAlias: 
     const keyNode = keys[i] as YamlNode | null;
     if (isMergeKey(keyNode)) continue;
     const key = stringKey(state, keyNode, path);
-    const keyPos = locate(state, keyNode);
     if (Object.hasOwn(out, key) || reset?.has(key) === true) {
       const first = firstDefinition(state, keys, key, path);
       throw fail(state, keyNode, next(path, key), `mapping key "${key}" already defined at line ${first}`);
     }
     const p = next(path, key);
-    state.positions.set(p, keyPos);
+    if (keyNode === null) state.positions.setAt(p, 1, 1);
+    else state.positions.setAt(p, keyNode.line, keyNode.col);
     const value = toValue(state, values[i] as YamlNode | null, p, viaAlias);
     if (value === RESET) (reset ??= new Set()).add(key);
     else setKey(out, key, value);
