@@ -135,6 +135,26 @@ function byIndex(set: StateSet, sets: Sets): StateSet | null {
   return set.byIndex;
 }
 
+/**
+ * What a rule gets: the steps, and the path written out only if the rule reads it (most rules
+ * see a canonical value and never do). Rules that pass a derived `At` on spread it with their
+ * own `path`.
+ */
+class RuleAt implements At {
+  private written: string | undefined;
+
+  constructor(
+    readonly steps: readonly Step[],
+    readonly positions: PositionTable,
+    readonly alias: (newPath: string, oldPath: string) => void,
+  ) {}
+
+  get path(): string {
+    this.written ??= this.steps.reduce<string>((p, k) => next(p, k), '');
+    return this.written;
+  }
+}
+
 /** Apply `table` to `tree`; the input is left as it is (unchanged parts are shared). */
 export function rewrite<T>(tree: T, table: RuleTable, positions: PositionTable): T {
   const trie = compile(table);
@@ -148,26 +168,10 @@ export function rewrite<T>(tree: T, table: RuleTable, positions: PositionTable):
     if (pos !== undefined) positions.set(newPath, pos);
   };
   const stack: Step[] = [];
-  /** The path and steps of the value a rule gets, written out only if the rule reads them. */
-  const at = (): At => {
-    let steps: Step[] | undefined;
-    let path: string | undefined;
-    return {
-      get steps(): readonly Step[] {
-        return (steps ??= [...stack]);
-      },
-      get path(): string {
-        return (path ??= stack.reduce<string>((p, k) => next(p, k), ''));
-      },
-      positions,
-      alias,
-    };
-  };
-
   const visit = (value: unknown, set: StateSet): unknown => {
     let v = value;
     if (set.rules.length > 0) {
-      const where = at();
+      const where = new RuleAt([...stack], positions, alias);
       for (const rule of set.rules) v = rule(v, where);
     }
     if (Array.isArray(v)) {
