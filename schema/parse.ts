@@ -251,7 +251,7 @@ export function resolvePlain(src: string): unknown {
   if (/^[-+]?\.(inf|Inf|INF)$/.test(src)) return src.startsWith('-') ? -Infinity : Infinity;
   if (/^\.(nan|NaN|NAN)$/.test(src)) return NaN;
   if (!/^[-+.0-9]/.test(src)) return src;
-  const plain = src.replace(/_/g, '');
+  const plain = src.includes('_') ? src.replace(/_/g, '') : src;
   if (GO_INT.test(plain)) {
     const neg = plain.startsWith('-');
     const digits = plain.replace(/^[-+]/, '');
