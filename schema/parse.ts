@@ -229,6 +229,10 @@ function collectionValue(state: WalkState, node: YamlNode, path: string, viaAlia
 
 const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)$/;
 const GO_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+const GO_INF = /^[-+]?\.(inf|Inf|INF)$/;
+const GO_NAN = /^\.(nan|NaN|NAN)$/;
+/** Only text starting like this can be a number (one regular expression object, not one per call). */
+const NUMBER_START = /^[-+.0-9]/;
 const GO_NULL = new Set(['', '~', 'null', 'Null', 'NULL']);
 const GO_BOOL = new Map([
   ['true', true],
@@ -248,9 +252,9 @@ export function resolvePlain(src: string): unknown {
   if (GO_NULL.has(src)) return null;
   const bool = GO_BOOL.get(src);
   if (bool !== undefined) return bool;
-  if (/^[-+]?\.(inf|Inf|INF)$/.test(src)) return src.startsWith('-') ? -Infinity : Infinity;
-  if (/^\.(nan|NaN|NAN)$/.test(src)) return NaN;
-  if (!/^[-+.0-9]/.test(src)) return src;
+  if (GO_INF.test(src)) return src.startsWith('-') ? -Infinity : Infinity;
+  if (GO_NAN.test(src)) return NaN;
+  if (!NUMBER_START.test(src)) return src;
   const plain = src.includes('_') ? src.replace(/_/g, '') : src;
   if (GO_INT.test(plain)) {
     const neg = plain.startsWith('-');
