@@ -72,6 +72,12 @@ for (const pattern of MAP_TYPED) {
   node.sort = true;
 }
 
+/** Whether `keys` are in the order `Array.prototype.sort` gives them. */
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (`${keys[i - 1]}` > `${keys[i]}`) return false;
+  return true;
+}
+
 /**
  * Sort the keys of map-typed attributes under a resource, as docker compose prints them. A
  * value with nothing to sort comes back as it is (the tree is only printed).
@@ -80,10 +86,9 @@ function sortMaps(value: unknown, node: SortNode | undefined): unknown {
   if (node === undefined || !isMapping(value)) return value;
   let keys = Object.keys(value);
   let changed = false;
-  if (node.sort) {
-    const sorted = [...keys].sort();
-    changed = sorted.some((k, i) => k !== keys[i]);
-    keys = sorted;
+  if (node.sort && !isSorted(keys)) {
+    keys = [...keys].sort();
+    changed = true;
   }
   const out: Mapping = {};
   for (const k of keys) {

@@ -36,6 +36,15 @@ const NON_STRING_WORDS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE'
 const ANCHOR_NAME = /^[A-Za-z0-9_.-]+$/;
 /** Characters that make a block plain scalar start something else (or an error). */
 const BAD_PLAIN_START = /^[,[\]{}#&*!|>'"%@`]|^[?:-](?: |$)/;
+/*
+ * Regular expressions used per line or per value live here, once: a literal in a function body
+ * is a new RegExp object each time it is evaluated.
+ */
+const QUOTE_AFTER = /[\s[{,:]/;
+const ANCHOR_PROP = /^&(\S+)(?: +|$)/;
+const TAG_PROP = /^(!reset|!override)(?: +|$)/;
+const MAP_INDICATOR = /: |:$/;
+const KEY_END = /:(?: |$)/;
 
 /** Cut a trailing comment (` #` outside quotes) and trailing spaces. */
 function stripComment(s: string): string {
@@ -50,7 +59,7 @@ function stripComment(s: string): string {
       } else if (c === '\\' && quote === '"') i++;
       continue;
     }
-    if ((c === '"' || c === "'") && (i === 0 || /[\s[{,:]/.test(s[i - 1] as string))) quote = c;
+    if ((c === '"' || c === "'") && (i === 0 || QUOTE_AFTER.test(s[i - 1] as string))) quote = c;
     else if (c === '#' && (i === 0 || s[i - 1] === ' ')) return s.slice(0, i).trimEnd();
   }
   if (quote !== '') fallback(); // a quoted scalar that goes on to the next line
@@ -231,14 +240,14 @@ function props(rest: string, at: number): Props {
     const r = out.rest;
     if (r.startsWith('&')) {
       if (out.anchor !== undefined) fallback();
-      const m = /^&(\S+)(?: +|$)/.exec(r) ?? fallback();
+      const m = ANCHOR_PROP.exec(r) ?? fallback();
       if (!ANCHOR_NAME.test(m[1] as string)) fallback();
       out.anchor = m[1] as string;
       out.rest = r.slice(m[0].length);
       out.at += m[0].length;
     } else if (r.startsWith('!')) {
       if (out.tag !== undefined) fallback();
-      const m = /^(!reset|!override)(?: +|$)/.exec(r) ?? fallback();
+      const m = TAG_PROP.exec(r) ?? fallback();
       out.tag = m[1] as string;
       out.rest = r.slice(m[0].length);
       out.at += m[0].length;
@@ -262,7 +271,7 @@ function inlineValue(src: string, at: number): YamlNode {
     if (after !== src.length) fallback();
     return n;
   }
-  if (BAD_PLAIN_START.test(src) || /: |:$/.test(src)) fallback();
+  if (BAD_PLAIN_START.test(src) || MAP_INDICATOR.test(src)) fallback();
   return plainScalar(src, at);
 }
 
@@ -334,7 +343,7 @@ class Reader {
       key = quotedScalar(text.slice(0, keyEnd), off) as YamlNode;
       if (text[keyEnd] !== ':') fallback();
     } else {
-      const m = /:(?: |$)/.exec(text) ?? fallback();
+      const m = KEY_END.exec(text) ?? fallback();
       keyEnd = m.index;
       const src = text.slice(0, keyEnd);
       if (src !== '<<' && (!PLAIN_KEY.test(src) || NON_STRING_WORDS.has(src))) fallback();

@@ -92,9 +92,13 @@ export function interpolate(tree: ComposeTree, ctx: PhaseContext, options: Inter
       let out: unknown[] | undefined;
       for (let i = 0; i < value.length; i++) {
         const v: unknown = value[i];
-        stack.push(i);
-        const r = walk(v);
-        stack.pop();
+        let r = v;
+        // strings without `$` and other scalars are what most trees hold: no step for them
+        if (v !== null && (typeof v === 'object' || (typeof v === 'string' && v.includes('$')))) {
+          stack.push(i);
+          r = walk(v);
+          stack.pop();
+        }
         if (r !== v && out === undefined) out = value.slice(0, i);
         if (out !== undefined) out.push(r);
       }
@@ -107,9 +111,12 @@ export function interpolate(tree: ComposeTree, ctx: PhaseContext, options: Inter
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i] as string;
         const v = obj[k];
-        stack.push(k);
-        const r = walk(v);
-        stack.pop();
+        let r = v;
+        if (v !== null && (typeof v === 'object' || (typeof v === 'string' && v.includes('$')))) {
+          stack.push(k);
+          r = walk(v);
+          stack.pop();
+        }
         if (r !== v && out === undefined) {
           out = {};
           for (let j = 0; j < i; j++) setKey(out, keys[j] as string, obj[keys[j] as string]);

@@ -15,7 +15,7 @@ import type { MergeTag } from './parse.js';
 import { setKey } from './parse.js';
 import type { ComposeTree } from './phase.js';
 import { PositionTable } from './positions.js';
-import { compilePattern, stepsMatch, type Step } from './path-pattern.js';
+import { compilePattern, stepsMatch, type CompiledPattern, type Step } from './path-pattern.js';
 import { next, steps } from './tree-path.js';
 
 export interface MergeInput {
@@ -180,10 +180,43 @@ const UNIQUE: ReadonlyArray<[string, Indexer]> = [
 const COMPILED_RULES = RULES.map(([pattern, fn]) => [compilePattern(pattern), fn] as const);
 const COMPILED_UNIQUE = UNIQUE.map(([pattern, fn]) => [compilePattern(pattern), fn] as const);
 
-function mergeValue(base: unknown, over: unknown, at: Where, ctx: Ctx): unknown {
-  for (const [pattern, fn] of COMPILED_RULES) {
-    if (stepsMatch(at.steps, pattern)) return over === null || over === undefined ? base : fn(base, over, at, ctx);
+/**
+ * The rules by the last step of their pattern (a key), and those ending in `*` or `[]`: a merge
+ * looks up one rule per key of the override, and most keys end no pattern.
+ */
+const RULES_BY_LAST = new Map<Step, Array<{ row: number; pattern: CompiledPattern; fn: Merger }>>();
+const RULES_ANY_LAST: Array<{ row: number; pattern: CompiledPattern; fn: Merger }> = [];
+COMPILED_RULES.forEach(([pattern, fn], row) => {
+  const last = pattern[pattern.length - 1] as Step;
+  if (last === '*' || last === -1) RULES_ANY_LAST.push({ row, pattern, fn });
+  else RULES_BY_LAST.set(last, [...(RULES_BY_LAST.get(last) ?? []), { row, pattern, fn }]);
+});
+
+/** The first rule (in table order) whose pattern matches `steps`. */
+function ruleFor(steps: readonly Step[]): Merger | undefined {
+  let best: { row: number; fn: Merger } | undefined;
+  const byLast = RULES_BY_LAST.get(steps[steps.length - 1] as Step);
+  if (byLast !== undefined) {
+    for (const r of byLast) {
+      if (stepsMatch(steps, r.pattern)) {
+        best = r;
+        break;
+      }
+    }
   }
+  for (const r of RULES_ANY_LAST) {
+    if (best !== undefined && r.row > best.row) break;
+    if (stepsMatch(steps, r.pattern)) {
+      best = r;
+      break;
+    }
+  }
+  return best?.fn;
+}
+
+function mergeValue(base: unknown, over: unknown, at: Where, ctx: Ctx): unknown {
+  const fn = ruleFor(at.steps);
+  if (fn !== undefined) return over === null || over === undefined ? base : fn(base, over, at, ctx);
   if (over === null || over === undefined) return base;
   if (isMapping(base) && isMapping(over)) return mergeMappings(base, over, at, ctx);
   if (Array.isArray(base) && Array.isArray(over)) return appendSequence(base, over, at, ctx);

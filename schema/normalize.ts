@@ -45,7 +45,8 @@ export function normalize(tree: ComposeTree, ctx: PhaseContext): ComposeTree {
       }
     }
     if (s.pull_policy === 'if_not_present') s.pull_policy = 'missing';
-    if (isMapping(s.environment)) {
+    // a mapping without a bare variable (or an odd key) stays as it is
+    if (isMapping(s.environment) && Object.keys(s.environment).some((k) => k === '__proto__' || (s.environment as Dict)[k] === null)) {
       const resolved: Dict = {};
       for (const [k, v] of Object.entries(s.environment)) resolved[k] = v === null ? (env[k] ?? null) : v;
       s.environment = resolved;

@@ -72,7 +72,7 @@ export function parseCompose(text: string, file: string, opts: { fast?: boolean 
       const pos = locate(state, root);
       throw new TscError('ERR_COMPOSE_YAML', 'top-level object must be a mapping', { file, line: pos.line, col: pos.col });
     }
-    positions.set('', locate(state, root));
+    positions.setAt('', root.line, root.col);
     const tree = toValue(state, root, '', false);
     out.push({ tree: tree === RESET ? {} : (tree as ComposeTree), positions, tags: state.tags });
   }
@@ -216,7 +216,8 @@ function collectionValue(state: WalkState, node: YamlNode, path: string, viaAlia
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as YamlNode | null;
       const p = next(path, i);
-      state.positions.set(p, locate(state, item));
+      if (item === null) state.positions.setAt(p, 1, 1);
+      else state.positions.setAt(p, item.line, item.col);
       const v = toValue(state, item, p, viaAlias);
       if (v !== RESET) out.push(v);
     }
@@ -228,6 +229,10 @@ function collectionValue(state: WalkState, node: YamlNode, path: string, viaAlia
 
 const GO_INT = /^[-+]?(?:0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|[0-9]+)$/;
 const GO_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+const GO_INF = /^[-+]?\.(inf|Inf|INF)$/;
+const GO_NAN = /^\.(nan|NaN|NAN)$/;
+/** Only text starting like this can be a number (one regular expression object, not one per call). */
+const NUMBER_START = /^[-+.0-9]/;
 const GO_NULL = new Set(['', '~', 'null', 'Null', 'NULL']);
 const GO_BOOL = new Map([
   ['true', true],
@@ -247,10 +252,10 @@ export function resolvePlain(src: string): unknown {
   if (GO_NULL.has(src)) return null;
   const bool = GO_BOOL.get(src);
   if (bool !== undefined) return bool;
-  if (/^[-+]?\.(inf|Inf|INF)$/.test(src)) return src.startsWith('-') ? -Infinity : Infinity;
-  if (/^\.(nan|NaN|NAN)$/.test(src)) return NaN;
-  if (!/^[-+.0-9]/.test(src)) return src;
-  const plain = src.replace(/_/g, '');
+  if (GO_INF.test(src)) return src.startsWith('-') ? -Infinity : Infinity;
+  if (GO_NAN.test(src)) return NaN;
+  if (!NUMBER_START.test(src)) return src;
+  const plain = src.includes('_') ? src.replace(/_/g, '') : src;
   if (GO_INT.test(plain)) {
     const neg = plain.startsWith('-');
     const digits = plain.replace(/^[-+]/, '');
@@ -298,13 +303,13 @@ function mappingValue(state: WalkState, node: YamlNode, path: string, viaAlias: 
     const keyNode = keys[i] as YamlNode | null;
     if (isMergeKey(keyNode)) continue;
     const key = stringKey(state, keyNode, path);
-    const keyPos = locate(state, keyNode);
     if (Object.hasOwn(out, key) || reset?.has(key) === true) {
       const first = firstDefinition(state, keys, key, path);
       throw fail(state, keyNode, next(path, key), `mapping key "${key}" already defined at line ${first}`);
     }
     const p = next(path, key);
-    state.positions.set(p, keyPos);
+    if (keyNode === null) state.positions.setAt(p, 1, 1);
+    else state.positions.setAt(p, keyNode.line, keyNode.col);
     const value = toValue(state, values[i] as YamlNode | null, p, viaAlias);
     if (value === RESET) (reset ??= new Set()).add(key);
     else setKey(out, key, value);

@@ -14,8 +14,17 @@ export interface Position {
   col: number;
 }
 
+/**
+ * A position in the table's own file, packed into one small integer (`line * 65536 + col`):
+ * a large project has a position for each of tens of thousands of keys, and an object for each
+ * was a good part of the parser's allocations.
+ */
+type Packed = number;
+const COL_RANGE = 65536;
+const MAX_PACKED_LINE = 32767;
+
 export class PositionTable {
-  private readonly byPath = new Map<string, Position>();
+  private readonly byPath = new Map<string, Position | Packed>();
   /**
    * `defaultFile`: the file for paths that have no entry of their own (e.g. the whole
    * document). `under`: a table whose entries this one has too, unless it sets its own (what
@@ -31,8 +40,24 @@ export class PositionTable {
     this.byPath.set(path, pos);
   }
 
+  /** `set(path, {file: defaultFile, line, col})`, stored without an object. */
+  setAt(path: string, line: number, col: number): void {
+    if (this.defaultFile === undefined || line > MAX_PACKED_LINE || col >= COL_RANGE) {
+      this.byPath.set(path, { file: this.defaultFile ?? '', line, col });
+    } else {
+      this.byPath.set(path, line * COL_RANGE + col);
+    }
+  }
+
   get(path: string): Position | undefined {
-    return this.byPath.get(path) ?? this.under?.get(path);
+    const v = this.byPath.get(path);
+    if (v === undefined) return this.under?.get(path);
+    return this.unpack(v);
+  }
+
+  private unpack(v: Position | Packed): Position {
+    if (typeof v !== 'number') return v;
+    return { file: this.defaultFile as string, line: Math.floor(v / COL_RANGE), col: v % COL_RANGE };
   }
 
   /** The position of `path`, or of its nearest ancestor that has one. */
@@ -50,9 +75,8 @@ export class PositionTable {
   }
 
   entries(): IterableIterator<[string, Position]> {
-    if (this.under === undefined) return this.byPath.entries();
-    const all = new Map(this.under.entries());
-    for (const [k, v] of this.byPath) all.set(k, v);
+    const all = new Map<string, Position>(this.under === undefined ? [] : this.under.entries());
+    for (const [k, v] of this.byPath) all.set(k, this.unpack(v));
     return all.entries();
   }
 

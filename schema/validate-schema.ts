@@ -13,11 +13,14 @@
  * compose-go picks its most specific error. Messages read like compose-go's:
  * `compose.yaml:3:5 services.web: Additional property foo is not allowed`.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 
 import { TscError } from '../lib/errors.js';
+import { loadWithCodeCache } from './code-cached-module.js';
 import type { ComposeTree, PhaseContext } from './phase.js';
 import type { PositionTable } from './positions.js';
 import { next } from './tree-path.js';
@@ -26,13 +29,17 @@ let compiled: ValidateFunction | undefined;
 
 /** The validator `npm run build` precompiled (precompile-schema.ts), if this is the built tree. */
 function precompiled(): ValidateFunction | undefined {
-  try {
-    const mod = createRequire(import.meta.url)('./compose-spec-validate.cjs') as ValidateFunction | { default: ValidateFunction };
-    return typeof mod === 'function' ? mod : mod.default;
-  } catch {
-    return undefined;
-  }
+  const file = fileURLToPath(new URL(`./${PRECOMPILED_FILE}`, import.meta.url));
+  if (!existsSync(file)) return undefined;
+  const mod = loadWithCodeCache(file, fileURLToPath(new URL(`./${PRECOMPILED_CACHE}`, import.meta.url))).exports as
+    | ValidateFunction
+    | { default: ValidateFunction };
+  return typeof mod === 'function' ? mod : mod.default;
 }
+
+/** The precompiled validator and its V8 code cache, beside the built validate-schema.js. */
+export const PRECOMPILED_FILE = 'compose-spec-validate.cjs';
+export const PRECOMPILED_CACHE = 'compose-spec-validate.cache';
 
 /**
  * The validator: the precompiled one, else (the source tree) ajv compiling the schema. Both

@@ -75,61 +75,108 @@ export function isMapping(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-const NO_STATES: readonly TrieNode[] = [];
-
-/** The states after stepping from `states` by mapping key `key`. */
-function byKey(states: readonly TrieNode[], key: string): readonly TrieNode[] {
-  if (states.length === 1) {
-    const s = states[0] as TrieNode;
-    const lit = s.keys.get(key);
-    if (lit === undefined) return s.anyKey === undefined ? NO_STATES : [s.anyKey];
-    return s.anyKey === undefined ? [lit] : [lit, s.anyKey];
-  }
-  const out: TrieNode[] = [];
-  for (const s of states) {
-    const lit = s.keys.get(key);
-    if (lit !== undefined) out.push(lit);
-    if (s.anyKey !== undefined) out.push(s.anyKey);
-  }
-  return out;
+/**
+ * A set of trie states, made deterministic on first use: where each key leads and the rules
+ * that end here, computed once per set (the walk then allocates nothing to step).
+ */
+interface StateSet {
+  nodes: readonly TrieNode[];
+  /** The rules ending in any of `nodes`, in table order. */
+  rules: readonly Rule[];
+  byKey: Map<string, StateSet | null>;
+  byIndex: StateSet | null | undefined;
 }
 
-function byIndex(states: readonly TrieNode[]): readonly TrieNode[] {
-  const out: TrieNode[] = [];
-  for (const s of states) if (s.anyIndex !== undefined) out.push(s.anyIndex);
-  return out;
+/** Every state set made for one table, by the ids of its nodes. */
+interface Sets {
+  ids: Map<TrieNode, number>;
+  sets: Map<string, StateSet>;
 }
 
-/** The rules of `states`, in table order. */
-function rulesOf(states: readonly TrieNode[]): Rule[] {
-  const all: Array<{ row: number; rule: Rule }> = [];
-  for (const s of states) all.push(...s.rules);
-  if (all.length > 1) all.sort((a, b) => a.row - b.row);
-  return all.map((r) => r.rule);
+/** The state sets of each compiled table, kept across walks (the same tables run per file). */
+const setsByTable = new WeakMap<TrieNode, Sets>();
+
+function stateSet(nodes: readonly TrieNode[], sets: Sets): StateSet | null {
+  if (nodes.length === 0) return null;
+  const key = nodes.map((n) => sets.ids.get(n) ?? sets.ids.set(n, sets.ids.size).size - 1).join(',');
+  let set = sets.sets.get(key);
+  if (set === undefined) {
+    const all: Array<{ row: number; rule: Rule }> = [];
+    for (const n of nodes) all.push(...n.rules);
+    all.sort((a, b) => a.row - b.row);
+    set = { nodes, rules: all.map((r) => r.rule), byKey: new Map(), byIndex: undefined };
+    sets.sets.set(key, set);
+  }
+  return set;
+}
+
+/** The states after stepping from `set` by mapping key `key`. */
+function byKey(set: StateSet, key: string, sets: Sets): StateSet | null {
+  let next = set.byKey.get(key);
+  if (next === undefined) {
+    const nodes: TrieNode[] = [];
+    for (const s of set.nodes) {
+      const lit = s.keys.get(key);
+      if (lit !== undefined) nodes.push(lit);
+      if (s.anyKey !== undefined) nodes.push(s.anyKey);
+    }
+    next = stateSet(nodes, sets);
+    set.byKey.set(key, next);
+  }
+  return next;
+}
+
+function byIndex(set: StateSet, sets: Sets): StateSet | null {
+  if (set.byIndex === undefined) {
+    const nodes: TrieNode[] = [];
+    for (const s of set.nodes) if (s.anyIndex !== undefined) nodes.push(s.anyIndex);
+    set.byIndex = stateSet(nodes, sets);
+  }
+  return set.byIndex;
+}
+
+/**
+ * What a rule gets: the steps, and the path written out only if the rule reads it (most rules
+ * see a canonical value and never do). Rules that pass a derived `At` on spread it with their
+ * own `path`.
+ */
+class RuleAt implements At {
+  private written: string | undefined;
+
+  constructor(
+    readonly steps: readonly Step[],
+    readonly positions: PositionTable,
+    readonly alias: (newPath: string, oldPath: string) => void,
+  ) {}
+
+  get path(): string {
+    this.written ??= this.steps.reduce<string>((p, k) => next(p, k), '');
+    return this.written;
+  }
 }
 
 /** Apply `table` to `tree`; the input is left as it is (unchanged parts are shared). */
 export function rewrite<T>(tree: T, table: RuleTable, positions: PositionTable): T {
-  const root = compile(table);
+  const trie = compile(table);
+  let sets = setsByTable.get(trie);
+  if (sets === undefined) setsByTable.set(trie, (sets = { ids: new Map(), sets: new Map() }));
+  const root = stateSet([trie], sets) as StateSet;
+  const known: Sets = sets;
   const alias = (newPath: string, oldPath: string): void => {
     if (positions.get(newPath) !== undefined) return;
     const pos = positions.get(oldPath);
     if (pos !== undefined) positions.set(newPath, pos);
   };
   const stack: Step[] = [];
-
-  const visit = (value: unknown, states: readonly TrieNode[]): unknown => {
+  const visit = (value: unknown, set: StateSet): unknown => {
     let v = value;
-    let hasRules = false;
-    for (const s of states) if (s.rules.length > 0) hasRules = true;
-    if (hasRules) {
-      const steps = [...stack];
-      const path = steps.reduce<string>((p, k) => next(p, k), '');
-      for (const rule of rulesOf(states)) v = rule(v, { path, steps, positions, alias });
+    if (set.rules.length > 0) {
+      const where = new RuleAt([...stack], positions, alias);
+      for (const rule of set.rules) v = rule(v, where);
     }
     if (Array.isArray(v)) {
-      const inner = byIndex(states);
-      if (inner.length === 0) return v;
+      const inner = byIndex(set, known);
+      if (inner === null) return v;
       let out: unknown[] | undefined;
       for (let i = 0; i < v.length; i++) {
         const item: unknown = v[i];
@@ -147,9 +194,9 @@ export function rewrite<T>(tree: T, table: RuleTable, positions: PositionTable):
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i] as string;
         const item = v[k];
-        const inner = byKey(states, k);
+        const inner = byKey(set, k, known);
         let r = item;
-        if (inner.length > 0) {
+        if (inner !== null) {
           stack.push(k);
           r = visit(item, inner);
           stack.pop();
@@ -164,5 +211,5 @@ export function rewrite<T>(tree: T, table: RuleTable, positions: PositionTable):
     }
     return v;
   };
-  return visit(tree, [root]) as T;
+  return visit(tree, root) as T;
 }

@@ -86,7 +86,10 @@ function scalarText(v: unknown, indent: string): string {
 
 function emptyCollection(v: unknown): string | undefined {
   if (Array.isArray(v)) return v.length === 0 ? '[]' : undefined;
-  if (isPlainObject(v)) return Object.keys(v).some((k) => v[k] !== undefined) ? undefined : '{}';
+  if (isPlainObject(v)) {
+    for (const k in v) if (Object.hasOwn(v, k) && v[k] !== undefined) return undefined;
+    return '{}';
+  }
   return undefined;
 }
 

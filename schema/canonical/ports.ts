@@ -21,10 +21,11 @@ export interface PortEntry {
 }
 
 const PROTOCOLS = new Set(['tcp', 'udp', 'sctp']);
+const PORT_RANGE = /^(\d+)(?:-(\d+))?$/;
 
 /** The port range `a` or `a-b` as [start, end], or undefined when it is not one. */
 function parseRange(text: string): [number, number] | undefined {
-  const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+  const m = PORT_RANGE.exec(text);
   if (m === null) return undefined;
   const start = Number(m[1]);
   const end = m[2] === undefined ? start : Number(m[2]);
