@@ -41,7 +41,19 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** Keys repeat across services (image, ports, environment names): each is worked out once. */
+const keyTexts = new Map<string, string>();
+
 function keyText(k: string): string {
+  let t = keyTexts.get(k);
+  if (t === undefined) {
+    t = keyTextOf(k);
+    keyTexts.set(k, t);
+  }
+  return t;
+}
+
+function keyTextOf(k: string): string {
   if (SAFE_KEY.test(k) && !RESERVED.has(k)) return k;
   const quick = quickString(k, true);
   if (quick !== undefined) return quick;
