@@ -174,7 +174,11 @@ async function ours(dir: string, env: string[] = []): Promise<{ target: Target; 
     const host = `127.0.0.${40 + id}`;
     members.push({ id, http: `${host}:${await freePort(host)}`, raft: `${host}:${await freePort(host)}` });
   }
-  const cluster = new KvCluster({ dir, members, prefix: env.length > 0 ? () => ['/usr/bin/env', ...env] : undefined, command: [process.execPath, join(ROOT, 'dist/raft/kv/main.js')], cwd: ROOT, args: ['--tick-ms', '100', '--election-tick', '10', '--snapshot-every', String(SNAPSHOT_EVERY), ...(process.env['BENCH_OURS_ARGS'] ?? '').split(' ').filter((a) => a !== '')] });
+  const vars = env.filter((e) => !e.startsWith('--'));
+  // The KV service's recommended runtime flag (raft/README.md): garbage collection on the main
+  // thread only, so a collection never waits for helper threads that a loaded machine starves.
+  const nodeFlags = ['--single-threaded-gc', ...env.filter((e) => e.startsWith('--'))];
+  const cluster = new KvCluster({ dir, members, prefix: vars.length > 0 ? () => ['/usr/bin/env', ...vars] : undefined, command: [process.execPath, ...nodeFlags, join(ROOT, 'dist/raft/kv/main.js')], cwd: ROOT, args: ['--tick-ms', '100', '--election-tick', '10', '--snapshot-every', String(SNAPSHOT_EVERY), ...(process.env['BENCH_OURS_ARGS'] ?? '').split(' ').filter((a) => a !== '')] });
   children.push(cluster.procs);
   await Promise.all(IDS.map((id) => cluster.start(id)));
   const plain = new Agent({ keepAlive: false });
@@ -278,8 +282,8 @@ async function main(): Promise<void> {
   const sides: Side[] = [];
   try {
     process.stdout.write(`bench/raft: 3 members on loopback, fsync on, ${CLIENTS} clients, 256-byte values, ${SECONDS} s each in ${WINDOW} s turns; load average ${load1()}\n`);
-    // BENCH_AB="VAR=value ...": instead of etcd, ours again with those environment variables
-    // (an A/B of one change under the same load).
+    // BENCH_AB="VAR=value --node-flag ...": instead of etcd, ours again with those environment
+    // variables and node flags (an A/B of one change under the same load).
     const ab = (process.env['BENCH_AB'] ?? '').split(' ').filter((a) => a !== '');
     const makers: [string, (d: string) => Promise<{ target: Target; stop: () => Promise<void> }>][] = [
       ['ours', (d) => ours(d)],

@@ -1,7 +1,7 @@
 /**
  * The replicated KV service, one member per process:
  *
- *   node dist/raft/kv/main.js --id 1 --data /var/lib/kv1 --listen 127.0.0.1:8001 \
+ *   node --single-threaded-gc dist/raft/kv/main.js --id 1 --data /var/lib/kv1 --listen 127.0.0.1:8001 \
  *     --peers 1=127.0.0.1:8001/127.0.0.1:7001,2=127.0.0.2:8001/127.0.0.2:7001,3=... \
  *     --ca ca.crt --cert member-1.crt --key member-1.key [--tick-ms 100] [--election-tick 10]
  *

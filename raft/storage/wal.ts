@@ -63,6 +63,8 @@ function syncMethodOf(opts: WalOptions): WalSyncMethod {
   return opts.syncMethod ?? 'dsync';
 }
 
+/** Largest preallocation step (RAFT_WAL_PREALLOCATE_MAX bytes, for A/B measurements). */
+const MAX_CHUNK = Number(process.env['RAFT_WAL_PREALLOCATE_MAX'] ?? 4 * 1024 * 1024);
 /** RAFT_WAL_PREALLOCATE=0 appends instead (for A/B measurements). */
 const PREALLOCATE = process.env['RAFT_WAL_PREALLOCATE'] !== '0';
 
@@ -338,7 +340,7 @@ export class Wal {
     }
     if (this.syncMethod === 'fdatasync') await this.fh.datasync();
     this.allocated = target;
-    this.chunk = Math.min(this.chunk * 2, 4 * 1024 * 1024);
+    this.chunk = Math.min(this.chunk * 2, MAX_CHUNK);
   }
 
   /** Starts a new segment file (the current one is complete and synced). */
