@@ -20,6 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
 import { TscError } from '../lib/errors.js';
+import { traced } from '../lib/trace.js';
 import { bridgeDriver, hostDriver, noneDriver } from './bridge-driver.js';
 import { overlayDriver } from './overlay-driver.js';
 import type { AddressPool } from './ipam.js';
@@ -196,13 +197,15 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
    * containers connecting at once cost a few commits instead of thirty (each renders the whole
    * ruleset and DNS table: one each was quadratic in the number of containers).
    */
-  let nextCommit: Promise<void> | undefined;
-  function commitShared(): Promise<void> {
+  let nextCommit: Promise<{ dnsApplied: Promise<void> }> | undefined;
+  async function commitShared(): Promise<void> {
     nextCommit ??= serial(async () => {
       nextCommit = undefined;
-      await commit();
+      return traced('network', 'commit', () => commitRules(false));
     });
-    return nextCommit;
+    // The DNS workers' copy is awaited outside the lock: the next commit need not wait for it.
+    const { dnsApplied } = await nextCommit;
+    await dnsApplied;
   }
 
   function driverFor(net: NetworkRecord): NetworkDriver {
@@ -220,9 +223,20 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
    * `verify` reads the table back (network changes); the connect/disconnect hot path does not.
    */
   async function commit(verify = false): Promise<void> {
+    const { dnsApplied } = await commitRules(verify);
+    await dnsApplied;
+  }
+
+  /**
+   * commit's work under the lock: the DNS table handed over (the agent's own server has it at
+   * once; `dnsApplied` resolves when the worker threads answer from it too) and nftables.
+   */
+  async function commitRules(verify: boolean): Promise<{ dnsApplied: Promise<void> }> {
     const rs = rulesetOf(state, table);
     dns.setTable(dnsTableOf(state, upstreams));
-    await dns.tableApplied();
+    const dnsApplied = dns.tableApplied();
+    // awaited by the caller; a failure below must not leave it unhandled meanwhile
+    dnsApplied.catch(() => undefined);
     const script = renderRulesetChange(applied, rs);
     if (script !== undefined) {
       try {
@@ -236,7 +250,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       }
     }
     applied = rs;
-    if (!verify) return;
+    if (!verify) return { dnsApplied };
     // Read back: the table holds one DNAT rule per published port (or is gone when empty).
     const back = await readTable();
     const empty = rs.networks.length === 0 && rs.ports.length === 0 && rs.vips.length === 0;
@@ -246,6 +260,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       applied = undefined;
       throw new Error(`nftables table ${table} read back with ${dnats} DNAT rules, expected ${empty ? 'no table' : want}`);
     }
+    return { dnsApplied };
   }
 
   /** The full render, read back: network and VIP changes, teardown. */
