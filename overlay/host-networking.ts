@@ -29,7 +29,7 @@ import type { DnsServer } from './dns-server.js';
 import { createDnsServer } from './dns-server.js';
 import { parseResolvConf } from './etc-files.js';
 import { applyLinkOps, readLinks, readRouteDestinations, readVxlanPeers } from './link-shell.js';
-import type { LinkOp } from './link-plan.js';
+import type { LinkInfo, LinkOp } from './link-plan.js';
 import type { DriverContext, DriverName, EndpointRecord, NetworkDriver, NetworkRecord } from './network-driver.js';
 import type { ConnectRequest, ContainerRecord, NetworkSpec, NetworkingState, VipRecord, VipRequest } from './networking-state.js';
 import {
@@ -338,11 +338,29 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     // Never remove on failure what was there before us (a name clash is not ours to delete).
     const existed = links.some((l) => l.ifname === net.bridge);
     const addr = dnsAddress(net);
+    // The driver's first read of the host's links is the one just made (one program fewer).
+    let first: LinkInfo[] | undefined = links;
+    const creating: DriverContext = {
+      ...ctx,
+      readLinks: (netns) => {
+        const cached = netns === undefined ? first : undefined;
+        first = undefined;
+        return cached === undefined ? ctx.readLinks(netns) : Promise.resolve(cached);
+      },
+    };
     try {
-      await driver.create(ctx, net);
+      // The links, the DNS sockets and the nftables table side by side: the table names the
+      // bridge, which it may do before the bridge exists. All settle before any undoing.
       state = planned.state;
-      if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
-      await sync();
+      const made = await Promise.allSettled([
+        (async () => {
+          await driver.create(creating, net);
+          if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
+        })(),
+        sync(),
+      ]);
+      const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
     } catch (e) {
       state = before;
       if (!existed) await driver.remove(ctx, net).catch(() => undefined);
