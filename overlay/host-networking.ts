@@ -20,6 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
 import { TscError } from '../lib/errors.js';
+import { traced } from '../lib/trace.js';
 import { bridgeDriver, hostDriver, noneDriver } from './bridge-driver.js';
 import { overlayDriver } from './overlay-driver.js';
 import type { AddressPool } from './ipam.js';
@@ -28,7 +29,7 @@ import type { DnsServer } from './dns-server.js';
 import { createDnsServer } from './dns-server.js';
 import { parseResolvConf } from './etc-files.js';
 import { applyLinkOps, readLinks, readRouteDestinations, readVxlanPeers } from './link-shell.js';
-import type { LinkOp } from './link-plan.js';
+import type { LinkInfo, LinkOp } from './link-plan.js';
 import type { DriverContext, DriverName, EndpointRecord, NetworkDriver, NetworkRecord } from './network-driver.js';
 import type { ConnectRequest, ContainerRecord, NetworkSpec, NetworkingState, VipRecord, VipRequest } from './networking-state.js';
 import {
@@ -225,13 +226,15 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
    * containers connecting at once cost a few commits instead of thirty (each renders the whole
    * ruleset and DNS table: one each was quadratic in the number of containers).
    */
-  let nextCommit: Promise<void> | undefined;
-  function commitShared(): Promise<void> {
+  let nextCommit: Promise<{ dnsApplied: Promise<void> }> | undefined;
+  async function commitShared(): Promise<void> {
     nextCommit ??= serial(async () => {
       nextCommit = undefined;
-      await commit();
+      return traced('network', 'commit', () => commitRules(false));
     });
-    return nextCommit;
+    // The DNS workers' copy is awaited outside the lock: the next commit need not wait for it.
+    const { dnsApplied } = await nextCommit;
+    await dnsApplied;
   }
 
   function driverFor(net: NetworkRecord): NetworkDriver {
@@ -249,9 +252,20 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
    * `verify` reads the table back (network changes); the connect/disconnect hot path does not.
    */
   async function commit(verify = false): Promise<void> {
+    const { dnsApplied } = await commitRules(verify);
+    await dnsApplied;
+  }
+
+  /**
+   * commit's work under the lock: the DNS table handed over (the agent's own server has it at
+   * once; `dnsApplied` resolves when the worker threads answer from it too) and nftables.
+   */
+  async function commitRules(verify: boolean): Promise<{ dnsApplied: Promise<void> }> {
     const rs = rulesetOf(state, table);
     dns.setTable(dnsTableOf(state, upstreams));
-    await dns.tableApplied();
+    const dnsApplied = dns.tableApplied();
+    // awaited by the caller; a failure below must not leave it unhandled meanwhile
+    dnsApplied.catch(() => undefined);
     const script = renderRulesetChange(applied, rs);
     if (script !== undefined) {
       try {
@@ -265,7 +279,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       }
     }
     applied = rs;
-    if (!verify) return;
+    if (!verify) return { dnsApplied };
     // Read back: the table holds one DNAT rule per published port (or is gone when empty).
     const back = await readTable();
     const empty = rs.networks.length === 0 && rs.ports.length === 0 && rs.vips.length === 0;
@@ -275,6 +289,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       applied = undefined;
       throw new Error(`nftables table ${table} read back with ${dnats} DNAT rules, expected ${empty ? 'no table' : want}`);
     }
+    return { dnsApplied };
   }
 
   /** The full render, read back: network and VIP changes, teardown. */
@@ -352,11 +367,29 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     // Never remove on failure what was there before us (a name clash is not ours to delete).
     const existed = links.some((l) => l.ifname === net.bridge);
     const addr = dnsAddress(net);
+    // The driver's first read of the host's links is the one just made (one program fewer).
+    let first: LinkInfo[] | undefined = links;
+    const creating: DriverContext = {
+      ...ctx,
+      readLinks: (netns) => {
+        const cached = netns === undefined ? first : undefined;
+        first = undefined;
+        return cached === undefined ? ctx.readLinks(netns) : Promise.resolve(cached);
+      },
+    };
     try {
-      await driver.create(ctx, net);
+      // The links, the DNS sockets and the nftables table side by side: the table names the
+      // bridge, which it may do before the bridge exists. All settle before any undoing.
       state = planned.state;
-      if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
-      await sync();
+      const made = await Promise.allSettled([
+        (async () => {
+          await driver.create(creating, net);
+          if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
+        })(),
+        sync(),
+      ]);
+      const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
     } catch (e) {
       state = before;
       if (!existed) await driver.remove(ctx, net).catch(() => undefined);

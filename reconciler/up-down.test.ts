@@ -72,6 +72,17 @@ describe('up and down', () => {
     expect((await agent.api.listVolumes()).map((v) => v.name)).toEqual(['p_data']);
   });
 
+  it('follows the agent\'s events while waiting: a dependency\'s health and --wait end with no poll', async () => {
+    // The fallback re-read is an hour away: only the events can end these waits.
+    await up(agent.api, threeTier(), { ...DEFAULT_UP, wait: true, pollMs: 3_600_000 }, quietReporter());
+    const running = await agent.api.listContainers();
+    expect(running.map((c) => [c.name, c.health]).sort()).toEqual([
+      ['p-app-1', 'none'],
+      ['p-db-1', 'healthy'],
+      ['p-web-1', 'none'],
+    ]);
+  });
+
   it('leaves an unchanged project alone and recreates a changed service', async () => {
     const p = threeTier();
     await up(agent.api, p, DEFAULT_UP, quietReporter());

@@ -200,8 +200,58 @@ export async function ensureServiceImage(agent: AgentApi, s: DesiredServiceSpec,
   return ensureImage(agent, s, opts, report, () => (images ??= agent.listImages()));
 }
 
-export async function waitForCondition(agent: AgentApi, project: string, dep: Dependency, report: Reporter, pollMs = 100): Promise<void> {
+/**
+ * Run `fn` with `changed(ms)`: resolves at the next event of the containers `label` selects
+ * (start, die, health_status, ...), or after `ms` at the latest. Waits re-read the state on
+ * each, so a condition is seen as soon as the agent publishes it, with no poll period added;
+ * the timer only bounds what an event missed (the stream starting late) can cost.
+ */
+async function withChanges<T>(agent: AgentApi, label: string[], fn: (changed: (ms: number) => Promise<void>) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  let dirty = false;
+  let wake: (() => void) | undefined;
+  void (async () => {
+    try {
+      for await (const _ of agent.events({ label, signal: ac.signal })) {
+        dirty = true;
+        wake?.();
+      }
+    } catch {
+      // the stream is gone: the timer still wakes the wait
+    }
+  })();
+  const changed = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (dirty) {
+        dirty = false;
+        resolve();
+        return;
+      }
+      const done = () => {
+        clearTimeout(t);
+        wake = undefined;
+        dirty = false;
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      wake = done;
+    });
+  try {
+    return await fn(changed);
+  } finally {
+    ac.abort();
+  }
+}
+
+/** How long a wait goes without an event before it reads the state again anyway. */
+const FALLBACK_MS = 1000;
+
+export async function waitForCondition(agent: AgentApi, project: string, dep: Dependency, report: Reporter, pollMs?: number): Promise<void> {
   if (dep.condition === 'service_started') return;
+  await withChanges(agent, serviceFilter(project, dep.service), (changed) => waitForConditionOn(agent, project, dep, report, () => changed(pollMs ?? FALLBACK_MS)));
+}
+
+async function waitForConditionOn(agent: AgentApi, project: string, dep: Dependency, report: Reporter, changed: () => Promise<void>): Promise<void> {
   const containers = await agent.listContainers({ all: true, label: serviceFilter(project, dep.service) });
   for (const c of containers) {
     const id = resource.container(c.name);
@@ -232,7 +282,7 @@ export async function waitForCondition(agent: AgentApi, project: string, dep: De
           break;
         }
       }
-      await new Promise((r) => setTimeout(r, pollMs));
+      await changed();
     }
   }
 }
@@ -292,6 +342,17 @@ export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, re
 }
 
 async function waitAll(agent: AgentApi, project: string, services: readonly DesiredServiceSpec[], report: Reporter, opts: UpOptions): Promise<void> {
+  await withChanges(agent, [`${LABEL.project}=${project}`], (changed) => waitAllOn(agent, project, services, report, opts, changed));
+}
+
+async function waitAllOn(
+  agent: AgentApi,
+  project: string,
+  services: readonly DesiredServiceSpec[],
+  report: Reporter,
+  opts: UpOptions,
+  changed: (ms: number) => Promise<void>,
+): Promise<void> {
   const deadline = opts.waitTimeoutMs === undefined ? Infinity : Date.now() + opts.waitTimeoutMs;
   for (const s of services) {
     for (const c of await agent.listContainers({ all: true, label: serviceFilter(project, s.name) })) {
@@ -307,7 +368,7 @@ async function waitAll(agent: AgentApi, project: string, services: readonly Desi
           throw new TscError('ERR_RUNTIME', `container ${c.name} is ${h === 'unhealthy' ? 'unhealthy' : `exited (${ins.state.exitCode})`}`);
         }
         if (Date.now() > deadline) throw new TscError('ERR_RUNTIME', `timeout waiting for ${c.name} to be running and healthy`);
-        await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
+        await changed(Math.max(0, Math.min(opts.pollMs ?? FALLBACK_MS, deadline - Date.now() + 1)));
       }
     }
   }

@@ -14,7 +14,7 @@ function fromWire(w: WireError): TscError {
   return new TscError(w.code as TscErrorCode, w.message, w.hint === undefined ? {} : { hint: w.hint });
 }
 
-function post(socketPath: string, method: string, args: unknown[]): Promise<IncomingMessage> {
+function post(socketPath: string, method: string, args: unknown[], signal?: AbortSignal): Promise<IncomingMessage> {
   const body = JSON.stringify(args);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -29,7 +29,15 @@ function post(socketPath: string, method: string, args: unknown[]): Promise<Inco
       },
       resolve,
     );
+    // A stream ended before its answer began: the request goes, and nothing is left open.
+    const onAbort = () => {
+      req.destroy();
+      reject(new TscError('ERR_AGENT', `agent request ${method} was abandoned`));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.once('response', () => signal?.removeEventListener('abort', onAbort));
     req.on('error', (cause: NodeJS.ErrnoException) => {
+      if (signal?.aborted === true) return;
       const down = cause.code === 'ENOENT' || cause.code === 'ECONNREFUSED';
       reject(
         new TscError('ERR_AGENT', down ? `no agent answers on ${socketPath}` : `agent request ${method} failed: ${cause.message}`, {
@@ -85,10 +93,25 @@ function splitSignal(args: unknown[]): { wire: unknown[]; signal: AbortSignal | 
   return { wire, signal };
 }
 
+/** (A function: the compiler would take a test before an await for still true after it.) */
+function aborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
 async function* stream(socketPath: string, method: string, args: unknown[]): AsyncGenerator<unknown> {
   const { wire, signal } = splitSignal(args);
   if (signal !== undefined && signal.aborted) return;
-  const res = await post(socketPath, method, wire);
+  let res: IncomingMessage;
+  try {
+    res = await post(socketPath, method, wire, signal);
+  } catch (e) {
+    if (signal?.aborted === true) return; // the caller ended the stream before it began
+    throw e;
+  }
+  if (aborted(signal)) {
+    res.destroy();
+    return;
+  }
   const onAbort = () => res.destroy();
   signal?.addEventListener('abort', onAbort, { once: true });
   if ((res.statusCode ?? 500) >= 400) throw fromWire(JSON.parse(await readAll(res)) as WireError);

@@ -68,6 +68,8 @@ async function handle(api: AgentApi, req: IncomingMessage, res: ServerResponse):
 
   if ((STREAM_METHODS as readonly string[]).includes(method)) {
     res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    // The answer begins now, not with the first item (an events stream may stay quiet).
+    res.flushHeaders();
     const ac = new AbortController();
     res.on('close', () => ac.abort());
     try {

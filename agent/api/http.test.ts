@@ -57,6 +57,14 @@ function fakeAgent(): AgentApi {
   };
 }
 
+async function poll(ok: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('agent API over a unix socket', () => {
   let dir: string;
   let server: AgentServer;
@@ -99,6 +107,39 @@ describe('agent API over a unix socket', () => {
     const events: string[] = [];
     for await (const e of client.events()) events.push(e.action);
     expect(events).toEqual(['start', 'die']);
+  });
+
+  it('ends a quiet stream the caller leaves, before or after it began, and the agent sees it go', async () => {
+    let open = 0;
+    let ended = 0;
+    const quiet: AgentApi = {
+      ...fakeAgent(),
+      events: async function* (filter?: { signal?: AbortSignal }): AsyncGenerator<AgentEvent> {
+        open++;
+        await new Promise<void>((resolve) => filter?.signal?.addEventListener('abort', () => resolve(), { once: true }));
+        ended++;
+        // nothing is ever published on this stream
+        if (filter?.signal?.aborted !== true) yield { type: 'container', action: 'never', id: '', attributes: {}, time: '' };
+      },
+    };
+    const other = await serveAgent(quiet, join(dir, 'quiet.sock'));
+    try {
+      const c = connectAgent(other.socketPath);
+      for (const leave of ['at once', 'once open'] as const) {
+        const ac = new AbortController();
+        const opened = open;
+        const done = (async () => {
+          for await (const _ of c.events({ signal: ac.signal })) void _;
+        })();
+        if (leave === 'once open') await poll(() => open === opened + 1);
+        ac.abort();
+        await done;
+      }
+      await poll(() => ended === open);
+      expect(ended).toBe(open);
+    } finally {
+      await other.close();
+    }
   });
 
   it('never takes over the socket of an agent that answers', async () => {

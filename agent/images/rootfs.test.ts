@@ -68,6 +68,8 @@ describePrivileged('container rootfs on overlayfs', [root, command('mount'), com
     // preparing again is a no-op on the same mount
     const again = await prepareRootfs(store, { id, layers: img.layers });
     expect(again.path).toBe(fs.path);
+    const mountsAt = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.split(' ')[4] === fs.path);
+    expect(mountsAt).toHaveLength(1);
   });
 
   it('shares layer snapshots between containers, and removal leaves nothing', async () => {

@@ -54,11 +54,17 @@ async function mountPoints(): Promise<Set<string>> {
   return out;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
+/**
+ * Whether our overlay is mounted at `path` (a directory in `parent`), without reading the
+ * mount table (it can be large, and every start and removal read it): an overlay mount has a
+ * device of its own, so a mount point shows another device than its parent directory. No mount
+ * point yet (a new container) is not mounted.
+ */
+async function overlayMounted(path: string, parent: string): Promise<boolean> {
+  const [at, above] = await Promise.all([stat(path).catch(() => undefined), stat(parent).catch(() => undefined)]);
+  if (at === undefined) return false;
+  if (above === undefined) return isMounted(path);
+  return at.dev !== above.dev;
 }
 
 export async function isMounted(path: string): Promise<boolean> {
@@ -80,9 +86,7 @@ async function mountRootfs(store: ImageStore, dir: string, opts: { id: string; l
   for (const l of opts.layers) lowers.push(await ensureSnapshot(store, { diffId: l.diffId, blobDigest: l.blob.digest }));
   lowers.reverse();
   const prepared: PreparedRootfs = { id: opts.id, path: join(dir, 'merged'), upper: join(dir, 'upper'), work: join(dir, 'work'), lowers };
-  // A new container's (no mount point yet) is not mounted: the mount table is read only for
-  // a container started before (it can be large, and every start would read it).
-  if ((await exists(prepared.path)) && (await isMounted(prepared.path))) return prepared;
+  if (await overlayMounted(prepared.path, dir)) return prepared;
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const record: RootfsRecord = { id: opts.id, image: opts.image, diffIds: opts.layers.map((l) => l.diffId) };
   await Promise.all([
@@ -113,7 +117,7 @@ async function mountRootfs(store: ImageStore, dir: string, opts: { id: string; l
 export async function removeRootfs(store: ImageStore, id: string): Promise<void> {
   const dir = rootfsDir(store, id);
   const merged = join(dir, 'merged');
-  for (let attempt = 0; await isMounted(merged); attempt++) {
+  for (let attempt = 0; await overlayMounted(merged, dir); attempt++) {
     const r = await runCommand('umount', [merged]);
     if (r.code === 0) continue;
     if (attempt >= 50 || !/busy/i.test(r.stderr)) {
