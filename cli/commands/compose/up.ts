@@ -15,8 +15,6 @@ import type { ComposeContext } from '../../compose-context.js';
 import { createPrefixer, useColor } from '../../format/log-prefix.js';
 import { followUntilExit } from './attach.js';
 import { projectContainers } from './select.js';
-import { compileWatchRules } from '../../../reconciler/watch/watch-rules.js';
-import { startWatch } from './watch.js';
 
 export interface UpFlags {
   detach?: boolean;
@@ -66,7 +64,8 @@ export async function upCommand(ctx: ComposeContext, services: string[], flags: 
   const loaded = await ctx.load(services);
   for (const w of loaded.warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
   // A bad watch rule is reported before anything starts.
-  if (flags.watch === true) compileWatchRules(loaded.project, { services, readDockerignore: () => undefined, ...(loaded.position === undefined ? {} : { position: loaded.position }) });
+  // watch's modules (and chokidar) load only with --watch: most ups never need them
+  if (flags.watch === true) (await import('../../../reconciler/watch/watch-rules.js')).compileWatchRules(loaded.project, { services, readDockerignore: () => undefined, ...(loaded.position === undefined ? {} : { position: loaded.position }) });
   const desired = desiredProject(loaded.project, { ...ctx.desiredOptions(loaded), scale: parseScale(flags.scale) });
   for (const w of desired.warnings) ctx.stderr.write(`WARN[0000] ${w}\n`);
   const agent = await ctx.agent();
@@ -107,6 +106,7 @@ export async function upCommand(ctx: ComposeContext, services: string[], flags: 
   if (flags.detach === true || flags.wait === true || flags.start === false) return 0;
   if (flags.watch !== true) return attach(ctx, desired.name, services, flags, startedAt, signal);
   const watching = new AbortController();
+  const { startWatch } = await import('./watch.js');
   const session = await startWatch(ctx, loaded, { services, prune: true, quiet: false, signal: watching.signal });
   try {
     return await attach(ctx, desired.name, services, flags, startedAt, signal);
