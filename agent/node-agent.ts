@@ -423,7 +423,9 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     e.rec.stoppedByUser = true;
     if (e.restartTimer) clearTimeout(e.restartTimer);
     e.restarting = false;
-    await store.save(e.rec);
+    // Saved first so that an agent killed meanwhile does not restart it; only a restart policy
+    // reads it, so without one the save of the exit (onExit) is enough (a file fewer per stop).
+    if (e.rec.spec.restartPolicy.name !== 'no') await store.save(e.rec);
     if (!e.running) return;
     const sig = signal ?? (e.rec.settings.stopSignal || 'SIGTERM');
     const grace = timeoutMs ?? e.rec.spec.stopGracePeriodMs ?? 10_000;

@@ -126,8 +126,15 @@ async function ensureImage(agent: AgentApi, s: DesiredServiceSpec, opts: UpOptio
   return undefined;
 }
 
-async function converge(agent: AgentApi, project: string, s: DesiredServiceSpec, opts: UpOptions, report: Reporter, builtId?: string): Promise<void> {
-  const listed = await agent.listContainers({ all: true, label: serviceFilter(project, s.name) });
+async function converge(
+  agent: AgentApi,
+  project: string,
+  s: DesiredServiceSpec,
+  opts: UpOptions,
+  report: Reporter,
+  listed: ContainerSummary[],
+  builtId?: string,
+): Promise<void> {
   // A container of an image other than the one just built has diverged from what is wanted.
   const have = listed.map((c) => ({ ...actual(c), ...(builtId !== undefined && c.imageId !== undefined && c.imageId !== builtId ? { configHash: '' } : {}) }));
   const ops = planService({ name: s.name, configHash: s.configHash, scale: s.scale }, have, { recreate: opts.recreate, noStart: opts.noStart });
@@ -314,6 +321,8 @@ export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, re
   // missing image may both pull it; the store takes the second as already there).
   let images: ReturnType<AgentApi['listImages']> | undefined;
   const listImages = () => (images ??= agent.listImages());
+  let projectContainers: Promise<ContainerSummary[]> | undefined;
+  const listProject = () => (projectContainers ??= agent.listContainers({ all: true, label: serviceFilter(p.name) }));
   const run = (s: DesiredServiceSpec): Promise<void> => {
     const existing = done.get(s.name);
     if (existing) return existing;
@@ -332,7 +341,10 @@ export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, re
         }
       }
       const builtId = await traced(s.name, 'cli-image', () => ensureImage(agent, s, opts, report, listImages));
-      await traced(s.name, 'cli-converge', () => converge(agent, p.name, s, opts, report, builtId));
+      // The project's containers listed once for the whole `up`: a service's own containers
+      // change only by its own convergence (one request instead of one per service).
+      const listed = (await listProject()).filter((c) => c.labels[LABEL.service] === s.name);
+      await traced(s.name, 'cli-converge', () => converge(agent, p.name, s, opts, report, listed, builtId));
     })();
     done.set(s.name, task);
     return task;
