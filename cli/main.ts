@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /** Entry point of the `tsc-compose` binary: run the program, map errors to exit codes. */
+import { setFlagsFromString } from 'node:v8';
+
 import { CommanderError } from 'commander';
 
 import { TscError, exitCodeFor } from '../lib/errors.js';
-import { buildProgram } from './program.js';
+import { buildProgram, shortLived } from './program.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = await buildProgram(argv);
@@ -26,4 +28,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const args = process.argv.slice(2);
+// A short command ends before V8's optimizing compiler (TurboFan, on a background thread that
+// competes for the cores) pays back: without it `config` of 1,000 services went from 0.33-0.35 s
+// to 0.30 s on 2 cores. The agent and the followers keep it.
+if (shortLived(args)) setFlagsFromString('--no-opt');
+process.exitCode = await main(args);

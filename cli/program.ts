@@ -97,6 +97,18 @@ export async function buildProgram(argv: readonly string[]): Promise<Program> {
   return { command: program, exitCode: () => exitCode };
 }
 
+/** Commands that may run for long (a daemon, followers of logs and events): see `shortLived`. */
+const LONG_RUNNING: ReadonlySet<string> = new Set(['agent', 'logs', 'events', 'stats', 'watch', 'attach']);
+
+/**
+ * Whether `argv` names a command that is done in well under a second (`config`, `up -d`, `ps`):
+ * the binary then turns V8's optimizing compiler off (`main.ts`).
+ */
+export function shortLived(argv: readonly string[]): boolean {
+  const word = commandWord(globalProgram(), argv);
+  return word === undefined || !LONG_RUNNING.has(word);
+}
+
 /**
  * The command `argv` names: the first operand after the global options, read with the
  * program's own option table; undefined on anything else (help, `--`, an unknown option).
