@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { COMMANDS, buildProgram, commandWord } from './program.js';
+import { COMMANDS, buildProgram, commandWord, shortLived } from './program.js';
 
 const names = (p: { command: { commands: readonly { name(): string; aliases(): string[] }[] } }): string[] =>
   p.command.commands.flatMap((c) => [c.name(), ...c.aliases()]);
@@ -40,5 +40,15 @@ describe('commandWord', () => {
     [['--', 'config'], undefined],
   ])('%j names %s', async (argv, word) => {
     expect(commandWord(await program(), argv)).toBe(word);
+  });
+});
+
+describe('shortLived', () => {
+  it('is true of one-shot commands and false of the agent and the followers, read after the global options', () => {
+    expect(shortLived(['config'])).toBe(true);
+    expect(shortLived(['-p', 'agent', 'up', '-d'])).toBe(true); // a project named agent
+    expect(shortLived(['agent'])).toBe(false);
+    expect(shortLived(['-f', 'compose.yaml', 'logs', '-f'])).toBe(false);
+    expect(shortLived(['watch'])).toBe(false);
   });
 });
