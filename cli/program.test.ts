@@ -50,5 +50,8 @@ describe('shortLived', () => {
     expect(shortLived(['agent'])).toBe(false);
     expect(shortLived(['-f', 'compose.yaml', 'logs', '-f'])).toBe(false);
     expect(shortLived(['watch'])).toBe(false);
+    expect(shortLived(['up'])).toBe(false); // attached: follows the logs
+    expect(shortLived(['up', '--wait'])).toBe(true);
+    expect(shortLived(['-f', 'c.yaml', 'up', 'web', '-d', '--build'])).toBe(true);
   });
 });

@@ -97,7 +97,7 @@ export async function buildProgram(argv: readonly string[]): Promise<Program> {
   return { command: program, exitCode: () => exitCode };
 }
 
-/** Commands that may run for long (a daemon, followers of logs and events): see `shortLived`. */
+/** Commands that may run for long (a daemon, followers of logs and events), and an attached `up`: see `shortLived`. */
 const LONG_RUNNING: ReadonlySet<string> = new Set(['agent', 'logs', 'events', 'stats', 'watch', 'attach']);
 
 /**
@@ -106,6 +106,11 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['agent', 'logs', 'events', 's
  */
 export function shortLived(argv: readonly string[]): boolean {
   const word = commandWord(globalProgram(), argv);
+  if (word === 'up') {
+    // an attached `up` follows its containers' logs for as long as they run
+    const rest = argv.slice(argv.indexOf('up') + 1);
+    return !rest.includes('--watch') && !rest.includes('-w') && rest.some((a) => a === '-d' || a === '--detach' || a === '--wait');
+  }
   return word === undefined || !LONG_RUNNING.has(word);
 }
 
