@@ -4,7 +4,8 @@
  * The one-off container gets a pty of its own sized as ours, echoes keys, takes Ctrl-C as a
  * character, follows a resize of our window, and its exit code is ours; our terminal's mode is
  * restored after. A `tty: true` service under `up -d` runs and logs with nobody attached;
- * `attach` joins its terminal and Ctrl-P Ctrl-Q lets go of it without stopping it.
+ * `attach` joins its terminal and Ctrl-P Ctrl-Q lets go of it without stopping it; `exec` at a
+ * terminal does the same for its process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -220,4 +221,26 @@ describePrivileged('run and attach with a terminal', [root, command('nft'), comm
       again.proc.kill('SIGKILL');
     }
   }, 180_000);
+
+  it('exec at a terminal: a pty sized as ours, keys echoed, and Ctrl-P Ctrl-Q leaves the process running', async () => {
+    expect(host.cli(['--progress', 'quiet', 'up', '-d', 'term']).status).toBe(0);
+    const loop = 'stty size; echo exec-ready; while read l; do echo "got:$l"; done';
+    const s = underPty(['exec', 'term', 'sh', '-c', loop], { after: 'echo "cli-exit=$?"' });
+    try {
+      await s.waitFor('exec-ready');
+      expect(s.shown()).toMatch(/30 100\r\n/);
+      let mark = s.shown().length;
+      s.type('hi\r');
+      await s.waitFor('got:hi', mark);
+      mark = s.shown().length;
+      s.type('\x10\x11'); // Ctrl-P Ctrl-Q
+      await s.waitFor('cli-exit=', mark);
+      expect(s.shown().slice(mark)).toContain('cli-exit=0');
+    } finally {
+      s.proc.kill('SIGKILL');
+    }
+    // detached, as from docker exec: the loop still runs in the container
+    expect(host.cli(['top', 'term']).stdout).toContain('while read l');
+  }, 120_000);
 });
+

@@ -6,7 +6,9 @@ import { LABEL } from '../../../reconciler/labels.js';
 import type { ExecOptions } from '../../../agent/api/types.js';
 import type { ComposeContext } from '../../compose-context.js';
 import { table } from '../../format/ps.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from './detach-keys.js';
 import { serviceContainer } from './select.js';
+import { relayTerminal, terminalSize, type TerminalIn, type TerminalOut } from './terminal-relay.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -64,26 +66,19 @@ export async function execCommand(ctx: ComposeContext, service: string, cmd: str
 
 /**
  * `exec` attached, as docker compose runs it: stdin always goes to the process; with a
- * terminal on stdin (and no -T) the process gets a pty and ours is put in raw mode so keys
- * reach it as typed. The command's exit code is passed on.
+ * terminal on stdin (and no -T) the process gets a pty joined to ours as `run` joins one (raw
+ * keys, resizes, Ctrl-P Ctrl-Q to detach and leave it running, as `docker exec` does). The
+ * command's exit code is passed on.
  */
-export async function execAttached(
-  ctx: ComposeContext,
-  id: string,
-  opts: ExecOptions,
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown },
-): Promise<number> {
+export async function execAttached(ctx: ComposeContext, id: string, opts: ExecOptions, stdin: TerminalIn): Promise<number> {
   const agent = await ctx.agent();
-  const out = ctx.stdout as NodeJS.WritableStream & { rows?: number; columns?: number; on?: (ev: 'resize', f: () => void) => unknown; off?: (ev: 'resize', f: () => void) => unknown };
-  const size = opts.tty === true && out.rows !== undefined && out.columns !== undefined ? { rows: out.rows, cols: out.columns } : {};
-  const session = await agent.execAttach(id, { ...opts, ...size, stdin: true });
-  const raw = opts.tty === true && stdin.isTTY === true && typeof stdin.setRawMode === 'function';
-  if (raw) stdin.setRawMode?.(true);
-  // Our terminal's size follows the user's window, as docker's exec -it does.
-  const onResize = () => {
-    if (out.rows !== undefined && out.columns !== undefined) session.resize?.(out.rows, out.columns);
-  };
-  if (opts.tty === true) out.on?.('resize', onResize);
+  const terminal = opts.tty === true && stdin.isTTY === true;
+  const size = terminal ? terminalSize(ctx.stdout as TerminalOut) : undefined;
+  const session = await agent.execAttach(id, { ...opts, tty: terminal, ...(size ?? {}), stdin: true });
+  if (terminal) {
+    const r = await relayTerminal(session, { stdin, stdout: ctx.stdout as TerminalOut, input: true, detachKeys: parseDetachKeys(DEFAULT_DETACH_KEYS) });
+    return 'detached' in r ? 0 : r.exitCode;
+  }
   stdin.pipe(session.stdin);
   session.stdout.pipe(ctx.stdout, { end: false });
   session.stderr.pipe(ctx.stderr, { end: false });
@@ -91,8 +86,6 @@ export async function execAttached(
     return await session.exit;
   } finally {
     stdin.unpipe(session.stdin);
-    if (opts.tty === true) out.off?.('resize', onResize);
-    if (raw) stdin.setRawMode?.(false);
     stdin.pause();
   }
 }
