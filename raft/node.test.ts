@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConfState, Message } from './core/types.js';
 import { RaftNode, type StateMachine } from './node.js';
 import { Wal } from './storage/wal.js';
+import { untilValue } from '../test/support/poll.js';
 
 /** A register of strings: apply appends, the result is the applied index. */
 class Log implements StateMachine {
@@ -41,16 +42,6 @@ class Wire {
         }
       },
     };
-  }
-}
-
-async function until<T>(what: string, f: () => T | undefined | false, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -91,10 +82,10 @@ function leaderOf(): RaftNode | undefined {
 describe('RaftNode over durable storage', () => {
   it('elects a leader, applies proposals everywhere, and serves linearizable reads', async () => {
     for (const id of [1, 2, 3]) await startNode(id, [1, 2, 3]);
-    const leader = await until('a leader', leaderOf);
+    const leader = await untilValue('a leader', leaderOf);
     const results = await Promise.all(['a', 'b', 'c'].map((v) => leader.propose(Buffer.from(v))));
     expect(new Set(results).size).toBe(3); // three distinct applied indexes
-    for (const id of [1, 2, 3]) await until(`node ${id} applied`, () => sms.get(id)?.items.length === 3);
+    for (const id of [1, 2, 3]) await untilValue(`node ${id} applied`, () => sms.get(id)?.items.length === 3);
     expect(sms.get(1)?.items.sort()).toEqual(['a', 'b', 'c']);
     const follower = [...wire.nodes.values()].find((n) => n !== leader) as RaftNode;
     const readAt = await follower.readBarrier();
@@ -105,17 +96,17 @@ describe('RaftNode over durable storage', () => {
 
   it('a node restarted from its data dir keeps its log and state, and a lagging one catches up by snapshot', async () => {
     for (const id of [1, 2, 3]) await startNode(id, [1, 2, 3], { snapshotEvery: 5, keepEntries: 2 });
-    const leader = await until('a leader', leaderOf);
+    const leader = await untilValue('a leader', leaderOf);
     const lagging = [1, 2, 3].find((id) => id !== leader.status().id) as number;
     await wire.nodes.get(lagging)?.stop();
     wire.nodes.delete(lagging);
     for (let i = 0; i < 20; i++) await leader.propose(Buffer.from(`v${i}`));
-    await until('a snapshot on the leader', () => leader.status().snapshotIndex > 10);
+    await untilValue('a snapshot on the leader', () => leader.status().snapshotIndex > 10);
     // Snapshots are written in the background; the older ones are deleted after each.
-    await until('two snapshot files kept', () => readdirSync(join(dir, `n${leader.status().id}`, 'snap')).filter((n) => n.endsWith('.snap')).length <= 2);
+    await untilValue('two snapshot files kept', () => readdirSync(join(dir, `n${leader.status().id}`, 'snap')).filter((n) => n.endsWith('.snap')).length <= 2);
     // The restarted node's log was compacted away on the leader: it must be sent a snapshot.
     await startNode(lagging, [1, 2, 3], { snapshotEvery: 5, keepEntries: 2 });
-    await until('the lagging node caught up', () => sms.get(lagging)?.items.length === 20);
+    await untilValue('the lagging node caught up', () => sms.get(lagging)?.items.length === 20);
     expect(sms.get(lagging)?.items).toEqual(sms.get(leader.status().id)?.items);
     expect(wire.nodes.get(lagging)?.status().snapshotIndex).toBeGreaterThan(0);
 
@@ -124,8 +115,8 @@ describe('RaftNode over durable storage', () => {
     for (const n of wire.nodes.values()) await n.stop();
     wire.nodes.clear();
     for (const id of [1, 2, 3]) await startNode(id, []);
-    for (const id of [1, 2, 3]) await until(`node ${id} re-applied`, () => sms.get(id)?.items.length === 20);
-    const again = await until('a new leader', leaderOf);
+    for (const id of [1, 2, 3]) await untilValue(`node ${id} re-applied`, () => sms.get(id)?.items.length === 20);
+    const again = await untilValue('a new leader', leaderOf);
     expect(again.status().commit).toBeGreaterThanOrEqual(before);
     await again.propose(Buffer.from('after'));
     expect(sms.get(again.status().id)?.items.at(-1)).toBe('after');
@@ -133,12 +124,12 @@ describe('RaftNode over durable storage', () => {
 
   it('fails proposals without a quorum, adds a member with a conf change, and stops cleanly', async () => {
     for (const id of [1, 2, 3]) await startNode(id, [1, 2, 3]);
-    const leader = await until('a leader', leaderOf);
+    const leader = await untilValue('a leader', leaderOf);
     await leader.propose(Buffer.from('x'));
     await startNode(4, []);
     const cs = (await leader.proposeConfChange({ transition: 'auto', changes: [{ type: 'addNode', nodeId: 4 }] })) as { voters: number[] };
     expect(cs.voters).toEqual([1, 2, 3, 4]);
-    await until('node 4 applied the log', () => sms.get(4)?.items.includes('x'));
+    await untilValue('node 4 applied the log', () => sms.get(4)?.items.includes('x'));
     expect(wire.nodes.get(4)?.status().voters).toEqual([1, 2, 3, 4]);
     // Cut the leader off: its proposal cannot commit and fails instead of hanging.
     const others = [1, 2, 3, 4].filter((id) => id !== leader.status().id);
@@ -150,24 +141,24 @@ describe('RaftNode over durable storage', () => {
 
   it('adds a learner that catches up without voting, promotes it to voter, and hands it leadership', async () => {
     for (const id of [1, 2, 3]) await startNode(id, [1, 2, 3]);
-    const leader = await until('a leader', leaderOf);
+    const leader = await untilValue('a leader', leaderOf);
     for (let i = 0; i < 5; i++) await leader.propose(Buffer.from(`v${i}`));
     const n4 = await startNode(4, []);
     const asLearner = (await leader.proposeConfChange({ transition: 'auto', changes: [{ type: 'addLearner', nodeId: 4 }] })) as ConfState;
     expect(asLearner.voters).toEqual([1, 2, 3]);
     expect(asLearner.learners).toEqual([4]);
-    await until('learner 4 caught up', () => sms.get(4)?.items.length === 5);
+    await untilValue('learner 4 caught up', () => sms.get(4)?.items.length === 5);
     expect(n4.status().learners).toEqual([4]);
     expect(n4.status().role).toBe('follower');
     const promoted = (await leader.proposeConfChange({ transition: 'auto', changes: [{ type: 'addNode', nodeId: 4 }] })) as ConfState;
     expect(promoted.voters).toEqual([1, 2, 3, 4]);
     expect(promoted.learners).toEqual([]);
-    await until('node 4 knows it is a voter', () => n4.status().voters.includes(4));
+    await untilValue('node 4 knows it is a voter', () => n4.status().voters.includes(4));
     leader.transferLeadership(4);
-    await until('node 4 leads', () => n4.status().role === 'leader');
-    await until('the old leader follows', () => leader.status().leader === 4);
+    await untilValue('node 4 leads', () => n4.status().role === 'leader');
+    await untilValue('the old leader follows', () => leader.status().leader === 4);
     await n4.propose(Buffer.from('after'));
-    for (const id of [1, 2, 3, 4]) await until(`node ${id} applied the new leader's entry`, () => sms.get(id)?.items.includes('after'));
+    for (const id of [1, 2, 3, 4]) await untilValue(`node ${id} applied the new leader's entry`, () => sms.get(id)?.items.includes('after'));
   });
 
   it('writes entries and votes to the WAL before the acks and votes that promise them leave', async () => {
@@ -201,7 +192,7 @@ describe('RaftNode over durable storage', () => {
       } };
     };
     for (const id of [1, 2, 3]) await startNode(id, [1, 2, 3]);
-    const leader = await until('a leader', leaderOf);
+    const leader = await untilValue('a leader', leaderOf);
     for (let i = 0; i < 10; i++) await leader.propose(Buffer.from(`p${i}`));
     expect(checks.length).toBeGreaterThanOrEqual(10);
     expect((await Promise.all(checks)).filter((x) => x !== undefined)).toEqual([]);

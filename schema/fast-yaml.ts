@@ -396,7 +396,6 @@ class Reader {
     return n;
   }
 
-
   seq(col: number, content: string, at: number): YamlNode {
     const seq = node('seq', at);
     const items: YamlNode[] = [];

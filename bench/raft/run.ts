@@ -28,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { makeClusterPki } from '../../raft/transport/certs.js';
 import { type HttpAnswer, httpRequest } from '../../raft/testing/kv-client.js';
 import { KvCluster, type KvMemberAddr, freePort } from '../../raft/testing/kv-cluster.js';
+import { untilValue } from '../../test/support/poll.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLIENTS = Number(process.argv[2] ?? 16);
@@ -151,16 +152,6 @@ async function httpProbe(t: Target, agent: Agent, addr: string, key: string): Pr
   return a?.status === 200;
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Every member process this run started, killed if the bench dies half-way. */
 const children: Map<number, ChildProcess>[] = [];
 process.once('exit', () => {
@@ -188,7 +179,7 @@ async function ours(dir: string, env: string[] = []): Promise<{ target: Target; 
     members: () => members.map((m) => m.http),
     pids: () => cluster.pids(),
     leader: () =>
-      until('our leader', async () => {
+      untilValue('our leader', async () => {
         for (const m of members) {
           const st = JSON.parse((await httpRequest(plain, m.http, 'GET', '/status')).body) as { role: string };
           if (st.role === 'leader') return m.http;
@@ -239,7 +230,7 @@ async function etcd(dir: string): Promise<{ target: Target; stop: () => Promise<
     members: () => IDS.map(clientAddr),
     pids: () => [...procs.values()].filter((p) => p.exitCode === null && p.signalCode === null).map((p) => p.pid ?? 0),
     leader: () =>
-      until('the etcd leader', async () => {
+      untilValue('the etcd leader', async () => {
         for (const id of IDS) {
           const a = await httpRequest(plain, clientAddr(id), 'POST', '/v3/maintenance/status', '{}');
           const st = JSON.parse(a.body) as { header?: { member_id?: string }; leader?: string };

@@ -3,7 +3,7 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { untilTrue } from '../../test/support/poll.js';
+import { untilValue } from '../../test/support/poll.js';
 import { KvClient, httpRequest } from '../testing/kv-client.js';
 import { KvCluster, type KvMemberAddr, freePort } from '../testing/kv-cluster.js';
 
@@ -11,11 +11,6 @@ const ROOT = resolve(import.meta.dirname, '../..');
 let dir: string;
 let cluster: KvCluster;
 const agent = new Agent({ keepAlive: false });
-
-/** Polls a condition on a member's answers; a member that does not answer (yet) is a no. */
-function eventually(what: string, cond: () => Promise<boolean>): Promise<void> {
-  return untilTrue(what, () => cond().catch(() => false));
-}
 
 interface Status {
   id: number;
@@ -73,7 +68,7 @@ describe('raft/kv: membership changes through Raft', () => {
     expect((await c.send('DELETE', '/members/5')).status).toBe(200);
     expect((await c.send('POST', '/members', ghost)).body).toMatch(/member 5 was removed/);
     const commit = (await status(1)).commit;
-    await eventually('the learner to apply the log', async () => (await status(4)).applied >= commit);
+    await untilValue('the learner to apply the log', async () => (await status(4)).applied >= commit);
     expect(await status(4)).toMatchObject({ role: 'follower', members: [1, 2, 3], learners: [4] });
 
     // Promotion: the learner is caught up, so the leader makes it a voter.
@@ -86,7 +81,7 @@ describe('raft/kv: membership changes through Raft', () => {
 
     // Leadership moves to the new member, which then takes writes.
     expect((await c.send('POST', '/leader?to=4')).status).toBe(200);
-    for (const id of [1, 2, 3, 4]) await eventually(`member ${id} to follow 4`, async () => (await status(id)).leader === 4);
+    for (const id of [1, 2, 3, 4]) await untilValue(`member ${id} to follow 4`, async () => (await status(id)).leader === 4);
     expect((await httpRequest(agent, four.http, 'PUT', '/kv/after-transfer', 'yes')).status).toBe(200);
 
     // Member 1 is removed: its process stops on its own, the other three go on.
@@ -109,7 +104,7 @@ describe('raft/kv: membership changes through Raft', () => {
     for (let i = 0; i < 5; i++) expect((await rest.send('PUT', `/kv/while-2-down-${i}`, 'x')).status).toBe(200);
     await cluster.start(2);
     const want = (await status(4)).commit;
-    await eventually('member 2 to catch up', async () => (await status(2)).applied >= want);
+    await untilValue('member 2 to catch up', async () => (await status(2)).applied >= want);
     expect(await status(2)).toMatchObject({ members: [2, 3, 4] });
     const after = client([2, 3, 4]);
     expect((await after.send('GET', '/kv/while-2-down-4')).body).toBe('x');

@@ -6,21 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KvClient, httpRequest } from '../testing/kv-client.js';
 import { KvCluster, freePort } from '../testing/kv-cluster.js';
 import { parseKvPeers } from './kv-peers.js';
+import { untilValue } from '../../test/support/poll.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 let dir: string;
 let cluster: KvCluster;
 const agent = new Agent({ keepAlive: false });
-
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 interface Status {
   id: number;
@@ -59,7 +50,7 @@ describe('raft/kv: the replicated KV service as three processes', () => {
 
   it('serves PUT, linearizable GET, compare-and-set and DELETE on the leader; followers redirect', async () => {
     const addrs = cluster.opts.members.map((m) => m.http);
-    const leader = await until('a leader', async () => {
+    const leader = await untilValue('a leader', async () => {
       const st = await status(addrs[0] as string);
       return st.leaderAddr ?? undefined;
     });
@@ -75,7 +66,7 @@ describe('raft/kv: the replicated KV service as three processes', () => {
     expect(await httpRequest(agent, leader, 'GET', '/kv/color')).toMatchObject({ status: 404 });
     const follower = addrs.find((a) => a !== leader) as string;
     // a follower that has not heard from the leader yet answers 503: wait for it to learn
-    const r = await until('the follower to know the leader', async () => {
+    const r = await untilValue('the follower to know the leader', async () => {
       const x = await httpRequest(agent, follower, 'GET', '/kv/color');
       return x.status === 503 ? undefined : x;
     });
@@ -93,10 +84,10 @@ describe('raft/kv: the replicated KV service as three processes', () => {
     const leaderId = (await status(addrs[0] as string)).leader;
     await cluster.kill(leaderId, 'SIGKILL');
     const rest = cluster.opts.members.filter((m) => m.id !== leaderId).map((m) => m.http);
-    await until('a new leader', async () => ((await status(rest[0] as string)).leader !== 0 && (await status(rest[0] as string)).leader !== leaderId ? true : undefined));
+    await untilValue('a new leader', async () => ((await status(rest[0] as string)).leader !== 0 && (await status(rest[0] as string)).leader !== leaderId ? true : undefined));
     expect((await new KvClient({ members: rest }).send('GET', '/kv/durable')).body).toBe('yes');
     await cluster.start(leaderId);
-    await until('the old leader caught up', async () => {
+    await untilValue('the old leader caught up', async () => {
       const r = await httpRequest(agent, cluster.member(leaderId).http, 'GET', '/status');
       return (JSON.parse(r.body) as Status).leader !== 0 ? true : undefined;
     });
@@ -105,7 +96,7 @@ describe('raft/kv: the replicated KV service as three processes', () => {
     expect(await cluster.kill(a as number, 'SIGTERM')).toEqual({ code: 0, signal: null }); // a clean stop
     await cluster.kill(b as number, 'SIGKILL');
     const alone = cluster.member(leaderId).http;
-    const r = await until('503 without a leader', async () => {
+    const r = await untilValue('503 without a leader', async () => {
       const ans = await httpRequest(agent, alone, 'PUT', '/kv/k', 'v', 2000);
       return ans.status === 503 ? ans : undefined;
     });

@@ -8,6 +8,7 @@ import { RaftNode, type StateMachine } from '../node.js';
 import { type MemberFiles, makeClusterPki, makeStrangerPki, readTls } from './certs.js';
 import { decodeBatch, encodeBatch } from './codec.js';
 import { GrpcTransport, MEMBER_NAME } from './grpc-transport.js';
+import { untilValue } from '../../test/support/poll.js';
 
 class Bytes implements StateMachine {
   items: string[] = [];
@@ -20,16 +21,6 @@ class Bytes implements StateMachine {
   }
   restore(data: Uint8Array): void {
     this.items = JSON.parse(Buffer.from(data).toString()) as string[];
-  }
-}
-
-async function until<T>(what: string, f: () => T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -79,7 +70,7 @@ describe('gRPC transport over mutual TLS', () => {
     };
     try {
       for (const id of [1, 2, 3]) await start(id);
-      const leader = await until('a leader', () => [...nodes.values()].find((n) => n.status().role === 'leader'));
+      const leader = await untilValue('a leader', () => [...nodes.values()].find((n) => n.status().role === 'leader'));
       const lid = leader.status().id;
       const lagging = lid === 3 ? 2 : 3;
       await nodes.get(lagging)?.stop();
@@ -87,9 +78,9 @@ describe('gRPC transport over mutual TLS', () => {
       const big = 'x'.repeat(300);
       await Promise.all(Array.from({ length: 60 }, (_, i) => leader.propose(Buffer.from(`${i}:${big}`))));
       const lt = transports.get(lid) as GrpcTransport;
-      await until('a snapshot on the leader', () => leader.status().snapshotIndex > 20);
+      await untilValue('a snapshot on the leader', () => leader.status().snapshotIndex > 20);
       await start(lagging);
-      await until('the lagging member caught up', () => sms.get(lagging)?.items.length === 60);
+      await untilValue('the lagging member caught up', () => sms.get(lagging)?.items.length === 60);
       expect(lt.stats.snapshotsSent).toBeGreaterThan(0);
       expect(lt.stats.snapshotChunks).toBeGreaterThan(lt.stats.snapshotsSent); // more than one chunk each
       expect(sms.get(lagging)?.items).toEqual(sms.get(lid)?.items);
@@ -108,12 +99,12 @@ describe('gRPC transport over mutual TLS', () => {
     const a = await GrpcTransport.listen({ id: 1, listen: '127.0.0.1:0', tls: tls1, maxMessageBytes: 64 * 1024, peers: new Map([[2, `127.0.0.1:${b.port}`]]) });
     try {
       a.send(Array.from({ length: 100 }, (_, i) => message({ type: 'MsgHeartbeat', to: 2, from: 1, term: 1, commit: i })));
-      await until('100 heartbeats', () => got.length === 100);
+      await untilValue('100 heartbeats', () => got.length === 100);
       expect(a.stats.framesSent).toBe(1);
       expect(got.map((m) => m.commit)).toEqual(Array.from({ length: 100 }, (_, i) => i));
       const payload = new Uint8Array(10 * 1024);
       a.send(Array.from({ length: 20 }, (_, i) => message({ type: 'MsgApp', to: 2, from: 1, term: 1, index: i, entries: [{ term: 1, index: i + 1, type: 'normal', data: payload }] })));
-      await until('20 appends', () => got.length === 120);
+      await untilValue('20 appends', () => got.length === 120);
       expect(a.stats.framesSent).toBeGreaterThanOrEqual(1 + 4); // 200 KiB in frames of at most 64 KiB
       expect(a.stats.framesSent).toBeLessThanOrEqual(1 + 5);
     } finally {
@@ -134,15 +125,15 @@ describe('gRPC transport over mutual TLS', () => {
     const beat = (): void => a.send([message({ type: 'MsgHeartbeat', to: 2, from: 1, term: 1 })]);
     try {
       beat();
-      await until('first heartbeat', () => got.length === 1);
+      await untilValue('first heartbeat', () => got.length === 1);
       await b.close();
-      await until('peer 2 reported unreachable', () => {
+      await untilValue('peer 2 reported unreachable', () => {
         beat();
         return unreachable.includes(2);
       });
       b = await GrpcTransport.listen({ id: 2, listen: `127.0.0.1:${port}`, tls: readTls(pki.get(2) as MemberFiles) });
       b.attach(handler);
-      await until('a heartbeat after the restart', () => {
+      await untilValue('a heartbeat after the restart', () => {
         beat();
         return got.length > 1;
       });

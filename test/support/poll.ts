@@ -16,6 +16,21 @@ export async function until<T>(what: string, read: () => T | Promise<T>, check: 
   return last;
 }
 
+/**
+ * Poll `read` until it gives a value (anything but undefined or false); a read that throws, as
+ * a request to a member that is not up yet does, counts as not yet. Resolves with the value.
+ */
+export async function untilValue<T>(what: string, read: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const safe = async (): Promise<T | undefined | false> => {
+    try {
+      return await read();
+    } catch {
+      return undefined;
+    }
+  };
+  return (await until(what, safe, (v) => v !== undefined && v !== false, timeoutMs)) as T;
+}
+
 /** Poll a plain condition until it holds. */
 export async function untilTrue(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   await until(what, cond, (v) => v, timeoutMs);
