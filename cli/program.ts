@@ -105,10 +105,11 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['agent', 'logs', 'events', 's
  * the binary then turns V8's optimizing compiler off (`main.ts`).
  */
 export function shortLived(argv: readonly string[]): boolean {
-  const word = commandWord(globalProgram(), argv);
+  const at = commandIndex(globalProgram(), argv);
+  const word = at < 0 ? undefined : argv[at];
   if (word === 'up') {
     // an attached `up` follows its containers' logs for as long as they run
-    const rest = argv.slice(argv.indexOf('up') + 1);
+    const rest = argv.slice(at + 1);
     return !rest.includes('--watch') && !rest.includes('-w') && rest.some((a) => a === '-d' || a === '--detach' || a === '--wait');
   }
   return word === undefined || !LONG_RUNNING.has(word);
@@ -119,17 +120,23 @@ export function shortLived(argv: readonly string[]): boolean {
  * program's own option table; undefined on anything else (help, `--`, an unknown option).
  */
 export function commandWord(program: Command, argv: readonly string[]): string | undefined {
+  const at = commandIndex(program, argv);
+  return at < 0 ? undefined : argv[at];
+}
+
+/** Where in `argv` the command word is (see `commandWord`), or -1. */
+function commandIndex(program: Command, argv: readonly string[]): number {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (!arg.startsWith('-') || arg === '-') return arg;
-    if (arg === '--') return undefined;
+    if (!arg.startsWith('-') || arg === '-') return i;
+    if (arg === '--') return -1;
     const long = arg.startsWith('--');
     const flag = long ? arg.split('=', 1)[0] : arg.slice(0, 2);
     const option = program.options.find((o) => (long ? o.long === flag : o.short === flag));
-    if (option === undefined) return undefined;
+    if (option === undefined) return -1;
     const inlineValue = long ? arg.includes('=') : arg.length > 2;
     if (option.required && !inlineValue) i++;
-    else if (!option.required && !option.optional && inlineValue) return undefined; // `-xyz` groups, `--flag=v`
+    else if (!option.required && !option.optional && inlineValue) return -1; // `-xyz` groups, `--flag=v`
   }
-  return undefined;
+  return -1;
 }
