@@ -73,12 +73,9 @@ async function main(): Promise<void> {
   });
   // The transport follows the replicated member directory: added members are dialled, removed
   // ones dropped (a restored snapshot or an applied conf change may do either).
-  const dialled = new Set(peers.keys());
   const sm = new KvStateMachine(peers, (members) => {
     for (const [pid, m] of members) transport.addPeer(pid, m.raft);
-    for (const pid of [...dialled].filter((p) => !members.has(p))) transport.removePeer(pid);
-    dialled.clear();
-    for (const pid of members.keys()) dialled.add(pid);
+    for (const pid of transport.peerIds()) if (!members.has(pid)) transport.removePeer(pid);
   });
   const tickMs = int(values['tick-ms'], 'tick-ms', 1000);
   const electionTick = int(values['election-tick'], 'election-tick', 10);

@@ -182,6 +182,11 @@ export class GrpcTransport {
     return this.peers.has(id);
   }
 
+  /** The ids of the peers this transport dials. */
+  peerIds(): number[] {
+    return [...this.peers.keys()];
+  }
+
   /** Queues messages; each peer's queue is flushed as one batch once the caller's code returns. */
   send(msgs: Message[]): void {
     if (this.closed) return;
