@@ -308,12 +308,12 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     return net.driver === 'bridge' ? net.subnets.find((s) => s.family === 4)?.gateway : undefined;
   }
 
-  function resolverScript(c: ContainerRecord | undefined): string {
+  function resolverScript(c: ContainerRecord | undefined, fresh = false): string {
     const primary = c?.endpoints.find((e) => e.ipv4 !== undefined && state.networks[e.network]?.driver === 'bridge');
     const server = primary === undefined ? undefined : dnsAddress(state.networks[primary.network] as NetworkRecord);
     return primary?.ipv4 === undefined || server === undefined
       ? `table ip ${resolverTable}\ndelete table ip ${resolverTable}\n`
-      : renderResolverScript({ table: resolverTable, server, serverPort: dnsPort, serverPorts: 1 + dnsWorkers, source: primary.ipv4 });
+      : renderResolverScript({ table: resolverTable, server, serverPort: dnsPort, serverPorts: 1 + dnsWorkers, source: primary.ipv4, fresh });
   }
 
   async function syncResolver(c: ContainerRecord | undefined, netns: string): Promise<void> {
@@ -438,7 +438,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       const lo: LinkOp[] = planned.added.length === 0 ? [{ kind: 'ip', netns: req.netns, args: ['link', 'set', 'lo', 'up'] }] : [];
       // A new namespace is made in the same script (`ip netns add` joins the host's `ip -batch`).
       const netns: LinkOp[] = req.createNetns === true ? [{ kind: 'ip', args: ['netns', 'add', netnsName(req.netns)] }] : [];
-      await linksFromState(planned.added, 'attach', [...lo, { kind: 'nft', netns: req.netns, script: resolverScript(planned.container) }], netns);
+      await linksFromState(planned.added, 'attach', [...lo, { kind: 'nft', netns: req.netns, script: resolverScript(planned.container, req.createNetns === true) }], netns);
     } catch {
       return serial(async () => {
         for (const ep of planned.added) {

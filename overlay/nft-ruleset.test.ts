@@ -90,6 +90,15 @@ describe('renderResolverScript', () => {
     expect(s).toContain('udp dport 53 dnat ip to numgen inc mod 2 map { 0 : 172.18.0.1 . 10053, 1 : 172.18.0.1 . 10054 }');
     expect(s).toContain('tcp dport 53 dnat ip to numgen inc mod 2 map { 0 : 172.18.0.1 . 10053, 1 : 172.18.0.1 . 10054 }');
   });
+
+  it('replaces the table a namespace holds, but writes a fresh namespace\'s table without deleting first', () => {
+    const opts = { table: 'tsc_dns', server: '172.18.0.1', serverPort: 53, source: '172.18.0.5' };
+    const replacing = renderResolverScript(opts);
+    const fresh = renderResolverScript({ ...opts, fresh: true });
+    expect(replacing.startsWith('table ip tsc_dns\ndelete table ip tsc_dns\n')).toBe(true);
+    expect(fresh).not.toContain('delete');
+    expect(replacing.endsWith(fresh)).toBe(true);
+  });
 });
 
 describe('renderRulesetChange', () => {
@@ -116,9 +125,15 @@ describe('renderRulesetChange', () => {
     expect(renderRulesetChange(undefined, rs)).toBe(full);
     expect(renderRulesetChange({ ...rs, networks: rs.networks.slice(1) }, rs)).toBe(full);
     expect(renderRulesetChange({ ...rs, table: 'other' }, rs)).toBe(full);
-    // from nothing (no table yet) and back to nothing (teardown)
+    // back to nothing (teardown) deletes the table
     const empty: Ruleset = { table: rs.table, networks: [], ports: [], vips: [] };
-    expect(renderRulesetChange(empty, rs)).toBe(full);
     expect(renderRulesetChange(rs, empty)).toBe('table inet tsc_compose\ndelete table inet tsc_compose\n');
+  });
+
+  it('writes the table without deleting first after it wrote the table away (empty)', () => {
+    const empty: Ruleset = { table: rs.table, networks: [], ports: [], vips: [] };
+    const script = renderRulesetChange(empty, rs) as string;
+    expect(script).not.toContain('delete');
+    expect(renderRulesetScript(rs).endsWith(script)).toBe(true);
   });
 });

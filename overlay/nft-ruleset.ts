@@ -161,12 +161,14 @@ function portsChainRules(rs: Ruleset): string[] {
  * What turns the table as `prev` rendered it into `next`: nothing when they render the same
  * (a container without published ports changes no rule); only the `ports` chain, flushed and
  * refilled in one transaction, when the networks are the same (containers and VIP backends
- * coming and going touch nothing else); the whole table otherwise, or when what the kernel
- * holds is unknown (`prev` undefined: at start, after a restore, after a failure).
+ * coming and going touch nothing else); the table alone, without the delete that replaces it,
+ * when `prev` was empty (its write deleted the table: deleting makes the commit wait for an
+ * RCU grace period, ~10 ms of a project's first `up`); the whole table otherwise, or when what
+ * the kernel holds is unknown (`prev` undefined: at start, after a restore, after a failure).
  */
 export function renderRulesetChange(prev: Ruleset | undefined, next: Ruleset): string | undefined {
   if (prev !== undefined && prev.table === next.table) {
-    if (isEmpty(prev) && isEmpty(next)) return undefined;
+    if (isEmpty(prev)) return isEmpty(next) ? undefined : `${renderInetTable(next)}\n`;
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     if (same(prev.networks, next.networks) && !isEmpty(prev) && !isEmpty(next)) {
       const before = portsChainRules(prev);
@@ -193,6 +195,12 @@ export function renderResolverScript(opts: {
   serverPorts?: number | undefined;
   /** The container's address on the network the server address is on. */
   source: string;
+  /**
+   * The namespace was made by the same script: there is no table to replace, so the
+   * create-then-delete prefix is left out (a delete makes the commit wait for an RCU grace
+   * period, ~10 ms of each container's start).
+   */
+  fresh?: boolean | undefined;
 }): string {
   const t = opts.table;
   const n = opts.serverPorts ?? 1;
@@ -201,8 +209,7 @@ export function renderResolverScript(opts: {
   const spread = Array.from({ length: n }, (_, i) => `${i} : ${opts.server} . ${opts.serverPort + i}`).join(', ');
   const to = n > 1 ? `numgen inc mod ${n} map { ${spread} }` : `${opts.server}:${opts.serverPort}`;
   return [
-    `table ip ${t}`,
-    `delete table ip ${t}`,
+    ...(opts.fresh === true ? [] : [`table ip ${t}`, `delete table ip ${t}`]),
     `table ip ${t} {`,
     `  chain output {`,
     `    type nat hook output priority -100; policy accept;`,

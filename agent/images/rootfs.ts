@@ -14,6 +14,7 @@ import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
+import { traced } from '../../lib/trace.js';
 import { parseDigest } from './digest.js';
 import type { ImageLayer } from './image-resolve.js';
 import type { ImageStore } from './image-store.js';
@@ -83,16 +84,20 @@ export async function prepareRootfs(store: ImageStore, opts: { id: string; layer
 
 async function mountRootfs(store: ImageStore, dir: string, opts: { id: string; layers: ImageLayer[]; image?: string }): Promise<PreparedRootfs> {
   const lowers: string[] = [];
-  for (const l of opts.layers) lowers.push(await ensureSnapshot(store, { diffId: l.diffId, blobDigest: l.blob.digest }));
+  await traced(opts.id.slice(0, 12), 'snapshots', async () => {
+    for (const l of opts.layers) lowers.push(await ensureSnapshot(store, { diffId: l.diffId, blobDigest: l.blob.digest }));
+  });
   lowers.reverse();
   const prepared: PreparedRootfs = { id: opts.id, path: join(dir, 'merged'), upper: join(dir, 'upper'), work: join(dir, 'work'), lowers };
-  if (await overlayMounted(prepared.path, dir)) return prepared;
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+  if (await traced(opts.id.slice(0, 12), 'mounted?', () => overlayMounted(prepared.path, dir))) return prepared;
   const record: RootfsRecord = { id: opts.id, image: opts.image, diffIds: opts.layers.map((l) => l.diffId) };
-  await Promise.all([
-    ...['upper', 'work', 'merged'].map((d) => mkdir(join(dir, d), { recursive: true, mode: 0o755 })),
-    writeFile(join(dir, 'layers.json'), JSON.stringify(record)),
-  ]);
+  await traced(opts.id.slice(0, 12), 'dirs', async () => {
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    await Promise.all([
+      ...['upper', 'work', 'merged'].map((d) => mkdir(join(dir, d), { recursive: true, mode: 0o755 })),
+      writeFile(join(dir, 'layers.json'), JSON.stringify(record)),
+    ]);
+  });
   const snaps = snapshotsDir(store);
   let lowerNames = lowers.map((p) => p.slice(snaps.length + 1));
   if (lowerNames.length === 0) {
