@@ -9,7 +9,7 @@ import { isDuration } from '../lib/units.js';
 import type { ComposeTree, PhaseContext } from './phase.js';
 import { setKey } from './parse.js';
 import { substitute, type Lookup } from './template.js';
-import { compilePattern, findRule, type Step } from './path-pattern.js';
+import { RuleTable, type Step } from './path-pattern.js';
 import { next } from './tree-path.js';
 
 export interface InterpolateOptions {
@@ -75,7 +75,7 @@ const CASTS: ReadonlyArray<[string, Cast, string]> = [
   ['configs.*.external', toBool, 'a boolean'],
 ];
 
-const COMPILED_CASTS = CASTS.map(([pattern, fn, expected]) => [compilePattern(pattern), { fn, expected }] as const);
+const CAST_RULES = new RuleTable(CASTS.map(([pattern, fn, expected]) => [pattern, { fn, expected }] as const));
 
 /**
  * The tree with every string value interpolated from `ctx.environment`. Mappings and sequences
@@ -87,7 +87,7 @@ export function interpolate(tree: ComposeTree, ctx: PhaseContext, options: Inter
   const lookup: Lookup = (name) => (Object.hasOwn(env, name) ? env[name] : undefined);
   const stack: Step[] = [];
   const walk = (value: unknown): unknown => {
-    if (typeof value === 'string') return value.includes('$') ? interpolateString(value, stack.reduce<string>((p, k) => next(p, k), '')) : value;
+    if (typeof value === 'string') return value.includes('$') ? interpolateString(value) : value;
     if (Array.isArray(value)) {
       let out: unknown[] | undefined;
       for (let i = 0; i < value.length; i++) {
@@ -127,24 +127,26 @@ export function interpolate(tree: ComposeTree, ctx: PhaseContext, options: Inter
     }
     return value;
   };
-  const interpolateString = (value: string, path: string): unknown => {
+  // The value's path, spelled out only for a message (most values never need it).
+  const pathText = (): string => stack.reduce<string>((p, k) => next(p, k), '');
+  const interpolateString = (value: string): unknown => {
     let result: string;
     try {
-      result = substitute(value, lookup, { onUnset: (name) => options.onUnset?.(name, path) });
+      result = substitute(value, lookup, { onUnset: (name) => options.onUnset?.(name, pathText()) });
     } catch (e) {
       if (e instanceof TscError) {
-        throw ctx.positions.error(e.code, e.message, path, { hint: e.hint });
+        throw ctx.positions.error(e.code, e.message, pathText(), { hint: e.hint });
       }
       throw e;
     }
-    return cast(result, path);
+    return cast(result);
   };
-  const cast = (value: string, path: string): unknown => {
-    const rule = findRule(COMPILED_CASTS, stack);
+  const cast = (value: string): unknown => {
+    const rule = CAST_RULES.find(stack);
     if (rule === undefined) return value;
     const typed = rule.fn(value);
     if (typed === undefined) {
-      throw ctx.positions.error('ERR_COMPOSE_INTERPOLATION', `expected ${rule.expected}, got "${value}" after interpolation`, path);
+      throw ctx.positions.error('ERR_COMPOSE_INTERPOLATION', `expected ${rule.expected}, got "${value}" after interpolation`, pathText());
     }
     return typed;
   };

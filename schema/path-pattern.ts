@@ -3,7 +3,6 @@
  * key, `[]` any index (the same language as `tree-path.ts`'s `matches`, without re-parsing
  * the pattern on every call).
  */
-import { steps } from './tree-path.js';
 
 export type Step = string | number;
 /** A compiled pattern: keys, `*`, and -1 standing for `[]`. */
@@ -29,9 +28,50 @@ export function stepsMatch(path: readonly Step[], pattern: CompiledPattern): boo
   return true;
 }
 
-/** The first row whose pattern matches `path`. */
-export function findRule<T>(rows: ReadonlyArray<readonly [CompiledPattern, T]>, path: string | readonly Step[]): T | undefined {
-  const s = typeof path === 'string' ? steps(path) : path;
-  for (const [pattern, value] of rows) if (stepsMatch(s, pattern)) return value;
+type Row<T> = readonly [index: number, pattern: CompiledPattern, value: T];
+
+function firstMatch<T>(rows: readonly Row<T>[] | undefined, path: readonly Step[]): Row<T> | undefined {
+  if (rows !== undefined) for (const r of rows) if (stepsMatch(path, r[1])) return r;
   return undefined;
+}
+
+/**
+ * Rows of patterns looked up by a path's length and last step first: `find` answers what
+ * a scan of the rows in order would (the first matching row) after trying only the few rows that can match.
+ * For lookups made once per value of a large tree (interpolation's casts), where trying every
+ * row was a good part of `config`'s time.
+ */
+export class RuleTable<T> {
+  private readonly byLength = new Map<number, { byKey: Map<string, Row<T>[]>; anyKey: Row<T>[]; anyIndex: Row<T>[] }>();
+
+  constructor(rows: ReadonlyArray<readonly [string, T]>) {
+    rows.forEach(([text, value], index) => {
+      const pattern = compilePattern(text);
+      let bucket = this.byLength.get(pattern.length);
+      if (bucket === undefined) {
+        bucket = { byKey: new Map(), anyKey: [], anyIndex: [] };
+        this.byLength.set(pattern.length, bucket);
+      }
+      const last = pattern[pattern.length - 1];
+      const row: Row<T> = [index, pattern, value];
+      if (last === '*') bucket.anyKey.push(row);
+      else if (last === -1) bucket.anyIndex.push(row);
+      else {
+        const list = bucket.byKey.get(String(last)) ?? [];
+        list.push(row);
+        bucket.byKey.set(String(last), list);
+      }
+    });
+  }
+
+  find(path: readonly Step[]): T | undefined {
+    const bucket = this.byLength.get(path.length);
+    if (bucket === undefined) return undefined;
+    const last = path[path.length - 1];
+    if (typeof last === 'number') return firstMatch(bucket.anyIndex, path)?.[2];
+    const named = firstMatch(bucket.byKey.get(last as string), path);
+    const any = firstMatch(bucket.anyKey, path);
+    if (named === undefined) return any?.[2];
+    return any === undefined || named[0] < any[0] ? named[2] : any[2];
+  }
 }
