@@ -2,10 +2,10 @@
  * A timeline for finding where time goes: with `TSC_COMPOSE_TRACE=1` each span is written to
  * stderr, with `TSC_COMPOSE_TRACE=/some/file` appended to that file (a stderr pipe nobody reads
  * would block the process), one line each: `trace <start ms> <duration ms> <key> <what>`, times
- * from the process's start. Off (the default) it costs one test per span.
+ * from the process's start. Off (the default) it costs one test per span (and the global
+ * `performance`, which Node loads on first use, is never touched).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 
 const setting = process.env['TSC_COMPOSE_TRACE'] ?? '';
 const on = setting !== '' && setting !== '0';
