@@ -404,9 +404,19 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const r = planNetworkRemoval(state, name);
     const addr = dnsAddress(r.record);
     if (addr !== undefined) await dns.unlisten({ address: addr, port: dnsPort });
-    await driverFor(r.record).remove(ctx, r.record);
+    // The bridge and the table without its rules at once (the table names the bridge only by
+    // name; each waits on the kernel: a device's unregistering, a table's delete).
+    const before = state;
     state = r.state;
-    await sync();
+    const [links, rules] = await Promise.allSettled([driverFor(r.record).remove(ctx, r.record), sync()]);
+    if (links.status === 'rejected') {
+      // The bridge is still there: so are its rules, its DNS server and its state.
+      state = before;
+      if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort }).catch(() => undefined);
+      await sync().catch(() => undefined);
+      throw links.reason;
+    }
+    if (rules.status === 'rejected') throw rules.reason;
   }
 
   /**
