@@ -15,7 +15,7 @@
  * container's primary network and SNATs the loopback source to the container's address, so
  * the server knows who asks (see README.md).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
@@ -30,6 +30,7 @@ import { createDnsServer } from './dns-server.js';
 import { parseResolvConf } from './etc-files.js';
 import { applyLinkOps, readLinks, readRouteDestinations, readVxlanPeers } from './link-shell.js';
 import type { LinkInfo, LinkOp } from './link-plan.js';
+import { BATCH_GROUPS, createLinkRemovalBatcher, hostLinkDeleted } from './link-removal-batch.js';
 import type { DriverContext, DriverName, EndpointRecord, NetworkDriver, NetworkRecord } from './network-driver.js';
 import type { ConnectRequest, ContainerRecord, NetworkSpec, NetworkingState, VipRecord, VipRequest } from './networking-state.js';
 import {
@@ -325,7 +326,12 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
    * with `extra` after them, and run all of it as one script: one process per connect.
    */
   async function linksFromState(eps: readonly EndpointRecord[], how: 'attach' | 'detach', extra: LinkOp[], first: LinkOp[] = []): Promise<void> {
-    const ops: LinkOp[] = [...first];
+    await applyLinkOps([...first, ...(await driverOps(eps, how)), ...extra]);
+  }
+
+  /** The drivers' ops for these endpoints, planned from the state alone. */
+  async function driverOps(eps: readonly EndpointRecord[], how: 'attach' | 'detach'): Promise<LinkOp[]> {
+    const ops: LinkOp[] = [];
     const collect: DriverContext = {
       ...ctx,
       fromState: true,
@@ -338,8 +344,11 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       if (net === undefined) throw new Error(`network ${ep.network} of ${ep.container} is not in the state`);
       await driverFor(net)[how](collect, net, ep);
     }
-    await applyLinkOps([...ops, ...extra]);
+    return ops;
   }
+
+  /** Containers going away at about the same time lose their links in one batch (link-removal-batch.ts). */
+  const removals = createLinkRemovalBatcher(applyLinkOps, () => randomInt(BATCH_GROUPS.min, BATCH_GROUPS.max));
 
   /** Forget endpoints reserved for a connect that did not happen (under the lock). */
   function unreserve(container: string, eps: readonly EndpointRecord[]): void {
@@ -541,7 +550,14 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     // The namespace itself, last, in the same script (its veth ends are gone by then).
     const netns: LinkOp[] = removeNetns && rest === undefined ? [{ kind: 'ip', args: ['netns', 'del', netnsName(c.netns)] }] : [];
     try {
-      await linksFromState(removed, 'detach', [...route, ...resolver, ...netns]);
+      const ops = await driverOps(removed, 'detach');
+      // All of the container's links going with its namespace (a stop): batched with others'.
+      const devices = rest === undefined && namespaceGoing ? ops.map(hostLinkDeleted) : [undefined];
+      if (devices.every((d): d is string => d !== undefined)) {
+        await removals.remove({ devices, namespaces: netns.length > 0 ? [netnsName(c.netns)] : [] });
+      } else {
+        await applyLinkOps([...ops, ...route, ...resolver, ...netns]);
+      }
     } catch {
       for (const ep of removed) {
         const net = state.networks[ep.network] as NetworkRecord;
