@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 /** Entry point of the `tsc-compose` binary: run the program, map errors to exit codes. */
-import { setFlagsFromString } from 'node:v8';
-
 import { CommanderError } from 'commander';
 
 import { TscError, exitCodeFor } from '../lib/errors.js';
+import { enterShortLivedMode } from '../lib/v8-flags.js';
 import { buildProgram, shortLived } from './program.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -14,7 +13,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   // to 0.32-0.35 s on 2 cores. The agent and the followers keep it. Turned off only now, once
   // the command's modules are loaded: any V8 flag set at run time makes V8 refuse the code cache
   // Node's own modules come with (compiled again, crypto, http and the rest cost ~20 ms more).
-  if (shortLived(argv)) setFlagsFromString('--no-opt');
+  if (shortLived(argv)) enterShortLivedMode();
   try {
     await program.command.parseAsync(argv as string[], { from: 'user' });
     return program.exitCode();

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 
+import { enterShortLivedMode } from '../lib/v8-flags.js';
 import { loadWithCodeCache } from './code-cached-module.js';
 import schema from './compose-spec.json' with { type: 'json' };
 import { PRECOMPILED_CACHE, PRECOMPILED_FILE } from './validate-schema.js';
@@ -54,6 +55,8 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const out = fileURLToPath(new URL(`./${PRECOMPILED_FILE}`, import.meta.url));
   writeFileSync(out, precompiledSchemaSource());
   process.stdout.write(`wrote ${out}\n`);
+  // The cache is for the commands that load the validator: short-lived ones, under their flags.
+  enterShortLivedMode();
   const { exports, script } = loadWithCodeCache(out);
   const validate = (typeof exports === 'function' ? exports : (exports as { default: unknown }).default) as (doc: unknown) => boolean;
   for (const doc of WARM_UP) if (!validate(doc)) throw new Error('the warm-up document does not match the Compose schema');
