@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -244,6 +245,15 @@ static int reap(void) {
 
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
+  /*
+   * A child's pipes close before it can be reaped: SIGCHLD (through a signalfd) says when it
+   * can, instead of polling every 2 ms (which cost up to 2 ms of every program's answer).
+   */
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
   struct buf req = {0};
   int open_in = 1;
   struct pollfd *fds = NULL;
@@ -252,7 +262,7 @@ int main(void) {
   for (;;) {
     int waiting = reap();
     if (!open_in && !jobs) return 0;
-    size_t n = 1;
+    size_t n = 2;
     for (struct job *j = jobs; j; j = j->next) n += 3;
     if (n > nfds_cap) {
       nfds_cap = n * 2;
@@ -263,17 +273,23 @@ int main(void) {
     /* Only open descriptors: poll refuses more entries than RLIMIT_NOFILE. */
     size_t k = 0;
     fds[k++] = (struct pollfd){.fd = open_in ? 0 : -1, .events = POLLIN};
+    fds[k++] = (struct pollfd){.fd = sfd, .events = POLLIN};
     for (struct job *j = jobs; j; j = j->next) {
       if (j->in >= 0) owner[k] = j, fds[k++] = (struct pollfd){.fd = j->in, .events = POLLOUT};
       if (j->out >= 0) owner[k] = j, fds[k++] = (struct pollfd){.fd = j->out, .events = POLLIN};
       if (j->err >= 0) owner[k] = j, fds[k++] = (struct pollfd){.fd = j->err, .events = POLLIN};
     }
-    /* A program that closed its pipes but has not exited yet: look again soon. */
-    if (poll(fds, k, waiting ? 2 : -1) < 0) {
+    /* Without a signalfd, a program that closed its pipes but has not exited yet: look again soon. */
+    if (poll(fds, k, waiting && sfd < 0 ? 2 : -1) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }
-    for (size_t i = 1; i < k; i++) {
+    if (fds[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {
+      }
+    }
+    for (size_t i = 2; i < k; i++) {
       if (!fds[i].revents) continue;
       struct job *j = owner[i];
       if (fds[i].fd == j->in) feed(j);
