@@ -551,6 +551,13 @@ static const struct fixed_op fixed[] = {
 
 int links_run(const char *text, size_t len) {
   signal(SIGPIPE, SIG_IGN);
+  /*
+   * Not exec'd, so close-on-exec does nothing here: drop the helper's other descriptors (other
+   * requests' stdin pipes would otherwise stay open, and their programs wait for EOF on us).
+   */
+  if (close_range(3, ~0U, 0) < 0) {
+    for (int fd = 3; fd < 1024; fd++) close(fd);
+  }
   host_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   if (host_ns < 0) {
     dprintf(2, "@links: open /proc/self/ns/net: %s\n", strerror(errno));
