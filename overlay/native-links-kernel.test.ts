@@ -6,14 +6,15 @@
  * nothing. A failing op stops the rest and names itself.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { TscError } from '../lib/errors.js';
-import { usesSpawnHelper } from '../lib/run-program.js';
+import { runProgram, usesSpawnHelper } from '../lib/run-program.js';
 import { command, describePrivileged, root } from '../test/support/privileged.js';
 import { type LinkOp, planAttach } from './link-plan.js';
 import { applyLinkOpsByScript } from './link-shell.js';
@@ -170,7 +171,7 @@ describePrivileged('the @links built-in against the sh script', [root, command('
       { kind: 'ip', args: ['netns', 'del', s.ns] },
     ];
     await applyLinkOpsByScript(disconnect(a));
-    await runCommand(['@links'], { input: renderNativeLinkOps(disconnect(b)) });
+    await runCommand(['@links'], { input: native(disconnect(b)) });
     for (const s of [a, b]) {
       await expect(run('ip', ['link', 'show', 'dev', s.veth])).rejects.toThrow();
       expect(existsSync(`/run/netns/${s.ns}`)).toBe(false);
@@ -179,11 +180,39 @@ describePrivileged('the @links built-in against the sh script', [root, command('
     }
   });
 
+  it('runs concurrent requests side by side, each in its own namespaces', async () => {
+    const many = Array.from({ length: 6 }, (_, i) => ({ ns: `tscn-${tag}-p${i}`, bridge: (sides[0] as (typeof sides)[0]).bridge, veth: `tscnv${tag}${i}` }));
+    try {
+      await Promise.all(many.map((s) => runCommand(['@links'], { input: native(connectOps(s)) })));
+      for (const s of many) {
+        const eth0 = (await json(['ip', '-n', s.ns, '-j', 'addr', 'show', 'dev', 'eth0']))[0];
+        expect((eth0?.['addr_info'] as Json[]).map((a) => a['local'])).toContain(`${subnet}.2`);
+        expect((await json(['ip', '-j', 'link', 'show', 'dev', s.veth]))[0]?.['master']).toBe(s.bridge);
+      }
+      await Promise.all(
+        many.map((s) =>
+          runCommand(['@links'], {
+            input: native([
+              { kind: 'ip', args: ['link', 'del', s.veth] },
+              { kind: 'ip', args: ['netns', 'del', s.ns] },
+            ]),
+          }),
+        ),
+      );
+      for (const s of many) expect(existsSync(`/run/netns/${s.ns}`)).toBe(false);
+    } finally {
+      for (const s of many) {
+        await run('ip', ['link', 'del', s.veth]).catch(() => undefined);
+        await run('ip', ['netns', 'del', s.ns]).catch(() => undefined);
+      }
+    }
+  });
+
   it('stops at the first failing op, naming it and the reason, and runs none after it', async () => {
     const c = sides[2] as (typeof sides)[0];
     // The host side's name is taken (by the bridge): the veth cannot be made.
     const ops = connectOps({ ...c, veth: c.bridge });
-    const err = await runCommand(['@links'], { input: renderNativeLinkOps(ops) }).then(
+    const err = await runCommand(['@links'], { input: native(ops) }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -202,14 +231,14 @@ describePrivileged('the @links built-in against the sh script', [root, command('
     const c = sides[2] as (typeof sides)[0];
     const ns = `/run/netns/${c.ns}`;
     const script = renderResolverScript({ table: 'tsc_dns', server: `${subnet}.1`, serverPort: 10053, serverPorts: 2, source: `${subnet}.2`, fresh: true });
-    const good = renderNativeLinkOps([
+    const good = native([
       { kind: 'ip', args: ['netns', 'add', c.ns] },
       { kind: 'nft', netns: ns, script },
-    ]) as string;
+    ]);
     const r = await viaSeparateHelper(bin, good, { TSC_SPAWN_NFT: 'exec' });
     expect(r).toEqual({ code: 0, stderr: '' });
     expect((await run('ip', ['netns', 'exec', c.ns, 'nft', 'list', 'ruleset'])).stdout).toContain('10.');
-    const bad = renderNativeLinkOps([{ kind: 'nft', netns: ns, script: 'table ip tsc_dns {\n  chain x { bogus }\n}\n' }]) as string;
+    const bad = native([{ kind: 'nft', netns: ns, script: 'table ip tsc_dns {\n  chain x { bogus }\n}\n' }]);
     const failed = await viaSeparateHelper(bin, bad, { TSC_SPAWN_NFT: 'exec' });
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('Error:');
@@ -219,6 +248,39 @@ describePrivileged('the @links built-in against the sh script', [root, command('
     await run('ip', ['netns', 'del', c.ns]);
   });
 });
+
+describe('a built-in in tsc-spawn', () => {
+  it("holds none of the helper's other pipes: a program fed stdin beside a running @links still ends", async () => {
+    expect(usesSpawnHelper()).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'tscnl-'));
+    const fifo = join(dir, 'hold');
+    await run('mkfifo', [fifo]);
+    // `enter FIFO` blocks in open() until a writer comes: a @links that stays running.
+    const input = 'x'.repeat(1 << 20);
+    const cat = runProgram(['cat'], { input });
+    const held = runProgram(['@links'], { input: `enter ${fifo}\n` });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // Were cat's stdin pipe open in the @links child too, cat would wait for its end.
+      const r = await Promise.race([cat, new Promise<undefined>((res) => (timer = setTimeout(res, 10_000, undefined)))]);
+      expect(r?.stdout.length).toBe(input.length);
+    } finally {
+      clearTimeout(timer);
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    }
+    const h = await held;
+    expect(h.code).toBe(1);
+    expect(h.stderr.toString()).toBe(`@links: enter ${fifo}: setns: Invalid argument\n`);
+    rmSync(dir, { recursive: true });
+  });
+});
+
+/** The built-in's input for ops it must know. */
+function native(ops: LinkOp[]): string {
+  const text = renderNativeLinkOps(ops);
+  if (text === undefined) throw new Error(`no @links form for ${JSON.stringify(ops)}`);
+  return text;
+}
 
 /** One `@links` request to a tsc-spawn of its own (with its own environment), by its protocol. */
 function viaSeparateHelper(bin: string, input: string, env: Record<string, string>): Promise<{ code: number; stderr: string }> {
