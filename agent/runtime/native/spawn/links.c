@@ -30,6 +30,7 @@
 #include "links.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -535,6 +537,21 @@ static int op_nft(const char *script, size_t len) {
   return rc != 0;
 }
 
+/* Every descriptor from 3 up: close_range(2) where the kernel has it, else /proc/self/fd. */
+static void close_others(void) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+#endif
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return;
+  int keep = dirfd(d);
+  for (struct dirent *e; (e = readdir(d));) {
+    int fd = atoi(e->d_name);
+    if (fd > 2 && fd != keep) close(fd);
+  }
+  closedir(d);
+}
+
 struct fixed_op {
   const char *name;
   int words;
@@ -555,9 +572,7 @@ int links_run(const char *text, size_t len) {
    * Not exec'd, so close-on-exec does nothing here: drop the helper's other descriptors (other
    * requests' stdin pipes would otherwise stay open, and their programs wait for EOF on us).
    */
-  if (close_range(3, ~0U, 0) < 0) {
-    for (int fd = 3; fd < 1024; fd++) close(fd);
-  }
+  close_others();
   host_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   if (host_ns < 0) {
     dprintf(2, "@links: open /proc/self/ns/net: %s\n", strerror(errno));
