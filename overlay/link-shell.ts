@@ -111,7 +111,7 @@ let noBuiltin = false;
 /**
  * Carry out ops, stopping at the first failure (ERR_NETWORK naming the step): as one `@links`
  * request when tsc-spawn is in use and every op has a form the built-in knows (no program
- * started: ~1-2 ms of CPU for a connect instead of ~16), else applyLinkOpsByScript.
+ * started: ~2.5 ms of CPU per connect instead of ~9; bench/up/links.ts), else applyLinkOpsByScript.
  * `TSC_COMPOSE_NATIVE_LINKS=0` keeps the script path (for comparing the two).
  */
 export async function applyLinkOps(ops: readonly LinkOp[]): Promise<void> {
