@@ -13,6 +13,11 @@
  * `len` counts the bytes after itself; an empty cwd keeps ours; status is the exit code, or
  * 128 + signal. A program that cannot be started exits 127 with the reason on its stderr.
  * Requests run concurrently; stdin EOF ends the helper once its programs are done.
+ *
+ * Built-ins: an argv[0] starting with '@' is never exec'd. The request's forked child runs it
+ * with the request's stdin bytes as its input (already in its memory: nothing is piped) and
+ * exits with its status; an unknown one is "cannot run" (127). `@links` (links.c) carries out
+ * a container's network link ops with rtnetlink and libnftables instead of ~6 programs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,8 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "links.h"
 
 struct buf {
   char *p;
@@ -92,6 +100,8 @@ static void start(const char *frame, size_t len) {
     argv[i] = (char *)p;
     p += strlen(p) + 1;
   }
+  int builtin = argv[0] && argv[0][0] == '@';
+  if (builtin && strcmp(argv[0], "@links") == 0) links_preload();
   struct job *j = calloc(1, sizeof *j);
   if (!j) die("calloc");
   j->id = id;
@@ -134,6 +144,11 @@ static void start(const char *frame, size_t len) {
       dprintf(2, "cannot run %s: chdir %s: %s\n", argv[0] ? argv[0] : "", cwd, strerror(errno));
       _exit(127);
     }
+    if (builtin) {
+      if (strcmp(argv[0], "@links") == 0) _exit(links_run(end, inlen));
+      dprintf(2, "cannot run %s: no such built-in\n", argv[0]);
+      _exit(127);
+    }
     if (argv[0]) execvp(argv[0], argv);
     dprintf(2, "cannot run %s: %s\n", argv[0] ? argv[0] : "(nothing)", strerror(errno));
     _exit(127);
@@ -156,7 +171,7 @@ static void start(const char *frame, size_t len) {
   fcntl(j->in, F_SETFL, O_NONBLOCK);
   fcntl(j->out, F_SETFL, O_NONBLOCK);
   fcntl(j->err, F_SETFL, O_NONBLOCK);
-  if (inlen > 0) {
+  if (inlen > 0 && !builtin) {
     j->input = malloc(inlen);
     if (!j->input) die("malloc");
     memcpy(j->input, end, inlen);
@@ -230,6 +245,15 @@ static int reap(void) {
 
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
+  /*
+   * A child's pipes close before it can be reaped: SIGCHLD (through a signalfd) says when it
+   * can, instead of polling every 2 ms (which cost up to 2 ms of every program's answer).
+   */
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, NULL);
+  int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
   struct buf req = {0};
   int open_in = 1;
   struct pollfd *fds = NULL;
@@ -238,7 +262,7 @@ int main(void) {
   for (;;) {
     int waiting = reap();
     if (!open_in && !jobs) return 0;
-    size_t n = 1;
+    size_t n = 2;
     for (struct job *j = jobs; j; j = j->next) n += 3;
     if (n > nfds_cap) {
       nfds_cap = n * 2;
@@ -249,17 +273,23 @@ int main(void) {
     /* Only open descriptors: poll refuses more entries than RLIMIT_NOFILE. */
     size_t k = 0;
     fds[k++] = (struct pollfd){.fd = open_in ? 0 : -1, .events = POLLIN};
+    fds[k++] = (struct pollfd){.fd = sfd, .events = POLLIN};
     for (struct job *j = jobs; j; j = j->next) {
       if (j->in >= 0) owner[k] = j, fds[k++] = (struct pollfd){.fd = j->in, .events = POLLOUT};
       if (j->out >= 0) owner[k] = j, fds[k++] = (struct pollfd){.fd = j->out, .events = POLLIN};
       if (j->err >= 0) owner[k] = j, fds[k++] = (struct pollfd){.fd = j->err, .events = POLLIN};
     }
-    /* A program that closed its pipes but has not exited yet: look again soon. */
-    if (poll(fds, k, waiting ? 2 : -1) < 0) {
+    /* Without a signalfd, a program that closed its pipes but has not exited yet: look again soon. */
+    if (poll(fds, k, waiting && sfd < 0 ? 2 : -1) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }
-    for (size_t i = 1; i < k; i++) {
+    if (fds[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) > 0) {
+      }
+    }
+    for (size_t i = 2; i < k; i++) {
       if (!fds[i].revents) continue;
       struct job *j = owner[i];
       if (fds[i].fd == j->in) feed(j);
