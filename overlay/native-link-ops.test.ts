@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { planAttach, planBridge, planDetach, type LinkOp } from './link-plan.js';
+import { BATCH_GROUPS, planRemovalBatch } from './link-removal-batch.js';
 import { renderNativeLinkOps } from './native-link-ops.js';
 
 const ns = '/run/netns/c1';
@@ -69,6 +70,12 @@ describe('renderNativeLinkOps', () => {
       'netns-del c1',
       '',
     ]);
+  });
+
+  it("renders a removal batch's group ops, and never a group 0 (every device's)", () => {
+    const batch = planRemovalBatch([{ devices: ['tsv1'], namespaces: ['c1'] }, { devices: ['tsv2'], namespaces: [] }], BATCH_GROUPS.min);
+    expect(renderNativeLinkOps(batch)?.split('\n')).toEqual([`group tsv1 ${BATCH_GROUPS.min}`, `group tsv2 ${BATCH_GROUPS.min}`, `group-del ${BATCH_GROUPS.min}`, 'netns-del c1', '']);
+    expect(renderNativeLinkOps([{ kind: 'ip', args: ['link', 'del', 'group', '0'] }])).toBeUndefined();
   });
 
   it('gives undefined for any op the built-in does not know, so the script runs instead', () => {

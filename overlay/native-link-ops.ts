@@ -68,6 +68,8 @@ function ipLine(a: readonly string[]): string | undefined {
   if ((m = /^route replace default via (\S+) dev (\S+)$/.exec(s)) && ADDR.test(m[1] as string) && IFNAME.test(m[2] as string)) {
     return `route-default ${m[2]} ${m[1]}`;
   }
+  if ((m = /^link set dev (\S+) group ([1-9]\d*)$/.exec(s)) && IFNAME.test(m[1] as string) && NUM.test(m[2] as string)) return `group ${m[1]} ${m[2]}`;
+  if ((m = /^link del group ([1-9]\d*)$/.exec(s)) && NUM.test(m[1] as string)) return `group-del ${m[1]}`;
   if ((m = /^link del (\S+)$/.exec(s)) && IFNAME.test(m[1] as string)) return `link-del ${m[1]}`;
   return undefined;
 }

@@ -376,6 +376,27 @@ static int op_route_default(char **w) {
   return rtnl(n);
 }
 
+/* `ip link set dev IF group N`: a batch of removals puts its devices in a group of its own. */
+static int op_group(char **w) {
+  uint32_t g;
+  if (parse_u32(w[2], &g)) return 1;
+  struct nlmsghdr *n = setlink(w[1], 0, 0);
+  if (!n) return 1;
+  put_u32(n, IFLA_GROUP, g);
+  return rtnl(n);
+}
+
+/* `ip link del group N`: every device of the group unregistered at once (one RCU wait for all). */
+static int op_group_del(char **w) {
+  uint32_t g;
+  if (parse_u32(w[1], &g)) return 1;
+  if (g == 0) return fail("refusing to delete group 0 (every device's default)");
+  struct ifinfomsg ifi = {.ifi_index = 0};
+  struct nlmsghdr *n = msg_start(RTM_DELLINK, 0, &ifi, sizeof ifi);
+  put_u32(n, IFLA_GROUP, g);
+  return rtnl(n);
+}
+
 static int op_link_del(char **w) {
   int idx;
   if (ifindex(w[1], &idx)) return 1;
@@ -562,6 +583,7 @@ static const struct fixed_op fixed[] = {
     {"netns-add", 2, op_netns_add}, {"netns-del", 2, op_netns_del}, {"enter", 2, op_enter},   {"veth", 6, op_veth},
     {"master", 3, op_master},       {"brport", 4, op_brport},       {"up", 2, op_up},         {"mac", 3, op_mac},
     {"route-default", 3, op_route_default}, {"link-del", 2, op_link_del}, {"sysctl", 3, op_sysctl},
+    {"group", 3, op_group},         {"group-del", 2, op_group_del},
 };
 
 #define MAXW 8
