@@ -26,7 +26,7 @@ import type { Descriptor, ImageConfig, ImageManifest, Platform } from '../images
 import { MEDIA, formatPlatform, hostPlatform, parsePlatform, platformMatches } from '../images/media-types.js';
 import { normalizeReference } from '../images/reference.js';
 import { isMounted, prepareRootfs, removeRootfs } from '../images/rootfs.js';
-import { runCommand } from '../images/run-command.js';
+import { runCommand, umount } from '../images/run-command.js';
 import { hasSnapshot, snapshotPath } from '../images/snapshots.js';
 import { resolveUser } from '../resolve-user.js';
 import type { BuildContext } from './build-context.js';
@@ -205,7 +205,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
     });
     const unmount = async (): Promise<void> => {
       while (await isMounted(r.path)) {
-        const u = await runCommand('umount', [r.path]);
+        const u = await umount(r.path);
         if (u.code !== 0) throw new TscError('ERR_RUNTIME', `cannot unmount build step root ${r.path}: ${u.stderr.trim()}`);
       }
     };

@@ -18,7 +18,7 @@ import { traced } from '../../lib/trace.js';
 import { parseDigest } from './digest.js';
 import type { ImageLayer } from './image-resolve.js';
 import type { ImageStore } from './image-store.js';
-import { runCommand } from './run-command.js';
+import { mount, umount } from './run-command.js';
 import { ensureSnapshot, snapshotsDir } from './snapshots.js';
 
 export interface RootfsRecord {
@@ -109,7 +109,7 @@ async function mountRootfs(store: ImageStore, dir: string, opts: { id: string; l
   if (options.length > 4000) {
     throw new TscError('ERR_UNSUPPORTED', `image has too many layers (${lowers.length}) for one overlay mount`);
   }
-  const r = await runCommand('mount', ['-t', 'overlay', 'overlay', '-o', options, `../rootfs/${opts.id}/merged`], { cwd: snaps });
+  const r = await mount('overlay', 'overlay', options, `../rootfs/${opts.id}/merged`, { cwd: snaps });
   if (r.code !== 0) {
     throw new TscError('ERR_RUNTIME', `cannot mount the root filesystem of container ${opts.id}: ${r.stderr.trim()}`, {
       hint: 'overlay mounts need root and the overlay kernel module',
@@ -123,7 +123,7 @@ export async function removeRootfs(store: ImageStore, id: string): Promise<void>
   const dir = rootfsDir(store, id);
   const merged = join(dir, 'merged');
   for (let attempt = 0; await overlayMounted(merged, dir); attempt++) {
-    const r = await runCommand('umount', [merged]);
+    const r = await umount(merged);
     if (r.code === 0) continue;
     if (attempt >= 50 || !/busy/i.test(r.stderr)) {
       throw new TscError('ERR_RUNTIME', `cannot unmount the root filesystem of container ${id}: ${r.stderr.trim()}`);

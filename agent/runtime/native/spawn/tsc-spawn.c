@@ -17,7 +17,9 @@
  * Built-ins: an argv[0] starting with '@' is never exec'd. The request's forked child runs it
  * with the request's stdin bytes as its input (already in its memory: nothing is piped) and
  * exits with its status; an unknown one is "cannot run" (127). `@links` (links.c) carries out
- * a container's network link ops with rtnetlink and libnftables instead of ~6 programs.
+ * a container's network link ops with rtnetlink and libnftables instead of ~6 programs;
+ * `@mount TYPE SOURCE OPTIONS TARGET` and `@umount TARGET` are mount(2) and umount2(2) (a
+ * container's root filesystem), with mount(8)'s kind of message, instead of exec'ing it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +53,20 @@ struct job {
 };
 
 static struct job *jobs;
+
+/* `@mount TYPE SOURCE OPTIONS TARGET` / `@umount TARGET` in the request's child (its cwd set). */
+static int builtin_mount(char **argv, uint32_t argc) {
+  if (strcmp(argv[0], "@mount") == 0) {
+    if (argc != 5) return dprintf(2, "@mount: expected TYPE SOURCE OPTIONS TARGET\n"), 2;
+    if (mount(argv[2], argv[4], argv[1], 0, argv[3]) == 0) return 0;
+    dprintf(2, "mount: %s: %s\n", argv[4], strerror(errno));
+    return 32;
+  }
+  if (argc != 2) return dprintf(2, "@umount: expected TARGET\n"), 2;
+  if (umount2(argv[1], 0) == 0) return 0;
+  dprintf(2, "umount: %s: %s\n", argv[1], strerror(errno));
+  return 32;
+}
 
 static void die(const char *what) {
   fprintf(stderr, "tsc-spawn: %s: %s\n", what, strerror(errno));
@@ -146,6 +163,7 @@ static void start(const char *frame, size_t len) {
     }
     if (builtin) {
       if (strcmp(argv[0], "@links") == 0) _exit(links_run(end, inlen));
+      if (strcmp(argv[0], "@mount") == 0 || strcmp(argv[0], "@umount") == 0) _exit(builtin_mount(argv, argc));
       dprintf(2, "cannot run %s: no such built-in\n", argv[0]);
       _exit(127);
     }
