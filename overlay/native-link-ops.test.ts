@@ -78,10 +78,21 @@ describe('renderNativeLinkOps', () => {
     expect(renderNativeLinkOps([{ kind: 'ip', args: ['link', 'del', 'group', '0'] }])).toBeUndefined();
   });
 
+  it("renders a bridge's creation, its optional altname marked `?`", () => {
+    const ops = planBridge({ bridge: 'tsc-x', altname: 'web', mtu: 1400, mac: '02:42:0a:03:00:01', addresses: ['10.3.0.1/24'], ipv6: false }, undefined);
+    expect(renderNativeLinkOps(ops)?.split('\n')).toEqual([
+      'bridge tsc-x 1400 02:42:0a:03:00:01',
+      '? altname tsc-x web',
+      'sysctl net/ipv4/conf/tsc-x/route_localnet 1',
+      'sysctl net/ipv4/ip_forward 1',
+      'addr tsc-x 10.3.0.1/24',
+      'up tsc-x',
+      '',
+    ]);
+  });
+
   it('gives undefined for any op the built-in does not know, so the script runs instead', () => {
     const unknown: LinkOp[][] = [
-      // A bridge's creation and its optional altname.
-      planBridge({ bridge: 'tsc-x', altname: 'web', addresses: ['10.3.0.1/24'], ipv6: false }, undefined),
       [{ kind: 'cmd', argv: ['bridge', 'fdb', 'append', '00:00:00:00:00:00', 'dev', 'vx', 'dst', '192.0.2.1'] }],
       [{ kind: 'ip', args: ['addr', 'del', '10.3.0.9/32', 'dev', 'tsc-x'] }],
       [{ kind: 'ip', args: ['link', 'add', 'vx', 'type', 'vxlan', 'id', '1'] }],

@@ -10,6 +10,8 @@ import type { LinkOp } from './link-plan.js';
 /** A word the built-in can take: its lines split on single spaces. */
 const WORD = /^[^\s]+$/;
 const IFNAME = /^[^\s/:]{1,15}$/;
+/** An alternative interface name (the kernel allows up to 127 bytes). */
+const ALTNAME = /^[^\s/:]{1,127}$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const NUM = /^[1-9][0-9]{0,9}$/;
 const ADDR = /^[0-9a-fA-F.:]+$/;
@@ -55,7 +57,12 @@ function ipLine(a: readonly string[]): string | undefined {
   const s = a.join(' ');
   let m: RegExpMatchArray | null;
   if ((m = /^netns (add|del) ([\w.-]+)$/.exec(s)) && m[2] !== '.' && m[2] !== '..') return `netns-${m[1]} ${m[2]}`;
+  if ((m = /^link add (\S+)( mtu (\S+))?( address (\S+))? type bridge$/.exec(s)) && IFNAME.test(m[1] as string)) {
+    if ((m[3] !== undefined && !NUM.test(m[3])) || (m[5] !== undefined && !MAC.test(m[5]))) return undefined;
+    return `bridge ${m[1]} ${m[3] ?? '-'} ${m[5] ?? '-'}`;
+  }
   if (a[0] === 'link' && a[1] === 'add') return veth(a);
+  if ((m = /^link property add dev (\S+) altname (\S+)$/.exec(s)) && IFNAME.test(m[1] as string) && ALTNAME.test(m[2] as string)) return `altname ${m[1]} ${m[2]}`;
   if ((m = /^link set (\S+) master (\S+)$/.exec(s)) && IFNAME.test(m[1] as string) && IFNAME.test(m[2] as string)) return `master ${m[1]} ${m[2]}`;
   if ((m = /^link set dev (\S+) type bridge_slave hairpin (on|off)( isolated (on|off))?$/.exec(s)) && IFNAME.test(m[1] as string)) {
     return `brport ${m[1]} ${m[2]} ${m[4] ?? '-'}`;
@@ -76,9 +83,11 @@ function ipLine(a: readonly string[]): string | undefined {
 
 function opLine(op: LinkOp): string | undefined {
   switch (op.kind) {
-    case 'ip':
-      // A nicety whose failure is ignored has no form here: the built-in stops at any failure.
-      return op.optional === true || op.args.some((w) => !WORD.test(w)) ? undefined : ipLine(op.args);
+    case 'ip': {
+      const line = op.args.some((w) => !WORD.test(w)) ? undefined : ipLine(op.args);
+      // A nicety whose failure is ignored (`? OP`: the built-in goes on, saying nothing).
+      return line === undefined || op.optional !== true ? line : `? ${line}`;
+    }
     case 'sysctl': {
       // The path the script writes (`printf %s V > /proc/sys/...`), dots to slashes alike.
       const path = op.key.replaceAll('.', '/');

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TscError } from '../lib/errors.js';
 import { runProgram, usesSpawnHelper } from '../lib/run-program.js';
 import { command, describePrivileged, root } from '../test/support/privileged.js';
-import { type LinkOp, planAttach } from './link-plan.js';
+import { type LinkOp, planAttach, planBridge } from './link-plan.js';
 import { applyLinkOpsByScript } from './link-shell.js';
 import { renderNativeLinkOps } from './native-link-ops.js';
 import { renderResolverScript } from './nft-ruleset.js';
@@ -177,6 +177,39 @@ describePrivileged('the @links built-in against the sh script', [root, command('
       expect(existsSync(`/run/netns/${s.ns}`)).toBe(false);
       expect(mountLine(`/run/netns/${s.ns}`)).toBeUndefined();
       expect(await netnsListEntry(s.ns)).toBeUndefined();
+    }
+  });
+
+  it("makes a network's bridge as the script does, its altname a nicety that may fail", async () => {
+    const [a, b] = [`tscnx${tag}a`, `tscnx${tag}b`];
+    const taken = `tscn-${tag}-alt`;
+    const ops = (br: string, altname: string): LinkOp[] =>
+      planBridge({ bridge: br, altname, mtu: 1450, mac: '02:42:0a:d5:00:01', addresses: [`${subnet}.1/24`, 'fd00:d5:9::1/64'], ipv6: true }, undefined);
+    try {
+      await applyLinkOpsByScript(ops(a, `${taken}-a`));
+      await runCommand(['@links'], { input: native(ops(b, `${taken}-b`)) });
+      const show = async (br: string) => {
+        const l = (await json(['ip', '-d', '-j', 'addr', 'show', 'dev', br]))[0] as Json;
+        const info = { ...(l['linkinfo'] as Json) };
+        const data = { ...(info['info_data'] as Json) };
+        for (const k of Object.keys(data)) if (/timer|bridge_id|root_id|^stp_state$/.test(k)) delete data[k];
+        const sysctl = (await run('cat', [`/proc/sys/net/ipv4/conf/${br}/route_localnet`])).stdout;
+        const addrs = ((l['addr_info'] as Json[] | undefined) ?? []).map(({ label: _label, ...rest }) => rest);
+        return { ...normalLink({ ...l, addr_info: addrs }, false), linkinfo: { ...info, info_data: data }, altnames: l['altnames'], sysctl };
+      };
+      const [sa, sb] = await Promise.all([show(a), show(b)]);
+      expect({ ...sb, altnames: undefined }).toEqual({ ...sa, altnames: undefined });
+      expect(sa['altnames']).toEqual([`${taken}-a`]);
+      expect(sb['altnames']).toEqual([`${taken}-b`]);
+      expect(sb).toMatchObject({ mtu: 1450, address: '02:42:0a:d5:00:01', sysctl: '1\n' });
+      // An altname another link holds: the optional step fails quietly, the rest goes on.
+      await run('ip', ['link', 'del', b]);
+      const again = await runProgram(['@links'], { input: native(ops(b, `${taken}-a`)) });
+      expect(again).toMatchObject({ code: 0 });
+      expect(again.stderr.toString()).toBe('');
+      expect((await json(['ip', '-j', 'link', 'show', 'dev', b]))[0]?.['flags']).toEqual(expect.arrayContaining(['UP']));
+    } finally {
+      for (const br of [a, b]) await run('ip', ['link', 'del', br]).catch(() => undefined);
     }
   });
 

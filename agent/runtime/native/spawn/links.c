@@ -20,6 +20,10 @@
  *   addr IF CIDR [nodad]            `ip addr add CIDR dev IF [nodad]`
  *   route-default IF GW             `ip route replace default via GW dev IF`
  *   link-del IF                     `ip link del IF`
+ *   group IF N / group-del N        `ip link set dev IF group N` / `ip link del group N` (N > 0)
+ *   bridge NAME MTU MAC             `ip link add NAME [mtu MTU] [address MAC] type bridge`
+ *   altname IF NAME                 `ip link property add dev IF altname NAME`
+ *   ? OP ...                        OP, its failure ignored and unreported (`ip ... || true`)
  *   sysctl PATH VALUE               write VALUE to /proc/sys/PATH (of the current namespace)
  *   nft LEN                         then LEN bytes (and a newline): an `nft -f` script, run
  *                                   with libnftables, or `nft -f -` when it cannot be loaded
@@ -92,7 +96,11 @@ static uint32_t seq;
 static int host_ns = -1; /* the namespace the request started in (`enter -`) */
 static const char *op_line; /* for messages */
 
+/* Set while a `?` op runs: its failure is not reported. */
+static int quiet;
+
 static int fail(const char *fmt, ...) {
+  if (quiet) return 1;
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
@@ -376,6 +384,36 @@ static int op_route_default(char **w) {
   return rtnl(n);
 }
 
+/* `ip link add NAME [mtu MTU] [address MAC] type bridge` */
+static int op_bridge(char **w) {
+  uint32_t mtu = 0;
+  unsigned char mac[6];
+  if (given(w[2]) && parse_u32(w[2], &mtu)) return 1;
+  if (given(w[3]) && parse_mac(w[3], mac)) return 1;
+  if (nl_open()) return 1;
+  struct ifinfomsg ifi = {0};
+  struct nlmsghdr *n = msg_start(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
+  if (mtu) put_u32(n, IFLA_MTU, mtu);
+  if (given(w[3])) put(n, IFLA_ADDRESS, mac, 6);
+  put_str(n, IFLA_IFNAME, w[1]);
+  struct rtattr *info = nest(n, IFLA_LINKINFO);
+  put(n, IFLA_INFO_KIND, "bridge", 6);
+  nest_end(n, info);
+  return rtnl(n);
+}
+
+/* `ip link property add dev IF altname NAME` */
+static int op_altname(char **w) {
+  int idx;
+  if (ifindex(w[1], &idx)) return 1;
+  struct ifinfomsg ifi = {.ifi_index = idx};
+  struct nlmsghdr *n = msg_start(RTM_NEWLINKPROP, NLM_F_CREATE | NLM_F_EXCL | NLM_F_APPEND, &ifi, sizeof ifi);
+  struct rtattr *list = nest(n, IFLA_PROP_LIST | NLA_F_NESTED); /* the kernel parses it strictly */
+  put_str(n, IFLA_ALT_IFNAME, w[2]);
+  nest_end(n, list);
+  return rtnl(n);
+}
+
 /* `ip link set dev IF group N`: a batch of removals puts its devices in a group of its own. */
 static int op_group(char **w) {
   uint32_t g;
@@ -583,7 +621,7 @@ static const struct fixed_op fixed[] = {
     {"netns-add", 2, op_netns_add}, {"netns-del", 2, op_netns_del}, {"enter", 2, op_enter},   {"veth", 6, op_veth},
     {"master", 3, op_master},       {"brport", 4, op_brport},       {"up", 2, op_up},         {"mac", 3, op_mac},
     {"route-default", 3, op_route_default}, {"link-del", 2, op_link_del}, {"sysctl", 3, op_sysctl},
-    {"group", 3, op_group},         {"group-del", 2, op_group_del},
+    {"group", 3, op_group},         {"group-del", 2, op_group_del}, {"bridge", 4, op_bridge},  {"altname", 3, op_altname},
 };
 
 #define MAXW 8
@@ -623,6 +661,13 @@ int links_run(const char *text, size_t len) {
       if (nw == MAXW) return fail("too many words");
       w[nw++] = t;
     }
+    /* `? OP ...`: OP whose failure is ignored (not for nft: its bytes follow the line). */
+    int optional = nw > 1 && strcmp(w[0], "?") == 0 && strcmp(w[1], "nft") != 0;
+    if (optional) {
+      memmove(w, w + 1, (size_t)nw * sizeof w[0]);
+      nw--;
+      quiet = 1;
+    }
     const char *op = w[0];
     int rc;
     if (strcmp(op, "nft") == 0) {
@@ -642,6 +687,10 @@ int links_run(const char *text, size_t len) {
         break;
       }
       if (rc < 0) rc = fail("unknown op");
+    }
+    if (optional) {
+      quiet = 0;
+      rc = 0;
     }
     if (rc) return 1;
   }
