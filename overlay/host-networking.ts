@@ -16,6 +16,7 @@
  * the server knows who asks (see README.md).
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
@@ -369,9 +370,11 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     if (state.networks[spec.name] !== undefined) return state.networks[spec.name] as NetworkRecord;
     const before = state;
     const identity = { id: spec.id ?? randomBytes(32).toString('hex'), created: spec.created ?? new Date().toISOString() };
-    const [routes, links] = await Promise.all([readRouteDestinations(), readLinks()]);
+    const routes = await readRouteDestinations();
     const planned = planNetwork(state, { ...spec, ...identity }, routes, ipv6Pools);
     const net = planned.record;
+    // A bridge network whose bridge is not there yet (the usual case) needs no read of the links.
+    const links = net.driver === 'bridge' && !existsSync(`/sys/class/net/${net.bridge}`) ? [] : await readLinks();
     const driver = driverFor(net);
     // Never remove on failure what was there before us (a name clash is not ours to delete).
     const existed = links.some((l) => l.ifname === net.bridge);

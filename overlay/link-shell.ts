@@ -7,6 +7,8 @@
  */
 import { TscError } from '../lib/errors.js';
 import { ProgramNotStarted, usesSpawnHelper } from '../lib/run-program.js';
+import { readFile } from 'node:fs/promises';
+
 import type { LinkInfo, LinkOp } from './link-plan.js';
 import { renderNativeLinkOps } from './native-link-ops.js';
 import { runCommand } from './run-command.js';
@@ -20,14 +22,50 @@ export async function readLink(name: string, netns?: string): Promise<LinkInfo |
   return (await readLinks(netns)).find((l) => l.ifname === name || (l.altnames ?? []).includes(name));
 }
 
-/** Destinations of the host's routes (IPv4 and IPv6), for IPAM to avoid. */
+/**
+ * Destinations of the host's routes (IPv4 and IPv6, the main table as `ip route show` lists
+ * it; the default routes left out), for IPAM to avoid. Read from /proc/net/route and
+ * /proc/net/ipv6_route (this process's namespace): no program on a network's creation.
+ */
 export async function readRouteDestinations(): Promise<string[]> {
+  const [v4, v6] = await Promise.all(['/proc/net/route', '/proc/net/ipv6_route'].map((f) => readFile(f, 'utf8').catch(() => '')));
+  return [...parseProcRoutes(v4 ?? ''), ...parseProcIpv6Routes(v6 ?? '')];
+}
+
+/** /proc/net/route: `Iface Destination Gateway Flags ... Mask ...`, addresses little-endian hex. */
+export function parseProcRoutes(text: string): string[] {
   const out: string[] = [];
-  const both = await Promise.all(['-4', '-6'].map((fam) => runCommand(['ip', '-json', fam, 'route', 'show'])));
-  for (const { stdout } of both) {
-    for (const r of JSON.parse(stdout === '' ? '[]' : stdout) as { dst?: string }[]) {
-      if (r.dst !== undefined && r.dst !== 'default') out.push(r.dst);
-    }
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 8) continue;
+    const dest = Number.parseInt(f[1] as string, 16);
+    const mask = Number.parseInt(f[7] as string, 16);
+    if (!Number.isFinite(dest) || !Number.isFinite(mask) || mask === 0) continue;
+    const bytes = [dest & 0xff, (dest >>> 8) & 0xff, (dest >>> 16) & 0xff, dest >>> 24];
+    let prefix = 0;
+    for (let m = mask >>> 0; m !== 0; m >>>= 1) prefix += m & 1;
+    out.push(`${bytes.join('.')}/${prefix}`);
+  }
+  return out;
+}
+
+const RTF_LOCAL = 0x80000000;
+
+/**
+ * /proc/net/ipv6_route: `dest(32 hex) prefix(hex) src srcprefix nexthop metric refcnt use
+ * flags iface`, every table: the local table's routes (the host's own addresses, flagged
+ * RTF_LOCAL) and multicast (ff00::/8) are left out, as `ip -6 route show` does.
+ */
+export function parseProcIpv6Routes(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || !/^[0-9a-f]{32}$/.test(f[0] as string)) continue;
+    const prefix = Number.parseInt(f[1] as string, 16);
+    const flags = Number.parseInt(f[8] as string, 16);
+    const dest = f[0] as string;
+    if (prefix === 0 || (flags & RTF_LOCAL) !== 0 || dest.startsWith('ff')) continue;
+    out.push(`${dest.match(/.{4}/g)?.join(':')}/${prefix}`);
   }
   return out;
 }
