@@ -1,36 +1,37 @@
 #!/usr/bin/env node
-/** Entry point of the `tsc-compose` binary: run the program, map errors to exit codes. */
-import { setFlagsFromString } from 'node:v8';
+/**
+ * Entry point of the `tsc-compose` binary. It only chooses how to load the program (`run.ts`):
+ *
+ * - Built by `npm run build`, the program is one CommonJS bundle beside this file
+ *   (`main.bundle.cjs`, made by `bundle/build-bundle.ts`), compiled with the V8 code cache the
+ *   build wrote after a warm-up run (`main.bundle.cache`): no module resolution, no parsing, the
+ *   functions a command runs already compiled. A missing or unfitting cache is compiled as usual.
+ * - From the sources (tsx), without a bundle, with a bundle older than this file (`tsc` ran
+ *   again after the bundle was made), or with `TSC_COMPOSE_BUNDLE=0`: the modules themselves.
+ *
+ * Both load under the flags the caches are made for (TurboFan off: `run.ts` turns it back on
+ * for long-running commands).
+ */
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-import { CommanderError } from 'commander';
+import { loadWithCodeCache, useCodeCacheFlags } from '../lib/code-cached-module.js';
+import { BUNDLE_CACHE, BUNDLE_FILE } from './bundle/bundle-files.js';
 
-import { TscError, exitCodeFor } from '../lib/errors.js';
-import { buildProgram, shortLived } from './program.js';
-
-export async function main(argv: readonly string[]): Promise<number> {
-  const program = await buildProgram(argv);
-  try {
-    await program.command.parseAsync(argv as string[], { from: 'user' });
-    return program.exitCode();
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      // commander has printed its own message (help, usage errors); keep its exit code.
-      return e.exitCode;
-    }
-    const verbose = argv.includes('--verbose');
-    if (e instanceof TscError) {
-      process.stderr.write(`${e.format()}\n`);
-      if (verbose && e.stack !== undefined) process.stderr.write(`${e.stack}\n`);
-    } else {
-      process.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    }
-    return exitCodeFor(e);
-  }
+interface Program {
+  main(argv: readonly string[]): Promise<number>;
 }
 
-const args = process.argv.slice(2);
-// A short command ends before V8's optimizing compiler (TurboFan, on a background thread that
-// competes for the cores) pays back: without it `config` of 1,000 services went from 0.33-0.35 s
-// to 0.30 s on 2 cores. The agent and the followers keep it.
-if (shortLived(args)) setFlagsFromString('--no-opt');
-process.exitCode = await main(args);
+/** The bundled program, when there is a bundle at least as new as this file. */
+function bundled(): Program | undefined {
+  if (process.env['TSC_COMPOSE_BUNDLE'] === '0') return undefined;
+  const file = fileURLToPath(new URL(`./${BUNDLE_FILE}`, import.meta.url));
+  const bundleTime = statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+  if (bundleTime === undefined || bundleTime < statSync(fileURLToPath(import.meta.url)).mtimeMs) return undefined;
+  const cacheFile = fileURLToPath(new URL(`./${BUNDLE_CACHE}`, import.meta.url));
+  return loadWithCodeCache(file, { cacheFile, importModule: (specifier) => import(specifier) }).exports as Program;
+}
+
+useCodeCacheFlags();
+const program = bundled() ?? ((await import('./run.js')) as Program);
+process.exitCode = await program.main(process.argv.slice(2));
