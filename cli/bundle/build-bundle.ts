@@ -12,6 +12,7 @@
  * What keeps the bundle's behaviour the unbundled build's:
  * - `import.meta` in each module is that module's own (its dist/ file's url, filename, dirname),
  *   so files found beside a module (the validator, the DNS worker) are found from the bundle.
+ * - Classes and functions keep their own names.
  * - The bundle is strict code, as ES modules are. Packages are bundled when they are strict
  *   too (`"use strict"` or ES modules) or vetted (STRICT_SAFE); others stay `require()`d.
  * - ESM-only packages stay real `import()`s (bundle-plan.ts).
@@ -124,6 +125,9 @@ async function main(): Promise<void> {
     metafile: true,
     logLevel: 'silent',
     define: { 'import.meta': '__tsc_import_meta' },
+    // Classes and functions keep their names (esbuild renames some to avoid clashes, which would
+    // show in messages and stack traces).
+    keepNames: true,
     // No import() in the bundle: a script compiled from a code cache cannot run one (see
     // lib/code-cached-module.ts). Ours of bundled modules become lazy inits; ESM-only packages
     // go through the loader's importModule (BANNER).

@@ -22,11 +22,11 @@ export function packageName(specifier: string): string {
   return (specifier.startsWith('@') ? parts.slice(0, 2) : parts.slice(0, 1)).join('/');
 }
 
-/** The bare specifiers (packages, not node: built-ins) our modules import. */
+/** The bare specifiers (packages, not node: built-ins nor esbuild's `<runtime>`) our modules import. */
 export function packageImports(meta: ImportsMeta, isBuiltin: (s: string) => boolean): Set<string> {
   const out = new Set<string>();
   for (const input of Object.values(meta.inputs)) {
-    for (const imp of input.imports) if (imp.external === true && !isBuiltin(imp.path)) out.add(imp.path);
+    for (const imp of input.imports) if (imp.external === true && !isBuiltin(imp.path) && !imp.path.startsWith('<')) out.add(imp.path);
   }
   return out;
 }
