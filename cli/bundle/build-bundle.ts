@@ -16,6 +16,8 @@
  * - The bundle is strict code, as ES modules are. Packages are bundled when they are strict
  *   too (`"use strict"` or ES modules) or vetted (STRICT_SAFE); others stay `require()`d.
  * - ESM-only packages stay real `import()`s (bundle-plan.ts).
+ * - Built-ins in LAZY_BUILTINS load on first use of an export (their export names are the
+ *   building Node's; the code uses none newer than Node 20's).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +38,14 @@ import { packageImports, packageName, preloads, withPreloads } from './bundle-pl
  */
 const STRICT_SAFE: ReadonlySet<string> = new Set(['commander']);
 
+/**
+ * Built-in modules that some modules import but few commands use, loaded on first use of one of
+ * their exports instead of when the importing module is evaluated (crypto: ~4 ms, child_process
+ * with net and dgram: ~2 ms, on every start; commander alone imports child_process). Only
+ * modules whose exports are a plain object (a class or function is used as itself).
+ */
+const LAZY_BUILTINS: ReadonlySet<string> = new Set(['node:crypto', 'node:child_process']);
+
 /** Defined at the top of the bundle: each module's import.meta, and the ESM-only packages once imported. */
 const BANNER = `"use strict";
 var __tscBundleUrl = require("node:url").pathToFileURL(__filename);
@@ -49,6 +59,12 @@ function __tscImportMeta(rel) {
       throw new Error("import.meta.resolve(" + JSON.stringify(specifier) + ") is not available in the CLI bundle");
     },
   };
+}
+function __tscLazyBuiltin(name, keys) {
+  let real;
+  const out = {};
+  for (const [key, enumerable] of keys) Object.defineProperty(out, key, { enumerable, get: () => (real ??= require(name))[key] });
+  return out;
 }
 var __tscEsmOnly = (() => {
   const loaded = new Map();
@@ -166,11 +182,20 @@ async function main(): Promise<void> {
       name: 'tsc-cli-bundle',
       setup(b) {
         b.onResolve({ filter: /^[^./]/ }, (args) => {
-          if (isBuiltin(args.path)) return undefined;
+          if (isBuiltin(args.path)) {
+            const name = args.path.startsWith('node:') ? args.path : `node:${args.path}`;
+            return LAZY_BUILTINS.has(name) ? { path: name, namespace: 'tsc-lazy-builtin' } : undefined;
+          }
           if (esmOnly.has(args.path)) return { path: args.path, namespace: 'tsc-esm-only' };
           const name = packageName(args.path);
           if (shared.has(name) || external.has(name)) return { path: args.path, external: true };
           return undefined;
+        });
+        b.onLoad({ filter: /.*/, namespace: 'tsc-lazy-builtin' }, (args) => {
+          const real = requireFrom(args.path) as object;
+          if (typeof real !== 'object') throw new Error(`build-bundle: ${args.path} is not a plain object of exports: it cannot be loaded lazily`);
+          const keys = Object.entries(Object.getOwnPropertyDescriptors(real)).map(([k, d]) => [k, d.enumerable === true]);
+          return { contents: `module.exports = __tscLazyBuiltin(${JSON.stringify(args.path)}, ${JSON.stringify(keys)});`, loader: 'js' };
         });
         b.onLoad({ filter: /.*/, namespace: 'tsc-esm-only' }, (args) => {
           const names = exportsOf.get(args.path) ?? [];
