@@ -1,36 +1,43 @@
 #!/usr/bin/env node
-/** Entry point of the `tsc-compose` binary: run the program, map errors to exit codes. */
-import { CommanderError } from 'commander';
+/**
+ * Entry point of the `tsc-compose` binary. It only chooses how to load the program (`run.ts`):
+ *
+ * - Built by `npm run build`, the program is one CommonJS bundle beside this file
+ *   (`main.bundle.cjs`, made by `bundle/build-bundle.ts`), compiled with the V8 code cache the
+ *   build wrote after a warm-up run (`main.bundle.cache`): no module resolution, no parsing, the
+ *   functions a command runs already compiled. A missing or unfitting cache is compiled as usual.
+ * - From the sources (tsx), without a bundle, with a bundle older than this file (`tsc` ran
+ *   again after the bundle was made), or with `TSC_COMPOSE_BUNDLE=0`: the modules themselves.
+ *
+ * Both load under the flags the caches are made for (TurboFan off: `run.ts` turns it back on
+ * for long-running commands).
+ */
+import type * as Fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type * as Url from 'node:url';
 
-import { TscError, exitCodeFor } from '../lib/errors.js';
-import { enterShortLivedMode } from '../lib/v8-flags.js';
-import { buildProgram, shortLived } from './program.js';
+import { loadWithCodeCache, useCodeCacheFlags } from '../lib/code-cached-module.js';
+import { BUNDLE_CACHE, BUNDLE_FILE } from './bundle/bundle-files.js';
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const program = await buildProgram(argv);
-  // A short command ends before V8's optimizing compiler (TurboFan, on a background thread that
-  // competes for the cores) pays back: without it `config` of 1,000 services went from 0.38-0.42 s
-  // to 0.32-0.35 s on 2 cores. The agent and the followers keep it. Turned off only now, once
-  // the command's modules are loaded: any V8 flag set at run time makes V8 refuse the code cache
-  // Node's own modules come with (compiled again, crypto, http and the rest cost ~20 ms more).
-  if (shortLived(argv)) enterShortLivedMode();
-  try {
-    await program.command.parseAsync(argv as string[], { from: 'user' });
-    return program.exitCode();
-  } catch (e) {
-    if (e instanceof CommanderError) {
-      // commander has printed its own message (help, usage errors); keep its exit code.
-      return e.exitCode;
-    }
-    const verbose = argv.includes('--verbose');
-    if (e instanceof TscError) {
-      process.stderr.write(`${e.format()}\n`);
-      if (verbose && e.stack !== undefined) process.stderr.write(`${e.stack}\n`);
-    } else {
-      process.stderr.write(`internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    }
-    return exitCodeFor(e);
-  }
+// Built-ins through require: an ES import of one makes a module facade (~0.2 ms a start).
+const require = createRequire(import.meta.url);
+const { statSync } = require('node:fs') as typeof Fs;
+const { fileURLToPath } = require('node:url') as typeof Url;
+
+interface Program {
+  main(argv: readonly string[]): Promise<number>;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/** The bundled program, when there is a bundle at least as new as this file. */
+function bundled(): Program | undefined {
+  if (process.env['TSC_COMPOSE_BUNDLE'] === '0') return undefined;
+  const file = fileURLToPath(new URL(`./${BUNDLE_FILE}`, import.meta.url));
+  const bundleTime = statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+  if (bundleTime === undefined || bundleTime < statSync(fileURLToPath(import.meta.url)).mtimeMs) return undefined;
+  const cacheFile = fileURLToPath(new URL(`./${BUNDLE_CACHE}`, import.meta.url));
+  return loadWithCodeCache(file, { cacheFile, importModule: (specifier) => import(specifier) }).exports as Program;
+}
+
+useCodeCacheFlags();
+const program = bundled() ?? ((await import('./run.js')) as Program);
+process.exitCode = await program.main(process.argv.slice(2));

@@ -13,9 +13,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
+import { packageFile } from './package-file.js';
 import { traced, tracing } from './trace.js';
 
 export interface ProgramResult {
@@ -45,20 +44,10 @@ export class ProgramNotStarted extends Error {
   }
 }
 
-const HELPER = join('agent', 'runtime', 'native', 'build', 'tsc-spawn');
-
 function helperPath(): string | undefined {
   if (process.env['TSC_COMPOSE_SPAWN_HELPER'] === '0') return undefined;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) {
-      const bin = join(dir, HELPER);
-      return existsSync(bin) ? bin : undefined;
-    }
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
+  const bin = packageFile('agent', 'runtime', 'native', 'build', 'tsc-spawn');
+  return bin !== undefined && existsSync(bin) ? bin : undefined;
 }
 
 interface Pending {

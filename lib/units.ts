@@ -39,7 +39,7 @@ export function parseDuration(text: string): number {
   if (s.slice(i) === '0') return 0;
   if (i >= s.length) throw new Error(`invalid duration "${text}"`);
   let total = 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d|w)/y;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h|d|w)/y;
   re.lastIndex = i;
   while (re.lastIndex < s.length) {
     const m = re.exec(s);

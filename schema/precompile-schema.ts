@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 
-import { enterShortLivedMode } from '../lib/v8-flags.js';
-import { loadWithCodeCache } from './code-cached-module.js';
+import { stampSource, writeCodeCache } from '../lib/code-cache-writer.js';
+import { loadWithCodeCache, useCodeCacheFlags } from '../lib/code-cached-module.js';
 import schema from './compose-spec.json' with { type: 'json' };
 import { PRECOMPILED_CACHE, PRECOMPILED_FILE } from './validate-schema.js';
 
@@ -53,14 +53,13 @@ const WARM_UP: unknown[] = [
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const out = fileURLToPath(new URL(`./${PRECOMPILED_FILE}`, import.meta.url));
-  writeFileSync(out, precompiledSchemaSource());
+  writeFileSync(out, stampSource(precompiledSchemaSource()));
   process.stdout.write(`wrote ${out}\n`);
-  // The cache is for the commands that load the validator: short-lived ones, under their flags.
-  enterShortLivedMode();
-  const { exports, script } = loadWithCodeCache(out);
-  const validate = (typeof exports === 'function' ? exports : (exports as { default: unknown }).default) as (doc: unknown) => boolean;
+  useCodeCacheFlags(); // the flags `config` loads the validator under
+  const loaded = loadWithCodeCache(out);
+  const validate = (typeof loaded.exports === 'function' ? loaded.exports : (loaded.exports as { default: unknown }).default) as (doc: unknown) => boolean;
   for (const doc of WARM_UP) if (!validate(doc)) throw new Error('the warm-up document does not match the Compose schema');
   const cache = fileURLToPath(new URL(`./${PRECOMPILED_CACHE}`, import.meta.url));
-  writeFileSync(cache, script.createCachedData());
+  writeCodeCache(loaded, cache);
   process.stdout.write(`wrote ${cache}\n`);
 }

@@ -19,8 +19,8 @@ import { fileURLToPath } from 'node:url';
 
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 
+import { loadWithCodeCache } from '../lib/code-cached-module.js';
 import { TscError } from '../lib/errors.js';
-import { loadWithCodeCache } from './code-cached-module.js';
 import type { ComposeTree, PhaseContext } from './phase.js';
 import type { PositionTable } from './positions.js';
 import { next } from './tree-path.js';
@@ -31,7 +31,7 @@ let compiled: ValidateFunction | undefined;
 function precompiled(): ValidateFunction | undefined {
   const file = fileURLToPath(new URL(`./${PRECOMPILED_FILE}`, import.meta.url));
   if (!existsSync(file)) return undefined;
-  const mod = loadWithCodeCache(file, fileURLToPath(new URL(`./${PRECOMPILED_CACHE}`, import.meta.url))).exports as
+  const mod = loadWithCodeCache(file, { cacheFile: fileURLToPath(new URL(`./${PRECOMPILED_CACHE}`, import.meta.url)) }).exports as
     | ValidateFunction
     | { default: ValidateFunction };
   return typeof mod === 'function' ? mod : mod.default;

@@ -2,15 +2,16 @@ import { readFileSync } from 'node:fs';
 
 import type { Command } from 'commander';
 
-/** The package version, read once from package.json next to the built tree. */
+import { packageFile } from '../../lib/package-file.js';
+
+/** The package version, from the package's package.json. */
 export function packageVersion(): string {
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'tsc-compose' && pkg.version !== undefined) return pkg.version;
-    } catch {
-      // try the next candidate: the source tree and dist/ sit at different depths
-    }
+  const file = packageFile('package.json');
+  try {
+    const pkg = JSON.parse(readFileSync(file ?? '', 'utf8')) as { name?: string; version?: string };
+    if (pkg.name === 'tsc-compose' && pkg.version !== undefined) return pkg.version;
+  } catch {
+    // no readable package.json: say so below
   }
   return 'unknown';
 }

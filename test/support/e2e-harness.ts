@@ -15,6 +15,13 @@ import { buildOciImage } from '../../fixtures/oci-image.js';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const tsx = join(repo, 'node_modules/.bin/tsx');
 const main = join(repo, 'cli/main.ts');
+/**
+ * The CLI and agent as run: from the sources (tsx), or with `TSC_E2E_CLI=built` the built
+ * binary (dist/cli/main.js and its bundle, `npm run build` first).
+ */
+const builtCli = process.env['TSC_E2E_CLI'] === 'built';
+const cliArgv = builtCli ? [process.execPath, join(repo, 'dist/cli/main.js')] : [tsx, main];
+const agentArgv = builtCli ? [join(repo, 'dist/cli/main.js'), 'agent'] : ['--import', 'tsx', main, 'agent'];
 
 export interface CliResult {
   status: number | null;
@@ -68,17 +75,17 @@ export async function createE2eHost(name: string, files: Record<string, string>)
     project,
     table,
     cgroupParent,
-    command: { argv: [tsx, main], env, cwd: join(dir, 'proj') },
+    command: { argv: cliArgv, env, cwd: join(dir, 'proj') },
     cli(args, timeoutMs = 60_000, input) {
-      const r = spawnSync(tsx, [main, ...args], { cwd: join(dir, 'proj'), env, encoding: 'utf8', timeout: timeoutMs, ...(input === undefined ? {} : { input }) });
+      const r = spawnSync(cliArgv[0] as string, [...cliArgv.slice(1), ...args], { cwd: join(dir, 'proj'), env, encoding: 'utf8', timeout: timeoutMs, ...(input === undefined ? {} : { input }) });
       return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     },
     spawnCli(args) {
-      return spawn(tsx, [main, ...args], { cwd: join(dir, 'proj'), env, stdio: ['ignore', 'pipe', 'pipe'] });
+      return spawn(cliArgv[0] as string, [...cliArgv.slice(1), ...args], { cwd: join(dir, 'proj'), env, stdio: ['ignore', 'pipe', 'pipe'] });
     },
     async startAgent() {
       // node itself (with tsx's loader), not the tsx wrapper: a SIGKILL must reach the agent.
-      const child = spawn(process.execPath, ['--import', 'tsx', main, 'agent'], { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, agentArgv, { cwd: repo, env, stdio: ['ignore', 'ignore', 'pipe'] });
       await new Promise<void>((resolve, reject) => {
         let err = '';
         child.stderr?.on('data', (b: Buffer) => {
