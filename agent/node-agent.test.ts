@@ -160,6 +160,20 @@ describe('node agent lifecycle', () => {
     expect((await second.api.waitContainer(id, 'next-exit')).exitCode).toBe(3);
   });
 
+  it('gives a container found running with no health yet (the agent died before saving its start) its healthcheck', async () => {
+    const fake = fakeRuntime();
+    const first = make(fake.rt);
+    const healthcheck = { test: ['CMD', 'true'], intervalMs: 60_000, timeoutMs: 1000, retries: 3, startPeriodMs: 0, startIntervalMs: 0 };
+    const { id } = await first.api.createContainer(spec('p-db-1', { healthcheck }));
+    await first.close();
+    // what the agent had started when it was killed, before its record said so
+    await fake.rt.create(id, `/bundles/${id}`, { logPath: join(dir, 'log') });
+    await fake.rt.start(id);
+    const second = make(fake.rt);
+    await second.recover();
+    expect((await second.api.inspectContainer(id)).state).toMatchObject({ running: true, health: { status: 'starting' } });
+  });
+
   it('puts a published port a host process took while it was down on the container, as its error', async () => {
     const fake = fakeRuntime();
     const first = make(fake.rt);

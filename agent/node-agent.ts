@@ -990,6 +990,14 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
           e.running = true;
           e.pid = st.pid;
           e.paused = st.status === 'paused';
+          // Killed between the container's start and the save of its record: it runs, but the
+          // record does not say so yet. Its healthcheck starts over (as a start's does).
+          const hc = healthSpecOf(rec.settings);
+          if (rec.health === undefined && hc !== undefined && probeCommand(hc.test) !== undefined) {
+            rec.health = INITIAL_HEALTH;
+            if (rec.startedAt === '') rec.startedAt = now().toISOString();
+            await store.save(rec);
+          }
           supervise(e);
           scheduleProbe(e);
         } else if (st !== undefined && st.status === 'stopped') {
