@@ -94,10 +94,10 @@ describePrivileged('batched link removal on the kernel', [root, command('ip')], 
     const n = 6;
     const veth = (i: number) => `tsr${tag}${i}`;
     const ns = (i: number) => `tsr-${tag}-${i}`;
-    await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
-    // a device left in the default group, as every other device of the host is
-    await run('ip', ['link', 'add', bystander, 'type', 'bridge']);
     try {
+      await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
+      // a device left in the default group, as every other device of the host is
+      await run('ip', ['link', 'add', bystander, 'type', 'bridge']);
       for (let i = 0; i < n; i++) {
         await run('ip', ['netns', 'add', ns(i)]);
         await run('ip', ['link', 'add', veth(i), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns(i)]);
