@@ -24,7 +24,17 @@ const COL_RANGE = 65536;
 const MAX_PACKED_LINE = 32767;
 
 export class PositionTable {
+  /**
+   * Entries as the parser records them: path and packed position side by side, in order, made
+   * into `byPath` only when something looks one up. A project that loads without an error is
+   * never looked up in, and hashing a path string per key was a good part of `config`'s time.
+   */
+  private pendingPaths: string[] = [];
+  private pendingPositions: Array<Position | Packed> = [];
   private readonly byPath = new Map<string, Position | Packed>();
+  /** Renamed paths (a list item that became a mapping key): new path → the path it was. */
+  private readonly renamed: Array<readonly [string, string]> = [];
+  private renamedByPath: Map<string, string> | undefined;
   /**
    * `defaultFile`: the file for paths that have no entry of their own (e.g. the whole
    * document). `under`: a table whose entries this one has too, unless it sets its own (what
@@ -36,23 +46,56 @@ export class PositionTable {
     private readonly under?: PositionTable,
   ) {}
 
+  /** Every entry recorded so far, in `byPath` (later ones win, as with Map.set). */
+  private table(): Map<string, Position | Packed> {
+    const paths = this.pendingPaths;
+    if (paths.length > 0) {
+      const values = this.pendingPositions;
+      for (let i = 0; i < paths.length; i++) this.byPath.set(paths[i] as string, values[i] as Position | Packed);
+      this.pendingPaths = [];
+      this.pendingPositions = [];
+    }
+    return this.byPath;
+  }
+
   set(path: string, pos: Position): void {
-    this.byPath.set(path, pos);
+    this.pendingPaths.push(path);
+    this.pendingPositions.push(pos);
   }
 
   /** `set(path, {file: defaultFile, line, col})`, stored without an object. */
   setAt(path: string, line: number, col: number): void {
-    if (this.defaultFile === undefined || line > MAX_PACKED_LINE || col >= COL_RANGE) {
-      this.byPath.set(path, { file: this.defaultFile ?? '', line, col });
-    } else {
-      this.byPath.set(path, line * COL_RANGE + col);
-    }
+    this.pendingPaths.push(path);
+    this.pendingPositions.push(this.defaultFile === undefined || line > MAX_PACKED_LINE || col >= COL_RANGE ? { file: this.defaultFile ?? '', line, col } : line * COL_RANGE + col);
+  }
+
+  /**
+   * `newPath` is where `oldPath`'s value went (canonical forms turn list items into mapping
+   * keys): it has `oldPath`'s position unless it has one of its own. Resolved on lookup.
+   */
+  alias(newPath: string, oldPath: string): void {
+    if (newPath === oldPath) return;
+    this.renamed.push([newPath, oldPath]);
+    this.renamedByPath = undefined;
   }
 
   get(path: string): Position | undefined {
-    const v = this.byPath.get(path);
-    if (v === undefined) return this.under?.get(path);
-    return this.unpack(v);
+    return this.lookup(path, 0);
+  }
+
+  private lookup(path: string, depth: number): Position | undefined {
+    const v = this.table().get(path);
+    if (v !== undefined) return this.unpack(v);
+    const below = this.under?.get(path);
+    if (below !== undefined || this.renamed.length === 0 || depth > 64) return below;
+    if (this.renamedByPath === undefined) {
+      const m = new Map<string, string>();
+      // the first alias of a path wins, as a second one found the position already there
+      for (const [n, o] of this.renamed) if (!m.has(n)) m.set(n, o);
+      this.renamedByPath = m;
+    }
+    const old = this.renamedByPath.get(path);
+    return old === undefined ? undefined : this.lookup(old, depth + 1);
   }
 
   private unpack(v: Position | Packed): Position {
@@ -69,14 +112,15 @@ export class PositionTable {
     }
   }
 
-  /** Copy every entry of `other` in, replacing entries at the same path (the override wins). */
-  absorb(other: PositionTable): void {
-    for (const [k, v] of other.entries()) this.byPath.set(k, v);
-  }
-
+  /** Every path's own position (aliases resolved), under's first. */
   entries(): IterableIterator<[string, Position]> {
     const all = new Map<string, Position>(this.under === undefined ? [] : this.under.entries());
-    for (const [k, v] of this.byPath) all.set(k, this.unpack(v));
+    for (const [k, v] of this.table()) all.set(k, this.unpack(v));
+    for (const [n] of this.renamed) {
+      if (all.has(n)) continue;
+      const pos = this.get(n);
+      if (pos !== undefined) all.set(n, pos);
+    }
     return all.entries();
   }
 

@@ -162,11 +162,7 @@ export function rewrite<T>(tree: T, table: RuleTable, positions: PositionTable):
   if (sets === undefined) setsByTable.set(trie, (sets = { ids: new Map(), sets: new Map() }));
   const root = stateSet([trie], sets) as StateSet;
   const known: Sets = sets;
-  const alias = (newPath: string, oldPath: string): void => {
-    if (positions.get(newPath) !== undefined) return;
-    const pos = positions.get(oldPath);
-    if (pos !== undefined) positions.set(newPath, pos);
-  };
+  const alias = (newPath: string, oldPath: string): void => positions.alias(newPath, oldPath);
   const stack: Step[] = [];
   const visit = (value: unknown, set: StateSet): unknown => {
     let v = value;
