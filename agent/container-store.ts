@@ -3,8 +3,8 @@
  *
  *   <root>/<id>/container.json   the record below, written atomically (temp + rename)
  *   <root>/<id>/<id>-json.log    its logs, written by the runtime's monitor (json-file)
- *   <root>/<id>/bundle/          the OCI bundle given to the runtime
- *   <root>/<id>/files/           hosts, resolv.conf, secrets and configs made for it
+ *   <root>/<id>/files/           the OCI bundle given to the runtime (config.json) and the
+ *                                hosts, resolv.conf, secrets and configs made for it
  *
  * The record holds what only the agent knows (the spec, restart count, whether the user
  * stopped it); whether it runs is asked of the runtime, never trusted from here. At start the

@@ -73,10 +73,8 @@ export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): Bundl
       const files: Array<{ target: string; source: string; readOnly: boolean }> = [];
       // The image's users are read while the agent's files are written (independent of each other).
       const users = Promise.all([readFile(join(a.rootfs, 'etc/passwd'), 'utf8').catch(() => ''), readFile(join(a.rootfs, 'etc/group'), 'utf8').catch(() => '')]);
-      const bundleDir = join(a.dir, 'bundle');
-      const madeBundleDir = mkdir(bundleDir, { recursive: true });
-      // awaited below; a failure before that must not go unhandled
-      madeBundleDir.catch(() => undefined);
+      // The OCI bundle (config.json) sits beside the files it mounts: a directory fewer per start.
+      const bundleDir = filesDir;
       if (a.etc !== undefined) {
         const etcFiles = [
           ['hosts', '/etc/hosts', a.etc.hosts],
@@ -132,7 +130,6 @@ export function createLocalBundleBuilder(opts: LocalBundleBuilderOptions): Bundl
         cgroupParent: opts.cgroupParent,
         deviceNumbers,
       });
-      await madeBundleDir;
       return writeBundle(bundleDir, await writeSeccomp(bundleDir, spec, await seccompSetting(a.spec), opts.seccompDir === undefined ? {} : { sharedDir: opts.seccompDir }));
     },
   };
