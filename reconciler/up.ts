@@ -312,17 +312,22 @@ export function selectServices(p: DesiredProject, names: readonly string[], noDe
 
 export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, report: Reporter): Promise<void> {
   traceProcessStart('cli');
+  // One image listing shared by the services of this `up` (as before, two services of one
+  // missing image may both pull it; the store takes the second as already there), and the
+  // project's containers listed once for the whole `up`: both asked for while the networks and
+  // volumes are made (neither changes them), instead of after.
+  const images = agent.listImages();
+  const projectContainers = agent.listContainers({ all: true, label: serviceFilter(p.name) });
+  // awaited below, or never when the networks fail: not an unhandled rejection meanwhile
+  images.catch(() => undefined);
+  projectContainers.catch(() => undefined);
+  const listImages = () => images;
+  const listProject = () => projectContainers;
   await traced('cli', 'networks', () => ensureNetworks(agent, p, report));
   await traced('cli', 'volumes', () => ensureVolumes(agent, p, report));
   const services = selectServices(p, opts.services, opts.noDeps);
   const names = new Set(services.map((s) => s.name));
   const done = new Map<string, Promise<void>>();
-  // One image listing shared by the services of this `up` (as before, two services of one
-  // missing image may both pull it; the store takes the second as already there).
-  let images: ReturnType<AgentApi['listImages']> | undefined;
-  const listImages = () => (images ??= agent.listImages());
-  let projectContainers: Promise<ContainerSummary[]> | undefined;
-  const listProject = () => (projectContainers ??= agent.listContainers({ all: true, label: serviceFilter(p.name) }));
   const run = (s: DesiredServiceSpec): Promise<void> => {
     const existing = done.get(s.name);
     if (existing) return existing;
@@ -341,8 +346,7 @@ export async function up(agent: AgentApi, p: DesiredProject, opts: UpOptions, re
         }
       }
       const builtId = await traced(s.name, 'cli-image', () => ensureImage(agent, s, opts, report, listImages));
-      // The project's containers listed once for the whole `up`: a service's own containers
-      // change only by its own convergence (one request instead of one per service).
+      // A service's own containers change only by its own convergence: the listing above holds.
       const listed = (await listProject()).filter((c) => c.labels[LABEL.service] === s.name);
       await traced(s.name, 'cli-converge', () => converge(agent, p.name, s, opts, report, listed, builtId));
     })();
