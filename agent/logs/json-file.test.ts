@@ -85,6 +85,23 @@ describe('json-file logs', () => {
     expect(seen).toEqual(['start', 'woken']);
   });
 
+  it('follows from where its first read ended: a line written in between is read once', async () => {
+    file = join(dir, 'between-json.log');
+    const whole = entry('torn', 2);
+    // the first read sees a line and the start of another, still being written
+    await writeFile(file, entry('first', 1) + whole.slice(0, 10));
+    let finish = (): void => undefined;
+    const done = new Promise<void>((r) => (finish = r));
+    const it = readJsonLogs(file, { follow: true, pollMs: 3_600_000, done })[Symbol.asyncIterator]();
+    // paused after yielding what the first read found, before following
+    expect((await it.next()).value?.line).toBe('first');
+    await appendFile(file, whole.slice(10) + entry('between', 3));
+    finish();
+    const rest: string[] = [];
+    for (let r = await it.next(); r.done !== true; r = await it.next()) rest.push(r.value.line);
+    expect(rest).toEqual(['torn', 'between']);
+  });
+
   it('ends a follow once done settles, with every line written before it', async () => {
     file = join(dir, 'ending-json.log');
     await writeFile(file, entry('first', 1));

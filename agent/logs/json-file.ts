@@ -57,6 +57,26 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
+/** The live file as read now: its text, bytes, inode, and what follows its last newline. */
+async function readLive(path: string): Promise<{ text: string; size: number; ino: number | undefined; tail: string }> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { text: '', size: 0, ino: undefined, tail: '' };
+    throw e;
+  }
+  try {
+    const { ino } = await fh.stat();
+    const buf = await fh.readFile();
+    const text = buf.toString('utf8');
+    const end = buf.lastIndexOf(0x0a);
+    return { text, size: buf.length, ino, tail: buf.subarray(end + 1).toString('utf8') };
+  } finally {
+    await fh.close();
+  }
+}
+
 /** The rotated files that exist, oldest first, then the live one. */
 async function filesOldestFirst(file: string): Promise<string[]> {
   const rotated: string[] = [];
@@ -86,8 +106,18 @@ export async function* readJsonLogs(file: string, opts: ReadLogsOptions = {}): A
   const since = opts.since === undefined ? undefined : timeKey(opts.since);
   const until = opts.until === undefined ? undefined : timeKey(opts.until);
   let lines: LogLine[] = [];
+  // Where the live file's read ended: a follow goes on from there, so a line appended between
+  // this read and the follow's first look is neither lost nor read twice.
+  let live: Awaited<ReturnType<typeof readLive>> = { text: '', size: 0, ino: undefined, tail: '' };
   for (const f of await filesOldestFirst(file)) {
-    const text = (await readIfExists(f)) ?? '';
+    let text: string;
+    if (f === file) {
+      live = await readLive(file);
+      // Following, a last line without its newline yet is finished by the follow.
+      text = opts.follow === true ? live.text.slice(0, live.text.length - live.tail.length) : live.text;
+    } else {
+      text = (await readIfExists(f)) ?? '';
+    }
     for (const raw of text.split('\n')) {
       const l = parseJsonLogLine(raw);
       if (l !== undefined && inWindow(l, since, until)) lines.push(l);
@@ -99,10 +129,10 @@ export async function* readJsonLogs(file: string, opts: ReadLogsOptions = {}): A
 
   // Follow: remember where the live file ended, read what is appended; a rotation shows up as
   // a new inode (or a shorter file), and the new file is read from its start.
-  let st = await stat(file).catch(() => undefined);
-  let offset = st?.size ?? 0;
-  let ino = st?.ino;
-  let partial = '';
+  let st: Awaited<ReturnType<typeof stat>> | undefined;
+  let offset = live.size;
+  let ino = live.ino;
+  let partial = live.tail;
   let wake: (() => void) | undefined;
   const poke = (): void => {
     const w = wake;
