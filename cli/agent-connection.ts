@@ -4,10 +4,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 
 import { connectAgent } from '../agent/api/http-client.js';
+import { socketAnswers } from '../agent/api/socket-probe.js';
 import type { AgentApi } from '../agent/api/types.js';
 import { agentPaths, type AgentPaths } from '../agent/paths.js';
 import { TscError, isTscError } from '../lib/errors.js';
@@ -22,21 +22,6 @@ async function answers(api: AgentApi): Promise<boolean> {
   }
 }
 
-/**
- * Whether something accepts connections on the socket: the usual case (an agent is running)
- * costs a connect instead of a request the agent has to answer before the command's own.
- */
-function listening(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(socket);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
 /** The command line that runs this same program's `agent` command. */
 function selfAgentCommand(): { cmd: string; args: string[] } {
   const script = process.argv[1];
@@ -46,7 +31,8 @@ function selfAgentCommand(): { cmd: string; args: string[] } {
 
 export async function ensureAgent(paths: AgentPaths = agentPaths(), opts: { waitMs?: number } = {}): Promise<AgentApi> {
   const api = connectAgent(paths.socket);
-  if (await listening(paths.socket)) return api;
+  // An agent already running (the usual case) is found by a connect, not a request it must answer first.
+  if (await socketAnswers(paths.socket)) return api;
   mkdirSync(dirname(paths.log), { recursive: true });
   const log = openSync(paths.log, 'a');
   const { cmd, args } = selfAgentCommand();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { ProgramNotStarted, runProgram, usesSpawnHelper } from './run-program.js';
+import { ProgramNotStarted, runBuiltin, runProgram, usesSpawnHelper } from './run-program.js';
 
 // Through the tsc-spawn helper when it is built (npm run build), else Node's spawn: the same contract.
 describe('runProgram', () => {
@@ -53,5 +53,12 @@ describe('ignoreStdio', () => {
     const { readFile, rm } = await import('node:fs/promises');
     process.kill(Number((await readFile(`${dir}/pid`, 'utf8')).trim()), 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('runBuiltin', () => {
+  it('answers undefined for a built-in the helper does not know (the caller runs its program), and refuses a program name', async () => {
+    expect(await runBuiltin(['@no-such-built-in'])).toBeUndefined();
+    await expect(runBuiltin(['true'])).rejects.toThrow('true is not a built-in');
   });
 });

@@ -177,3 +177,24 @@ export function runProgram(argv: readonly string[], opts: RunProgramOptions = {}
   const h = helperBin;
   return traced('prog', argv.slice(0, 3).join(' ').replace(/\s+/g, ' ').slice(0, 60), () => (h === null ? viaNode(argv, opts) : viaHelper((helper ??= startHelper(h)), argv, opts)));
 }
+
+/** Built-ins the running tsc-spawn did not know (an older build answered "cannot run"). */
+const absentBuiltins = new Set<string>();
+
+/**
+ * Run one of tsc-spawn's built-ins (`@links`, `@mount`, `@umount`: done in its forked child
+ * without a program); undefined when there is no helper or the running one does not know it
+ * (then not asked again), and the caller runs its program instead.
+ */
+export async function runBuiltin(argv: readonly string[], opts: RunProgramOptions = {}): Promise<ProgramResult | undefined> {
+  const name = argv[0] ?? '';
+  if (!name.startsWith('@')) throw new Error(`runBuiltin: ${name} is not a built-in`);
+  if (absentBuiltins.has(name) || !usesSpawnHelper()) return undefined;
+  try {
+    return await runProgram(argv, opts);
+  } catch (e) {
+    if (!(e instanceof ProgramNotStarted)) throw e;
+    absentBuiltins.add(name);
+    return undefined;
+  }
+}

@@ -16,8 +16,7 @@
  * the server knows who asks (see README.md).
  */
 import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
 import { TscError } from '../lib/errors.js';
@@ -374,7 +373,8 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const planned = planNetwork(state, { ...spec, ...identity }, routes, ipv6Pools);
     const net = planned.record;
     // A bridge network whose bridge is not there yet (the usual case) needs no read of the links.
-    const links = net.driver === 'bridge' && !existsSync(`/sys/class/net/${net.bridge}`) ? [] : await readLinks();
+    const absent = net.driver === 'bridge' && (await access(`/sys/class/net/${net.bridge}`).then(() => false, () => true));
+    const links = absent ? [] : await readLinks();
     const driver = driverFor(net);
     // Never remove on failure what was there before us (a name clash is not ours to delete).
     const existed = links.some((l) => l.ifname === net.bridge);

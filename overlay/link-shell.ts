@@ -5,13 +5,11 @@
  * `sh` script per call (renderLinkScript): consecutive `ip` steps of one namespace in one
  * `ip -batch -`, a namespace's steps in one `nsenter ... sh`.
  */
-import { TscError } from '../lib/errors.js';
-import { ProgramNotStarted, usesSpawnHelper } from '../lib/run-program.js';
 import { readFile } from 'node:fs/promises';
 
 import type { LinkInfo, LinkOp } from './link-plan.js';
 import { renderNativeLinkOps } from './native-link-ops.js';
-import { runCommand } from './run-command.js';
+import { runBuiltinCommand, runCommand } from './run-command.js';
 
 export async function readLinks(netns?: string): Promise<LinkInfo[]> {
   const { stdout } = await runCommand(['ip', '-details', '-json', 'addr', 'show'], { netns });
@@ -143,9 +141,6 @@ export function renderLinkScript(ops: readonly LinkOp[]): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Set once a tsc-spawn without the built-in (an older build) answered "cannot run @links". */
-let noBuiltin = false;
-
 /**
  * Carry out ops, stopping at the first failure (ERR_NETWORK naming the step): as one `@links`
  * request when tsc-spawn is in use and every op has a form the built-in knows (no program
@@ -154,17 +149,9 @@ let noBuiltin = false;
  */
 export async function applyLinkOps(ops: readonly LinkOp[]): Promise<void> {
   if (ops.length === 0) return;
-  const native = !noBuiltin && process.env['TSC_COMPOSE_NATIVE_LINKS'] !== '0' && usesSpawnHelper() ? renderNativeLinkOps(ops) : undefined;
-  if (native !== undefined) {
-    try {
-      await runCommand(['@links'], { input: native });
-      return;
-    } catch (e) {
-      // Nothing ran: the script does it all.
-      if (!(e instanceof TscError && e.cause instanceof ProgramNotStarted)) throw e;
-      noBuiltin = true;
-    }
-  }
+  const native = process.env['TSC_COMPOSE_NATIVE_LINKS'] !== '0' ? renderNativeLinkOps(ops) : undefined;
+  // Without tsc-spawn (or with one that lacks the built-in) nothing ran: the script does it all.
+  if (native !== undefined && (await runBuiltinCommand(['@links'], { input: native })) !== undefined) return;
   await applyLinkOpsByScript(ops);
 }
 

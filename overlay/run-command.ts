@@ -4,7 +4,7 @@
  * /run/netns/NAME and /proc/PID/ns/net. Programs start through lib/run-program.ts (the
  * tsc-spawn helper when built), so the agent's event loop never waits on a fork.
  */
-import { ProgramNotStarted, runProgram } from '../lib/run-program.js';
+import { ProgramNotStarted, runBuiltin, runProgram, type ProgramResult } from '../lib/run-program.js';
 import { TscError } from '../lib/errors.js';
 
 export interface RunResult {
@@ -22,10 +22,20 @@ export async function runCommand(argv: readonly string[], opts: { input?: string
     if (e instanceof ProgramNotStarted) throw new TscError('ERR_NETWORK', e.message, { cause: e });
     throw e;
   }
+  return checked(argv, opts.netns, r);
+}
+
+/** A tsc-spawn built-in (`@links`) as runCommand runs a program; undefined when there is none to run it. */
+export async function runBuiltinCommand(argv: readonly string[], opts: { input?: string } = {}): Promise<RunResult | undefined> {
+  const r = await runBuiltin(argv, { input: opts.input });
+  return r === undefined ? undefined : checked(argv, undefined, r);
+}
+
+function checked(argv: readonly string[], netns: string | undefined, r: ProgramResult): RunResult {
   const stdout = r.stdout.toString();
   const stderr = r.stderr.toString();
   if (r.code !== 0) {
-    const where = opts.netns === undefined ? '' : ` in ${opts.netns}`;
+    const where = netns === undefined ? '' : ` in ${netns}`;
     throw new TscError('ERR_NETWORK', `${argv.slice(0, 3).join(' ')}${where} failed (exit ${r.code}): ${stderr.trim()}`);
   }
   return { stdout, stderr };

@@ -4,13 +4,13 @@
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { Duplex } from 'node:stream';
 
 import { TscError } from '../../lib/errors.js';
 import { traced } from '../../lib/trace.js';
 import { serveExecAttach } from './exec-stream.js';
+import { socketAnswers } from './socket-probe.js';
 import { METHODS, PROGRESS_METHODS, STREAM_METHODS, STREAM_OPTIONS_AT, UPGRADE_METHODS, statusFor, type StreamLine, type StreamMethod, type WireError } from './rpc.js';
 import type { AgentApi } from './types.js';
 
@@ -115,22 +115,11 @@ async function handle(api: AgentApi, req: IncomingMessage, res: ServerResponse):
   }
 }
 
-function answers(socketPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect(socketPath);
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
-}
-
 /** Listen on `socketPath` (a stale socket file is replaced) and serve `api`. */
 export async function serveAgent(api: AgentApi, socketPath: string): Promise<AgentServer> {
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
   // A socket file is stale only if nothing answers on it: never take over a live agent's.
-  if (await answers(socketPath)) {
+  if (await socketAnswers(socketPath)) {
     throw new TscError('ERR_CONFLICT', `another agent is already serving ${socketPath}`, { hint: 'stop it first, or give this one another TSC_COMPOSE_RUN_DIR' });
   }
   await rm(socketPath, { force: true });

@@ -2,7 +2,7 @@
  * Run a helper command (mount, mknod, setfattr), feeding stdin, failing with its stderr.
  * Started through lib/run-program.ts (the tsc-spawn helper when built): no fork of the agent.
  */
-import { ProgramNotStarted, runProgram, usesSpawnHelper } from '../../lib/run-program.js';
+import { runBuiltin, runProgram } from '../../lib/run-program.js';
 
 export interface RunResult {
   code: number;
@@ -14,9 +14,6 @@ export async function runCommand(cmd: string, args: readonly string[], opts: { c
   const r = await runProgram([cmd, ...args], { cwd: opts.cwd, input: opts.input });
   return { code: r.code, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
-
-/** Set once a tsc-spawn without the mount built-ins (an older build) answered "cannot run". */
-let noMountBuiltin = false;
 
 /**
  * `mount -t TYPE SOURCE -o OPTIONS TARGET` (`cwd` for relative paths): mount(2) in tsc-spawn's
@@ -33,15 +30,7 @@ export function umount(target: string): Promise<RunResult> {
 }
 
 async function viaBuiltin(builtin: readonly string[], program: readonly string[], opts: { cwd?: string }): Promise<RunResult> {
-  if (!noMountBuiltin && usesSpawnHelper()) {
-    try {
-      const [cmd, ...args] = builtin as [string, ...string[]];
-      return await runCommand(cmd, args, opts);
-    } catch (e) {
-      if (!(e instanceof ProgramNotStarted)) throw e;
-      noMountBuiltin = true;
-    }
-  }
-  const [cmd, ...args] = program as [string, ...string[]];
-  return runCommand(cmd, args, opts);
+  const r = await runBuiltin(builtin, { cwd: opts.cwd });
+  if (r === undefined) return runCommand(program[0] as string, program.slice(1), opts);
+  return { code: r.code, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
