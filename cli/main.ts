@@ -24,6 +24,9 @@ const require = createRequire(import.meta.url);
 const { statSync } = require('node:fs') as typeof Fs;
 const { fileURLToPath } = require('node:url') as typeof Url;
 
+/** Node's modules that most commands load (the agent's HTTP client, streams, prompts, files). */
+const PRELOADED_BUILTINS = ['node:http', 'node:net', 'node:stream', 'node:readline', 'node:readline/promises', 'node:fs/promises', 'node:os', 'node:string_decoder', 'node:diagnostics_channel'];
+
 interface Program {
   main(argv: readonly string[]): Promise<number>;
 }
@@ -38,6 +41,9 @@ function bundled(): Program | undefined {
   return loadWithCodeCache(file, { cacheFile, importModule: (specifier) => import(specifier) }).exports as Program;
 }
 
+// The built-ins a command uses, loaded before the flags change: Node's own code cache of them
+// is made under its default flags and refused under others (~5 ms of compiling).
+for (const builtin of PRELOADED_BUILTINS) require(builtin);
 useCodeCacheFlags();
 const program = bundled() ?? ((await import('./run.js')) as Program);
 process.exitCode = await program.main(process.argv.slice(2));
