@@ -259,6 +259,45 @@ describePrivileged('the @links built-in against the sh script', [root, command('
     await run('ip', ['netns', 'del', c.ns]);
   });
 
+  it('answers a delete once the devices are gone from `ip link` and /sys, their names free at once', async () => {
+    const ns = `tscn-${tag}-del`;
+    const br = `tscnd${tag}`;
+    const veths = ['1', '2', '3', 'k'].map((i) => `tscnd${tag}${i}`);
+    const group = String(4000 + Math.floor(Math.random() * 1000));
+    const gone = async (dev: string) => !existsSync(`/sys/class/net/${dev}`) && (await run('ip', ['link', 'show', 'dev', dev]).then(() => false, () => true));
+    try {
+      await run('ip', ['netns', 'add', ns]);
+      await run('ip', ['link', 'add', br, 'type', 'bridge']);
+      for (const [i, v] of veths.entries()) {
+        await run('ip', ['link', 'add', v, 'type', 'veth', 'peer', 'name', `eth${i}`, 'netns', ns]);
+        await run('ip', ['link', 'set', v, 'master', br, 'up']);
+      }
+      // Three of the four in the batch's group; the fourth is a bystander.
+      for (const v of veths.slice(0, 3)) await run('ip', ['link', 'set', v, 'group', group]);
+      await runCommand(['@links'], { input: `group-del ${group}\n` });
+      for (const v of veths.slice(0, 3)) expect(await gone(v)).toBe(true);
+      expect(existsSync(`/sys/class/net/${veths[3]}`)).toBe(true);
+
+      await runCommand(['@links'], { input: `link-del ${br}\n` });
+      expect(await gone(br)).toBe(true);
+      // The name is free at once: a bridge of the same name can be made again.
+      await run('ip', ['link', 'add', br, 'type', 'bridge']);
+      expect(existsSync(`/sys/class/net/${br}`)).toBe(true);
+    } finally {
+      for (const d of [...veths, br]) await run('ip', ['link', 'del', d]).catch(() => undefined);
+      await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    }
+  });
+
+  it("reports a delete the kernel refuses, whether it was sent aside or waited for", async () => {
+    // `lo` is in /sys (the delete is sent by a child) and cannot be deleted.
+    await expect(runCommand(['@links'], { input: 'link-del lo\n' })).rejects.toThrow('@links: link-del lo: RTNETLINK answers: Operation not supported');
+    expect(existsSync('/sys/class/net/lo')).toBe(true);
+    // A group with no device has nothing to watch: the delete is waited for, and fails as ip's.
+    await expect(runCommand(['@links'], { input: 'group-del 3999\n' })).rejects.toThrow('@links: group-del 3999: RTNETLINK answers: No such device');
+    await expect(runCommand(['@links'], { input: `link-del tscnnone${tag}\n` })).rejects.toThrow(`Cannot find device "tscnnone${tag}"`);
+  });
+
   it('runs `nft -f -` when libnftables is not loaded, and reports its error', async () => {
     const bin = join(import.meta.dirname, '..', 'agent', 'runtime', 'native', 'build', 'tsc-spawn');
     const c = sides[2] as (typeof sides)[0];

@@ -17,38 +17,39 @@ export interface DownOptions {
   timeoutMs?: number;
 }
 
-async function removeContainers(agent: AgentApi, containers: readonly ContainerSummary[], opts: DownOptions, report: Reporter): Promise<void> {
-  await Promise.all(
-    containers.map(async (c) => {
-      const id = resource.container(c.name);
+/** A group of containers on their way out: all stopped, and all removed (each after its stop). */
+interface Leaving {
+  stopped: Promise<void>;
+  removed: Promise<void>;
+}
+
+function stopAndRemove(agent: AgentApi, containers: readonly ContainerSummary[], opts: DownOptions, report: Reporter): Leaving {
+  const each = containers.map((c) => {
+    const id = resource.container(c.name);
+    const stopped = (async () => {
       if (c.state === 'running' || c.state === 'paused' || c.state === 'restarting') {
         report.emit({ id, status: 'Stopping', state: 'working' });
         await agent.stopContainer(c.id, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
         report.emit({ id, status: 'Stopped', state: 'working' });
       }
+    })();
+    const removed = stopped.then(async () => {
       report.emit({ id, status: 'Removing', state: 'working' });
       await agent.removeContainer(c.id, { force: true });
       report.emit({ id, status: 'Removed', state: 'done' });
-    }),
-  );
+    });
+    return { stopped, removed };
+  });
+  return { stopped: allOf(each.map((e) => e.stopped)), removed: allOf(each.map((e) => e.removed)) };
 }
 
-export async function down(agent: AgentApi, p: DesiredProject, opts: DownOptions, report: Reporter): Promise<{ orphans: string[] }> {
-  traceProcessStart('cli');
-  const all = await agent.listContainers({ all: true, label: [`${LABEL.project}=${p.name}`] });
-  const known = new Set(p.services.map((s) => s.name));
-  const serviceOf = (c: ContainerSummary) => c.labels[LABEL.service] ?? '';
-  const orphans = all.filter((c) => !known.has(serviceOf(c)) && c.labels[LABEL.oneoff] !== 'True');
-  // Dependents first: the reverse of up's levels.
-  const order = levels(dependents(p.services));
-  for (const level of order) {
-    const names = new Set(level);
-    await removeContainers(agent, all.filter((c) => names.has(serviceOf(c))), opts, report);
-  }
-  // One-off containers of `run` go too, as docker compose down removes them.
-  await removeContainers(agent, all.filter((c) => known.has(serviceOf(c)) && c.labels[LABEL.oneoff] === 'True'), opts, report);
-  if (opts.removeOrphans) await removeContainers(agent, orphans, opts, report);
+/** Settles when all have; rejects with the first failure, with none of them left unhandled. */
+async function allOf(promises: readonly Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+}
 
+async function removeNetworks(agent: AgentApi, p: DesiredProject, report: Reporter): Promise<void> {
   const networks = await agent.listNetworks({ label: [`${LABEL.project}=${p.name}`] });
   const declared = new Map(p.networks.map((n) => [n.spec.name, n]));
   for (const n of networks) {
@@ -58,6 +59,29 @@ export async function down(agent: AgentApi, p: DesiredProject, opts: DownOptions
     await agent.removeNetwork(n.name);
     report.emit({ id, status: 'Removed', state: 'done' });
   }
+}
+
+export async function down(agent: AgentApi, p: DesiredProject, opts: DownOptions, report: Reporter): Promise<{ orphans: string[] }> {
+  traceProcessStart('cli');
+  const all = await agent.listContainers({ all: true, label: [`${LABEL.project}=${p.name}`] });
+  const known = new Set(p.services.map((s) => s.name));
+  const serviceOf = (c: ContainerSummary) => c.labels[LABEL.service] ?? '';
+  const orphans = all.filter((c) => !known.has(serviceOf(c)) && c.labels[LABEL.oneoff] !== 'True');
+  // Dependents first (the reverse of up's levels), each level stopped and removed before the
+  // next is stopped; then the one-off containers of `run` (docker compose down removes them
+  // too), and with --remove-orphans the orphans.
+  const groups = levels(dependents(p.services)).map((level) => all.filter((c) => level.includes(serviceOf(c))));
+  groups.push(all.filter((c) => known.has(serviceOf(c)) && c.labels[LABEL.oneoff] === 'True'));
+  if (opts.removeOrphans) groups.push(orphans);
+  let leaving: Leaving = { stopped: Promise.resolve(), removed: Promise.resolve() };
+  for (const group of groups.filter((g) => g.length > 0)) {
+    await leaving.removed;
+    leaving = stopAndRemove(agent, group, opts, report);
+  }
+  // Once nothing of the project runs, nothing holds its networks (an endpoint goes with its
+  // container's process, as in Docker): they go while the last containers are removed.
+  const networksGone = leaving.stopped.then(() => removeNetworks(agent, p, report));
+  await allOf([leaving.removed, networksGone]);
   if (opts.volumes) {
     const volumes = await agent.listVolumes({ label: [`${LABEL.project}=${p.name}`] });
     const external = new Set(p.volumes.filter((v) => v.external).map((v) => v.spec.name));

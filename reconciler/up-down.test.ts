@@ -123,6 +123,53 @@ describe('up and down', () => {
     expect(await agent.api.listVolumes()).toEqual([]);
   });
 
+  it('down stops dependents first, and removes the networks once all is stopped, while the last containers go', async () => {
+    const p = threeTier();
+    await up(agent.api, p, DEFAULT_UP, quietReporter());
+    const log: string[] = [];
+    const api = agent.api;
+    let networkAsked = () => {};
+    const networkCalled = new Promise<void>((resolve) => (networkAsked = resolve));
+    const name = async (id: string) => (await api.inspectContainer(id)).name;
+    const spy: typeof api = {
+      ...api,
+      async stopContainer(id, o) {
+        const n = await name(id);
+        log.push(`stop ${n}`);
+        await api.stopContainer(id, o);
+        log.push(`stopped ${n}`);
+      },
+      async removeContainer(id, o) {
+        const n = await name(id);
+        // The database's removal waits for the network's (a sequential down never gets there:
+        // the fallback lets it finish, and the log shows the order).
+        if (n === 'p-db-1') await Promise.race([networkCalled, new Promise((r) => setTimeout(r, 2000))]);
+        await api.removeContainer(id, o);
+        log.push(`removed ${n}`);
+      },
+      async removeNetwork(n) {
+        log.push(`remove network ${n}`);
+        networkAsked();
+        await api.removeNetwork(n);
+      },
+    };
+    await down(spy, p, { volumes: false, removeOrphans: false }, quietReporter());
+    expect(log).toEqual([
+      'stop p-web-1',
+      'stopped p-web-1',
+      'removed p-web-1',
+      'stop p-app-1',
+      'stopped p-app-1',
+      'removed p-app-1',
+      'stop p-db-1',
+      'stopped p-db-1',
+      'remove network p_frontend',
+      'removed p-db-1',
+    ]);
+    expect(await api.listContainers({ all: true })).toEqual([]);
+    expect(await api.listNetworks()).toEqual([]);
+  });
+
   it('reports orphans and removes them only when asked', async () => {
     const p = threeTier();
     await up(agent.api, p, DEFAULT_UP, quietReporter());

@@ -58,6 +58,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NETNS_RUN_DIR "/run/netns"
@@ -94,6 +95,7 @@ void links_preload(void) {
 static int nl = -1;    /* NETLINK_ROUTE socket of the current namespace, opened on first use */
 static uint32_t seq;
 static int host_ns = -1; /* the namespace the request started in (`enter -`) */
+static int entered;      /* in another namespace (`enter PATH`), until `enter -` */
 static const char *op_line; /* for messages */
 
 /* Set while a `?` op runs: its failure is not reported. */
@@ -424,22 +426,128 @@ static int op_group(char **w) {
   return rtnl(n);
 }
 
+/*
+ * Deleting links without waiting out the kernel's last step. A link delete is answered only after
+ * netdev_run_todo()'s rcu_barrier(), ~15-25 ms here (perf's sched_switch stacks of `ip link del`),
+ * which comes after the device has left every view: unlisted (`ip link`, its name free), its
+ * /sys/class/net entry removed, the RTNL lock released. So the request is sent by a forked child,
+ * and this process goes on once the devices' /sys/class/net entries are gone, or the child has
+ * ended (then with its status and message). The child finishes the kernel's wait alone and, an
+ * orphan by then, is reaped by init like the runtime's monitors. Only in the namespace /sys
+ * shows (none `enter`ed) and for devices it shows; otherwise, or when fork fails, the request is
+ * sent and waited for here.
+ */
+#define MAX_WATCHED 256
+static char watched[MAX_WATCHED][IFNAMSIZ];
+
+static int in_sys(const char *name) {
+  char path[32 + IFNAMSIZ];
+  snprintf(path, sizeof path, "/sys/class/net/%s", name);
+  return access(path, F_OK) == 0 || errno != ENOENT;
+}
+
+static int del_detached(struct nlmsghdr *n, int count) {
+  int watchable = !entered && count > 0;
+  for (int i = 0; watchable && i < count; i++) watchable = in_sys(watched[i]);
+  int errp[2];
+  if (!watchable || pipe2(errp, O_CLOEXEC) < 0) return rtnl(n);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(errp[0]);
+    close(errp[1]);
+    return rtnl(n);
+  }
+  if (pid == 0) {
+    /* Its message goes to the parent while it waits, and nowhere once it has gone on. */
+    signal(SIGPIPE, SIG_IGN);
+    dup2(errp[1], 2);
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) dup2(null, 0), dup2(null, 1);
+    close(nl); /* a socket of its own: the parent's goes on with its own sequence */
+    nl = -1;
+    _exit(nl_open() || rtnl(n));
+  }
+  close(errp[1]);
+  /* The devices leave /sys one after the other in one batch: look at the first still there. */
+  for (int first = 0;;) {
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == pid) {
+      char buf[1024];
+      for (ssize_t got; (got = read(errp[0], buf, sizeof buf)) > 0;) {
+        if (write(2, buf, (size_t)got) < 0) break;
+      }
+      close(errp[0]);
+      return !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    while (first < count && !in_sys(watched[first])) first++;
+    if (first == count) {
+      close(errp[0]);
+      return 0;
+    }
+    struct timespec pause = {0, 200 * 1000};
+    nanosleep(&pause, NULL);
+  }
+}
+
+/* The names of group G's devices (the current namespace's), into `watched`; -1 when too many. */
+static int group_members(uint32_t g) {
+  if (nl_open()) return -1;
+  struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+  struct nlmsghdr *n = msg_start(RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof ifi);
+  n->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+  put_u32(n, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  n->nlmsg_seq = ++seq;
+  while (send(nl, n, n->nlmsg_len, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  static union {
+    struct nlmsghdr n;
+    char buf[65536];
+  } r;
+  int count = 0;
+  for (;;) {
+    ssize_t got = recv(nl, &r, sizeof r, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return -1;
+    int len = (int)got;
+    for (struct nlmsghdr *h = &r.n; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_seq != n->nlmsg_seq) continue;
+      if (h->nlmsg_type == NLMSG_DONE) return count;
+      if (h->nlmsg_type == NLMSG_ERROR) return -1;
+      if (h->nlmsg_type != RTM_NEWLINK) continue;
+      struct ifinfomsg *i = NLMSG_DATA(h);
+      int alen = (int)IFLA_PAYLOAD(h);
+      const char *name = NULL;
+      int in_group = 0;
+      for (struct rtattr *a = IFLA_RTA(i); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+        if (a->rta_type == IFLA_IFNAME) name = RTA_DATA(a);
+        if (a->rta_type == IFLA_GROUP && RTA_PAYLOAD(a) >= 4) in_group = *(uint32_t *)RTA_DATA(a) == g;
+      }
+      if (!in_group || !name) continue;
+      if (count == MAX_WATCHED) return -1;
+      snprintf(watched[count++], IFNAMSIZ, "%s", name);
+    }
+  }
+}
+
 /* `ip link del group N`: every device of the group unregistered at once (one RCU wait for all). */
 static int op_group_del(char **w) {
   uint32_t g;
   if (parse_u32(w[1], &g)) return 1;
   if (g == 0) return fail("refusing to delete group 0 (every device's default)");
+  int count = group_members(g);
   struct ifinfomsg ifi = {.ifi_index = 0};
   struct nlmsghdr *n = msg_start(RTM_DELLINK, 0, &ifi, sizeof ifi);
   put_u32(n, IFLA_GROUP, g);
-  return rtnl(n);
+  return del_detached(n, count < 0 ? 0 : count);
 }
 
 static int op_link_del(char **w) {
   int idx;
   if (ifindex(w[1], &idx)) return 1;
   struct ifinfomsg ifi = {.ifi_index = idx};
-  return rtnl(msg_start(RTM_DELLINK, 0, &ifi, sizeof ifi));
+  snprintf(watched[0], IFNAMSIZ, "%s", w[1]);
+  return del_detached(msg_start(RTM_DELLINK, 0, &ifi, sizeof ifi), 1);
 }
 
 static int netns_path(const char *name, char *path, size_t size) {
@@ -523,6 +631,7 @@ static int op_enter(char **w) {
   if (rc < 0) return fail("setns: %s", strerror(err));
   if (nl >= 0) close(nl);
   nl = -1;
+  entered = given(w[1]);
   return 0;
 }
 
