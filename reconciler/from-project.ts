@@ -280,7 +280,10 @@ function pullPolicy(s: ServiceConfig): PullPolicy {
 }
 
 function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): DesiredServiceSpec {
-  const hash = configHash(p, s.name);
+  // Made when first asked for (by `up` and `create`, not by `down`): it loads node:crypto and
+  // hashes the whole service.
+  let hashMemo: string | undefined;
+  const hash = () => (hashMemo ??= configHash(p, s.name));
   const scale = opts.scale?.[s.name] ?? s.deploy?.replicas ?? s.scale ?? 1;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(s.environment ?? {})) {
@@ -293,7 +296,6 @@ function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): De
     [LABEL.project]: p.name,
     [LABEL.service]: s.name,
     [LABEL.oneoff]: 'False',
-    [LABEL.configHash]: hash,
     [LABEL.dependsOn]: dependsOnLabel(s),
     [LABEL.image]: imageOf(p, s),
     [LABEL.version]: COMPOSE_VERSION,
@@ -313,7 +315,7 @@ function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): De
   const container = (n: number): ContainerSpec => ({
     name: s.container_name ?? containerName(p.name, s.name, n),
     image: imageOf(p, s),
-    labels: { ...baseLabels, [LABEL.containerNumber]: String(n) },
+    labels: { ...baseLabels, [LABEL.configHash]: hash(), [LABEL.containerNumber]: String(n) },
     ...(s.entrypoint === undefined || s.entrypoint === null ? {} : { entrypoint: s.entrypoint }),
     ...(s.command === undefined || s.command === null ? {} : { command: s.command }),
     env,
@@ -365,7 +367,17 @@ function serviceSpec(p: Project, s: ServiceConfig, opts: FromProjectOptions): De
     required: d.required,
     restart: d.restart === true,
   }));
-  return { name: s.name, scale, configHash: hash, image: imageOf(p, s), pullPolicy: pullPolicy(s), dependsOn, container };
+  return {
+    name: s.name,
+    scale,
+    get configHash() {
+      return hash();
+    },
+    image: imageOf(p, s),
+    pullPolicy: pullPolicy(s),
+    dependsOn,
+    container,
+  };
 }
 
 /**

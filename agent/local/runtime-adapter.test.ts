@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { buildBusyboxRootfs } from '../../fixtures/busybox-rootfs.js';
 import { command, describePrivileged, root } from '../../test/support/privileged.js';
@@ -10,7 +10,14 @@ import { bundledRuntimePath } from '../runtime/bundled-runtime-path.js';
 import { waitExit } from '../runtime/monitor-client.js';
 import { ANNOTATIONS, defaultSpec } from '../runtime/spec.js';
 import { writeBundle } from '../runtime/write-bundle.js';
-import { createRuntimeAdapter } from './runtime-adapter.js';
+import { createRuntimeAdapter, signalNumber } from './runtime-adapter.js';
+
+describe('signalNumber', () => {
+  it('reads a signal as the runtime does: with or without SIG, any case, or a number from 1 to 64', () => {
+    expect(['SIGTERM', 'TERM', 'term', 'SigKill', '9', '64'].map(signalNumber)).toEqual([15, 15, 15, 9, 9, 64]);
+    expect(['0', '65', 'SIGNOPE', '', '-1'].map(signalNumber)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+  });
+});
 
 describePrivileged('runtime adapter on the bundled runtime', [root, command('busybox')], () => {
   let dir: string;
@@ -77,6 +84,29 @@ describePrivileged('runtime adapter on the bundled runtime', [root, command('bus
       expect(out.replace(/\r/g, '').split('\n').filter((l) => /^\d+ \d+$/.test(l))).toEqual(['20 70', '40 100']);
     } finally {
       await rt.delete(id, { force: true });
+    }
+  });
+
+  it('signals the containers it started itself, any other through the runtime, and an exited one not at all', async () => {
+    const rootfs = await buildBusyboxRootfs(join(dir, 'rootfs-kill'));
+    const stateRoot = join(dir, 'kill-state-root');
+    const rt = createRuntimeAdapter({ binary: bundledRuntimePath(), root: stateRoot });
+    // A restarted agent's adapter: it started nothing, so it knows no process.
+    const restarted = createRuntimeAdapter({ binary: bundledRuntimePath(), root: stateRoot });
+    const ids = ['k'.repeat(64), 'r'.repeat(64)];
+    try {
+      for (const id of ids) {
+        const spec = defaultSpec({ args: ['sh', '-c', 'trap "exit 7" USR1; trap "exit 9" TERM; while :; do sleep 0.05; done'], rootfs });
+        await rt.run?.(id, await writeBundle(join(dir, `bundle-${id[0] ?? ''}`), spec), { logPath: join(dir, `${id[0] ?? ''}-json.log`) });
+      }
+      const [own, other] = ids as [string, string];
+      await rt.kill(own, 'USR1');
+      expect((await rt.waitExit(own)).exitCode).toBe(7);
+      await restarted.kill(other, 'SIGTERM');
+      expect((await rt.waitExit(other)).exitCode).toBe(9);
+      for (const adapter of [rt, restarted]) await expect(adapter.kill(own, 'KILL')).rejects.toThrow(/not running/);
+    } finally {
+      for (const id of ids) await rt.delete(id, { force: true });
     }
   });
 });
