@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /**
- * Entry point of the `tsc-compose` binary. It only chooses how to load the program (`run.ts`):
+ * Entry point of the `tsc-compose` binary. It only chooses how to load the program (`run.ts`).
+ * The package's bin is this module made CommonJS by the build (dist/cli/main.cjs: Node then
+ * starts without its ES module loader, ~4 ms); dist/cli/main.js is the same as an ES module.
  *
  * - Built by `npm run build`, the program is one CommonJS bundle beside this file
  *   (`main.bundle.cjs`, made by `bundle/build-bundle.ts`), compiled with the V8 code cache the
@@ -41,9 +43,15 @@ function bundled(): Program | undefined {
   return loadWithCodeCache(file, { cacheFile, importModule: (specifier) => import(specifier) }).exports as Program;
 }
 
-// The built-ins a command uses, loaded before the flags change: Node's own code cache of them
-// is made under its default flags and refused under others (~5 ms of compiling).
-for (const builtin of PRELOADED_BUILTINS) require(builtin);
-useCodeCacheFlags();
-const program = bundled() ?? ((await import('./run.js')) as Program);
-process.exitCode = await program.main(process.argv.slice(2));
+async function start(): Promise<void> {
+  // The built-ins a command uses, loaded before the flags change: Node's own code cache of them
+  // is made under its default flags and refused under others (~5 ms of compiling).
+  for (const builtin of PRELOADED_BUILTINS) require(builtin);
+  useCodeCacheFlags();
+  const program = bundled() ?? ((await import('./run.js')) as Program);
+  process.exitCode = await program.main(process.argv.slice(2));
+}
+
+// Not a top-level await: the build also makes this module the package's CommonJS bin
+// (dist/cli/main.cjs, see bundle/build-bundle.ts), and a failure still ends the process as one.
+void start();

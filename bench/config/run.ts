@@ -48,7 +48,7 @@ try {
 
   // our CLI as users run it: the built tree `npm install` makes (dist/, with the precompiled
   // schema validator).
-  const bundle = join(root, 'dist', 'cli', 'main.js');
+  const bundle = join(root, 'dist', 'cli', 'main.cjs');
   // always rebuilt: a stale dist/ would time yesterday's code
   const build = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`npm run build failed: ${build.stderr}`);

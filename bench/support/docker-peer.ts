@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 export const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docker';
 /** The built CLI, as users run it. */
-export const OUR_CLI = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist/cli/main.js');
+export const OUR_CLI = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist/cli/main.cjs');
 
 function mustRun(cmd: string, args: string[], env: NodeJS.ProcessEnv): void {
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: 300_000, maxBuffer: 1 << 26 });

@@ -28,7 +28,7 @@ import { buildOciImage } from '../../fixtures/oci-image.js';
 const EDITS = Number(process.argv[2] ?? 100);
 const PEER_QUIET_MS = 500;
 const repo = fileURLToPath(new URL('../..', import.meta.url));
-const ourCli = join(repo, 'dist/cli/main.js');
+const ourCli = join(repo, 'dist/cli/main.cjs');
 const port = 20000 + (process.pid % 1000);
 
 function run(args: string[], env: NodeJS.ProcessEnv, cwd?: string): string {

@@ -1,22 +1,22 @@
 /**
- * The built CLI (`npm run build`: dist/cli/main.js with its bundle and code cache) as users run
- * it: it runs from the bundle, V8 takes the cache, and it prints exactly what the same build's
+ * The built CLI (`npm run build`: the bin dist/cli/main.cjs with its bundle and code cache) as
+ * users run it: it runs from the bundle, V8 takes the cache, and it prints exactly what the same build's
  * modules print when loaded one by one (`TSC_COMPOSE_BUNDLE=0`). Needs the built tree (CI builds
  * it in `npm ci`); run `npm run build` after changing the sources.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { describe, expect, it } from 'vitest';
 
 import { COMMANDS } from '../program.js';
-import { BUNDLE_CACHE, BUNDLE_FILE } from './bundle-files.js';
+import { BIN_FILE, BUNDLE_CACHE, BUNDLE_FILE } from './bundle-files.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const dist = join(repo, 'dist', 'cli');
-const main = join(dist, 'main.js');
+const main = join(dist, BIN_FILE);
 const fixtures = join(repo, 'fixtures', 'compose');
 
 function built(): void {
@@ -29,7 +29,7 @@ interface Run {
   stderr: string;
 }
 
-/** `node dist/cli/main.js ARGS` in `cwd`, from the bundle or (unbundled) the modules. */
+/** `node dist/cli/main.cjs ARGS` in `cwd`, from the bundle or (unbundled) the modules. */
 function cli(args: string[], cwd: string, unbundled: boolean): Promise<Run> {
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: '/nonexistent-home', ...(unbundled ? { TSC_COMPOSE_BUNDLE: '0' } : {}) };
   return new Promise((resolve, reject) => {
@@ -57,7 +57,11 @@ async function bothWays(cases: ReadonlyArray<{ args: string[]; cwd: string }>): 
 describe('the built CLI bundle', () => {
   it('is what the binary runs, compiled from its code cache', async () => {
     built();
-    expect(statSync(join(dist, BUNDLE_FILE)).mtimeMs).toBeGreaterThanOrEqual(statSync(main).mtimeMs);
+    expect(statSync(join(dist, BUNDLE_FILE)).mtimeMs).toBeGreaterThanOrEqual(statSync(join(dist, 'main.js')).mtimeMs);
+    // the package's bin is this file, a CommonJS script (no ES module loader at start)
+    const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(pkg.bin['tsc-compose']).toBe(`dist/cli/${BIN_FILE}`);
+    expect(readFileSync(main, 'utf8')).toMatch(/^#!\/usr\/bin\/env node\n"use strict";/);
     // a stack trace (--verbose) names the files the code came from
     const bundled = await cli(['--verbose', '-f', '/nonexistent/compose.yaml', 'config'], repo, false);
     expect(bundled.stderr).toContain(BUNDLE_FILE);

@@ -17,11 +17,11 @@ const tsx = join(repo, 'node_modules/.bin/tsx');
 const main = join(repo, 'cli/main.ts');
 /**
  * The CLI and agent as run: from the sources (tsx), or with `TSC_E2E_CLI=built` the built
- * binary (dist/cli/main.js and its bundle, `npm run build` first).
+ * binary (dist/cli/main.cjs and its bundle, `npm run build` first).
  */
 const builtCli = process.env['TSC_E2E_CLI'] === 'built';
-const cliArgv = builtCli ? [process.execPath, join(repo, 'dist/cli/main.js')] : [tsx, main];
-const agentArgv = builtCli ? [join(repo, 'dist/cli/main.js'), 'agent'] : ['--import', 'tsx', main, 'agent'];
+const cliArgv = builtCli ? [process.execPath, join(repo, 'dist/cli/main.cjs')] : [tsx, main];
+const agentArgv = builtCli ? [join(repo, 'dist/cli/main.cjs'), 'agent'] : ['--import', 'tsx', main, 'agent'];
 
 export interface CliResult {
   status: number | null;
