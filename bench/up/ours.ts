@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 
 import { buildOciImage } from '../../fixtures/oci-image.js';
 import { OUR_CLI, median, startAgent, stopProcess } from '../support/docker-peer.js';
+import { settle } from '../support/settle.js';
 import { generateCompose } from './generate.js';
 
 const SIZES = (process.argv[2] ?? '10').split(',').map(Number);
@@ -58,6 +59,7 @@ function threadsCpu(pid: number): Map<string, number> {
 const minus = (a: { agent: number; programs: number }, b: { agent: number; programs: number }) => ({ agent: a.agent - b.agent, programs: a.programs - b.programs });
 
 function timed(args: string[], cwd: string, env: NodeJS.ProcessEnv): number {
+  settle();
   const t0 = performance.now();
   const r = spawnSync(process.execPath, [OUR_CLI, ...args], { cwd, env, encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);

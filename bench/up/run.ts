@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 import { buildOciImage } from '../../fixtures/oci-image.js';
 import { DOCKER, OUR_CLI, dockerLoad, median, startAgent, startDockerd, stopProcess, waitFor } from '../support/docker-peer.js';
+import { settle } from '../support/settle.js';
 import { generateCompose } from './generate.js';
 
 const SIZES = (process.argv[2] ?? '10,50').split(',').map(Number);
@@ -45,6 +46,7 @@ function run({ cmd, args, cwd, env }: Run, timeout = 300_000): string {
 }
 
 function timed(r: Run): number {
+  settle();
   const t0 = performance.now();
   run(r);
   return performance.now() - t0;
