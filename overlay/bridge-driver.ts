@@ -38,8 +38,8 @@ export const bridgeDriver: NetworkDriver = {
   },
   async remove(ctx, net) {
     if (net.external) return;
-    const links = await ctx.readLinks();
-    await ctx.applyLinkOps(planBridgeRemoval(net.bridge, links.find((l) => l.ifname === net.bridge)));
+    const present = ctx.linkExists !== undefined ? await ctx.linkExists(net.bridge) : (await ctx.readLinks()).some((l) => l.ifname === net.bridge);
+    await ctx.applyLinkOps(planBridgeRemoval(net.bridge, present));
   },
   async attach(ctx, net, ep) {
     // From the manager's state: no host side yet, nothing of ours in the namespace.

@@ -50,7 +50,7 @@ import type { BoundSocket } from './published-ports.js';
 import type { PortConfig } from './published-ports.js';
 import { parseProcNet, planPublishedPorts } from './published-ports.js';
 import { createPortReservations, reservationKey } from './port-reservations.js';
-import { runCommand } from './run-command.js';
+import { runCommand, runNftJson, runNftScript } from './run-command.js';
 
 /** Where the DNS server listens on each gateway; containers still ask 127.0.0.11:53. */
 export const DNS_PORT = 10053;
@@ -138,7 +138,15 @@ function conflictOf(c: ContainerRecord, port: RulesetPort, error: Error): PortCo
   };
 }
 
-const ctx: DriverContext = { applyLinkOps, readLinks, readVxlanPeers: (dev) => readVxlanPeers(dev) };
+/** Whether the host's namespace has a link of this name: its /sys/class/net entry (no program, no full read). */
+function hostLinkExists(name: string): Promise<boolean> {
+  return access(`/sys/class/net/${name}`).then(
+    () => true,
+    () => false,
+  );
+}
+
+const ctx: DriverContext = { applyLinkOps, readLinks, linkExists: hostLinkExists, readVxlanPeers: (dev) => readVxlanPeers(dev) };
 
 /** NAME of a /run/netns/NAME path (what `ip netns add|del` take). */
 function netnsName(path: string): string {
@@ -270,13 +278,13 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const script = renderRulesetChange(applied, rs);
     if (script !== undefined) {
       try {
-        await runCommand(['nft', '-f', '-'], { input: script });
+        await runNftScript(script);
       } catch (e) {
         // An incremental change that failed: the table is not what we think; replace it whole.
         const wasIncremental = applied !== undefined;
         applied = undefined;
         if (!wasIncremental) throw e;
-        await runCommand(['nft', '-f', '-'], { input: renderRulesetChange(undefined, rs) as string });
+        await runNftScript(renderRulesetChange(undefined, rs) as string);
       }
     }
     applied = rs;
@@ -298,7 +306,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
 
   async function readTable(): Promise<unknown> {
     try {
-      const { stdout } = await runCommand(['nft', '-j', 'list', 'table', 'inet', table]);
+      const { stdout } = await runNftJson(['list', 'table', 'inet', table]);
       return JSON.parse(stdout) as unknown;
     } catch {
       return undefined;
@@ -373,7 +381,7 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
     const planned = planNetwork(state, { ...spec, ...identity }, routes, ipv6Pools);
     const net = planned.record;
     // A bridge network whose bridge is not there yet (the usual case) needs no read of the links.
-    const absent = net.driver === 'bridge' && (await access(`/sys/class/net/${net.bridge}`).then(() => false, () => true));
+    const absent = net.driver === 'bridge' && !(await hostLinkExists(net.bridge));
     const links = absent ? [] : await readLinks();
     const driver = driverFor(net);
     // Never remove on failure what was there before us (a name clash is not ours to delete).

@@ -34,8 +34,8 @@ describe('planBridge', () => {
   });
 
   it('removes only what exists', () => {
-    expect(planBridgeRemoval('tsc-abc', undefined)).toEqual([]);
-    expect(planBridgeRemoval('tsc-abc', { ifname: 'tsc-abc' })).toEqual([{ kind: 'ip', args: ['link', 'del', 'tsc-abc'] }]);
+    expect(planBridgeRemoval('tsc-abc', false)).toEqual([]);
+    expect(planBridgeRemoval('tsc-abc', true)).toEqual([{ kind: 'ip', args: ['link', 'del', 'tsc-abc'] }]);
     expect(planDetach('tsv1', { ifname: 'tsv1' })).toEqual([{ kind: 'ip', args: ['link', 'del', 'tsv1'] }]);
   });
 });

@@ -83,8 +83,8 @@ export function planBridge(want: BridgeDesired, actual: LinkInfo | undefined): L
   return ops;
 }
 
-export function planBridgeRemoval(bridge: string, actual: LinkInfo | undefined): LinkOp[] {
-  return actual === undefined ? [] : [{ kind: 'ip', args: ['link', 'del', bridge] }];
+export function planBridgeRemoval(bridge: string, present: boolean): LinkOp[] {
+  return present ? [{ kind: 'ip', args: ['link', 'del', bridge] }] : [];
 }
 
 export interface AttachDesired {

@@ -298,6 +298,28 @@ describePrivileged('the @links built-in against the sh script', [root, command('
     await expect(runCommand(['@links'], { input: `link-del tscnnone${tag}\n` })).rejects.toThrow(`Cannot find device "tscnnone${tag}"`);
   });
 
+  it('runs the host\'s nft commands in the helper itself (@nft), output and errors per command', async () => {
+    const table = `tscnft${tag}`;
+    try {
+      await runCommand(['@nft'], { input: `table inet ${table} {\n  chain c { type filter hook forward priority 0; policy accept; }\n}\n` });
+      const list = () => runCommand(['@nft', '-j'], { input: `list table inet ${table}` });
+      const first = await list();
+      expect(JSON.stringify(JSON.parse(first.stdout))).toContain(`"name":"${table}"`);
+      // each answer holds its own command's output only
+      expect((await list()).stdout).toBe(first.stdout);
+      // nft's own words for a mistake, and a non-zero status
+      await expect(runCommand(['@nft'], { input: `add rule inet ${table} c bogus\n` })).rejects.toThrow(/@nft failed \(exit 1\): Error: syntax error/);
+      await runCommand(['@nft'], { input: `delete table inet ${table}\n` });
+      expect((await run('nft', ['list', 'tables'])).stdout).not.toContain(table);
+      await expect(list()).rejects.toThrow(/No such file or directory/);
+    } finally {
+      await run('nft', ['delete', 'table', 'inet', table]).catch(() => undefined);
+    }
+    // Without libnftables the helper says it cannot run it, so the caller runs `nft` instead.
+    const bin = join(import.meta.dirname, '..', 'agent', 'runtime', 'native', 'build', 'tsc-spawn');
+    expect(await viaSeparateHelper(bin, 'list tables', { TSC_SPAWN_NFT: 'exec' }, ['@nft'])).toEqual({ code: 127, stderr: 'cannot run @nft: libnftables cannot be loaded\n' });
+  });
+
   it('runs `nft -f -` when libnftables is not loaded, and reports its error', async () => {
     const bin = join(import.meta.dirname, '..', 'agent', 'runtime', 'native', 'build', 'tsc-spawn');
     const c = sides[2] as (typeof sides)[0];
@@ -355,15 +377,15 @@ function native(ops: LinkOp[]): string {
 }
 
 /** One `@links` request to a tsc-spawn of its own (with its own environment), by its protocol. */
-function viaSeparateHelper(bin: string, input: string, env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+function viaSeparateHelper(bin: string, input: string, env: Record<string, string>, argv: readonly string[] = ['@links']): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
-    const strings = Buffer.from('\0@links\0');
+    const strings = Buffer.from(`\0${argv.map((a) => `${a}\0`).join('')}`);
     const body = Buffer.from(input);
     const head = Buffer.alloc(20);
     head.writeUInt32LE(16 + strings.length + body.length, 0);
     head.writeUInt32LE(1, 4);
-    head.writeUInt32LE(1, 8);
+    head.writeUInt32LE(argv.length, 8);
     head.writeUInt32LE(body.length, 12);
     head.writeUInt32LE(0, 16);
     const out: Buffer[] = [];

@@ -65,6 +65,8 @@ export interface EndpointRecord {
 export interface DriverContext {
   applyLinkOps(ops: readonly LinkOp[]): Promise<void>;
   readLinks(netns?: string): Promise<LinkInfo[]>;
+  /** Whether the host's namespace has a link of this name, without reading them all (/sys/class/net). */
+  linkExists?(name: string): Promise<boolean>;
   /**
    * The hot path of connect/disconnect: the manager's state is taken as the truth (the veth
    * does not exist yet, the namespace holds only what the state says), so attach/detach plan

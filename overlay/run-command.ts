@@ -25,6 +25,21 @@ export async function runCommand(argv: readonly string[], opts: { input?: string
   return checked(argv, opts.netns, r);
 }
 
+/**
+ * An nft script (`nft -f -`) in the host's namespace: through tsc-spawn's `@nft`, one
+ * libnftables context kept open for the helper's life, when it has one (a command's socket is
+ * not released each time, which waits out the grace period before what it deleted is freed:
+ * links.c), else the program.
+ */
+export async function runNftScript(script: string): Promise<RunResult> {
+  return (await runBuiltinCommand(['@nft'], { input: script })) ?? runCommand(['nft', '-f', '-'], { input: script });
+}
+
+/** `nft -j ARGS` (a list, in JSON) in the host's namespace, as runNftScript runs a script. */
+export async function runNftJson(args: readonly string[]): Promise<RunResult> {
+  return (await runBuiltinCommand(['@nft', '-j'], { input: args.join(' ') })) ?? runCommand(['nft', '-j', ...args]);
+}
+
 /** A tsc-spawn built-in (`@links`) as runCommand runs a program; undefined when there is none to run it. */
 export async function runBuiltinCommand(argv: readonly string[], opts: { input?: string } = {}): Promise<RunResult | undefined> {
   const r = await runBuiltin(argv, { input: opts.input });

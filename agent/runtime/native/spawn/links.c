@@ -70,7 +70,11 @@ static int (*nft_ctx_buffer_output_p)(struct nft_ctx *);
 static int (*nft_ctx_buffer_error_p)(struct nft_ctx *);
 static int (*nft_run_cmd_from_buffer_p)(struct nft_ctx *, const char *);
 static const char *(*nft_ctx_get_error_buffer_p)(struct nft_ctx *);
+static const char *(*nft_ctx_get_output_buffer_p)(struct nft_ctx *);
+static unsigned int (*nft_ctx_output_get_flags_p)(struct nft_ctx *);
+static void (*nft_ctx_output_set_flags_p)(struct nft_ctx *, unsigned int);
 static void (*nft_ctx_free_p)(struct nft_ctx *);
+#define NFT_CTX_OUTPUT_JSON (1u << 4) /* libnftables.h */
 
 void links_preload(void) {
   static int done;
@@ -87,9 +91,49 @@ void links_preload(void) {
   *(void **)&nft_run_cmd_from_buffer_p = dlsym(h, "nft_run_cmd_from_buffer");
   *(void **)&nft_ctx_get_error_buffer_p = dlsym(h, "nft_ctx_get_error_buffer");
   *(void **)&nft_ctx_free_p = dlsym(h, "nft_ctx_free");
+  *(void **)&nft_ctx_get_output_buffer_p = dlsym(h, "nft_ctx_get_output_buffer");
+  *(void **)&nft_ctx_output_get_flags_p = dlsym(h, "nft_ctx_output_get_flags");
+  *(void **)&nft_ctx_output_set_flags_p = dlsym(h, "nft_ctx_output_set_flags");
   if (!nft_ctx_new_p || !nft_ctx_buffer_output_p || !nft_ctx_buffer_error_p || !nft_run_cmd_from_buffer_p ||
-      !nft_ctx_get_error_buffer_p || !nft_ctx_free_p)
+      !nft_ctx_get_error_buffer_p || !nft_ctx_free_p || !nft_ctx_get_output_buffer_p || !nft_ctx_output_get_flags_p ||
+      !nft_ctx_output_set_flags_p)
     nft_ctx_new_p = NULL;
+}
+
+/*
+ * `@nft [-j]` (links.h): the host's nft commands through one libnftables context kept for the
+ * helper's life, in its own process. nftables frees what a transaction deleted after an RCU
+ * grace period, and the release of the netlink socket that made it waits for that, holding the
+ * commit mutex, which a network device's unregistering takes too: an `nft -f` that deletes
+ * rules held its caller ~15-25 ms at exit (perf: nft_rcv_nl_event), and a bridge being deleted
+ * meanwhile waited as long. This socket is released only when the helper ends.
+ */
+int links_nft_local(const char *cmds, size_t len, int json, const char **out, const char **err) {
+  static struct nft_ctx *ctx;
+  *out = *err = "";
+  links_preload();
+  if (!nft_ctx_new_p) return -1;
+  if (!ctx) {
+    ctx = nft_ctx_new_p(0);
+    if (!ctx) return -1;
+    nft_ctx_buffer_output_p(ctx);
+    nft_ctx_buffer_error_p(ctx);
+  }
+  char *s = malloc(len + 1);
+  if (!s) {
+    *err = "out of memory\n";
+    return 1;
+  }
+  memcpy(s, cmds, len);
+  s[len] = 0;
+  unsigned int flags = nft_ctx_output_get_flags_p(ctx);
+  nft_ctx_output_set_flags_p(ctx, json ? flags | NFT_CTX_OUTPUT_JSON : flags & ~NFT_CTX_OUTPUT_JSON);
+  int rc = nft_run_cmd_from_buffer_p(ctx, s);
+  free(s);
+  /* Each buffer holds what the command wrote since the last read of it. */
+  *out = nft_ctx_get_output_buffer_p(ctx);
+  *err = nft_ctx_get_error_buffer_p(ctx);
+  return rc != 0;
 }
 
 static int nl = -1;    /* NETLINK_ROUTE socket of the current namespace, opened on first use */

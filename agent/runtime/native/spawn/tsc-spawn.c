@@ -20,6 +20,9 @@
  * a container's network link ops with rtnetlink and libnftables instead of ~6 programs;
  * `@mount TYPE SOURCE OPTIONS TARGET` and `@umount TARGET` are mount(2) and umount2(2) (a
  * container's root filesystem), with mount(8)'s kind of message, instead of exec'ing it.
+ * `@nft [-j]` is the exception: the host's nft commands (its stdin bytes) run in this process,
+ * through one libnftables context kept open (links.c says why), answered at once; "cannot run"
+ * (127) when libnftables cannot be loaded, so that the caller runs `nft` instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -100,6 +103,24 @@ static void respond(struct job *j, int status) {
   if (j->e.len) write_all(1, j->e.p, j->e.len);
 }
 
+/* `@nft [-j]`, answered at once from this process (links.c: links_nft_local). */
+static void nft_here(uint32_t id, char **argv, uint32_t argc, const char *input, uint32_t inlen) {
+  struct job j = {.id = id};
+  const char *out, *err;
+  int json = argc == 2 && strcmp(argv[1], "-j") == 0;
+  int status = argc > 2 || (argc == 2 && !json) ? (err = "@nft: expected [-j]\n", out = "", 2) : links_nft_local(input, inlen, json, &out, &err);
+  if (status < 0) {
+    status = 127;
+    out = "";
+    err = "cannot run @nft: libnftables cannot be loaded\n";
+  }
+  j.o.p = (char *)out;
+  j.o.len = strlen(out);
+  j.e.p = (char *)err;
+  j.e.len = strlen(err);
+  respond(&j, status);
+}
+
 static void start(const char *frame, size_t len) {
   uint32_t id, argc, inlen, flags;
   if (len < 16) return;
@@ -118,6 +139,11 @@ static void start(const char *frame, size_t len) {
     p += strlen(p) + 1;
   }
   int builtin = argv[0] && argv[0][0] == '@';
+  if (builtin && strcmp(argv[0], "@nft") == 0) {
+    nft_here(id, argv, argc, end, inlen);
+    free(argv);
+    return;
+  }
   if (builtin && strcmp(argv[0], "@links") == 0) links_preload();
   struct job *j = calloc(1, sizeof *j);
   if (!j) die("calloc");
