@@ -4,7 +4,7 @@
  * touched; containers of services the project no longer has (orphans) go only with
  * `--remove-orphans`, else they are reported.
  */
-import type { AgentApi, ContainerSummary } from '../agent/api/types.js';
+import type { AgentApi, ContainerSummary, NetworkSummary } from '../agent/api/types.js';
 import { resource, type Reporter } from '../lib/progress.js';
 import { traceProcessStart } from '../lib/trace.js';
 import type { DesiredProject } from './desired.js';
@@ -49,8 +49,8 @@ async function allOf(promises: readonly Promise<void>[]): Promise<void> {
   if (failed !== undefined) throw failed.reason;
 }
 
-async function removeNetworks(agent: AgentApi, p: DesiredProject, report: Reporter): Promise<void> {
-  const networks = await agent.listNetworks({ label: [`${LABEL.project}=${p.name}`] });
+async function removeNetworks(agent: AgentApi, listed: Promise<NetworkSummary[]>, p: DesiredProject, report: Reporter): Promise<void> {
+  const networks = await listed;
   const declared = new Map(p.networks.map((n) => [n.spec.name, n]));
   for (const n of networks) {
     if (declared.get(n.name)?.external === true) continue;
@@ -63,6 +63,10 @@ async function removeNetworks(agent: AgentApi, p: DesiredProject, report: Report
 
 export async function down(agent: AgentApi, p: DesiredProject, opts: DownOptions, report: Reporter): Promise<{ orphans: string[] }> {
   traceProcessStart('cli');
+  // The networks are listed with the containers (down makes none): one round trip fewer
+  // between the last stop and the networks' removal.
+  const listedNetworks = agent.listNetworks({ label: [`${LABEL.project}=${p.name}`] });
+  listedNetworks.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
   const all = await agent.listContainers({ all: true, label: [`${LABEL.project}=${p.name}`] });
   const known = new Set(p.services.map((s) => s.name));
   const serviceOf = (c: ContainerSummary) => c.labels[LABEL.service] ?? '';
@@ -80,7 +84,7 @@ export async function down(agent: AgentApi, p: DesiredProject, opts: DownOptions
   }
   // Once nothing of the project runs, nothing holds its networks (an endpoint goes with its
   // container's process, as in Docker): they go while the last containers are removed.
-  const networksGone = leaving.stopped.then(() => removeNetworks(agent, p, report));
+  const networksGone = leaving.stopped.then(() => removeNetworks(agent, listedNetworks, p, report));
   await allOf([leaving.removed, networksGone]);
   if (opts.volumes) {
     const volumes = await agent.listVolumes({ label: [`${LABEL.project}=${p.name}`] });
