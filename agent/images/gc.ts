@@ -1,6 +1,6 @@
 /**
  * Garbage collection: mark from the names in index.json, the leases of pulls in progress and
- * the root filesystems on disk; sweep the blobs and snapshots nothing reaches. Runs under the
+ * the root filesystems on disk; sweep the blobs, snapshots and init layers nothing reaches. Runs under the
  * store's exclusive lock, so no name changes while it marks.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { isDigest } from './digest.js';
 import type { ImageStore } from './image-store.js';
 import type { ImageConfig, ImageIndex, ImageManifest } from './media-types.js';
 import { manifestKind } from './media-types.js';
+import { forgetInitLayer, initLayerKey, initLayersDir } from './init-layer.js';
 import { listRootfs } from './rootfs.js';
 import { extracting, snapshotsDir } from './snapshots.js';
 
@@ -36,6 +37,7 @@ export async function garbageCollect(store: ImageStore): Promise<GcResult> {
     const leased = store.leased();
     const blobs = new Set<string>();
     const snapshots = new Set<string>();
+    const initLayers = new Set<string>();
     for (const d of leased) {
       blobs.add(d);
       snapshots.add(d);
@@ -60,12 +62,16 @@ export async function garbageCollect(store: ImageStore): Promise<GcResult> {
         try {
           const config = await store.readJson<ImageConfig>(doc.config.digest);
           for (const id of config.rootfs?.diff_ids ?? []) snapshots.add(id);
+          initLayers.add(initLayerKey(config.rootfs?.diff_ids ?? []));
         } catch {
           // config not here (a partial pull): its layers' snapshots are not kept by it
         }
       }
     }
-    for (const r of await listRootfs(store)) for (const id of r.diffIds) snapshots.add(id);
+    for (const r of await listRootfs(store)) {
+      for (const id of r.diffIds) snapshots.add(id);
+      initLayers.add(initLayerKey(r.diffIds));
+    }
 
     const result: GcResult = { removedBlobs: [], removedSnapshots: [], reclaimedBytes: 0 };
     const blobDir = join(store.root, 'blobs', 'sha256');
@@ -88,6 +94,14 @@ export async function garbageCollect(store: ImageStore): Promise<GcResult> {
       result.reclaimedBytes += await sizeOf(join(snapDir, name));
       await rm(join(snapDir, name), { recursive: true, force: true });
       result.removedSnapshots.push(diffId);
+    }
+    // Init layers of images and root filesystems that are gone; while a container's root
+    // filesystem is being prepared (a lease is held), every one stays.
+    const initDir = initLayersDir(store);
+    for (const name of leased.size > 0 ? [] : await readdir(initDir).catch(() => [])) {
+      if (initLayers.has(name)) continue;
+      await rm(join(initDir, name), { recursive: true, force: true });
+      forgetInitLayer(store, name);
     }
     // Leftovers of writes that a crash interrupted; what is being written now stays.
     const active = store.activeTemps();

@@ -51,13 +51,15 @@ describePrivileged('container rootfs on overlayfs', [root, command('mount'), com
     expect(fs.lowers).toEqual([snapshotPath(store, built.layers[1]?.diffId ?? ''), snapshotPath(store, built.layers[0]?.diffId ?? '')]);
     // from the lower layer
     expect((await stat(join(fs.path, 'bin/busybox'))).isFile()).toBe(true);
-    // a file replaced by the upper layer, a file deleted by a whiteout, an opaque directory
+    // a file replaced by the upper layer, a file deleted by a whiteout (the bottom layer's
+    // etc/hostname: what shows there is the init layer's empty mount point), an opaque directory
     expect(await readFile(join(fs.path, 'etc/motd'), 'utf8')).toBe('layer 2\n');
-    await expect(stat(join(fs.path, 'etc/hostname'))).rejects.toThrow(/ENOENT/);
+    expect((await readFile(join(fs.lowers[1] ?? '', 'etc/hostname'), 'utf8')).length).toBeGreaterThan(0);
+    expect(await readFile(join(fs.path, 'etc/hostname'), 'utf8')).toBe('');
     expect(await readdir(join(fs.path, 'srv/old'))).toEqual(['b.txt']);
     // a program of the image runs in it
-    const out = execFileSync('chroot', [fs.path, '/bin/sh', '-c', 'cat /etc/motd; ls /srv/old; test -e /etc/hostname || echo no-hostname'], { encoding: 'utf8' });
-    expect(out).toBe('layer 2\nb.txt\nno-hostname\n');
+    const out = execFileSync('chroot', [fs.path, '/bin/sh', '-c', 'cat /etc/motd; ls /srv/old; wc -c < /etc/hostname'], { encoding: 'utf8' });
+    expect(out.replace(/^ +/gm, '')).toBe('layer 2\nb.txt\n0\n');
     // writes land in upper, never in the shared snapshots
     await writeFile(join(fs.path, 'etc/motd'), 'written by the container\n');
     await rm(join(fs.path, 'bin/busybox'));
@@ -86,6 +88,31 @@ describePrivileged('container rootfs on overlayfs', [root, command('mount'), com
     await removeRootfs(store, id); // idempotent
   });
 
+  it("takes the mount points the image lacks from the image's init layer, so a container's upper directory starts empty", async () => {
+    const img = await getImage(store, 'localhost:5000/fixture:v1');
+    const [one, two] = [`tsc-test-${process.pid}-i1`, `tsc-test-${process.pid}-i2`];
+    ids.push(one, two);
+    const [a, b] = [await prepareRootfs(store, { id: one, layers: img.layers }), await prepareRootfs(store, { id: two, layers: img.layers })];
+    expect(a.init).toBeDefined();
+    expect(b.init).toBe(a.init);
+    // what the runtime mounts over is there, empty, beside the image's own files
+    for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) {
+      const st = await stat(join(a.path, f));
+      expect([st.isFile(), st.size, st.mode & 0o777]).toEqual([true, 0, 0o644]);
+    }
+    expect(await readFile(join(a.path, 'etc/motd'), 'utf8')).toBe('layer 2\n');
+    // the image's /etc keeps its mode and owner
+    const imageEtc = await stat(join(a.lowers[0] ?? '', 'etc'));
+    const mergedEtc = await stat(join(a.path, 'etc'));
+    expect([mergedEtc.mode, mergedEtc.uid, mergedEtc.gid]).toEqual([imageEtc.mode, imageEtc.uid, imageEtc.gid]);
+    expect(await readdir(a.upper)).toEqual([]);
+    // a container's write stays its own
+    await writeFile(join(a.path, 'etc/hosts'), '127.0.0.1 a\n');
+    expect(await readFile(join(b.path, 'etc/hosts'), 'utf8')).toBe('');
+    expect(await readFile(join(a.init ?? '', 'etc/hosts'), 'utf8')).toBe('');
+    for (const id of [one, two]) await removeRootfs(store, id);
+  });
+
   it('garbage-collects what no name or container uses', async () => {
     const idA = `tsc-test-${process.pid}-a`;
     let r = await garbageCollect(store);
@@ -98,8 +125,10 @@ describePrivileged('container rootfs on overlayfs', [root, command('mount'), com
     expect(r.removedSnapshots).toEqual([]);
     expect(await readdir(join(store.root, 'blobs/sha256'))).toEqual([]);
     await removeRootfs(store, idA);
+    expect(await readdir(join(store.root, 'init'))).toHaveLength(1);
     r = await garbageCollect(store);
     expect(r.removedSnapshots.sort()).toEqual(built.layers.map((l) => l.diffId).sort());
     expect(await readdir(join(store.root, 'snapshots'))).toEqual([]);
+    expect(await readdir(join(store.root, 'init'))).toEqual([]);
   });
 });

@@ -6,12 +6,13 @@
  *   <root>/rootfs/<id>/upper/        the container's writes
  *   <root>/rootfs/<id>/work/         overlayfs' work directory
  *   <root>/rootfs/<id>/merged/       the mount point: the OCI bundle's root.path
+ *   <root>/init/<key>/               the image's mount points (init-layer.ts), above its layers
  *
  * The mount runs in the snapshots directory with relative lower paths, as containerd does,
  * so that many layers fit in the one page of mount options.
  */
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
 import { traced } from '../../lib/trace.js';
@@ -19,6 +20,7 @@ import { parseDigest } from './digest.js';
 import type { ImageLayer } from './image-resolve.js';
 import type { ImageStore } from './image-store.js';
 import { mount, umount } from './run-command.js';
+import { ensureInitLayer } from './init-layer.js';
 import { ensureSnapshot, snapshotsDir } from './snapshots.js';
 
 export interface RootfsRecord {
@@ -35,6 +37,8 @@ export interface PreparedRootfs {
   work: string;
   /** Snapshot directories, top layer first (overlay's lowerdir order). */
   lowers: string[];
+  /** The image's init layer (init-layer.ts), mounted above `lowers`, when it needs one. */
+  init?: string;
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -90,6 +94,12 @@ async function mountRootfs(store: ImageStore, dir: string, opts: { id: string; l
   lowers.reverse();
   const prepared: PreparedRootfs = { id: opts.id, path: join(dir, 'merged'), upper: join(dir, 'upper'), work: join(dir, 'work'), lowers };
   if (await traced(opts.id.slice(0, 12), 'mounted?', () => overlayMounted(prepared.path, dir))) return prepared;
+  const init = await ensureInitLayer(
+    store,
+    lowers,
+    opts.layers.map((l) => l.diffId),
+  );
+  if (init !== undefined) prepared.init = init;
   const record: RootfsRecord = { id: opts.id, image: opts.image, diffIds: opts.layers.map((l) => l.diffId) };
   await traced(opts.id.slice(0, 12), 'dirs', async () => {
     await mkdir(dir, { recursive: true, mode: 0o755 });
@@ -100,6 +110,7 @@ async function mountRootfs(store: ImageStore, dir: string, opts: { id: string; l
   });
   const snaps = snapshotsDir(store);
   let lowerNames = lowers.map((p) => p.slice(snaps.length + 1));
+  if (init !== undefined) lowerNames = [relative(snaps, init), ...lowerNames];
   if (lowerNames.length === 0) {
     // overlayfs needs a lower directory: an image without layers gets an empty one.
     await mkdir(join(dir, 'empty'), { recursive: true });

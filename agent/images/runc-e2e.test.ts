@@ -46,9 +46,11 @@ describePrivileged('a container runs from a pulled image (runc)', [root, command
     await pullImage(store, `${registry.host}/e2e:v1`, { authFile: '/nonexistent' });
     const img = await getImage(store, `${registry.host}/e2e:v1`);
     const settings = containerSettings(img.config.config, {
-      command: ['echo "$GREETING $EXTRA in $(pwd)"; cat /etc/motd; ls /srv/old; test -e /etc/hostname || echo hostname-whiteout; echo written > /tmp/out'],
+      command: ['echo "$GREETING $EXTRA in $(pwd)"; cat /etc/motd; ls /srv/old; test -s /etc/hostname || echo hostname-whiteout; echo written > /tmp/out'],
       environment: { EXTRA: 'and-compose' },
     });
+    // The image's etc/hostname is deleted by a whiteout: empty (the init layer's mount point,
+    // as Docker's) instead of the lower layer's content.
     const fs = await prepareRootfs(store, { id, layers: img.layers, image: img.name });
 
     const bundle = join(work, 'bundle');
