@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 
 function cpuTimes(): { idle: number; total: number } {
   const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal: idle counts idle and iowait
-  return { idle: (f[3] ?? 0) + (f[4] ?? 0), total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
+  // user nice system idle iowait irq softirq steal: a disk still busy (iowait) is not quiet
+  return { idle: f[3] ?? 0, total: f.slice(0, 8).reduce((a, b) => a + b, 0) };
 }
 
 function sleep(ms: number): void {

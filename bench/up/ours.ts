@@ -9,13 +9,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { buildOciImage } from '../../fixtures/oci-image.js';
 import { OUR_CLI, median, startAgent, stopProcess } from '../support/docker-peer.js';
+import { benchDir } from '../support/bench-dir.js';
 import { settle } from '../support/settle.js';
 import { generateCompose } from './generate.js';
 
@@ -72,7 +73,7 @@ function cpuText(xs: Array<{ agent: number; programs: number }>): string {
 
 async function main(): Promise<void> {
   if (!existsSync(OUR_CLI)) throw new Error('build first: npm run build');
-  const dir = await mkdtemp(join(tmpdir(), 'tbo-'));
+  const dir = await benchDir('tbo-');
   const table = `tsc_bench_ours_${process.pid}`;
   const env: NodeJS.ProcessEnv = { ...process.env, TSC_COMPOSE_RUN_DIR: join(dir, 'run'), TSC_COMPOSE_STATE_DIR: join(dir, 'state'), TSC_COMPOSE_NFT_TABLE: table };
   delete env['CI'];
