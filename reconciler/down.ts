@@ -40,7 +40,11 @@ function stopAndRemove(agent: AgentApi, containers: readonly ContainerSummary[],
     });
     return { stopped, removed };
   });
-  return { stopped: allOf(each.map((e) => e.stopped)), removed: allOf(each.map((e) => e.removed)) };
+  const stopped = allOf(each.map((e) => e.stopped));
+  // Awaited only for the last group (the networks wait for it): a failed stop of another
+  // group is reported through `removed`, and must not go unhandled here.
+  stopped.catch(() => undefined);
+  return { stopped, removed: allOf(each.map((e) => e.removed)) };
 }
 
 /** Settles when all have; rejects with the first failure, with none of them left unhandled. */

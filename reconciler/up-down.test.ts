@@ -170,6 +170,29 @@ describe('up and down', () => {
     expect(await api.listNetworks()).toEqual([]);
   });
 
+  it('down fails with the agent\'s error when a stop fails, and goes no further', async () => {
+    const p = threeTier();
+    await up(agent.api, p, DEFAULT_UP, quietReporter());
+    const api = agent.api;
+    const calls: string[] = [];
+    const failing: typeof api = {
+      ...api,
+      async stopContainer(id, o) {
+        const n = (await api.inspectContainer(id)).name;
+        calls.push(`stop ${n}`);
+        if (n === 'p-web-1') throw new Error('cannot stop p-web-1');
+        await api.stopContainer(id, o);
+      },
+      async removeNetwork(n) {
+        calls.push(`remove network ${n}`);
+        await api.removeNetwork(n);
+      },
+    };
+    await expect(down(failing, p, { volumes: false, removeOrphans: false }, quietReporter())).rejects.toThrow('cannot stop p-web-1');
+    expect(calls).toEqual(['stop p-web-1']);
+    await down(api, p, { volumes: false, removeOrphans: false }, quietReporter());
+  });
+
   it('reports orphans and removes them only when asked', async () => {
     const p = threeTier();
     await up(agent.api, p, DEFAULT_UP, quietReporter());
