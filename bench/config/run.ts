@@ -29,7 +29,8 @@ function timeProcess(cmd: string, args: string[], cwd: string): number {
   const t0 = performance.now();
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 1 << 28, env: { PATH: process.env.PATH ?? '' } });
   const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.slice(0, 2000)}`);
+  // the last line of a traceback is its error
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
   return ms;
 }
 
@@ -65,7 +66,7 @@ try {
     try {
       peer.push(timeProcess(PEER, ['config'], dir));
     } catch (e) {
-      peerFailures.push((e as Error).message.split('\n').filter((l) => l.trim() !== '').pop() ?? '');
+      peerFailures.push((e as Error).message.replace(/^.*?failed \(\d+\): /, ''));
     }
   }
 
