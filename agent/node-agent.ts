@@ -355,27 +355,33 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
     if (e.healthTimer) clearTimeout(e.healthTimer);
     // The process is gone: its runtime state and its network are undone side by side.
     const T = <R>(what: string, fn: () => Promise<R>): Promise<R> => traced(rec.name, what, fn);
+    // What the exit leaves in the record is known now: it is written while the process's
+    // runtime state and network are undone, not after (an agent killed meanwhile finds the
+    // runtime's exit at recovery and undoes them again, as before). A restart is only decided
+    // here; it is scheduled once they are undone.
+    const ranForMs = Date.parse(s.finishedAt) - Date.parse(rec.startedAt);
+    rec.finishedAt = s.finishedAt;
+    rec.exitCode = s.exitCode;
+    rec.oomKilled = s.oomKilled;
+    if (err !== undefined) rec.error = err instanceof Error ? err.message : String(err);
+    const decision = decideRestart(rec.spec.restartPolicy, rec.restart, { exitCode: s.exitCode, ranForMs, stoppedByUser: rec.stoppedByUser });
+    if (decision.restart) rec.restart = decision.next;
+    const saved = T('x-save', () => store.save(rec));
     await Promise.all([
       T('x-delete', () => opts.runtime.delete(rec.id, { force: true })).catch(() => undefined),
       (async () => {
         await T('x-disconnect', () => opts.networks.disconnect(rec.id, rec.name)).catch(() => undefined);
         if (rec.spec.networkMode === 'default' || rec.spec.networkMode === 'none') await T('x-sandbox', () => opts.networks.removeSandbox(rec.id)).catch(() => undefined);
       })(),
+      saved.catch(() => undefined),
     ]);
     await T('x-release', () => opts.images.releaseRootfs(rec.id, { remove: false })).catch(() => undefined);
-    const ranForMs = Date.parse(s.finishedAt) - Date.parse(rec.startedAt);
-    rec.finishedAt = s.finishedAt;
-    rec.exitCode = s.exitCode;
-    rec.oomKilled = s.oomKilled;
-    if (err !== undefined) rec.error = err instanceof Error ? err.message : String(err);
     e.running = false;
     e.paused = false;
     e.pid = 0;
     if (s.oomKilled) publish(rec, 'oom');
     publish(rec, 'die', { exitCode: String(s.exitCode) });
-    const decision = decideRestart(rec.spec.restartPolicy, rec.restart, { exitCode: s.exitCode, ranForMs, stoppedByUser: rec.stoppedByUser });
     if (decision.restart) {
-      rec.restart = decision.next;
       e.restarting = true;
       e.restartTimer = setTimeout(() => {
         e.restartTimer = undefined;
@@ -387,7 +393,7 @@ export function createNodeAgent(opts: NodeAgentOptions): NodeAgent {
         });
       }, decision.delayMs);
     }
-    if (entries.get(rec.id) === e) await T('x-save', () => store.save(rec));
+    await saved;
     e.exited.resolve(s);
   }
 
