@@ -20,6 +20,7 @@ import { access, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
 import { TscError } from '../lib/errors.js';
+import { settleAll } from '../lib/settle-all.js';
 import { traced } from '../lib/trace.js';
 import { bridgeDriver, hostDriver, noneDriver } from './bridge-driver.js';
 import { overlayDriver } from './overlay-driver.js';
@@ -401,15 +402,13 @@ export async function createHostNetworking(opts: HostNetworkingOptions = {}): Pr
       // The links, the DNS sockets and the nftables table side by side: the table names the
       // bridge, which it may do before the bridge exists. All settle before any undoing.
       state = planned.state;
-      const made = await Promise.allSettled([
+      await settleAll([
         (async () => {
           await driver.create(creating, net);
           if (addr !== undefined) await dns.listen({ address: addr, port: dnsPort });
         })(),
         sync(),
       ]);
-      const failed = made.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed !== undefined) throw failed.reason;
     } catch (e) {
       state = before;
       if (!existed) await driver.remove(ctx, net).catch(() => undefined);

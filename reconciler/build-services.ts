@@ -8,6 +8,7 @@ import type { AgentApi, BuildProgress, BuildSpec } from '../agent/api/types.js';
 import { TscError } from '../lib/errors.js';
 import { resource, type Reporter } from '../lib/progress.js';
 import { parseBytes } from '../lib/units.js';
+import { settleAll } from '../lib/settle-all.js';
 import type { Project, ServiceConfig } from '../schema/project.js';
 import type { UpOptions } from './up.js';
 
@@ -109,7 +110,7 @@ export async function buildServices(agent: AgentApi, project: Project, services:
   }
   const chosen = Object.values(project.services).filter((s) => (services.length === 0 || services.includes(s.name)) && s.build !== undefined);
   // Side by side, as docker compose builds; every build is waited for before an error is thrown.
-  const settled = await Promise.allSettled(
+  await settleAll(
     chosen.map(async (s) => {
       const spec = serviceBuildSpec(project, s, opts) as BuildSpec;
       const id = resource.image(spec.tags[0] as string);
@@ -126,8 +127,6 @@ export async function buildServices(agent: AgentApi, project: Project, services:
       }
     }),
   );
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
   return out;
 }
 

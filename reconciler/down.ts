@@ -6,6 +6,7 @@
  */
 import type { AgentApi, ContainerSummary, NetworkSummary } from '../agent/api/types.js';
 import { resource, type Reporter } from '../lib/progress.js';
+import { settleAll } from '../lib/settle-all.js';
 import { traceProcessStart } from '../lib/trace.js';
 import type { DesiredProject } from './desired.js';
 import { LABEL } from './labels.js';
@@ -40,17 +41,11 @@ function stopAndRemove(agent: AgentApi, containers: readonly ContainerSummary[],
     });
     return { stopped, removed };
   });
-  const stopped = allOf(each.map((e) => e.stopped));
+  const stopped = settleAll(each.map((e) => e.stopped));
   // Awaited only for the last group (the networks wait for it): a failed stop of another
   // group is reported through `removed`, and must not go unhandled here.
   stopped.catch(() => undefined);
-  return { stopped, removed: allOf(each.map((e) => e.removed)) };
-}
-
-/** Settles when all have; rejects with the first failure, with none of them left unhandled. */
-async function allOf(promises: readonly Promise<void>[]): Promise<void> {
-  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
+  return { stopped, removed: settleAll(each.map((e) => e.removed)) };
 }
 
 async function removeNetworks(agent: AgentApi, listed: Promise<NetworkSummary[]>, p: DesiredProject, report: Reporter): Promise<void> {
@@ -89,7 +84,7 @@ export async function down(agent: AgentApi, p: DesiredProject, opts: DownOptions
   // Once nothing of the project runs, nothing holds its networks (an endpoint goes with its
   // container's process, as in Docker): they go while the last containers are removed.
   const networksGone = leaving.stopped.then(() => removeNetworks(agent, listedNetworks, p, report));
-  await allOf([leaving.removed, networksGone]);
+  await settleAll([leaving.removed, networksGone]);
   if (opts.volumes) {
     const volumes = await agent.listVolumes({ label: [`${LABEL.project}=${p.name}`] });
     const external = new Set(p.volumes.filter((v) => v.external).map((v) => v.spec.name));

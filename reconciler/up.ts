@@ -7,6 +7,7 @@
 import type { AgentApi, ContainerSummary } from '../agent/api/types.js';
 import { TscError, isTscError } from '../lib/errors.js';
 import { resource, type Reporter } from '../lib/progress.js';
+import { settleAll } from '../lib/settle-all.js';
 import { traceProcessStart, traced } from '../lib/trace.js';
 import type { Dependency, DesiredProject, DesiredServiceSpec } from './desired.js';
 import { LABEL, serviceFilter } from './labels.js';
@@ -140,9 +141,7 @@ async function converge(
   const ops = planService({ name: s.name, configHash: s.configHash, scale: s.scale }, have, { recreate: opts.recreate, noStart: opts.noStart });
   // The replicas of a service are independent of each other: converge them all at once, and
   // fail (with the first error) only once none is still in flight.
-  const results = await Promise.allSettled(ops.map((op) => convergeOne(agent, s, have, op, opts, report)));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed !== undefined) throw failed.reason;
+  await settleAll(ops.map((op) => convergeOne(agent, s, have, op, opts, report)));
 }
 
 async function convergeOne(

@@ -16,6 +16,7 @@ import { lstat, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'no
 import { basename, isAbsolute, join, posix, relative } from 'node:path';
 
 import { TscError } from '../../lib/errors.js';
+import { settleAll } from '../../lib/settle-all.js';
 import type { BuildProgress, BuildSpec } from '../api/types.js';
 import { decompress } from '../images/decompress.js';
 import { extractLayer } from '../images/extract-layer.js';
@@ -619,9 +620,7 @@ export async function buildImage(env: BuildEnvironment, req: BuildRequest): Prom
       }
       return p;
     };
-    const settled = await Promise.allSettled(plan.map((s) => stageResult(s.index)));
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
+    await settleAll(plan.map((s) => stageResult(s.index)));
     const last = plan[plan.length - 1] as Stage;
     const final = results.get(last.index) as StageState;
     const runtimeConfig = { ...(final.config.config ?? {}) };

@@ -77,12 +77,11 @@ export function ensureInitLayer(store: ImageStore, lowers: readonly string[], di
   const id = `${store.root}\0${key}`;
   let made = known.get(id);
   if (made === undefined) {
-    made = makeInitLayer(store, lowers, key).catch(() => undefined);
-    known.set(id, made);
-    // a failure is tried again by the next container
-    void made.then((dir) => {
-      if (dir === undefined) known.delete(id);
+    made = makeInitLayer(store, lowers, key).catch(() => {
+      known.delete(id); // tried again by the next container
+      return undefined;
     });
+    known.set(id, made);
   }
   return made;
 }

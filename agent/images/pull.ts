@@ -6,6 +6,7 @@
  * download. The name is set only once everything is in, so a failed pull names nothing.
  */
 import { TscError } from '../../lib/errors.js';
+import { settleAll } from '../../lib/settle-all.js';
 import type { ImageStore } from './image-store.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from './media-types.js';
 import { formatPlatform, hostPlatform, layerCompression, manifestKind, parsePlatform, selectManifest } from './media-types.js';
@@ -82,9 +83,7 @@ export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (i
       }
     }
   };
-  const results = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  const bad = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (bad !== undefined) throw bad.reason;
+  await settleAll(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 export async function pullImage(store: ImageStore, refText: string, opts: PullOptions = {}): Promise<PullResult> {

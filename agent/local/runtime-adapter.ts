@@ -18,6 +18,7 @@ import { resolveUser } from '../resolve-user.js';
 import { ALL_CAPABILITIES } from '../runtime/capabilities.js';
 import { attachStdin, attachTerminal, resizeTerminal } from '../runtime/monitor-client.js';
 import { createRuntimeClient } from '../runtime/runtime-client.js';
+import { parseProcStat } from './proc-top.js';
 
 export interface RuntimeAdapterOptions {
   binary: string;
@@ -46,7 +47,7 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
    * which is what the runtime's `kill` checks before the same kill(2). Anything else (a
    * container from before an agent restart, `--all`) goes through the runtime.
    */
-  const firstProcess = new Map<string, { pid: number; startTime: string }>();
+  const firstProcess = new Map<string, { pid: number; startTime: number }>();
 
   async function remember(id: string, pid: number): Promise<{ pid: number }> {
     const startTime = await processStartTime(pid);
@@ -241,11 +242,10 @@ export function createRuntimeAdapter(opts: RuntimeAdapterOptions): ContainerRunt
   };
 }
 
-/** Field 22 of /proc/PID/stat (clock ticks since boot): which process holds the pid now. */
-async function processStartTime(pid: number): Promise<string | undefined> {
+/** When the process holding `pid` now started (clock ticks after boot): which process it is. */
+async function processStartTime(pid: number): Promise<number | undefined> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  // After the name's closing parenthesis come fields 3 and on; the start time is field 22.
-  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  return stat === undefined ? undefined : parseProcStat(stat).starttime;
 }
 
 /** A signal's number from `SIGTERM`, `TERM` or `15`, as the runtime's `kill` reads it. */

@@ -108,28 +108,39 @@ void links_preload(void) {
  * rules held its caller ~15-25 ms at exit (perf: nft_rcv_nl_event), and a bridge being deleted
  * meanwhile waited as long. This socket is released only when the helper ends.
  */
+/* A libnftables context whose output and errors are kept for reading (its socket: this namespace's). */
+static struct nft_ctx *nft_buffered_ctx(void) {
+  struct nft_ctx *c = nft_ctx_new_p(0);
+  if (c) {
+    nft_ctx_buffer_output_p(c);
+    nft_ctx_buffer_error_p(c);
+  }
+  return c;
+}
+
+/* `len` bytes of nft commands run in `c`: 0 or nft's non-zero status; -2 without memory. */
+static int nft_run(struct nft_ctx *c, const char *cmds, size_t len) {
+  char *s = malloc(len + 1);
+  if (!s) return -2;
+  memcpy(s, cmds, len);
+  s[len] = 0;
+  int rc = nft_run_cmd_from_buffer_p(c, s);
+  free(s);
+  return rc;
+}
+
 int links_nft_local(const char *cmds, size_t len, int json, const char **out, const char **err) {
   static struct nft_ctx *ctx;
   *out = *err = "";
   links_preload();
-  if (!nft_ctx_new_p) return -1;
-  if (!ctx) {
-    ctx = nft_ctx_new_p(0);
-    if (!ctx) return -1;
-    nft_ctx_buffer_output_p(ctx);
-    nft_ctx_buffer_error_p(ctx);
-  }
-  char *s = malloc(len + 1);
-  if (!s) {
+  if (!nft_ctx_new_p || (!ctx && !(ctx = nft_buffered_ctx()))) return -1;
+  unsigned int flags = nft_ctx_output_get_flags_p(ctx);
+  nft_ctx_output_set_flags_p(ctx, json ? flags | NFT_CTX_OUTPUT_JSON : flags & ~NFT_CTX_OUTPUT_JSON);
+  int rc = nft_run(ctx, cmds, len);
+  if (rc == -2) {
     *err = "out of memory\n";
     return 1;
   }
-  memcpy(s, cmds, len);
-  s[len] = 0;
-  unsigned int flags = nft_ctx_output_get_flags_p(ctx);
-  nft_ctx_output_set_flags_p(ctx, json ? flags | NFT_CTX_OUTPUT_JSON : flags & ~NFT_CTX_OUTPUT_JSON);
-  int rc = nft_run_cmd_from_buffer_p(ctx, s);
-  free(s);
   /* Each buffer holds what the command wrote since the last read of it. */
   *out = nft_ctx_get_output_buffer_p(ctx);
   *err = nft_ctx_get_error_buffer_p(ctx);
@@ -203,12 +214,19 @@ static struct rtattr *nest(struct nlmsghdr *n, unsigned short type) { return put
 static void nest_end(struct nlmsghdr *n, struct rtattr *a) { a->rta_len = (unsigned short)((char *)n + n->nlmsg_len - (char *)a); }
 
 /* Send and wait for the ack; 0, or the errno with the kernel's extended-ack text in `why`. */
-static int talk(struct nlmsghdr *n, char *why, size_t whylen) {
-  why[0] = 0;
+/* Send a request with the next sequence number; 0 or the errno. */
+static int send_request(struct nlmsghdr *n) {
   n->nlmsg_seq = ++seq;
   while (send(nl, n, n->nlmsg_len, 0) < 0) {
     if (errno != EINTR) return errno;
   }
+  return 0;
+}
+
+static int talk(struct nlmsghdr *n, char *why, size_t whylen) {
+  why[0] = 0;
+  int sent = send_request(n);
+  if (sent) return sent;
   static union {
     struct nlmsghdr n;
     char buf[16384];
@@ -540,10 +558,7 @@ static int group_members(uint32_t g) {
   struct nlmsghdr *n = msg_start(RTM_GETLINK, NLM_F_DUMP, &ifi, sizeof ifi);
   n->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
   put_u32(n, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-  n->nlmsg_seq = ++seq;
-  while (send(nl, n, n->nlmsg_len, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
+  if (send_request(n)) return -1;
   static union {
     struct nlmsghdr n;
     char buf[65536];
@@ -725,27 +740,19 @@ static int nft_exec(const char *script, size_t len) {
 
 static int op_nft(const char *script, size_t len) {
   if (!nft_ctx_new_p) return nft_exec(script, len);
-  char *s = malloc(len + 1);
-  if (!s) return fail("out of memory");
-  memcpy(s, script, len);
-  s[len] = 0;
   /* Made here, after setns: the context's netlink socket belongs to this namespace. */
-  struct nft_ctx *c = nft_ctx_new_p(0);
-  if (!c) {
-    free(s);
-    return fail("nft_ctx_new failed");
-  }
-  nft_ctx_buffer_output_p(c);
-  nft_ctx_buffer_error_p(c);
-  int rc = nft_run_cmd_from_buffer_p(c, s);
-  if (rc != 0) {
+  struct nft_ctx *c = nft_buffered_ctx();
+  if (!c) return fail("nft_ctx_new failed");
+  int rc = nft_run(c, script, len);
+  if (rc == -2) {
+    fail("out of memory");
+  } else if (rc != 0) {
     const char *e = nft_ctx_get_error_buffer_p(c);
     size_t el = e ? strlen(e) : 0;
     while (el > 0 && e[el - 1] == '\n') el--;
     fail("%.*s", (int)el, el ? e : "failed");
   }
   nft_ctx_free_p(c);
-  free(s);
   return rc != 0;
 }
 

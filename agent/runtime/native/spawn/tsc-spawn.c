@@ -106,10 +106,13 @@ static void respond(struct job *j, int status) {
 /* `@nft [-j]`, answered at once from this process (links.c: links_nft_local). */
 static void nft_here(uint32_t id, char **argv, uint32_t argc, const char *input, uint32_t inlen) {
   struct job j = {.id = id};
-  const char *out, *err;
+  const char *out = "", *err;
   int json = argc == 2 && strcmp(argv[1], "-j") == 0;
-  int status = argc > 2 || (argc == 2 && !json) ? (err = "@nft: expected [-j]\n", out = "", 2) : links_nft_local(input, inlen, json, &out, &err);
-  if (status < 0) {
+  int status;
+  if (argc > 2 || (argc == 2 && !json)) {
+    status = 2;
+    err = "@nft: expected [-j]\n";
+  } else if ((status = links_nft_local(input, inlen, json, &out, &err)) < 0) {
     status = 127;
     out = "";
     err = "cannot run @nft: libnftables cannot be loaded\n";
